@@ -1,0 +1,32 @@
+"""The ``gridcase`` command line: the single entry point for operators.
+
+Each command group lives in its own module and is registered here; commands build their
+clients through the composition root (:mod:`workers.composition`) when they run, never at import.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from workers.cli_case import app as case_app
+from workers.cli_policy import app as policy_app
+from workers.cli_stack import app as stack_app
+
+app = typer.Typer(
+    name="gridcase",
+    help="gridcase: durable case workflows for city grid governance (12345 hotline, grids, streets, departments).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(stack_app, name="stack", help="Run the local stack: Temporal dev server, Kafka broker, SQL.")
+app.add_typer(case_app, name="case", help="Drive cases: intake, dispatch, accept, whistle, resolve, callback...")
+app.add_typer(policy_app, name="policy", help="Show and check the SLA policy.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The one settings object of gridcase.
+
+Every process reads its configuration from here: environment variables prefixed ``GRIDCASE_``
+(for example ``GRIDCASE_DATABASE_URL``), or a ``.env`` file in the working directory. Nothing
+connects when this module is imported.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for the stack, the worker and the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDCASE_", env_file=".env", extra="ignore")
+
+    state_dir: Path = Field(default=Path(".gridcase"), description="Where the local stack keeps its data.")
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "gridcase-cases"
+
+    # Kafka
+    kafka_bootstrap: str = "localhost:9092"
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    kafka_cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "gridcase" / "kafka",
+        description="Where the broker's jars are cached after the first Maven fetch.",
+    )
+    topic_prefix: str = "gridcase"
+
+    # SQL
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in the state directory."
+    )
+
+    # SLA
+    policy_file: Path | None = Field(default=None, description="SLA policy YAML; default is the built-in one.")
+
+    # Worker
+    metrics_port: int = 9464
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL in force: the configured one, or SQLite in the state directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.state_dir / 'gridcase.db').resolve()}"
+
+    @property
+    def temporal_host(self) -> str:
+        return self.temporal_address.rsplit(":", 1)[0]
+
+    @property
+    def temporal_port(self) -> int:
+        return int(self.temporal_address.rsplit(":", 1)[1])
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
