@@ -1,0 +1,58 @@
+# gridcase: developer entry points.
+#   make demo   - venv + local stack + the demo
+#   make test   - venv + local stack + lint + the whole test suite
+# The stack keeps running after `make test` / `make demo`; `make stack-down` stops it.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+STAMP   := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+# The first Python >= 3.11 on PATH.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
+	  then command -v $$p; break; fi; done)
+
+.PHONY: help venv stack-up stack-down stack-status lint test demo
+
+help:
+	@echo "make venv        create $(VENV) and install gridcase with its dev extras (only when needed)"
+	@echo "make stack-up    start Temporal dev server + Kafka broker, check SQL (gridcase stack up)"
+	@echo "make stack-down  stop them (data stays in .gridcase/)"
+	@echo "make lint        ruff check + mypy"
+	@echo "make test        venv + stack-up + lint + pytest tests/"
+	@echo "make demo        venv + stack-up + gridcase demo"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "error: no Python >= 3.11 found on PATH" >&2; exit 1; fi
+	@if [ ! -x "$(PY)" ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv "$(VENV)"; fi
+	"$(PY)" -m pip install --quiet --upgrade pip
+	"$(PY)" -m pip install --quiet -e '.[dev]'
+	@touch "$(STAMP)"
+
+stack-up: venv
+	"$(BIN)/gridcase" stack up
+
+stack-down:
+	@if [ -x "$(BIN)/gridcase" ]; then "$(BIN)/gridcase" stack down; else echo "no $(VENV): nothing to stop"; fi
+
+stack-status: venv
+	"$(BIN)/gridcase" stack status
+
+lint: venv
+	"$(BIN)/ruff" check .
+	"$(BIN)/mypy" workflows activities events workers deploy
+
+# pytest exits 5 when it collects no test: that is a failure here too (any non-zero status fails).
+test: venv stack-up lint
+	"$(BIN)/pytest" tests -p no:cacheprovider -q $(PYTEST_ARGS)
+
+demo: venv stack-up
+	"$(BIN)/gridcase" demo
