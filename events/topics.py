@@ -1,0 +1,215 @@
+"""The Kafka topics of gridcase: names, partitions, retention, replication and cleanup, in one place.
+
+Names are versioned and built from ``settings.topic_prefix``:
+
+``<prefix>.case-events.v1``
+    Every case event, keyed by case id, **department-safe**: the resident's name and phone are
+    masked and the resident id dropped (see :mod:`events.envelope`). Departments, streets and
+    dashboards read this topic.
+``<prefix>.case-events-restricted.v1``
+    The same events unmasked, for the 12345 hotline only (callbacks need the resident's phone).
+    Kept deliberately, with a shorter retention than the department-safe topic; in production
+    only the hotline's principals get READ on it (Kafka ACLs).
+``<prefix>.sla-alerts.v1``
+    SLA warnings, breaches and escalation rungs (event types starting with ``sla.warning``,
+    ``sla.breached``, ``sla.escalation``), masked like the case-events topic, keyed by case id.
+``<prefix>.dead-letter.v1``
+    Records a consumer could not validate or handle, wrapped with the reason and the original
+    bytes (see :mod:`events.consumer`).
+
+Partition count and replication come from the settings when they carry them
+(``kafka_case_events_partitions``, ``kafka_replication_factor``, ``kafka_min_insync_replicas``), else
+from the environment (``GRIDCASE_KAFKA_CASE_EVENTS_PARTITIONS`` ...), else the defaults: 6 partitions,
+replication factor 1 (a single local broker). Production uses replication factor 3 with
+``min.insync.replicas=2``. All topics use ``cleanup.policy=delete``: the topics are an event log
+keyed by case, and compaction would keep only a case's last event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TOPIC_VERSION = 1
+DAY_MS = 24 * 60 * 60 * 1000
+
+SLA_ALERT_PREFIXES: tuple[str, ...] = ("sla.warning", "sla.breached", "sla.escalation")
+
+
+class TopicSettings(BaseSettings):
+    """Topic sizing read from ``GRIDCASE_*`` environment variables when Settings lacks the fields."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDCASE_", env_file=".env", extra="ignore")
+
+    kafka_case_events_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int | None = None  # default: 2 when replication >= 3, else 1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: what :func:`ensure_topics` creates."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    case_events: str
+    case_events_restricted: str
+    sla_alerts: str
+    dead_letter: str
+
+    def all(self) -> list[str]:
+        return [self.case_events, self.case_events_restricted, self.sla_alerts, self.dead_letter]
+
+
+def topic_names(settings: Settings) -> TopicNames:
+    """The versioned topic names for ``settings.topic_prefix``."""
+    p = settings.topic_prefix
+    v = f"v{TOPIC_VERSION}"
+    return TopicNames(
+        case_events=f"{p}.case-events.{v}",
+        case_events_restricted=f"{p}.case-events-restricted.{v}",
+        sla_alerts=f"{p}.sla-alerts.{v}",
+        dead_letter=f"{p}.dead-letter.{v}",
+    )
+
+
+def is_sla_alert(event_type: str) -> bool:
+    """True for event types that also go to the SLA alerts topic."""
+    return event_type.startswith(SLA_ALERT_PREFIXES)
+
+
+def _sizing(settings: Settings) -> tuple[int, int, int]:
+    env = TopicSettings()
+    partitions = int(getattr(settings, "kafka_case_events_partitions", env.kafka_case_events_partitions))
+    replication = int(getattr(settings, "kafka_replication_factor", env.kafka_replication_factor))
+    min_isr = getattr(settings, "kafka_min_insync_replicas", env.kafka_min_insync_replicas)
+    if min_isr is None:
+        min_isr = 2 if replication >= 3 else 1
+    return partitions, replication, int(min_isr)
+
+
+def topic_specs(
+    settings: Settings, *, partitions: int | None = None, replication_factor: int | None = None
+) -> list[TopicSpec]:
+    """Every topic gridcase uses, with its configuration."""
+    default_partitions, default_replication, min_isr = _sizing(settings)
+    parts = partitions if partitions is not None else default_partitions
+    repl = replication_factor if replication_factor is not None else default_replication
+    names = topic_names(settings)
+
+    def cfg(retention_days: int) -> dict[str, str]:
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(retention_days * DAY_MS),
+            "min.insync.replicas": str(min(min_isr, repl)),
+        }
+
+    return [
+        TopicSpec(
+            names.case_events,
+            parts,
+            repl,
+            cfg(90),
+            "All case events, keyed by case id; personal data masked (department-safe).",
+        ),
+        TopicSpec(
+            names.case_events_restricted,
+            parts,  # same partitioning as case-events: same key → same partition number
+            repl,
+            cfg(30),
+            "All case events unmasked, for the 12345 hotline only.",
+        ),
+        TopicSpec(
+            names.sla_alerts,
+            max(1, min(parts, 3)),
+            repl,
+            cfg(30),
+            "SLA warnings, breaches and escalation rungs; masked.",
+        ),
+        TopicSpec(
+            names.dead_letter,
+            1,
+            repl,
+            cfg(30),
+            "Records consumers could not validate or handle, with the reason and original bytes.",
+        ),
+    ]
+
+
+def _admin(settings: Settings, timeout_s: float) -> Any:
+    from kafka import KafkaAdminClient
+
+    ms = int(timeout_s * 1000)
+    return KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id="gridcase-topics",
+        request_timeout_ms=ms,
+        bootstrap_timeout_ms=ms,
+    )
+
+
+def ensure_topics(
+    settings: Settings,
+    *,
+    partitions: int | None = None,
+    replication_factor: int | None = None,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create the missing gridcase topics; idempotent. Returns the names it created.
+
+    Existing topics are left as they are (a differing partition count is logged, not changed:
+    adding partitions would move cases to other partitions and break per-case order).
+    """
+    from kafka.errors import TopicAlreadyExistsError
+
+    specs = topic_specs(settings, partitions=partitions, replication_factor=replication_factor)
+    admin = _admin(settings, timeout_s)
+    try:
+        existing = set(admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        created: list[str] = []
+        if missing:
+            request = {
+                s.name: {
+                    "num_partitions": s.partitions,
+                    "replication_factor": s.replication_factor,
+                    "configs": s.configs,
+                }
+                for s in missing
+            }
+            result = admin.create_topics(request, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+            for t in result.get("topics", []):
+                code = t.get("error_code", 0)
+                if code == 0:
+                    created.append(t["name"])
+                elif code != TopicAlreadyExistsError.errno:  # a concurrent ensure_topics is fine
+                    raise RuntimeError(
+                        f"could not create topic {t['name']}: error {code} {t.get('error_message') or ''}"
+                    )
+            admin.wait_for_topics([s.name for s in missing], timeout_ms=int(timeout_s * 1000))
+        present = [s for s in specs if s.name in existing]
+        if present:
+            for info in admin.describe_topics([s.name for s in present]):
+                spec = next(s for s in present if s.name == info.get("name"))
+                n = len(info.get("partitions") or [])
+                if n and n != spec.partitions:
+                    log.warning("topic %s has %d partitions, spec says %d", spec.name, n, spec.partitions)
+        for name in created:
+            log.info("created topic %s", name)
+        return created
+    finally:
+        admin.close()
