@@ -12,6 +12,8 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 STAMP   := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# `gridcase stack ...` without importing the other command groups.
+STACK   := "$(PY)" -m workers.cli_stack
 
 # The first Python >= 3.11 on PATH.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -38,13 +40,13 @@ $(STAMP): pyproject.toml
 	@touch "$(STAMP)"
 
 stack-up: venv
-	"$(BIN)/gridcase" stack up
+	$(STACK) up
 
 stack-down:
-	@if [ -x "$(BIN)/gridcase" ]; then "$(BIN)/gridcase" stack down; else echo "no $(VENV): nothing to stop"; fi
+	@if [ -x "$(PY)" ]; then $(STACK) down; else echo "no $(VENV): nothing to stop"; fi
 
 stack-status: venv
-	"$(BIN)/gridcase" stack status
+	$(STACK) status
 
 lint: venv
 	"$(BIN)/ruff" check .

@@ -22,6 +22,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -732,12 +733,24 @@ def _probe_kafka(settings: Settings) -> tuple[bool, str]:
 
 
 def _run_topics_hook(settings: Settings) -> None:
-    """Create the project's topics, once ``events.topics.ensure_topics`` exists."""
+    """Create the project's topics through ``events.topics.ensure_topics``, once that exists.
+
+    A missing module (or function) is skipped silently; an import error inside it, or a failure to
+    create the topics, is reported.
+    """
     try:
-        from events.topics import ensure_topics  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
+        module = importlib.import_module("events.topics")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("events", "events.topics"):
+            return
+        raise StackError(f"events.topics cannot be imported: {exc}") from exc
+    ensure_topics = getattr(module, "ensure_topics", None)
+    if ensure_topics is None:
         return
-    ensure_topics(settings)
+    try:
+        ensure_topics(settings)
+    except Exception as exc:
+        raise StackError(f"creating the Kafka topics failed: {type(exc).__name__}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -75,3 +75,9 @@ def status() -> None:
     _print(result)
     if not result.healthy:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    # `python -m workers.cli_stack up|down|status`: the same commands without importing the other
+    # command groups (the Makefile and CI use this, so stopping the stack never depends on them).
+    app()
