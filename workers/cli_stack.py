@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -14,10 +13,11 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _rel(path: Path | None) -> str:
+    """The path relative to the working directory when it lies inside it, else absolute."""
     if path is None:
         return ""
     try:
-        return os.path.relpath(path)
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 
