@@ -135,6 +135,8 @@ def format_amount(amount: timedelta, *, working: bool, working_day: timedelta = 
     rest = abs(amount)
     day = working_day if working else timedelta(days=1)
     days, rest = divmod(rest, day)
+    if not working and days < 2:  # "24h calendar" reads better than "1d calendar"
+        days, rest = 0, abs(amount)
     seconds = int(rest.total_seconds())
     hours, seconds = divmod(seconds, 3600)
     minutes, seconds = divmod(seconds, 60)
