@@ -53,6 +53,7 @@ class UnitKind(StrEnum):
     GRID = "grid"
     STREET = "street"
     DEPARTMENT = "department"
+    HOTLINE = "hotline"  # the 12345 centre itself (e.g. for the return-review clock)
 
 
 class UnitRef(BaseModel):

@@ -1,0 +1,263 @@
+"""Commands: what an actor asks of a case. Each carries the acting :class:`Actor`.
+
+Commands are validated pydantic models; a command that parses may still be refused by
+:func:`workflows.domain.decide.decide` with a :class:`DomainError` naming the rule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from events.base import Actor, UnitRef
+from events.schemas import (
+    Channel,
+    ClosureType,
+    EscalationLevel,
+    Location,
+    Rating,
+    ResidentContact,
+    ReturnReason,
+    ReviewDecision,
+    Urgency,
+    WhistleTask,
+)
+
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Refs = Annotated[list[Annotated[str, Field(min_length=1, max_length=512)]], Field(max_length=50)]
+
+
+class Command(BaseModel):
+    """Base of every command."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+
+
+def command_name(cmd: Command) -> str:
+    """The command's ``type`` discriminator, e.g. ``dispatch``."""
+    return str(type(cmd).model_fields["type"].default)
+
+
+class OpenCase(Command):
+    """受理: open a case from a complaint (hotline, web, grid patrol or proactive)."""
+
+    type: Literal["open"] = "open"
+    case_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    channel: Channel
+    category: str = Field(min_length=1, max_length=64)
+    urgency: Urgency = Urgency.ORDINARY
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=4000)
+    location: Location
+    contact: ResidentContact = ResidentContact()
+    attachments: Refs = []
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    self_handle: bool = False  # a grid worker's patrol report handled on the spot (小事不出网格)
+
+
+class RejectCase(Command):
+    type: Literal["reject"] = "reject"
+    reason: Text
+
+
+class RegisterCase(Command):
+    type: Literal["register"] = "register"
+    note: str | None = None
+
+
+class DispatchCase(Command):
+    type: Literal["dispatch"] = "dispatch"
+    unit: UnitRef
+    note: str | None = None
+
+
+class AcceptCase(Command):
+    type: Literal["accept"] = "accept"
+
+
+class ReturnCase(Command):
+    type: Literal["return"] = "return"
+    reason_code: ReturnReason
+    reason: Text
+    evidence: Refs = []
+
+
+class ReviewReturn(Command):
+    type: Literal["review_return"] = "review_return"
+    decision: ReviewDecision
+    ruling: Text
+    redispatch_to: UnitRef | None = None
+
+
+class ContactResident(Command):
+    type: Literal["contact"] = "contact"
+    note: str | None = None
+
+
+class BlowWhistle(Command):
+    type: Literal["whistle"] = "whistle"
+    tasks: list[WhistleTask] = Field(min_length=1, max_length=50)
+    reason: str | None = None
+
+    @field_validator("tasks")
+    @classmethod
+    def _distinct_departments(cls, tasks: list[WhistleTask]) -> list[WhistleTask]:
+        ids = [t.department_id for t in tasks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each department may be summoned once per whistle")
+        return tasks
+
+
+class ReportIn(Command):
+    type: Literal["report_in"] = "report_in"
+    note: str | None = None
+
+
+class CompleteTask(Command):
+    type: Literal["complete_task"] = "complete_task"
+    result: Text
+    evidence: Refs = []
+
+
+class ResolveCase(Command):
+    type: Literal["resolve"] = "resolve"
+    notes: Text
+    evidence: Refs = []
+
+
+class VerifyCase(Command):
+    type: Literal["verify"] = "verify"
+    passed: bool
+    note: str | None = None
+    evidence: Refs = []
+
+
+class RecordCallback(Command):
+    type: Literal["callback"] = "callback"
+    rating: Rating
+    resolved: bool = True
+    comment: str | None = None
+
+
+class CloseCase(Command):
+    type: Literal["close"] = "close"
+    closure_type: ClosureType | None = None  # default: normal, or overdue if any clock breached
+    note: str | None = None
+
+
+class RequestExtension(Command):
+    type: Literal["request_extension"] = "request_extension"
+    extra: timedelta
+    reason: Text
+
+    @field_validator("extra")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0) or v > timedelta(days=90):
+            raise ValueError("an extension must be longer than zero and at most 90 days")
+        return v
+
+
+class DecideExtension(Command):
+    type: Literal["decide_extension"] = "decide_extension"
+    approved: bool
+    note: str | None = None
+
+
+class PauseForResident(Command):
+    """Waiting for the resident (for information or access): the handling clocks pause."""
+
+    type: Literal["pause"] = "pause"
+    reason: Text
+
+
+class ResumeFromResident(Command):
+    type: Literal["resume"] = "resume"
+    note: str | None = None
+
+
+class ShelveCase(Command):
+    type: Literal["shelve"] = "shelve"
+    reason: Text
+
+
+class UnshelveCase(Command):
+    type: Literal["unshelve"] = "unshelve"
+    note: str | None = None
+
+
+class TerminateCase(Command):
+    type: Literal["terminate"] = "terminate"
+    reason: Text
+
+
+class FileAppeal(Command):
+    type: Literal["appeal"] = "appeal"
+    reason: Text
+
+
+class DecideAppeal(Command):
+    type: Literal["decide_appeal"] = "decide_appeal"
+    granted: bool
+    note: str | None = None
+
+
+class MergeInto(Command):
+    type: Literal["merge"] = "merge"
+    into_case_id: str = Field(min_length=1, max_length=64)
+
+
+class AttachDuplicate(Command):
+    type: Literal["attach_duplicate"] = "attach_duplicate"
+    duplicate_case_id: str = Field(min_length=1, max_length=64)
+
+
+class Supervise(Command):
+    """A supervisor (or the hotline) escalates by hand: reminder, supervision order, public notice."""
+
+    type: Literal["supervise"] = "supervise"
+    level: EscalationLevel = EscalationLevel.SUPERVISION
+    note: Text
+
+
+class Tick(Command):
+    """The SLA clock: fire every warning, breach and escalation rung due by now."""
+
+    type: Literal["tick"] = "tick"
+
+
+CaseCommand = Annotated[
+    OpenCase
+    | RejectCase
+    | RegisterCase
+    | DispatchCase
+    | AcceptCase
+    | ReturnCase
+    | ReviewReturn
+    | ContactResident
+    | BlowWhistle
+    | ReportIn
+    | CompleteTask
+    | ResolveCase
+    | VerifyCase
+    | RecordCallback
+    | CloseCase
+    | RequestExtension
+    | DecideExtension
+    | PauseForResident
+    | ResumeFromResident
+    | ShelveCase
+    | UnshelveCase
+    | TerminateCase
+    | FileAppeal
+    | DecideAppeal
+    | MergeInto
+    | AttachDuplicate
+    | Supervise
+    | Tick,
+    Field(discriminator="type"),
+]

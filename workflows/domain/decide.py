@@ -1,0 +1,701 @@
+"""``decide(state, command, now) -> events``: the rules of the case lifecycle.
+
+Pure and deterministic: time comes in as ``now``, ids are derived (``case_id:seq``). A command
+the rules forbid raises :class:`DomainError` naming the rule, and yields no event. Before any
+command, every SLA alarm due by ``now`` is fired, so events come out in time order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
+from events.schemas import (
+    AppealDecided,
+    AppealFiled,
+    CallbackRecorded,
+    CaseAccepted,
+    CaseClosed,
+    CaseDispatched,
+    CaseMerged,
+    CaseReceived,
+    CaseRegistered,
+    CaseRejected,
+    CaseReopened,
+    CaseResolved,
+    CaseReturned,
+    CaseShelved,
+    CaseTerminated,
+    CaseUnshelved,
+    CaseVerified,
+    Channel,
+    ClockExtended,
+    ClockKind,
+    ClockOutcome,
+    ClockPaused,
+    ClockResumed,
+    ClockStarted,
+    ClockStopped,
+    ClosureType,
+    DepartmentReportedIn,
+    DepartmentTaskCompleted,
+    DuplicateAttached,
+    EscalationLevel,
+    EscalationRaised,
+    ExtensionDecided,
+    ExtensionRequested,
+    Rating,
+    ResidentContacted,
+    ReturnReviewed,
+    ReviewDecision,
+    ReworkOrdered,
+    SlaBreached,
+    SlaWarningRaised,
+    WhistleBlown,
+)
+from workflows.domain import commands as c
+from workflows.domain.errors import DomainError
+from workflows.domain.evolve import apply_event
+from workflows.domain.state import HOTLINE, TERMINAL, CaseState, CaseStatus, clone
+from workflows.sla import clocks as sla_clocks
+
+_UNIT_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+
+
+class _Decision:
+    """A working copy of the state and the events decided so far."""
+
+    def __init__(self, state: CaseState, actor: Actor, now: datetime) -> None:
+        self._original = state
+        self._copy: CaseState | None = None  # made on the first emitted event
+        self.actor = actor
+        self.now = now
+        self.events: list[CaseEventBase] = []
+
+    @property
+    def state(self) -> CaseState:
+        return self._copy if self._copy is not None else self._original
+
+    def emit(self, cls: type[CaseEventBase], *, at: datetime | None = None, actor: Actor | None = None,
+             **fields: Any) -> CaseEventBase:
+        if self._copy is None:
+            self._copy = clone(self._original)
+        s = self._copy
+        seq = s.seq + 1
+        case_id = fields.pop("case_id", None) or s.case_id
+        event = cls(
+            event_id=f"{case_id}:{seq}",
+            case_id=case_id,
+            seq=seq,
+            occurred_at=at or self.now,
+            actor=actor or self.actor,
+            **fields,
+        )
+        apply_event(s, event)
+        self.events.append(event)
+        return event
+
+    # --- clocks -----------------------------------------------------------------------------
+    def start_clock(self, kind: ClockKind, unit: UnitRef) -> None:
+        s = self.state
+        if s.sla is None:
+            return
+        rule = s.sla.policy.rule_for(kind, s.category, s.urgency)
+        clock_id = f"{kind.value}-{s.clock_counter + 1}"
+        clock = sla_clocks.start_clock(clock_id, kind, unit.key(), rule, s.sla.calendar, self.now)
+        self.emit(
+            ClockStarted,
+            actor=_system(),
+            clock_id=clock_id,
+            kind=kind,
+            unit=unit,
+            due_at=clock.due_at,
+            budget=clock.budget,
+            working_time=rule.working_time,
+        )
+
+    def stop_clocks(self, kind: ClockKind | None = None, unit: UnitRef | None = None, *,
+                    cancel: bool = False) -> None:
+        for clock in list(self.state.running_clocks()):
+            if kind is not None and clock.kind != kind:
+                continue
+            if unit is not None and clock.unit_key != unit.key():
+                continue
+            outcome = ClockOutcome.CANCELLED if cancel else (
+                ClockOutcome.MET if self.now <= clock.due_at else ClockOutcome.LATE
+            )
+            self.emit(
+                ClockStopped,
+                actor=_system(),
+                clock_id=clock.clock_id,
+                kind=clock.kind,
+                unit=_unit_from_key(clock.unit_key),
+                outcome=outcome,
+            )
+
+    def fire_due(self, *, inclusive: bool) -> None:
+        """Emit every alarm due before now (at or before now when the clock itself ticks).
+
+        An action taken at the very minute of its deadline is on time, so it is decided before the
+        breach that the timer would raise at that minute.
+        """
+        s = self.state
+        if s.sla is None:
+            return
+        horizon = self.now if inclusive else self.now - timedelta(microseconds=1)
+        due: list[tuple[datetime, str, sla_clocks.Alarm]] = []
+        for clock in s.running_clocks():
+            _, alarms = sla_clocks.fire_due(clock, s.sla.calendar, horizon)
+            due.extend((a.at, clock.clock_id, a) for a in alarms)
+        due.sort(key=lambda t: (t[0], t[1]))
+        system = _system()
+        hierarchy = s.hierarchy()
+        for at, clock_id, alarm in due:
+            clock = self.state.clocks[clock_id]
+            unit = _unit_from_key(clock.unit_key)
+            h = {**hierarchy, "unit": clock.unit_key}
+            if unit.kind == UnitKind.DEPARTMENT:
+                h["department_head"] = f"head:{unit.id}"
+            if alarm.what == "warning":
+                assert alarm.threshold is not None
+                self.emit(SlaWarningRaised, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
+                          threshold=alarm.threshold, due_at=clock.due_at, recipients=[clock.unit_key])
+            elif alarm.what == "breach":
+                self.emit(SlaBreached, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
+                          due_at=clock.due_at, recipients=[clock.unit_key, HOTLINE.key()])
+            else:
+                assert alarm.rung_index is not None and alarm.level is not None
+                rung = clock.rule.ladder[alarm.rung_index]
+                recipients = sla_clocks.resolve_recipients(rung.recipients, clock.unit_key, h)
+                self.emit(EscalationRaised, at=at, actor=system, clock_id=clock_id, kind=clock.kind,
+                          level=alarm.level, unit=unit, recipients=recipients)
+
+
+_name = c.command_name
+
+
+def _system() -> Actor:
+    return Actor(role=Role.SYSTEM, person_id="sla-clock")
+
+
+def _unit_from_key(key: str) -> UnitRef:
+    kind, _, unit_id = key.partition(":")
+    return UnitRef(kind=UnitKind(kind), id=unit_id)
+
+
+# --- rule helpers -----------------------------------------------------------------------------
+
+
+def _require_status(s: CaseState, cmd: c.Command, *allowed: CaseStatus) -> None:
+    if s.status not in allowed:
+        names = ", ".join(a.value for a in allowed)
+        raise DomainError(
+            "status.not_allowed",
+            f"'{_name(cmd)}' needs the case to be {names}; it is {s.status.value}",
+        )
+
+
+def _require_role(cmd: c.Command, *roles: Role) -> None:
+    if cmd.actor.role not in roles:
+        names = ", ".join(r.value for r in roles)
+        raise DomainError(
+            "role.not_allowed",
+            f"'{_name(cmd)}' may be done by {names}, not by {cmd.actor.role.value}",
+        )
+
+
+def _require_assigned(s: CaseState, cmd: c.Command) -> UnitRef:
+    """The actor must belong to the unit the case is assigned to."""
+    unit = s.unit
+    if unit is None:
+        raise DomainError("jurisdiction.unassigned", "the case is not assigned to any unit")
+    a = cmd.actor
+    if _UNIT_ROLE.get(unit.kind) != a.role or a.unit_id != unit.id:
+        raise DomainError(
+            "jurisdiction.not_assigned",
+            f"only the assigned unit {unit.key()} may do '{_name(cmd)}'; "
+            f"the actor is {a.label()}",
+        )
+    return unit
+
+
+def _require_supervisor_jurisdiction(s: CaseState, actor: Actor) -> None:
+    if actor.role == Role.DISPATCHER:
+        return
+    district = s.location.district_id if s.location else None
+    if actor.role != Role.SUPERVISOR or actor.unit_id not in ("city", district):
+        raise DomainError(
+            "jurisdiction.not_supervisor",
+            f"only a supervisor of district {district} or of the city may do this; the actor is {actor.label()}",
+        )
+
+
+def _require_live(s: CaseState, cmd: c.Command) -> None:
+    if s.status in TERMINAL or s.status in (CaseStatus.NEW, CaseStatus.RECEIVED):
+        raise DomainError(
+            "status.not_allowed",
+            f"'{_name(cmd)}' needs a registered, open case; it is {s.status.value}",
+        )
+
+
+# --- the decision -----------------------------------------------------------------------------
+
+
+def decide(state: CaseState, command: c.CaseCommand, now: datetime) -> list[CaseEventBase]:
+    """Decide the events that ``command`` causes on ``state`` at ``now``.
+
+    Raises:
+        DomainError: the command is not allowed; the message names the rule.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    d = _Decision(state, command.actor, now)
+    if state.status != CaseStatus.NEW:
+        d.fire_due(inclusive=isinstance(command, c.Tick))
+    handler = _HANDLERS[type(command)]
+    handler(d, command)
+    return d.events
+
+
+def _open(d: _Decision, cmd: c.OpenCase) -> None:
+    s = d.state
+    if s.status != CaseStatus.NEW:
+        raise DomainError("case.already_open", f"case {s.case_id} is already open ({s.status.value})")
+    a = cmd.actor
+    loc = cmd.location
+    contact = cmd.contact
+    match a.role:
+        case Role.DISPATCHER:
+            if cmd.channel not in (Channel.HOTLINE, Channel.WEB):
+                raise DomainError("intake.channel", "a dispatcher opens hotline or web cases")
+        case Role.RESIDENT:
+            if cmd.channel != Channel.WEB:
+                raise DomainError("intake.channel", "a resident opens cases through the web channel")
+            if contact.resident_id not in (None, a.person_id):
+                raise DomainError("jurisdiction.resident", "a resident may only open cases in their own name")
+            contact = contact.model_copy(update={"resident_id": a.person_id})
+        case Role.GRID_WORKER:
+            if cmd.channel not in (Channel.GRID_PATROL, Channel.PROACTIVE):
+                raise DomainError("intake.channel", "a grid worker reports through grid_patrol or proactive")
+            if loc.grid_id != a.unit_id:
+                raise DomainError("jurisdiction.grid", f"grid worker of {a.unit_id} cannot report in grid {loc.grid_id}")
+        case Role.COMMUNITY | Role.STREET:
+            own = loc.community_id if a.role == Role.COMMUNITY else loc.street_id
+            if cmd.channel != Channel.PROACTIVE:
+                raise DomainError("intake.channel", f"a {a.role.value} opens proactive (未诉先办) cases only")
+            if own != a.unit_id:
+                raise DomainError("jurisdiction.territory", f"{a.label()} cannot open a case outside its territory")
+        case _:
+            raise DomainError("role.not_allowed", f"'open' may not be done by {a.role.value}")
+    if cmd.self_handle and a.role != Role.GRID_WORKER:
+        raise DomainError("intake.self_handle", "only a grid worker may handle a patrol report on the spot")
+    d.emit(
+        CaseReceived,
+        case_id=cmd.case_id,
+        channel=cmd.channel,
+        category=cmd.category,
+        urgency=cmd.urgency,
+        title=cmd.title,
+        description=cmd.description,
+        location=loc,
+        contact=contact,
+        attachments=list(cmd.attachments),
+        idempotency_key=cmd.idempotency_key,
+    )
+    if cmd.channel in (Channel.GRID_PATROL, Channel.PROACTIVE):
+        d.emit(CaseRegistered, note="registered on report (巡查上报 / 未诉先办)")
+        if cmd.self_handle:
+            grid = UnitRef(kind=UnitKind.GRID, id=loc.grid_id)
+            d.emit(CaseDispatched, unit=grid, note="handled on the spot by the grid")
+            d.emit(CaseAccepted, unit=grid)
+            d.start_clock(ClockKind.RESOLVE, grid)
+
+
+def _reject(d: _Decision, cmd: c.RejectCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.RECEIVED)
+    d.emit(CaseRejected, reason=cmd.reason)
+
+
+def _register(d: _Decision, cmd: c.RegisterCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.RECEIVED)
+    d.emit(CaseRegistered, note=cmd.note)
+
+
+def _check_dispatch_target(s: CaseState, unit: UnitRef) -> None:
+    loc = s.location
+    assert loc is not None
+    if unit.kind == UnitKind.HOTLINE:
+        raise DomainError("dispatch.target", "a case is dispatched to a grid, a street or a department")
+    if unit.kind == UnitKind.GRID and unit.id != loc.grid_id:
+        raise DomainError("dispatch.outside_territory", f"grid {unit.id} is not the case's grid {loc.grid_id}")
+    if unit.kind == UnitKind.STREET and unit.id != loc.street_id:
+        raise DomainError("dispatch.outside_territory", f"street {unit.id} is not the case's street {loc.street_id}")
+
+
+def _dispatch(d: _Decision, cmd: c.DispatchCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.REGISTERED)
+    _check_dispatch_target(d.state, cmd.unit)
+    d.emit(CaseDispatched, unit=cmd.unit, note=cmd.note)
+    d.start_clock(ClockKind.ACCEPT, cmd.unit)
+
+
+def _accept(d: _Decision, cmd: c.AcceptCase) -> None:
+    _require_status(d.state, cmd, CaseStatus.DISPATCHED)
+    unit = _require_assigned(d.state, cmd)
+    d.emit(CaseAccepted, unit=unit)
+    d.stop_clocks(ClockKind.ACCEPT)
+    if d.state.has_resident and d.state.contacted_at is None:
+        d.start_clock(ClockKind.CONTACT, unit)
+    if d.state.running_clock(ClockKind.RESOLVE) is None:
+        d.start_clock(ClockKind.RESOLVE, unit)
+
+
+def _return(d: _Decision, cmd: c.ReturnCase) -> None:
+    _require_status(d.state, cmd, CaseStatus.DISPATCHED)
+    unit = _require_assigned(d.state, cmd)
+    if d.state.final_ruling:
+        raise DomainError("return.final_ruling", "the hotline insisted on this dispatch (审定): it cannot be returned")
+    d.emit(CaseReturned, unit=unit, reason_code=cmd.reason_code, reason=cmd.reason, evidence=list(cmd.evidence))
+    d.stop_clocks(ClockKind.ACCEPT)
+    d.start_clock(ClockKind.RETURN_REVIEW, HOTLINE)
+
+
+def _review(d: _Decision, cmd: c.ReviewReturn) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.RETURNED)
+    pending = d.state.pending_return
+    assert pending is not None
+    if cmd.decision == ReviewDecision.REDISPATCH:
+        target = cmd.redispatch_to
+        if target is None:
+            raise DomainError("review.target_missing", "re-dispatch needs 'redispatch_to': the unit to send it to")
+        if target == pending.unit:
+            raise DomainError("review.same_unit", "re-dispatch must go to another unit; to keep it there, insist")
+        _check_dispatch_target(d.state, target)
+        final = False
+    else:
+        if cmd.redispatch_to is not None and cmd.redispatch_to != pending.unit:
+            raise DomainError("review.insist_target", "insisting keeps the case with the unit that returned it")
+        target = pending.unit
+        final = True
+    d.emit(ReturnReviewed, decision=cmd.decision, ruling=cmd.ruling, returned_by=pending.unit)
+    d.stop_clocks(ClockKind.RETURN_REVIEW)
+    d.emit(CaseDispatched, unit=target, note=cmd.ruling, final_ruling=final)
+    d.start_clock(ClockKind.ACCEPT, target)
+
+
+def _contact(d: _Decision, cmd: c.ContactResident) -> None:
+    _require_status(d.state, cmd, CaseStatus.HANDLING)
+    unit = _require_assigned(d.state, cmd)
+    if not d.state.has_resident:
+        raise DomainError("contact.no_resident", "this case has no resident to contact (patrol or proactive)")
+    if d.state.contacted_at is not None:
+        raise DomainError("contact.already", "the resident was already contacted")
+    d.emit(ResidentContacted, unit=unit, note=cmd.note)
+    d.stop_clocks(ClockKind.CONTACT)
+
+
+def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    assert s.location is not None
+    if cmd.actor.role == Role.DISPATCHER:
+        pass  # on behalf of the street
+    elif cmd.actor.role == Role.STREET:
+        if cmd.actor.unit_id != s.location.street_id or s.unit is None or s.unit.kind != UnitKind.STREET:
+            raise DomainError(
+                "jurisdiction.whistle",
+                f"only the street handling the case ({s.location.street_id}) may blow the whistle; "
+                f"the actor is {cmd.actor.label()}",
+            )
+    else:
+        _require_role(cmd, Role.STREET, Role.DISPATCHER)
+    if s.open_whistle is not None:
+        raise DomainError("whistle.round_open", f"whistle round {s.open_whistle.round} is still open")
+    rnd = len(s.whistles) + 1
+    d.emit(WhistleBlown, round=rnd, street_id=s.location.street_id, tasks=list(cmd.tasks), reason=cmd.reason)
+    for t in cmd.tasks:
+        d.start_clock(ClockKind.REPORT_IN, UnitRef(kind=UnitKind.DEPARTMENT, id=t.department_id))
+
+
+def _summoned_task(d: _Decision, cmd: c.Command) -> tuple[int, str]:
+    _require_role(cmd, Role.DEPARTMENT)
+    w = d.state.open_whistle
+    dept = cmd.actor.unit_id or ""
+    if w is None or dept not in w.tasks:
+        raise DomainError(
+            "jurisdiction.not_summoned", f"department {dept} was not summoned by an open whistle on this case"
+        )
+    return w.round, dept
+
+
+def _report_in(d: _Decision, cmd: c.ReportIn) -> None:
+    _require_status(d.state, cmd, CaseStatus.HANDLING)
+    rnd, dept = _summoned_task(d, cmd)
+    if d.state.whistles[rnd - 1].tasks[dept].reported_in_at is not None:
+        raise DomainError("report_in.already", f"department {dept} already reported in for round {rnd}")
+    d.emit(DepartmentReportedIn, round=rnd, department_id=dept, note=cmd.note)
+    d.stop_clocks(ClockKind.REPORT_IN, UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
+
+
+def _complete_task(d: _Decision, cmd: c.CompleteTask) -> None:
+    _require_status(d.state, cmd, CaseStatus.HANDLING)
+    rnd, dept = _summoned_task(d, cmd)
+    task = d.state.whistles[rnd - 1].tasks[dept]
+    if task.reported_in_at is None:
+        raise DomainError("report_in.required", f"department {dept} must report in (报到) before finishing its task")
+    if task.completed_at is not None:
+        raise DomainError("task.already_completed", f"department {dept} already finished its task")
+    d.emit(DepartmentTaskCompleted, round=rnd, department_id=dept, result=cmd.result, evidence=list(cmd.evidence))
+
+
+def _paused(s: CaseState) -> bool:
+    return any(c.paused_at is not None for c in s.running_clocks())
+
+
+def _resolve(d: _Decision, cmd: c.ResolveCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    if s.open_whistle is not None:
+        raise DomainError("resolve.whistle_open", f"whistle round {s.open_whistle.round} has unfinished tasks")
+    if s.has_resident and s.contacted_at is None:
+        raise DomainError("resolve.not_contacted", "the resident must be contacted (响应) before resolving")
+    if _paused(s):
+        raise DomainError("resolve.paused", "the case is waiting for the resident; resume it first")
+    d.emit(CaseResolved, unit=unit, notes=cmd.notes, evidence=list(cmd.evidence), by_grid=unit.kind == UnitKind.GRID)
+    d.stop_clocks(ClockKind.RESOLVE)
+    d.stop_clocks(ClockKind.CONTACT, cancel=True)
+    assert s.location is not None
+    d.start_clock(ClockKind.VERIFY, UnitRef(kind=UnitKind.GRID, id=s.location.grid_id))
+
+
+def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.RESOLVED)
+    _require_role(cmd, Role.GRID_WORKER)
+    assert s.location is not None
+    if cmd.actor.unit_id != s.location.grid_id:
+        raise DomainError(
+            "jurisdiction.grid", f"only a worker of grid {s.location.grid_id} verifies this case; actor is {cmd.actor.label()}"
+        )
+    d.emit(CaseVerified, passed=cmd.passed, note=cmd.note, evidence=list(cmd.evidence))
+    d.stop_clocks(ClockKind.VERIFY)
+    if cmd.passed:
+        if s.has_resident:
+            d.start_clock(ClockKind.CALLBACK, HOTLINE)
+        return
+    assert s.unit is not None
+    d.emit(ReworkOrdered, unit=s.unit, reason=cmd.note or "verification failed", rework_count=s.rework_count + 1)
+    d.start_clock(ClockKind.RESOLVE, s.unit)
+
+
+def _callback(d: _Decision, cmd: c.RecordCallback) -> None:
+    s = d.state
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(s, cmd, CaseStatus.VERIFIED)
+    if not s.has_resident:
+        raise DomainError("callback.no_resident", "this case has no resident to call back; close it")
+    d.emit(CallbackRecorded, rating=cmd.rating, resolved=cmd.resolved, comment=cmd.comment)
+    d.stop_clocks(ClockKind.CALLBACK)
+    if cmd.rating == Rating.UNSATISFIED:
+        assert s.unit is not None
+        d.emit(CaseReopened, unit=s.unit, reason=cmd.comment or "resident unsatisfied", reopen_count=s.reopen_count + 1)
+        d.start_clock(ClockKind.RESOLVE, s.unit)
+
+
+def _close(d: _Decision, cmd: c.CloseCase) -> None:
+    s = d.state
+    _require_role(cmd, Role.DISPATCHER)
+    if s.has_resident:
+        _require_status(s, cmd, CaseStatus.CALLED_BACK)
+    else:
+        _require_status(s, cmd, CaseStatus.VERIFIED)
+    closure = cmd.closure_type or (ClosureType.OVERDUE if s.breached else ClosureType.NORMAL)
+    if closure == ClosureType.NORMAL and s.breached:
+        raise DomainError("close.overdue", "a clock of this case was breached: it closes as overdue (超时)")
+    d.stop_clocks(cancel=True)
+    d.emit(CaseClosed, closure_type=closure, note=cmd.note)
+
+
+def _request_extension(d: _Decision, cmd: c.RequestExtension) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    if s.pending_extension is not None:
+        raise DomainError("extension.pending", "an extension request is already waiting for a decision")
+    clock = s.running_clock(ClockKind.RESOLVE)
+    if clock is not None and d.now > clock.due_at:
+        raise DomainError("extension.after_deadline", "an extension must be requested before the resolution deadline")
+    d.emit(ExtensionRequested, unit=unit, extra=cmd.extra, reason=cmd.reason)
+
+
+def _decide_extension(d: _Decision, cmd: c.DecideExtension) -> None:
+    s = d.state
+    _require_role(cmd, Role.DISPATCHER, Role.SUPERVISOR)
+    _require_supervisor_jurisdiction(s, cmd.actor)
+    pending = s.pending_extension
+    if pending is None:
+        raise DomainError("extension.none", "there is no extension request to decide")
+    d.emit(ExtensionDecided, approved=cmd.approved, extra=pending.extra, note=cmd.note)
+    clock = s.running_clock(ClockKind.RESOLVE)
+    if cmd.approved and clock is not None and s.sla is not None:
+        extended = sla_clocks.extend(clock, pending.extra, s.sla.calendar)
+        d.emit(ClockExtended, actor=_system(), clock_id=clock.clock_id, kind=clock.kind, extra=pending.extra,
+               due_at=extended.due_at)
+
+
+def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    _require_assigned(s, cmd)
+    if _paused(s):
+        raise DomainError("pause.already", "the case is already waiting for the resident")
+    targets = [c for c in s.running_clocks() if c.kind in (ClockKind.RESOLVE, ClockKind.CONTACT)]
+    if not targets:
+        raise DomainError("pause.no_clock", "no resolution or contact clock is running")
+    for clock in targets:
+        d.emit(ClockPaused, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, reason=cmd.reason)
+
+
+def _resume(d: _Decision, cmd: c.ResumeFromResident) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    _require_assigned(s, cmd)
+    paused = [c for c in s.running_clocks() if c.paused_at is not None]
+    if not paused:
+        raise DomainError("resume.not_paused", "the case is not waiting for the resident")
+    for clock in paused:
+        assert s.sla is not None
+        resumed = sla_clocks.resume(clock, s.sla.calendar, d.now)
+        d.emit(ClockResumed, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, due_at=resumed.due_at)
+
+
+def _shelve(d: _Decision, cmd: c.ShelveCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.RETURNED,
+                    CaseStatus.HANDLING)
+    if d.state.open_whistle is not None:
+        raise DomainError("shelve.whistle_open", "finish or close the open whistle round first")
+    d.stop_clocks(cancel=True)
+    d.emit(CaseShelved, reason=cmd.reason)
+
+
+def _unshelve(d: _Decision, cmd: c.UnshelveCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.SHELVED)
+    d.emit(CaseUnshelved, note=cmd.note)
+    s = d.state
+    if s.status == CaseStatus.DISPATCHED and s.unit is not None:
+        d.start_clock(ClockKind.ACCEPT, s.unit)
+    elif s.status == CaseStatus.RETURNED:
+        d.start_clock(ClockKind.RETURN_REVIEW, HOTLINE)
+    elif s.status == CaseStatus.HANDLING and s.unit is not None:
+        d.start_clock(ClockKind.RESOLVE, s.unit)
+
+
+def _terminate(d: _Decision, cmd: c.TerminateCase) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_live(d.state, cmd)
+    if d.state.open_whistle is not None:
+        raise DomainError("terminate.whistle_open", "finish the open whistle round before terminating")
+    d.emit(CaseTerminated, reason=cmd.reason)
+    d.stop_clocks(cancel=True)
+    d.emit(CaseClosed, closure_type=ClosureType.SPECIAL, note=f"terminated: {cmd.reason}")
+
+
+def _appeal(d: _Decision, cmd: c.FileAppeal) -> None:
+    s = d.state
+    if s.status in (CaseStatus.NEW, CaseStatus.RECEIVED, CaseStatus.REJECTED, CaseStatus.MERGED):
+        raise DomainError("status.not_allowed", f"no appeal on a case that is {s.status.value}")
+    unit = _require_assigned(s, cmd)
+    if s.appeal_pending:
+        raise DomainError("appeal.pending", "an appeal is already waiting for a decision")
+    d.emit(AppealFiled, unit=unit, reason=cmd.reason)
+
+
+def _decide_appeal(d: _Decision, cmd: c.DecideAppeal) -> None:
+    _require_role(cmd, Role.SUPERVISOR)
+    _require_supervisor_jurisdiction(d.state, cmd.actor)
+    if not d.state.appeal_pending:
+        raise DomainError("appeal.none", "there is no appeal to decide")
+    d.emit(AppealDecided, granted=cmd.granted, note=cmd.note)
+
+
+def _merge(d: _Decision, cmd: c.MergeInto) -> None:
+    _require_role(cmd, Role.DISPATCHER)
+    _require_status(d.state, cmd, CaseStatus.RECEIVED, CaseStatus.REGISTERED, CaseStatus.DISPATCHED)
+    if cmd.into_case_id == d.state.case_id:
+        raise DomainError("merge.self", "a case cannot be merged into itself")
+    d.stop_clocks(cancel=True)
+    d.emit(CaseMerged, into_case_id=cmd.into_case_id)
+
+
+def _attach(d: _Decision, cmd: c.AttachDuplicate) -> None:
+    _require_role(cmd, Role.DISPATCHER, Role.SYSTEM)
+    s = d.state
+    if s.status in (CaseStatus.NEW, CaseStatus.REJECTED, CaseStatus.MERGED):
+        raise DomainError("status.not_allowed", f"cannot attach a duplicate to a case that is {s.status.value}")
+    if cmd.duplicate_case_id == s.case_id or cmd.duplicate_case_id in s.duplicates:
+        raise DomainError("merge.duplicate", f"{cmd.duplicate_case_id} is already attached or is this case")
+    d.emit(DuplicateAttached, duplicate_case_id=cmd.duplicate_case_id)
+
+
+def _supervise(d: _Decision, cmd: c.Supervise) -> None:
+    s = d.state
+    _require_role(cmd, Role.SUPERVISOR, Role.DISPATCHER)
+    _require_supervisor_jurisdiction(s, cmd.actor)
+    _require_live(s, cmd)
+    unit = s.unit or HOTLINE
+    recipients = [unit.key()]
+    if cmd.level != EscalationLevel.REMINDER and s.location is not None:
+        recipients.append(f"district:{s.location.district_id}")
+    d.emit(EscalationRaised, level=cmd.level, unit=unit, recipients=recipients, note=cmd.note)
+
+
+def _tick(d: _Decision, cmd: c.Tick) -> None:
+    _require_role(cmd, Role.SYSTEM)
+
+
+_HANDLERS: dict[type, Any] = {
+    c.OpenCase: _open,
+    c.RejectCase: _reject,
+    c.RegisterCase: _register,
+    c.DispatchCase: _dispatch,
+    c.AcceptCase: _accept,
+    c.ReturnCase: _return,
+    c.ReviewReturn: _review,
+    c.ContactResident: _contact,
+    c.BlowWhistle: _whistle,
+    c.ReportIn: _report_in,
+    c.CompleteTask: _complete_task,
+    c.ResolveCase: _resolve,
+    c.VerifyCase: _verify,
+    c.RecordCallback: _callback,
+    c.CloseCase: _close,
+    c.RequestExtension: _request_extension,
+    c.DecideExtension: _decide_extension,
+    c.PauseForResident: _pause,
+    c.ResumeFromResident: _resume,
+    c.ShelveCase: _shelve,
+    c.UnshelveCase: _unshelve,
+    c.TerminateCase: _terminate,
+    c.FileAppeal: _appeal,
+    c.DecideAppeal: _decide_appeal,
+    c.MergeInto: _merge,
+    c.AttachDuplicate: _attach,
+    c.Supervise: _supervise,
+    c.Tick: _tick,
+}
+
+
+def next_alarm_at(state: CaseState) -> datetime | None:
+    """When the next SLA alarm of a running clock is due (the workflow sleeps until then)."""
+    if state.sla is None:
+        return None
+    times = [a.at for clock in state.running_clocks() if (a := sla_clocks.next_alarm(clock, state.sla.calendar))]
+    return min(times) if times else None

@@ -1,0 +1,225 @@
+"""``evolve(state, event) -> state``: apply one event to the case state. Pure and total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from events.base import CaseEventBase
+from events.schemas import (
+    AppealDecided,
+    AppealFiled,
+    CallbackRecorded,
+    CaseAccepted,
+    CaseClosed,
+    CaseDispatched,
+    CaseMerged,
+    CaseReceived,
+    CaseRegistered,
+    CaseRejected,
+    CaseReopened,
+    CaseResolved,
+    CaseReturned,
+    CaseShelved,
+    CaseTerminated,
+    CaseUnshelved,
+    CaseVerified,
+    ClockExtended,
+    ClockOutcome,
+    ClockPaused,
+    ClockResumed,
+    ClockStarted,
+    ClockStopped,
+    DepartmentReportedIn,
+    DepartmentTaskCompleted,
+    DuplicateAttached,
+    EscalationRaised,
+    ExtensionDecided,
+    ExtensionRequested,
+    ResidentContacted,
+    ReturnReviewed,
+    ReworkOrdered,
+    SlaBreached,
+    SlaWarningRaised,
+    WhistleBlown,
+)
+from workflows.domain.state import (
+    CaseState,
+    CaseStatus,
+    PendingExtension,
+    PendingReturn,
+    WhistleRound,
+    WhistleTaskState,
+    clone,
+)
+from workflows.sla import clocks as sla_clocks
+from workflows.sla.clocks import ClockStatus
+
+
+def evolve(state: CaseState, event: CaseEventBase) -> CaseState:
+    """Return a new state with ``event`` applied; ``state`` is left untouched."""
+    new = clone(state)
+    apply_event(new, event)
+    return new
+
+
+def evolve_all(state: CaseState, events: Iterable[CaseEventBase]) -> CaseState:
+    """Apply several events in order, copying the state once."""
+    new = clone(state)
+    for event in events:
+        apply_event(new, event)
+    return new
+
+
+def _involve(s: CaseState, key: str) -> None:
+    if key not in s.units_involved:
+        s.units_involved.append(key)
+
+
+def apply_event(s: CaseState, e: CaseEventBase) -> None:
+    """Apply ``e`` to ``s`` in place. Used by :func:`evolve` and by ``decide`` on its working copy."""
+    if e.seq != s.seq + 1:
+        raise ValueError(f"event {e.event_id} out of order: state is at seq {s.seq}")
+    s.seq = e.seq
+    now = e.occurred_at
+    match e:
+        case CaseReceived():
+            s.case_id = e.case_id
+            s.status = CaseStatus.RECEIVED
+            s.channel = e.channel
+            s.category = e.category
+            s.urgency = e.urgency
+            s.title = e.title
+            s.description = e.description
+            s.location = e.location
+            s.contact = e.contact
+            s.attachments = list(e.attachments)
+            s.opened_at = now
+            s.idempotency_key = e.idempotency_key
+        case CaseRejected():
+            s.status = CaseStatus.REJECTED
+        case CaseRegistered():
+            s.status = CaseStatus.REGISTERED
+        case CaseDispatched():
+            s.status = CaseStatus.DISPATCHED
+            s.unit = e.unit
+            s.accepted = False
+            s.final_ruling = e.final_ruling
+            s.dispatch_count += 1
+            s.pending_return = None
+            _involve(s, e.unit.key())
+        case CaseAccepted():
+            s.status = CaseStatus.HANDLING
+            s.accepted = True
+        case CaseReturned():
+            s.status = CaseStatus.RETURNED
+            s.return_count += 1
+            s.pending_return = PendingReturn(unit=e.unit, reason_code=e.reason_code, reason=e.reason)
+        case ReturnReviewed():
+            s.pending_return = None
+        case ResidentContacted():
+            s.contacted_at = now
+        case WhistleBlown():
+            s.whistles.append(
+                WhistleRound(
+                    round=e.round,
+                    street_id=e.street_id,
+                    blown_at=now,
+                    tasks={t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task) for t in e.tasks},
+                )
+            )
+            for t in e.tasks:
+                _involve(s, f"department:{t.department_id}")
+        case DepartmentReportedIn():
+            s.whistles[e.round - 1].tasks[e.department_id].reported_in_at = now
+        case DepartmentTaskCompleted():
+            task = s.whistles[e.round - 1].tasks[e.department_id]
+            task.completed_at = now
+            task.result = e.result
+        case CaseResolved():
+            s.status = CaseStatus.RESOLVED
+            s.resolved_at = now
+            s.resolved_by_grid = e.by_grid
+        case CaseVerified():
+            if e.passed:
+                s.status = CaseStatus.VERIFIED
+                s.verified_at = now
+        case ReworkOrdered():
+            s.status = CaseStatus.HANDLING
+            s.rework_count = e.rework_count
+            s.resolved_at = None
+            s.resolved_by_grid = False
+        case CallbackRecorded():
+            s.status = CaseStatus.CALLED_BACK
+            s.rating = e.rating
+            s.callback_resolved = e.resolved
+        case CaseReopened():
+            s.status = CaseStatus.HANDLING
+            s.reopen_count = e.reopen_count
+            s.resolved_at = None
+            s.verified_at = None
+            s.resolved_by_grid = False
+        case CaseClosed():
+            s.status = CaseStatus.CLOSED
+            s.closure_type = e.closure_type
+            s.closed_at = now
+        case ExtensionRequested():
+            s.pending_extension = PendingExtension(unit=e.unit, extra=e.extra, reason=e.reason)
+        case ExtensionDecided():
+            s.pending_extension = None
+            if e.approved:
+                s.extensions_granted.append(e.extra)
+        case CaseShelved():
+            s.shelved_from = s.status
+            s.status = CaseStatus.SHELVED
+        case CaseUnshelved():
+            s.status = s.shelved_from or CaseStatus.REGISTERED
+            s.shelved_from = None
+        case CaseTerminated():
+            s.terminated = True
+        case AppealFiled():
+            s.appeal_pending = True
+        case AppealDecided():
+            s.appeal_pending = False
+            s.excluded_from_evaluation = e.granted
+        case CaseMerged():
+            s.status = CaseStatus.MERGED
+            s.merged_into = e.into_case_id
+        case DuplicateAttached():
+            s.duplicates.append(e.duplicate_case_id)
+        case ClockStarted():
+            assert s.sla is not None, "a case with clocks needs its SLA context"
+            rule = s.sla.policy.rule_for(e.kind, s.category, s.urgency)
+            clock = sla_clocks.start_clock(e.clock_id, e.kind, e.unit.key(), rule, s.sla.calendar, now)
+            s.clocks[e.clock_id] = clock
+            s.clock_counter += 1
+        case ClockPaused():
+            s.clocks[e.clock_id] = sla_clocks.pause(s.clocks[e.clock_id], now)
+        case ClockResumed():
+            assert s.sla is not None
+            s.clocks[e.clock_id] = sla_clocks.resume(s.clocks[e.clock_id], s.sla.calendar, now)
+        case ClockExtended():
+            assert s.sla is not None
+            s.clocks[e.clock_id] = sla_clocks.extend(s.clocks[e.clock_id], e.extra, s.sla.calendar)
+        case ClockStopped():
+            s.clocks[e.clock_id] = sla_clocks.stop(
+                s.clocks[e.clock_id], now, cancelled=e.outcome == ClockOutcome.CANCELLED
+            )
+        case SlaWarningRaised():
+            c = s.clocks[e.clock_id]
+            s.clocks[e.clock_id] = c.model_copy(
+                update={
+                    "warnings_fired": [*c.warnings_fired, e.threshold],
+                    "status": ClockStatus.BREACHED if c.breached_at else ClockStatus.WARNED,
+                }
+            )
+        case SlaBreached():
+            c = s.clocks[e.clock_id]
+            s.clocks[e.clock_id] = c.model_copy(update={"breached_at": e.due_at, "status": ClockStatus.BREACHED})
+            s.breached = True
+        case EscalationRaised():
+            s.escalations += 1
+            if e.clock_id is not None and e.clock_id in s.clocks:
+                c = s.clocks[e.clock_id]
+                s.clocks[e.clock_id] = c.model_copy(update={"rungs_fired": c.rungs_fired + 1})
+        case _:
+            raise ValueError(f"unknown event {type(e).__name__}")

@@ -1,0 +1,162 @@
+"""The city registry interface the domain and the edges use, and a small test city.
+
+Intake resolves a location to grid → community → street → district through a
+:class:`CityRegistry`; dispatching checks that the target unit exists. The full city registry
+(SQL, loaded from files) plugs in behind the same interface.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from events.base import UnitKind, UnitRef
+from events.schemas import Location, Urgency
+
+
+class RegistryError(ValueError):
+    """A location, category or unit the registry does not know; the message says which."""
+
+
+class Category(BaseModel):
+    """A complaint category of the catalogue, with its routing rule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    name_zh: str
+    default_urgency: Urgency = Urgency.ORDINARY
+    route: UnitKind = UnitKind.STREET  # where the hotline dispatches it by default
+    departments: tuple[str, ...] = ()  # responsible departments (route = department, or whistle targets)
+    needs_whistle: bool = False  # the street usually needs to summon departments
+
+
+class Grid(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    community_id: str
+    street_id: str
+    district_id: str
+    # Bounding box in degrees (west, south, east, north); points on the west/south edge belong to it.
+    bbox: tuple[float, float, float, float]
+
+
+class CityRegistry(Protocol):
+    """What the case domain needs to know about a city."""
+
+    def locate(
+        self, *, grid_id: str | None = None, lat: float | None = None, lon: float | None = None,
+        address: str | None = None,
+    ) -> Location: ...
+
+    def category(self, code: str) -> Category: ...
+
+    def unit_exists(self, unit: UnitRef) -> bool: ...
+
+    def route(self, category: Category, location: Location) -> UnitRef: ...
+
+
+class StaticCity:
+    """An in-memory registry built from lists: the test city, and small deployments."""
+
+    def __init__(self, grids: list[Grid], departments: dict[str, str], categories: list[Category]) -> None:
+        self.grids = {g.id: g for g in grids}
+        self.departments = departments
+        self.categories = {c.code: c for c in categories}
+        self.streets = {g.street_id for g in grids}
+        self.communities = {g.community_id for g in grids}
+
+    def _location(self, g: Grid, address: str | None, lat: float | None, lon: float | None) -> Location:
+        return Location(grid_id=g.id, community_id=g.community_id, street_id=g.street_id,
+                        district_id=g.district_id, address=address, lat=lat, lon=lon)
+
+    def locate(
+        self, *, grid_id: str | None = None, lat: float | None = None, lon: float | None = None,
+        address: str | None = None,
+    ) -> Location:
+        if grid_id is not None:
+            g = self.grids.get(grid_id)
+            if g is None:
+                raise RegistryError(f"location.grid_id: unknown grid {grid_id!r}")
+            return self._location(g, address, lat, lon)
+        if lat is not None and lon is not None:
+            for g in self.grids.values():
+                w, s, e, n = g.bbox
+                if w <= lon < e and s <= lat < n:
+                    return self._location(g, address, lat, lon)
+            raise RegistryError(f"location: point ({lat}, {lon}) lies outside every grid of the city")
+        if address:
+            for g in self.grids.values():
+                if g.name in address:
+                    return self._location(g, address, lat, lon)
+            raise RegistryError(f"location.address: no grid matches address {address!r}")
+        raise RegistryError("location: give a grid id, coordinates (lat and lon) or an address")
+
+    def category(self, code: str) -> Category:
+        try:
+            return self.categories[code]
+        except KeyError:
+            known = ", ".join(sorted(self.categories))
+            raise RegistryError(f"category: unknown category {code!r} (known: {known})") from None
+
+    def unit_exists(self, unit: UnitRef) -> bool:
+        match unit.kind:
+            case UnitKind.GRID:
+                return unit.id in self.grids
+            case UnitKind.STREET:
+                return unit.id in self.streets
+            case UnitKind.DEPARTMENT:
+                return unit.id in self.departments
+            case UnitKind.HOTLINE:
+                return True
+        return False
+
+    def route(self, category: Category, location: Location) -> UnitRef:
+        if category.route == UnitKind.DEPARTMENT and category.departments:
+            return UnitRef(kind=UnitKind.DEPARTMENT, id=category.departments[0])
+        if category.route == UnitKind.GRID:
+            return UnitRef(kind=UnitKind.GRID, id=location.grid_id)
+        return UnitRef(kind=UnitKind.STREET, id=location.street_id)
+
+
+def _box(col: int, row: int) -> tuple[float, float, float, float]:
+    w, s = 111.60 + 0.01 * col, 40.80 + 0.01 * row
+    return (round(w, 4), round(s, 4), round(w + 0.01, 4), round(s + 0.01, 4))
+
+
+def sample_city() -> StaticCity:
+    """A small city for tests and first runs: one district, two streets, three communities, six grids."""
+    grids = [
+        Grid(id="G-101", name="青城花园", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(0, 0)),
+        Grid(id="G-102", name="大召小区", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(1, 0)),
+        Grid(id="G-111", name="通道街北", community_id="C-11", street_id="S-1", district_id="D-1", bbox=_box(2, 0)),
+        Grid(id="G-201", name="新华广场", community_id="C-20", street_id="S-2", district_id="D-1", bbox=_box(0, 1)),
+        Grid(id="G-202", name="海亮广场", community_id="C-20", street_id="S-2", district_id="D-1", bbox=_box(1, 1)),
+        Grid(id="G-203", name="满都海公园", community_id="C-20", street_id="S-2", district_id="D-1", bbox=_box(2, 1)),
+    ]
+    departments = {
+        "urban-management": "城管局",
+        "housing": "住建局",
+        "water": "水务局",
+        "environment": "生态环境局",
+        "market": "市场监管局",
+        "transport": "交通运输局",
+    }
+    categories = [
+        Category(code="noise", name="Noise nuisance", name_zh="噪音扰民", route=UnitKind.STREET,
+                 departments=("environment",)),
+        Category(code="garbage", name="Garbage not collected", name_zh="垃圾清运", route=UnitKind.GRID),
+        Category(code="illegal-parking", name="Illegal parking", name_zh="违规停车", route=UnitKind.STREET,
+                 departments=("urban-management", "transport"), needs_whistle=True),
+        Category(code="water", name="Water supply outage", name_zh="停水", default_urgency=Urgency.URGENT,
+                 route=UnitKind.DEPARTMENT, departments=("water",)),
+        Category(code="illegal-construction", name="Illegal construction", name_zh="违法建设",
+                 route=UnitKind.STREET, departments=("urban-management", "housing", "market"), needs_whistle=True),
+        Category(code="food-safety", name="Food safety", name_zh="食品安全", route=UnitKind.DEPARTMENT,
+                 departments=("market",)),
+    ]
+    return StaticCity(grids, departments, categories)

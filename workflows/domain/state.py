@@ -1,0 +1,180 @@
+"""The case state: one serialisable object, rebuilt from events by :func:`evolve`."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from events.base import UnitKind, UnitRef
+from events.schemas import (
+    Channel,
+    ClosureType,
+    Location,
+    Rating,
+    ResidentContact,
+    ReturnReason,
+    Urgency,
+)
+from workflows.sla.calendar import WorkCalendar
+from workflows.sla.clocks import Clock
+from workflows.sla.policy import SlaPolicy
+
+HOTLINE = UnitRef(kind=UnitKind.HOTLINE, id="12345")
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"  # no event yet
+    RECEIVED = "received"  # 受理
+    REJECTED = "rejected"  # 不予受理 (terminal)
+    REGISTERED = "registered"  # 立案
+    DISPATCHED = "dispatched"  # 派单, awaiting 签收
+    RETURNED = "returned"  # 退单, awaiting review
+    HANDLING = "handling"  # accepted, being handled (incl. whistles and rework)
+    RESOLVED = "resolved"  # 办结, awaiting 核查
+    VERIFIED = "verified"  # 核查 passed, awaiting 回访
+    CALLED_BACK = "called_back"  # 回访 done, awaiting 结案
+    SHELVED = "shelved"  # 挂账
+    CLOSED = "closed"  # 结案 (terminal)
+    MERGED = "merged"  # merged into another case (terminal)
+
+
+TERMINAL = frozenset({CaseStatus.REJECTED, CaseStatus.CLOSED, CaseStatus.MERGED})
+
+
+class SlaContext(BaseModel):
+    """Policy and calendar fixed when the case starts, so deadlines stay deterministic."""
+
+    policy: SlaPolicy
+    calendar: WorkCalendar
+
+
+class PendingReturn(BaseModel):
+    unit: UnitRef
+    reason_code: ReturnReason
+    reason: str
+
+
+class WhistleTaskState(BaseModel):
+    department_id: str
+    task: str
+    reported_in_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: str | None = None
+
+
+class WhistleRound(BaseModel):
+    round: int
+    street_id: str
+    blown_at: datetime
+    tasks: dict[str, WhistleTaskState]
+
+    @property
+    def open(self) -> bool:
+        return any(t.completed_at is None for t in self.tasks.values())
+
+
+class PendingExtension(BaseModel):
+    unit: UnitRef
+    extra: timedelta
+    reason: str
+
+
+class CaseState(BaseModel):
+    """Everything the domain knows about one case."""
+
+    case_id: str = ""
+    status: CaseStatus = CaseStatus.NEW
+    seq: int = 0
+    sla: SlaContext | None = None
+
+    # details (受理)
+    channel: Channel | None = None
+    category: str = ""
+    urgency: Urgency = Urgency.ORDINARY
+    title: str = ""
+    description: str = ""
+    location: Location | None = None
+    contact: ResidentContact = ResidentContact()
+    attachments: list[str] = []
+    opened_at: datetime | None = None
+    idempotency_key: str | None = None
+
+    # assignment
+    unit: UnitRef | None = None
+    accepted: bool = False
+    final_ruling: bool = False
+    dispatch_count: int = 0
+    return_count: int = 0
+    units_involved: list[str] = []  # unit keys ever dispatched or summoned
+    pending_return: PendingReturn | None = None
+
+    # handling
+    contacted_at: datetime | None = None
+    whistles: list[WhistleRound] = []
+    resolved_at: datetime | None = None
+    resolved_by_grid: bool = False
+    rework_count: int = 0
+    reopen_count: int = 0
+    verified_at: datetime | None = None
+    rating: Rating | None = None
+    callback_resolved: bool | None = None
+    pending_extension: PendingExtension | None = None
+    extensions_granted: list[timedelta] = []
+    paused_for_resident: bool = False
+    shelved_from: CaseStatus | None = None
+    terminated: bool = False
+    appeal_pending: bool = False
+    excluded_from_evaluation: bool = False
+    merged_into: str | None = None
+    duplicates: list[str] = []
+    closure_type: ClosureType | None = None
+    closed_at: datetime | None = None
+
+    # SLA
+    clocks: dict[str, Clock] = Field(default_factory=dict)
+    clock_counter: int = 0
+    breached: bool = False
+    escalations: int = 0
+
+    # --- derived views ----------------------------------------------------------------------
+    @property
+    def has_resident(self) -> bool:
+        """Hotline and web cases have a resident to contact and call back."""
+        return self.channel in (Channel.HOTLINE, Channel.WEB)
+
+    @property
+    def open_whistle(self) -> WhistleRound | None:
+        for w in reversed(self.whistles):
+            if w.open:
+                return w
+        return None
+
+    def running_clocks(self) -> list[Clock]:
+        return [c for c in self.clocks.values() if c.stopped_at is None]
+
+    def running_clock(self, kind: str, unit_key: str | None = None) -> Clock | None:
+        for c in self.clocks.values():
+            if c.stopped_at is None and c.kind == kind and (unit_key is None or c.unit_key == unit_key):
+                return c
+        return None
+
+    def hierarchy(self) -> dict[str, str]:
+        """Recipients up the chain for this case's location (grid → … → city)."""
+        loc = self.location
+        h: dict[str, str] = {"city": "city", "hotline": HOTLINE.key()}
+        if loc is not None:
+            h.update(grid=loc.grid_id, community=loc.community_id, street=loc.street_id, district=loc.district_id)
+        return h
+
+
+def clone(state: CaseState) -> CaseState:
+    """A deep copy that shares the (never mutated) SLA context instead of copying it."""
+    memo: dict[int, object] = {}
+    if state.sla is not None:
+        memo[id(state.sla)] = state.sla
+    for clock in state.clocks.values():  # rules are policy data: shared, never mutated
+        memo[id(clock.rule)] = clock.rule
+    return copy.deepcopy(state, memo)
