@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from workers.cli_case import app as case_app
+from workers.cli_events import events_app, topics_app
 from workers.cli_policy import app as policy_app
 from workers.cli_stack import app as stack_app
 
@@ -21,6 +22,8 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack", help="Run the local stack: Temporal dev server, Kafka broker, SQL.")
 app.add_typer(case_app, name="case", help="Drive cases: intake, dispatch, accept, whistle, resolve, callback...")
 app.add_typer(policy_app, name="policy", help="Show and check the SLA policy.")
+app.add_typer(events_app, name="events", help="Watch case events on Kafka.")
+app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.")
 
 
 def main() -> None:
