@@ -26,6 +26,28 @@ app.add_typer(events_app, name="events", help="Watch case events on Kafka.")
 app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.")
 
 
+@app.command("worker")
+def worker_cmd() -> None:
+    """Run the case worker until SIGINT/SIGTERM (in-flight tasks finish or are handed back)."""
+    import asyncio
+    import logging
+
+    from workers.settings import get_settings
+    from workers.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Run one case end to end through the local stack (the stack must be up)."""
+    from workers.demo import demo
+    from workers.settings import get_settings
+
+    demo(get_settings())
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

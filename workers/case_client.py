@@ -1,0 +1,108 @@
+"""A thin client for case workflows, shared by the CLI, the API and the tests.
+
+Intake uses update-with-start, so a retried intake (same idempotency key) reaches the same
+workflow and the same update id, and never opens a second case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from workflows.case_workflow import ActionResult, CaseWorkflow, CaseWorkflowInput, workflow_id
+from workflows.domain.commands import CaseCommand, OpenCase
+from workflows.domain.state import CaseState
+
+
+class ActionRefused(Exception):
+    """The case refused an action: ``rule`` names the domain rule, ``message`` says why."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"[{rule}] {message}")
+        self.rule = rule
+        self.message = message
+
+
+def case_id_for_key(idempotency_key: str) -> str:
+    """A stable case id derived from an intake idempotency key."""
+    return "C" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12].upper()
+
+
+def new_case_id() -> str:
+    return "C" + uuid.uuid4().hex[:12].upper()
+
+
+def _refusal(err: WorkflowUpdateFailedError) -> ActionRefused:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        rule = str(cause.details[0]) if cause.details else (cause.type or "refused")
+        return ActionRefused(rule, cause.message)
+    return ActionRefused("refused", str(cause or err))
+
+
+class CaseClient:
+    """Opens cases and sends actions to them."""
+
+    def __init__(self, client: Client, task_queue: str, *, update_with_start: bool = True) -> None:
+        """Args:
+            client: a Temporal client with the pydantic data converter.
+            task_queue: the case worker's task queue.
+            update_with_start: open cases with one atomic update-with-start call (the default). When
+                ``False`` (servers without multi-operation support, such as the time-skipping test
+                server), intake starts the workflow with the USE_EXISTING conflict policy and then
+                sends the same update with the same id: two calls, equally idempotent.
+        """
+        self.client = client
+        self.task_queue = task_queue
+        self.update_with_start = update_with_start
+
+    async def open(self, command: OpenCase) -> ActionResult:
+        """Open a case (update-with-start). Idempotent on ``command.idempotency_key``."""
+        op = WithStartWorkflowOperation(
+            CaseWorkflow.run,
+            CaseWorkflowInput(case_id=command.case_id),
+            id=workflow_id(command.case_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        update_id = f"open-{command.idempotency_key or command.case_id}"
+        try:
+            if self.update_with_start:
+                return await self.client.execute_update_with_start_workflow(
+                    CaseWorkflow.open, command, start_workflow_operation=op, id=update_id, result_type=ActionResult
+                )
+            handle = await self.client.start_workflow(
+                CaseWorkflow.run,
+                CaseWorkflowInput(case_id=command.case_id),
+                id=workflow_id(command.case_id),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            return await handle.execute_update(CaseWorkflow.open, command, id=update_id, result_type=ActionResult)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+
+    async def act(self, case_id: str, command: CaseCommand, request_id: str | None = None) -> ActionResult:
+        """Send one actor action; ``request_id`` makes a retried call apply once."""
+        handle = self.client.get_workflow_handle(workflow_id(case_id))
+        update_id = f"{command.type}-{request_id or uuid.uuid4().hex}"
+        try:
+            return await handle.execute_update(CaseWorkflow.act, command, id=update_id, result_type=ActionResult)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+
+    async def state(self, case_id: str) -> CaseState:
+        handle = self.client.get_workflow_handle(workflow_id(case_id))
+        return await handle.query(CaseWorkflow.state, result_type=CaseState)
+
+    async def timeline(self, case_id: str) -> list:  # type: ignore[type-arg]
+        handle = self.client.get_workflow_handle(workflow_id(case_id))
+        return await handle.query(CaseWorkflow.timeline)

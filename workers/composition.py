@@ -1,0 +1,69 @@
+"""The composition root: the one place where clients, sinks and workers are built.
+
+Nothing here runs at import; every function builds what it is asked for from :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.publishing import EventSink, PublishingActivities
+from activities.sla import SlaActivities
+from workers.settings import Settings
+from workflows.case_workflow import CaseWorkflow
+from workflows.sla.calendar import WorkCalendar, build_calendar
+from workflows.sla.policy import SlaPolicy, default_policy, load_policy
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A Temporal client with the pydantic data converter the workflows need."""
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+def active_policy(settings: Settings) -> SlaPolicy:
+    """The SLA policy in force: the configured file, or the built-in default."""
+    return load_policy(settings.policy_file) if settings.policy_file else default_policy()
+
+
+def active_calendar(settings: Settings, today: dt.date | None = None) -> WorkCalendar:
+    """The working-time calendar for last year to two years ahead."""
+    year = (today or dt.date.today()).year
+    return build_calendar(range(year - 1, year + 3))
+
+
+def build_sink(settings: Settings) -> EventSink:
+    """The Kafka event sink (connects lazily, on first send)."""
+    from activities.kafka_sink import KafkaEventSink
+
+    return KafkaEventSink(settings)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    sink: EventSink | None = None,
+    task_queue: str | None = None,
+    policy: SlaPolicy | None = None,
+    calendar: WorkCalendar | None = None,
+    max_cached_workflows: int = 1000,
+) -> Worker:
+    """The case worker: the case workflow, the publishing and SLA activities."""
+    publishing = PublishingActivities(sink or build_sink(settings))
+    sla = SlaActivities(policy or active_policy(settings), calendar or active_calendar(settings))
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[CaseWorkflow],
+        activities=[publishing.publish_case_events, sla.load_sla_context],
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
+        max_cached_workflows=max_cached_workflows,
+        graceful_shutdown_timeout=dt.timedelta(seconds=20),
+    )

@@ -1,0 +1,278 @@
+"""One durable Temporal workflow per case: a thin shell around the pure domain.
+
+Actor actions arrive as updates (validated by the domain before anything is written to history),
+reads are queries, every emitted event is handed in order to the publishing activity, and the SLA
+clock is a workflow timer that wakes the domain when the next alarm is due. The whole state is one
+serialisable object, carried across continue-as-new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.publishing import PUBLISH_ACTIVITY, PublishBatch
+    from events.base import SYSTEM_ACTOR, CaseEventBase
+    from events.schemas import CaseEvent
+    from workflows.domain import CaseState, CaseStatus, DomainError, SlaContext, decide, next_alarm_at
+    from workflows.domain.commands import AttachDuplicate, CaseCommand, MergeInto, OpenCase, Tick
+    from workflows.domain.evolve import apply_event
+    from workflows.domain.state import TERMINAL
+
+WORKFLOW_NAME = "CaseWorkflow"
+SLA_CONTEXT_ACTIVITY = "load_sla_context"
+PUBLISH_BATCH_MAX = 100
+
+SA_STATUS = SearchAttributeKey.for_keyword("GridcaseStatus")
+SA_CATEGORY = SearchAttributeKey.for_keyword("GridcaseCategory")
+SA_URGENCY = SearchAttributeKey.for_keyword("GridcaseUrgency")
+SA_DISTRICT = SearchAttributeKey.for_keyword("GridcaseDistrict")
+SA_STREET = SearchAttributeKey.for_keyword("GridcaseStreet")
+SA_GRID = SearchAttributeKey.for_keyword("GridcaseGrid")
+SA_UNITS = SearchAttributeKey.for_keyword_list("GridcaseUnits")
+SA_NEXT_DUE = SearchAttributeKey.for_datetime("GridcaseNextDue")
+SA_BREACHED = SearchAttributeKey.for_bool("GridcaseBreached")
+
+
+def workflow_id(case_id: str) -> str:
+    return f"case-{case_id}"
+
+
+class CaseWorkflowState(BaseModel):
+    """Everything the workflow carries: the domain state, the timeline and the publishing cursor."""
+
+    case: CaseState = CaseState()
+    timeline: list[CaseEvent] = []
+    published: int = 0  # events of the timeline confirmed by the publishing activity
+    opened_events: list[str] = []  # what intake emitted, returned again to a retried intake
+
+
+class CaseWorkflowInput(BaseModel):
+    case_id: str
+    carried: CaseWorkflowState | None = None  # set on continue-as-new
+    sla: SlaContext | None = None  # optional: fixed by the starter instead of the worker's policy
+
+
+class ActionResult(BaseModel):
+    """What an accepted action did."""
+
+    case_id: str
+    status: CaseStatus
+    seq: int
+    events: list[str]  # the event ids it emitted, in order
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: CaseStatus
+    events: int
+    closed_at: datetime | None = None
+
+
+def _rejection(err: DomainError) -> ApplicationError:
+    return ApplicationError(err.message, err.rule, type="DomainError", non_retryable=True)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseWorkflowInput) -> None:
+        self._s = input.carried or CaseWorkflowState(case=CaseState(case_id=input.case_id, sla=input.sla))
+        self._ready = self._s.case.sla is not None
+        self._changed = False
+        self._published_sa: dict[str, object] = {}
+
+    # --- run ----------------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseSummary:
+        if self._s.case.sla is None:
+            ctx = await workflow.execute_local_activity(
+                SLA_CONTEXT_ACTIVITY,
+                result_type=SlaContext,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+            self._s.case = self._s.case.model_copy(update={"sla": ctx})
+            self._ready = True
+        publisher = asyncio.create_task(self._publish_loop())
+        while True:
+            case = self._s.case
+            if case.status in TERMINAL and case.status != CaseStatus.NEW:
+                break
+            wake = next_alarm_at(case)
+            timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            except TimeoutError:
+                self._apply_command(Tick(actor=SYSTEM_ACTOR))
+            self._changed = False
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and self._s.published == len(self._s.timeline)
+                )
+                publisher.cancel()
+                workflow.continue_as_new(CaseWorkflowInput(case_id=self._s.case.case_id, carried=self._s))
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._s.published == len(self._s.timeline)
+        )
+        publisher.cancel()
+        case = self._s.case
+        return CaseSummary(case_id=case.case_id, status=case.status, events=case.seq, closed_at=case.closed_at)
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._s.published < len(self._s.timeline))
+            start = self._s.published
+            batch = self._s.timeline[start : start + PUBLISH_BATCH_MAX]
+            await workflow.execute_activity(
+                PUBLISH_ACTIVITY,
+                PublishBatch(case_id=self._s.case.case_id, events=batch),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(milliseconds=500),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=15),
+                ),
+            )
+            self._s.published = start + len(batch)
+
+    # --- domain application -------------------------------------------------------------------
+    def _apply_command(self, command: CaseCommand) -> list[CaseEventBase]:
+        events = decide(self._s.case, command, workflow.now())
+        if not events:
+            return events
+        case = self._s.case
+        for event in events:
+            apply_event(case, event)
+        self._s.timeline.extend(events)  # type: ignore[arg-type]
+        self._changed = True
+        self._upsert_search_attributes()
+        return events
+
+    def _upsert_search_attributes(self) -> None:
+        case = self._s.case
+        loc = case.location
+        running = case.running_clocks()
+        next_due = min((c.due_at for c in running if c.paused_at is None), default=None)
+        wanted: dict[str, object] = {
+            "status": case.status.value,
+            "category": case.category,
+            "urgency": case.urgency.value,
+            "district": loc.district_id if loc else "",
+            "street": loc.street_id if loc else "",
+            "grid": loc.grid_id if loc else "",
+            "units": list(case.units_involved),
+            "next_due": next_due,
+            "breached": case.breached,
+        }
+        if wanted == self._published_sa:
+            return
+        self._published_sa = wanted
+        pairs: list[SearchAttributePair] = [
+            SearchAttributePair(SA_STATUS, case.status.value),
+            SearchAttributePair(SA_CATEGORY, case.category),
+            SearchAttributePair(SA_URGENCY, case.urgency.value),
+            SearchAttributePair(SA_BREACHED, case.breached),
+            SearchAttributePair(SA_UNITS, list(case.units_involved)),
+        ]
+        if loc is not None:
+            pairs += [
+                SearchAttributePair(SA_DISTRICT, loc.district_id),
+                SearchAttributePair(SA_STREET, loc.street_id),
+                SearchAttributePair(SA_GRID, loc.grid_id),
+            ]
+        updates = [p.key.value_set(p.value) for p in pairs]
+        updates.append(SA_NEXT_DUE.value_set(next_due) if next_due else SA_NEXT_DUE.value_unset())
+        workflow.upsert_search_attributes(updates)
+
+    def _result(self, events: list[CaseEventBase]) -> ActionResult:
+        case = self._s.case
+        return ActionResult(case_id=case.case_id, status=case.status, seq=case.seq,
+                            events=[e.event_id for e in events])
+
+    # --- updates ------------------------------------------------------------------------------
+    @workflow.update(name="open")
+    async def open(self, command: OpenCase) -> ActionResult:
+        """Intake (受理). Idempotent: a retried intake with the same key returns the first result."""
+        await workflow.wait_condition(lambda: self._ready)
+        case = self._s.case
+        if case.status != CaseStatus.NEW:
+            if command.idempotency_key and command.idempotency_key == case.idempotency_key:
+                return ActionResult(case_id=case.case_id, status=case.status, seq=case.seq,
+                                    events=list(self._s.opened_events))
+            raise _rejection(DomainError("case.already_open", f"case {case.case_id} is already open"))
+        if command.case_id != case.case_id:
+            raise ApplicationError(f"case_id {command.case_id!r} does not match workflow case {case.case_id!r}",
+                                   type="InvalidCommand", non_retryable=True)
+        try:
+            events = self._apply_command(command)
+        except DomainError as err:
+            raise _rejection(err) from None
+        self._s.opened_events = [e.event_id for e in events]
+        return self._result(events)
+
+    @open.validator
+    def _validate_open(self, command: OpenCase) -> None:
+        if command.case_id != self._s.case.case_id:
+            raise ApplicationError(f"case_id {command.case_id!r} does not match this case", type="InvalidCommand")
+        if self._s.case.status != CaseStatus.NEW and (
+            not command.idempotency_key or command.idempotency_key != self._s.case.idempotency_key
+        ):
+            raise _rejection(DomainError("case.already_open", f"case {command.case_id} is already open"))
+
+    @workflow.update(name="act")
+    async def act(self, command: CaseCommand) -> ActionResult:
+        """Every actor action after intake (dispatch, accept, whistle, resolve, callback...)."""
+        await workflow.wait_condition(lambda: self._ready)
+        try:
+            events = self._apply_command(command)
+        except DomainError as err:
+            raise _rejection(err) from None
+        if isinstance(command, MergeInto):
+            await self._notify_merge_target(command.into_case_id)
+        return self._result(events)
+
+    @act.validator
+    def _validate_act(self, command: CaseCommand) -> None:
+        if isinstance(command, OpenCase):
+            raise ApplicationError("use the 'open' update for intake", type="InvalidCommand")
+        if isinstance(command, Tick):
+            raise ApplicationError("the SLA clock ticks by itself", type="InvalidCommand")
+        if self._s.case.status == CaseStatus.NEW:
+            raise _rejection(DomainError("case.not_open", "the case has not been opened yet"))
+        try:
+            decide(self._s.case, command, workflow.now())
+        except DomainError as err:
+            raise _rejection(err) from None
+
+    async def _notify_merge_target(self, into_case_id: str) -> None:
+        handle = workflow.get_external_workflow_handle(workflow_id(into_case_id))
+        try:
+            await handle.signal(CaseWorkflow.duplicate_merged, self._s.case.case_id)
+        except Exception:  # the target may be closed: the merge itself stands
+            workflow.logger.warning("could not notify case %s of a merged duplicate", into_case_id)
+
+    @workflow.signal(name="duplicate_merged")
+    def duplicate_merged(self, duplicate_case_id: str) -> None:
+        try:
+            self._apply_command(AttachDuplicate(actor=SYSTEM_ACTOR, duplicate_case_id=duplicate_case_id))
+        except DomainError as err:
+            workflow.logger.warning("duplicate %s not attached: %s", duplicate_case_id, err)
+
+    # --- queries ------------------------------------------------------------------------------
+    @workflow.query(name="state")
+    def state(self) -> CaseState:
+        return self._s.case
+
+    @workflow.query(name="timeline")
+    def timeline(self) -> list[CaseEvent]:
+        return self._s.timeline
+
+    @workflow.query(name="publishing")
+    def publishing(self) -> dict[str, int]:
+        return {"events": len(self._s.timeline), "published": self._s.published}
