@@ -17,6 +17,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from events.schemas import CaseEvent
 from workflows.case_workflow import ActionResult, CaseWorkflow, CaseWorkflowInput, workflow_id
 from workflows.domain.commands import CaseCommand, OpenCase
 from workflows.domain.state import CaseState
@@ -77,7 +78,10 @@ class CaseClient:
         try:
             if self.update_with_start:
                 return await self.client.execute_update_with_start_workflow(
-                    CaseWorkflow.open, command, start_workflow_operation=op, id=update_id, result_type=ActionResult
+                    CaseWorkflow.open,  # type: ignore[arg-type]
+                    command,
+                    start_workflow_operation=op,
+                    id=update_id,
                 )
             handle = await self.client.start_workflow(
                 CaseWorkflow.run,
@@ -86,23 +90,23 @@ class CaseClient:
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-            return await handle.execute_update(CaseWorkflow.open, command, id=update_id, result_type=ActionResult)
+            return await handle.execute_update(CaseWorkflow.open, command, id=update_id)  # type: ignore[arg-type]
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
 
     async def act(self, case_id: str, command: CaseCommand, request_id: str | None = None) -> ActionResult:
         """Send one actor action; ``request_id`` makes a retried call apply once."""
-        handle = self.client.get_workflow_handle(workflow_id(case_id))
+        handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
         update_id = f"{command.type}-{request_id or uuid.uuid4().hex}"
         try:
-            return await handle.execute_update(CaseWorkflow.act, command, id=update_id, result_type=ActionResult)
+            return await handle.execute_update(CaseWorkflow.act, command, id=update_id)  # type: ignore[arg-type]
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
 
     async def state(self, case_id: str) -> CaseState:
-        handle = self.client.get_workflow_handle(workflow_id(case_id))
-        return await handle.query(CaseWorkflow.state, result_type=CaseState)
+        handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
+        return await handle.query(CaseWorkflow.state)
 
-    async def timeline(self, case_id: str) -> list:  # type: ignore[type-arg]
-        handle = self.client.get_workflow_handle(workflow_id(case_id))
+    async def timeline(self, case_id: str) -> list[CaseEvent]:
+        handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
         return await handle.query(CaseWorkflow.timeline)

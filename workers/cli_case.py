@@ -87,7 +87,7 @@ def _run(fn: Callable[[CaseClient], Awaitable[T]]) -> T:
 
         try:
             client = await connect_temporal(settings)
-        except Exception as err:  # noqa: BLE001 - one clear line for operators
+        except Exception as err:
             fail(f"cannot reach Temporal at {settings.temporal_address}: {err} (is `gridcase stack up` running?)", 1)
         return await fn(CaseClient(client, settings.task_queue))
 
@@ -360,7 +360,7 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     async def go(cc: CaseClient) -> None:
         try:
             s = await cc.state(case_id)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             fail(f"case {case_id}: {err}", 1)
             return
         if as_json:

@@ -184,7 +184,9 @@ def test_thousand_events_of_fifty_concurrent_cases_arrive_in_order(kset: Setting
         stop_after=90,
     )
     assert stats.handled == 1000
-    assert stats.duplicates == resent
+    # It stops at the 1,000th new event, so re-sent copies behind that one in a partition are not read.
+    assert 0 < stats.duplicates <= resent
+    assert len(read_all(kset, topic_names(kset).case_events)) == 1000 + resent  # every copy is on the wire
     assert stats.dead_lettered == 0 and stats.gaps == 0
     assert len(got) == 50
     for case_id, seqs in got.items():

@@ -17,8 +17,6 @@ from events.schemas import (
     ReviewDecision,
     WhistleTask,
 )
-from workflows.domain import CaseStatus, DomainError, decide, evolve
-from workflows.domain import commands as c
 from tests.unit.domain_helpers import (
     DISPATCHER,
     GRID_WORKER,
@@ -30,6 +28,8 @@ from tests.unit.domain_helpers import (
     dept_actor,
     unit_actor,
 )
+from workflows.domain import CaseStatus, DomainError, decide, evolve
+from workflows.domain import commands as c
 
 ENV = UnitRef(kind=UnitKind.DEPARTMENT, id="environment")
 URBAN = UnitRef(kind=UnitKind.DEPARTMENT, id="urban-management")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +75,7 @@ def test_random_sequences_stay_consistent(choices: list[tuple[int, int]], intrud
     # event ids are case_id:seq without gaps, time never runs backwards, and replay rebuilds the state
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert all(e.event_id == f"T1:{e.seq}" for e in events)
-    assert all(a.occurred_at <= b.occurred_at for a, b in zip(events, events[1:], strict=False))
+    assert all(a.occurred_at <= b.occurred_at for a, b in pairwise(events))
     replayed = CaseState(case_id="T1", sla=sla())
     for e in events:
         replayed = evolve(replayed, e)

@@ -1,10 +1,11 @@
 """Fixtures for workflow tests on Temporal's time-skipping test server.
 
 The case worker runs in-process against the time-skipping server; its publishing activity sends
-to the real Kafka broker of the local stack (a fresh topic prefix per test), so no fake stands in
-for either service. One worker serves the whole session: the test server only skips time when no
-workflow is waiting for a worker, so every open case must keep one. The test server does not implement update-with-start, so the case client opens
-cases with its two-call equivalent (start with USE_EXISTING, then the same update id).
+to the real Kafka broker of the local stack (a fresh topic prefix per session), so no fake stands
+in for either service. One worker serves the whole session: the test server only skips time when
+no workflow is waiting for a worker, so every open case must keep one. The test server does not
+implement update-with-start, so the case client opens cases with its two-call equivalent (start
+with USE_EXISTING, then the same update id).
 """
 
 from __future__ import annotations

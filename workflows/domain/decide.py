@@ -279,7 +279,9 @@ def _open(d: _Decision, cmd: c.OpenCase) -> None:
             if cmd.channel not in (Channel.GRID_PATROL, Channel.PROACTIVE):
                 raise DomainError("intake.channel", "a grid worker reports through grid_patrol or proactive")
             if loc.grid_id != a.unit_id:
-                raise DomainError("jurisdiction.grid", f"grid worker of {a.unit_id} cannot report in grid {loc.grid_id}")
+                raise DomainError(
+                    "jurisdiction.grid", f"grid worker of {a.unit_id} cannot report in grid {loc.grid_id}"
+                )
         case Role.COMMUNITY | Role.STREET:
             own = loc.community_id if a.role == Role.COMMUNITY else loc.street_id
             if cmd.channel != Channel.PROACTIVE:
@@ -481,7 +483,8 @@ def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
     assert s.location is not None
     if cmd.actor.unit_id != s.location.grid_id:
         raise DomainError(
-            "jurisdiction.grid", f"only a worker of grid {s.location.grid_id} verifies this case; actor is {cmd.actor.label()}"
+            "jurisdiction.grid",
+            f"only a worker of grid {s.location.grid_id} verifies this case; actor is {cmd.actor.label()}",
         )
     d.emit(CaseVerified, passed=cmd.passed, note=cmd.note, evidence=list(cmd.evidence))
     d.stop_clocks(ClockKind.VERIFY)

@@ -124,7 +124,10 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
                     round=e.round,
                     street_id=e.street_id,
                     blown_at=now,
-                    tasks={t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task) for t in e.tasks},
+                    tasks={
+                        t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task)
+                        for t in e.tasks
+                    },
                 )
             )
             for t in e.tasks:

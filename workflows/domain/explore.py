@@ -130,7 +130,7 @@ def transitions(sla: SlaContext, start: datetime, max_states: int = 5000) -> set
         state, now = queue.popleft()
         for cmd in candidate_commands(state):
             try:
-                events = decide(state, cmd, now)
+                events = decide(state, cmd, now)  # type: ignore[arg-type]  # every candidate is a CaseCommand
             except DomainError:
                 continue
             nxt = evolve_all(state, events)
