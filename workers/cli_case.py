@@ -380,9 +380,9 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
                     typer.echo(f"  whistle {w.round}: {t.department_id} reported {_fmt(t.reported_in_at)} "
                                f"done {_fmt(t.completed_at)}")
         typer.echo("  clocks:")
-        typer.echo(f"    {'clock':<16}{'unit':<22}{'started':<18}{'due':<18}{'state':<10}")
+        typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<18}{'due':<18}{'state':<10}")
         for clock in s.clocks.values():
-            typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<22}{_fmt(clock.started_at):<18}"
+            typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at):<18}"
                        f"{_fmt(clock.due_at):<18}{clock.status.value:<10}")
 
     _run(go)
