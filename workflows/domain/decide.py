@@ -122,9 +122,9 @@ class _Decision:
                 continue
             if unit is not None and clock.unit_key != unit.key():
                 continue
-            outcome = ClockOutcome.CANCELLED if cancel else (
-                ClockOutcome.MET if self.now <= clock.due_at else ClockOutcome.LATE
-            )
+            # the clock module judges met or late (a breach already raised stays late)
+            judged = sla_clocks.outcome(sla_clocks.stop(clock, self.now))
+            outcome = ClockOutcome.CANCELLED if cancel else (judged or ClockOutcome.MET)
             self.emit(
                 ClockStopped,
                 actor=_system(),
