@@ -35,7 +35,7 @@ def active_policy(settings: Settings) -> SlaPolicy:
 def active_calendar(settings: Settings, today: dt.date | None = None) -> WorkCalendar:
     """The working-time calendar for last year to two years ahead."""
     year = (today or dt.date.today()).year
-    return build_calendar(range(year - 1, year + 3))
+    return build_calendar(range(year - 1, year + 3), override_file=settings.calendar_override_file)
 
 
 def build_sink(settings: Settings) -> EventSink:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
 
     # SLA
     policy_file: Path | None = Field(default=None, description="SLA policy YAML; default is the built-in one.")
+    calendar_override_file: Path | None = Field(
+        default=None, description="YAML adding or removing holidays and adjusted working days (调休)."
+    )
 
     # Worker
     metrics_port: int = 9464

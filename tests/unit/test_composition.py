@@ -1,0 +1,24 @@
+"""The composition root builds the calendar and policy named by the settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from workers.composition import active_calendar, active_policy
+from workers.settings import Settings
+
+
+def test_calendar_override_file_is_applied(tmp_path: Path) -> None:
+    override = tmp_path / "calendar.yaml"
+    override.write_text("holidays:\n  add: [2026-12-31]\n", encoding="utf-8")
+    plain = active_calendar(Settings(), today=dt.date(2026, 11, 25))
+    custom = active_calendar(Settings(calendar_override_file=override), today=dt.date(2026, 11, 25))
+    assert plain.is_workday(dt.date(2026, 12, 31))
+    assert not custom.is_workday(dt.date(2026, 12, 31))
+    assert plain.version != custom.version
+
+
+def test_policy_file_selects_the_policy(tmp_path: Path) -> None:
+    default = active_policy(Settings())
+    assert active_policy(Settings(policy_file=None)).version == default.version
