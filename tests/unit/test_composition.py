@@ -1,11 +1,11 @@
-"""The composition root builds the calendar and policy named by the settings."""
+"""The composition root builds the calendar named by the settings."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from workers.composition import active_calendar, active_policy
+from workers.composition import active_calendar
 from workers.settings import Settings
 
 
@@ -18,7 +18,3 @@ def test_calendar_override_file_is_applied(tmp_path: Path) -> None:
     assert not custom.is_workday(dt.date(2026, 12, 31))
     assert plain.version != custom.version
 
-
-def test_policy_file_selects_the_policy(tmp_path: Path) -> None:
-    default = active_policy(Settings())
-    assert active_policy(Settings(policy_file=None)).version == default.version
