@@ -36,3 +36,27 @@ def stack_settings() -> Iterator[Settings]:
         pytest.fail(f"the local stack could not be started: {exc}")
     assert result.healthy, result
     yield settings
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def private_stack_settings(base: Settings, state_dir: Path, topic_prefix: str) -> Settings:
+    """Settings for a second, private stack (own state dir and ports) that a test may stop at will."""
+    return base.model_copy(
+        update={
+            "state_dir": state_dir,
+            "kafka_bootstrap": f"localhost:{free_port()}",
+            "kafka_controller_port": free_port(),
+            "temporal_address": f"localhost:{free_port()}",
+            "temporal_ui_port": free_port(),
+            "database_url": None,
+            "topic_prefix": topic_prefix,
+        }
+    )

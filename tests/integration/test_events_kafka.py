@@ -43,6 +43,7 @@ from events.schemas import (
     WhistleTask,
 )
 from events.topics import ensure_topics, topic_names
+from tests.integration.conftest import private_stack_settings
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -392,31 +393,13 @@ def test_concurrent_sends_share_one_sink(kset: Settings) -> None:
     assert all(seqs == list(range(1, 11)) for seqs in got.values()) and len(got) == 20
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_broker_stopped_mid_run_send_fails_in_bounded_time_then_recovers_in_order(
     stack_settings: Settings, tmp_path: Any
 ) -> None:
     """A private stack (own state dir and ports, so the shared one is untouched) whose broker we stop."""
     from deploy import stack
 
-    private = stack_settings.model_copy(
-        update={
-            "state_dir": tmp_path / "stack",
-            "kafka_bootstrap": f"localhost:{_free_port()}",
-            "kafka_controller_port": _free_port(),
-            "temporal_address": f"localhost:{_free_port()}",
-            "temporal_ui_port": _free_port(),
-            "database_url": None,
-            "topic_prefix": f"test{uuid.uuid4().hex[:10]}",
-        }
-    )
+    private = private_stack_settings(stack_settings, tmp_path / "stack", f"test{uuid.uuid4().hex[:10]}")
     assert stack.up(private, timeout=120).healthy
     try:
         ensure_topics(private)

@@ -8,7 +8,6 @@ the shared stack alone; the workflow runs on the time-skipping server.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from deploy import stack
 from events.consumer import consume
 from events.topics import ensure_topics
+from tests.integration.conftest import private_stack_settings
 from tests.workflow.test_case_paths import SA, STREET, new_id, open_hotline
 from workers.case_client import CaseClient
 from workers.composition import build_worker
@@ -30,12 +30,6 @@ from workflows.domain.explore import DISPATCHER, GRID_WORKER
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _published(cases: CaseClient, case_id: str) -> dict[str, int]:
     handle = cases.client.get_workflow_handle(f"case-{case_id}")
     return await handle.query("publishing")  # type: ignore[no-any-return]
@@ -44,15 +38,7 @@ async def _published(cases: CaseClient, case_id: str) -> dict[str, int]:
 async def test_case_progresses_while_broker_is_down_and_events_arrive_after(
     env: WorkflowEnvironment, stack_settings: Settings, tmp_path: Path
 ) -> None:
-    private = stack_settings.model_copy(update={
-        "state_dir": tmp_path / "stack",
-        "kafka_bootstrap": f"localhost:{_free_port()}",
-        "kafka_controller_port": _free_port(),
-        "temporal_address": f"localhost:{_free_port()}",
-        "temporal_ui_port": _free_port(),
-        "database_url": None,
-        "topic_prefix": f"out{uuid.uuid4().hex[:8]}",
-    })
+    private = private_stack_settings(stack_settings, tmp_path / "stack", f"out{uuid.uuid4().hex[:8]}")
     assert stack.up(private, timeout=120).healthy
     task_queue = f"outage-{uuid.uuid4().hex[:8]}"
     try:
