@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import typer
@@ -350,7 +350,7 @@ def supervise(case_id: str, note: str = typer.Option(...),
 def _fmt(t: datetime | None) -> str:
     if t is None:
         return "-"
-    return t.astimezone(UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("show")

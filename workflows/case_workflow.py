@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.publishing import PUBLISH_ACTIVITY, PublishBatch
+    from activities.sla import SLA_CONTEXT_ACTIVITY
     from events.base import SYSTEM_ACTOR, CaseEventBase
     from events.schemas import CaseEvent
     from workflows.domain import CaseState, CaseStatus, DomainError, SlaContext, decide, next_alarm_at
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.state import TERMINAL
 
 WORKFLOW_NAME = "CaseWorkflow"
-SLA_CONTEXT_ACTIVITY = "load_sla_context"
 PUBLISH_BATCH_MAX = 100
 
 SA_STATUS = SearchAttributeKey.for_keyword("GridcaseStatus")
