@@ -49,7 +49,29 @@ class Settings(BaseSettings):
     )
 
     # Worker
-    metrics_port: int = 9464
+    metrics_port: int = Field(default=9464, description="Prometheus /metrics of the worker (0: off).")
+
+    # Read model (projector)
+    projector_group_id: str = Field(default="gridcase-projector", description="Kafka consumer group of the projector.")
+    projector_metrics_port: int = Field(default=9465, description="Prometheus /metrics of the projector (0: off).")
+    satisfaction_basic_weight: float = Field(
+        default=0.9, description="Weight of 基本满意 in the satisfaction rate (满意 counts 1)."
+    )
+    composite_weights: tuple[float, float, float] = Field(
+        default=(0.1, 0.5, 0.4), description="Weights of response, resolution and satisfaction in the composite."
+    )
+
+    # HTTP API and console
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    api_jwt_secret: str | None = Field(
+        default=None, description="HS256 secret for signed JWTs; without it only API tokens are accepted."
+    )
+
+    # City registry
+    city_data_dir: Path | None = Field(
+        default=None, description="Folder of city registry files; default is the bundled seed city."
+    )
 
     @property
     def resolved_database_url(self) -> str:
