@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     calendar_override_file: Path | None = Field(
         default=None, description="YAML adding or removing holidays and adjusted working days (调休)."
     )
+    sla_time_scale: float | None = Field(
+        default=None, gt=0,
+        description="Compressed time for demos and tests: wall-clock seconds per policy hour. When set, clocks "
+        "run continuously (no working calendar) and every output says so. Default: real time.",
+    )
 
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus /metrics of the worker (0: off).")
