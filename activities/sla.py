@@ -11,6 +11,7 @@ from temporalio import activity
 from workflows.domain.state import SlaContext
 from workflows.sla.calendar import WorkCalendar
 from workflows.sla.policy import SlaPolicy
+from workflows.sla.timescale import check_scale, compress_policy
 
 SLA_CONTEXT_ACTIVITY = "load_sla_context"
 
@@ -18,8 +19,23 @@ SLA_CONTEXT_ACTIVITY = "load_sla_context"
 class SlaActivities:
     """Hands out the worker's active policy and calendar (loaded once, at start)."""
 
-    def __init__(self, policy: SlaPolicy, calendar: WorkCalendar) -> None:
-        self._context = SlaContext(policy=policy, calendar=calendar)
+    def __init__(self, policy: SlaPolicy, calendar: WorkCalendar, time_scale: float | None = None) -> None:
+        """Args:
+            policy: the SLA policy in force.
+            calendar: the working-time calendar.
+            time_scale: wall-clock seconds per policy hour for compressed time (``None``: real time).
+                New cases then get the policy compressed onto continuous time, and the scale is
+                recorded in their SLA context for their whole life.
+        """
+        scale = check_scale(time_scale)
+        if scale is not None:
+            policy = compress_policy(policy, scale)
+        self._context = SlaContext(policy=policy, calendar=calendar, time_scale=scale)
+
+    @property
+    def context(self) -> SlaContext:
+        """The context every new case receives."""
+        return self._context
 
     @activity.defn(name=SLA_CONTEXT_ACTIVITY)
     async def load_sla_context(self) -> SlaContext:

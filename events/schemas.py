@@ -344,6 +344,11 @@ class DuplicateAttached(CaseEventBase):
 
 # --- SLA clocks and escalation ------------------------------------------------------------------
 
+TIME_SCALE_DOC = (
+    "Set when the case runs on compressed time: wall-clock seconds per policy hour. Due times and budgets "
+    "are then compressed wall-clock values on continuous time (no working calendar); null means real time."
+)
+
 
 class ClockStarted(CaseEventBase):
     type: Literal["sla.clock_started"] = "sla.clock_started"
@@ -353,6 +358,7 @@ class ClockStarted(CaseEventBase):
     due_at: datetime
     budget: timedelta
     working_time: bool
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
 class ClockPaused(CaseEventBase):
@@ -367,6 +373,7 @@ class ClockResumed(CaseEventBase):
     clock_id: str
     kind: ClockKind
     due_at: datetime
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
 class ClockExtended(CaseEventBase):
@@ -375,6 +382,7 @@ class ClockExtended(CaseEventBase):
     kind: ClockKind
     extra: timedelta
     due_at: datetime
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
 class ClockStopped(CaseEventBase):
@@ -393,6 +401,7 @@ class SlaWarningRaised(CaseEventBase):
     threshold: float
     due_at: datetime
     recipients: list[str] = []
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
 class SlaBreached(CaseEventBase):
@@ -402,6 +411,7 @@ class SlaBreached(CaseEventBase):
     unit: UnitRef
     due_at: datetime
     recipients: list[str] = []
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
 class EscalationRaised(CaseEventBase):

@@ -33,6 +33,7 @@ from workers.case_client import ActionRefused, CaseClient, case_id_for_key, new_
 from workers.settings import get_settings
 from workflows.domain import commands as c
 from workflows.domain.registry import RegistryError, sample_city
+from workflows.sla.timescale import describe_scale, format_policy_duration
 
 app = typer.Typer(no_args_is_help=True)
 T = TypeVar("T")
@@ -347,10 +348,10 @@ def supervise(case_id: str, note: str = typer.Option(...),
     _act(case_id, actor, c.Supervise, request_id, level=level, note=note)
 
 
-def _fmt(t: datetime | None) -> str:
+def _fmt(t: datetime | None, seconds: bool = False) -> str:
     if t is None:
         return "-"
-    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @app.command("show")
@@ -379,6 +380,16 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
                 for t in w.tasks.values():
                     typer.echo(f"  whistle {w.round}: {t.department_id} reported {_fmt(t.reported_in_at)} "
                                f"done {_fmt(t.completed_at)}")
+        scale = s.sla.time_scale if s.sla else None
+        if scale is not None:
+            typer.echo(f"  {describe_scale(scale, s.sla.policy.working_day if s.sla else timedelta(hours=7))}")
+            typer.echo("  clocks (wall-clock times; budget in policy hours):")
+            typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<21}{'due':<21}{'budget':<24}{'state':<10}")
+            for clock in s.clocks.values():
+                typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at, True):<21}"
+                           f"{_fmt(clock.due_at, True):<21}{format_policy_duration(clock.budget, scale):<24}"
+                           f"{clock.status.value:<10}")
+            return
         typer.echo("  clocks:")
         typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<18}{'due':<18}{'state':<10}")
         for clock in s.clocks.values():

@@ -55,9 +55,15 @@ def build_worker(
     calendar: WorkCalendar | None = None,
     max_cached_workflows: int = 1000,
 ) -> Worker:
-    """The case worker: the case workflow, the publishing and SLA activities."""
+    """The case worker: the case workflow, the publishing and SLA activities.
+
+    With ``settings.sla_time_scale`` set, new cases run on compressed time (see
+    :mod:`workflows.sla.timescale`).
+    """
     publishing = PublishingActivities(sink or build_sink(settings))
-    sla = SlaActivities(policy or active_policy(settings), calendar or active_calendar(settings))
+    sla = SlaActivities(
+        policy or active_policy(settings), calendar or active_calendar(settings), time_scale=settings.sla_time_scale
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

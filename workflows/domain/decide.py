@@ -113,6 +113,7 @@ class _Decision:
             due_at=clock.due_at,
             budget=clock.budget,
             working_time=rule.working_time,
+            time_scale=s.sla.time_scale,
         )
 
     def stop_clocks(self, kind: ClockKind | None = None, unit: UnitRef | None = None, *,
@@ -160,10 +161,12 @@ class _Decision:
             if alarm.what == "warning":
                 assert alarm.threshold is not None
                 self.emit(SlaWarningRaised, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
-                          threshold=alarm.threshold, due_at=clock.due_at, recipients=[clock.unit_key])
+                          threshold=alarm.threshold, due_at=clock.due_at, recipients=[clock.unit_key],
+                          time_scale=s.sla.time_scale)
             elif alarm.what == "breach":
                 self.emit(SlaBreached, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
-                          due_at=clock.due_at, recipients=[clock.unit_key, HOTLINE.key()])
+                          due_at=clock.due_at, recipients=[clock.unit_key, HOTLINE.key()],
+                          time_scale=s.sla.time_scale)
             else:
                 assert alarm.rung_index is not None and alarm.level is not None
                 rung = clock.rule.ladder[alarm.rung_index]
@@ -547,9 +550,9 @@ def _decide_extension(d: _Decision, cmd: c.DecideExtension) -> None:
     d.emit(ExtensionDecided, approved=cmd.approved, extra=pending.extra, note=cmd.note)
     clock = s.running_clock(ClockKind.RESOLVE)
     if cmd.approved and clock is not None and s.sla is not None:
-        extended = sla_clocks.extend(clock, pending.extra, s.sla.calendar)
+        extended = sla_clocks.extend(clock, s.sla.wall(pending.extra), s.sla.calendar)
         d.emit(ClockExtended, actor=_system(), clock_id=clock.clock_id, kind=clock.kind, extra=pending.extra,
-               due_at=extended.due_at)
+               due_at=extended.due_at, time_scale=s.sla.time_scale)
 
 
 def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
@@ -575,7 +578,8 @@ def _resume(d: _Decision, cmd: c.ResumeFromResident) -> None:
     for clock in paused:
         assert s.sla is not None
         resumed = sla_clocks.resume(clock, s.sla.calendar, d.now)
-        d.emit(ClockResumed, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, due_at=resumed.due_at)
+        d.emit(ClockResumed, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, due_at=resumed.due_at,
+               time_scale=s.sla.time_scale)
 
 
 def _shelve(d: _Decision, cmd: c.ShelveCase) -> None:

@@ -202,7 +202,7 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             s.clocks[e.clock_id] = sla_clocks.resume(s.clocks[e.clock_id], s.sla.calendar, now)
         case ClockExtended():
             assert s.sla is not None
-            s.clocks[e.clock_id] = sla_clocks.extend(s.clocks[e.clock_id], e.extra, s.sla.calendar)
+            s.clocks[e.clock_id] = sla_clocks.extend(s.clocks[e.clock_id], s.sla.wall(e.extra), s.sla.calendar)
         case ClockStopped():
             s.clocks[e.clock_id] = sla_clocks.stop(
                 s.clocks[e.clock_id], now, cancelled=e.outcome == ClockOutcome.CANCELLED

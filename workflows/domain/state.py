@@ -21,6 +21,7 @@ from events.schemas import (
 from workflows.sla.calendar import WorkCalendar
 from workflows.sla.clocks import Clock
 from workflows.sla.policy import SlaPolicy
+from workflows.sla.timescale import compress
 
 HOTLINE = UnitRef(kind=UnitKind.HOTLINE, id="12345")
 
@@ -45,10 +46,21 @@ TERMINAL = frozenset({CaseStatus.REJECTED, CaseStatus.CLOSED, CaseStatus.MERGED}
 
 
 class SlaContext(BaseModel):
-    """Policy and calendar fixed when the case starts, so deadlines stay deterministic."""
+    """Policy and calendar fixed when the case starts, so deadlines stay deterministic.
+
+    ``time_scale`` (wall-clock seconds per policy hour) is set when the case runs on compressed
+    time: ``policy`` is then already compressed onto continuous time (see
+    :mod:`workflows.sla.timescale`), and durations given in policy time, such as an extension,
+    go through :meth:`wall`.
+    """
 
     policy: SlaPolicy
     calendar: WorkCalendar
+    time_scale: float | None = None
+
+    def wall(self, duration: timedelta) -> timedelta:
+        """``duration`` of policy time as the clocks count it (compressed under a time scale)."""
+        return compress(duration, self.time_scale)
 
 
 class PendingReturn(BaseModel):
