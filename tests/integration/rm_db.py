@@ -1,0 +1,53 @@
+"""Fresh, migrated read-model databases for tests: a SQLite file, or a new PostgreSQL database.
+
+The PostgreSQL lane needs ``GRIDCASE_TEST_POSTGRES_URL`` (a role allowed to create databases) and
+is skipped without it; each test gets its own database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from readmodel.db import make_engine, migrate
+
+PG_ENV = "GRIDCASE_TEST_POSTGRES_URL"
+LANES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def fresh_database(lane: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """``(url, engine)`` of a new, migrated read-model database on ``lane``."""
+    if lane == "sqlite":
+        url = f"sqlite:///{tmp_path / f'rm-{uuid.uuid4().hex[:8]}.db'}"
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    name = f"gridcase_rm_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        migrate(url)
+        yield url, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
