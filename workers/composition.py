@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,6 +19,11 @@ from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.sla.calendar import WorkCalendar, build_calendar
 from workflows.sla.policy import SlaPolicy, default_policy, load_policy
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from readmodel.projector import Projector
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -73,3 +79,17 @@ def build_worker(
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=dt.timedelta(seconds=20),
     )
+
+
+def build_readmodel_engine(settings: Settings) -> Engine:
+    """The read-model database engine (``settings.resolved_database_url``; SQLite by default)."""
+    from readmodel.db import make_engine
+
+    return make_engine(settings.resolved_database_url)
+
+
+def build_projector(settings: Settings, engine: Engine | None = None, *, group_id: str | None = None) -> Projector:
+    """The projector: the case-events topic into the read model (consumer group ``settings.projector_group_id``)."""
+    from readmodel.projector import Projector
+
+    return Projector(settings, engine or build_readmodel_engine(settings), group_id=group_id)

@@ -1,0 +1,136 @@
+"""``gridcase projector`` and ``gridcase readmodel migrate|rebuild|status``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        logging.getLogger("gridcase.projector").info("signal %d: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def projector_cmd(
+    metrics_port: int | None = typer.Option(
+        None, help="Prometheus /metrics port (default: GRIDCASE_PROJECTOR_METRICS_PORT; 0 turns it off)."
+    ),
+) -> None:
+    """Keep the read model up to date from the case-events topic until SIGINT/SIGTERM.
+
+    Migrates the schema first, serves Prometheus /metrics, and finishes the current batch on a stop signal.
+    """
+    from prometheus_client import start_http_server
+
+    from readmodel.db import migrate
+    from workers.composition import build_projector
+    from workers.settings import get_settings
+
+    _logging()
+    settings = get_settings()
+    migrate(settings.resolved_database_url)
+    port = settings.projector_metrics_port if metrics_port is None else metrics_port
+    if port:
+        start_http_server(port)
+        logging.getLogger("gridcase.projector").info("metrics on http://0.0.0.0:%d/metrics", port)
+    stop = _stop_on_signals()
+    projector = build_projector(settings)
+    logging.getLogger("gridcase.projector").info(
+        "projecting %s (group %s) into %s", projector.topic, projector.group_id, _safe_url(settings)
+    )
+    stats = projector.run(stop)
+    typer.echo(f"projector stopped: applied {stats.applied}, skipped {stats.skipped}, "
+               f"dead-lettered {stats.dead_lettered}, batches {stats.batches}")
+
+
+def _safe_url(settings: Any) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Create or upgrade the read-model tables (Alembic upgrade head)."""
+    from readmodel.db import current_revision, migrate
+    from workers.composition import build_readmodel_engine
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    migrate(settings.resolved_database_url)
+    engine = build_readmodel_engine(settings)
+    typer.echo(f"read model at revision {current_revision(engine)} ({_safe_url(settings)})")
+    engine.dispose()
+
+
+@app.command("rebuild")
+def rebuild_cmd(
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Empty the read model and replay the whole case-events topic with a fresh consumer group.
+
+    Stop `gridcase projector` first; restart it afterwards (events it re-reads are skipped).
+    """
+    from events.consumer import new_group_id
+    from readmodel.db import clear, migrate
+    from workers.composition import build_projector, build_readmodel_engine
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    if not yes:
+        typer.confirm(f"empty the read model at {_safe_url(settings)} and replay the topic?", abort=True)
+    _logging()
+    migrate(settings.resolved_database_url)
+    engine = build_readmodel_engine(settings)
+    clear(engine)
+    projector = build_projector(settings, engine, group_id=new_group_id("gridcase-rebuild"))
+    stop = _stop_on_signals()
+    stats = projector.run(stop, until_caught_up=True,
+                          on_batch=lambda s: typer.echo(f"  applied {s.applied} events", err=True))
+    typer.echo(f"rebuilt: applied {stats.applied}, skipped {stats.skipped}, dead-lettered {stats.dead_lettered}")
+    engine.dispose()
+
+
+@app.command("status")
+def status_cmd() -> None:
+    """Schema revision, row counts and open cases by status."""
+    from sqlalchemy import func, select
+
+    from readmodel import tables as t
+    from readmodel.db import current_revision, head_revision
+    from readmodel.projector import open_cases_by_status
+    from workers.composition import build_readmodel_engine
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    engine = build_readmodel_engine(settings)
+    typer.echo(f"database  {_safe_url(settings)}")
+    typer.echo(f"revision  {current_revision(engine)} (head {head_revision()})")
+    with engine.connect() as conn:
+        for table in t.ALL_TABLES:
+            n: int | str
+            try:
+                n = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            except Exception:
+                n = "missing"
+            typer.echo(f"{table.name:<20}{n}")
+    for status, n in sorted(open_cases_by_status(engine).items()):
+        typer.echo(f"open {status:<15}{n}")
+    engine.dispose()
