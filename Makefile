@@ -50,7 +50,7 @@ stack-status: venv
 
 lint: venv
 	"$(BIN)/ruff" check .
-	"$(BIN)/mypy" workflows activities events workers deploy readmodel
+	"$(BIN)/mypy" workflows activities events workers deploy readmodel city
 
 # pytest exits 5 when it collects no test: that is a failure here too (any non-zero status fails).
 test: venv stack-up lint
