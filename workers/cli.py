@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from city.cli import app as city_app
 from readmodel.cli import app as readmodel_app
 from readmodel.cli import projector_cmd
 from workers.cli_case import app as case_app
@@ -26,6 +27,7 @@ app.add_typer(case_app, name="case", help="Drive cases: intake, dispatch, accept
 app.add_typer(policy_app, name="policy", help="Show and check the SLA policy.")
 app.add_typer(events_app, name="events", help="Watch case events on Kafka.")
 app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.")
+app.add_typer(city_app, name="city", help="The city registry: load, check, show, generate, locate.")
 app.add_typer(readmodel_app, name="readmodel", help="The SQL read model: migrate, rebuild, status.")
 app.command("projector")(projector_cmd)
 

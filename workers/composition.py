@@ -23,6 +23,7 @@ from workflows.sla.policy import SlaPolicy, default_policy, load_policy
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from city.registry import SqlCityRegistry
     from readmodel.projector import Projector
 
 
@@ -93,3 +94,15 @@ def build_projector(settings: Settings, engine: Engine | None = None, *, group_i
     from readmodel.projector import Projector
 
     return Projector(settings, engine or build_readmodel_engine(settings), group_id=group_id)
+
+
+def build_registry(settings: Settings) -> SqlCityRegistry:
+    """The city registry in ``settings.resolved_database_url``, held in memory and cached per process.
+
+    On first use, when the database has no city yet, the files of ``settings.city_data_dir`` (default:
+    the bundled seed city) are validated and loaded. Later calls cost one small query and return the
+    cached registry until ``gridcase city load`` replaces the city.
+    """
+    from city.registry import open_registry
+
+    return open_registry(settings.resolved_database_url, settings.city_data_dir)
