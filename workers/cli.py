@@ -11,10 +11,12 @@ import typer
 from city.cli import app as city_app
 from readmodel.cli import app as readmodel_app
 from readmodel.cli import projector_cmd
+from workers.api.cli import users_app
 from workers.cli_case import app as case_app
 from workers.cli_events import events_app, topics_app
 from workers.cli_policy import app as policy_app
 from workers.cli_stack import app as stack_app
+from workers.sim.cli import simulate_cmd
 
 app = typer.Typer(
     name="gridcase",
@@ -30,6 +32,19 @@ app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.
 app.add_typer(city_app, name="city", help="The city registry: load, check, show, generate, locate.")
 app.add_typer(readmodel_app, name="readmodel", help="The SQL read model: migrate, rebuild, status.")
 app.command("projector")(projector_cmd)
+app.command("simulate")(simulate_cmd)
+app.add_typer(users_app, name="users", help="API users and their tokens: add, list, token, revoke, jwt.")
+
+
+@app.command("api")
+def api_cmd(
+    host: str | None = typer.Option(None, help="Default: GRIDCASE_API_HOST"),
+    port: int | None = typer.Option(None, help="Default: GRIDCASE_API_PORT"),
+) -> None:
+    """Serve the HTTP API and the dispatcher console (OpenAPI at /docs) until SIGINT/SIGTERM."""
+    from workers.api.cli import serve
+
+    serve(host, port)
 
 
 @app.command("worker")

@@ -1,0 +1,240 @@
+"""Who is calling, what they may see and what they may try.
+
+A request authenticates with ``Authorization: Bearer <token>``: an API token issued by
+``gridcase users token`` (checked against its salted hash), or, when ``Settings.api_jwt_secret``
+is set, an HS256 JWT whose claims are ``sub`` (the person), ``role``, ``unit`` (when the role has
+one), optional ``name``, and ``exp`` (required).
+
+The authenticated :class:`Principal` becomes the workflow's :class:`~events.base.Actor`; nothing in a
+request body can name the actor. The API checks the role and the jurisdiction before a call
+reaches the workflow, and the workflow's validators check them again (the domain's rules in
+:mod:`workflows.domain.decide`), so a call that slips past one still meets the other.
+
+Jurisdictions (what a principal may read):
+
+=============  ==============================================================================
+role           cases it sees
+=============  ==============================================================================
+dispatcher     every case (the 12345 hotline)
+supervisor     cases in its district (``unit`` = district id), or every case (``unit`` = city)
+street         cases located in its street, or ever dispatched to it
+community      cases located in its community
+grid_worker    cases located in its grid, or ever dispatched to it
+department     cases it was ever dispatched to or summoned to by a whistle
+resident       the cases they opened themselves
+=============  ==============================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from events.base import Actor, Role
+from workflows.domain.state import CaseState
+
+SYSTEM_ROLES = frozenset({Role.SYSTEM})
+#: Roles that see the resident's name and phone (the hotline calls residents back). A resident sees
+#: their own contact details on their own cases; everyone else sees them removed.
+PERSONAL_DATA_ROLES = frozenset({Role.DISPATCHER})
+
+#: Which roles may attempt each action (the workflow then checks the unit and the case's state).
+_UNIT_HANDLERS = (Role.GRID_WORKER, Role.STREET, Role.DEPARTMENT)
+ACTION_ROLES: dict[str, tuple[Role, ...]] = {
+    "reject": (Role.DISPATCHER,),
+    "register": (Role.DISPATCHER,),
+    "dispatch": (Role.DISPATCHER,),
+    "accept": _UNIT_HANDLERS,
+    "return": _UNIT_HANDLERS,
+    "review_return": (Role.DISPATCHER,),
+    "contact": _UNIT_HANDLERS,
+    "whistle": (Role.STREET, Role.DISPATCHER),
+    "report_in": (Role.DEPARTMENT,),
+    "complete_task": (Role.DEPARTMENT,),
+    "resolve": _UNIT_HANDLERS,
+    "verify": (Role.GRID_WORKER,),
+    "callback": (Role.DISPATCHER,),
+    "close": (Role.DISPATCHER,),
+    "request_extension": _UNIT_HANDLERS,
+    "decide_extension": (Role.DISPATCHER, Role.SUPERVISOR),
+    "pause": _UNIT_HANDLERS,
+    "resume": _UNIT_HANDLERS,
+    "shelve": (Role.DISPATCHER,),
+    "unshelve": (Role.DISPATCHER,),
+    "terminate": (Role.DISPATCHER,),
+    "appeal": _UNIT_HANDLERS,
+    "decide_appeal": (Role.SUPERVISOR,),
+    "merge": (Role.DISPATCHER,),
+    "attach_duplicate": (Role.DISPATCHER,),
+    "supervise": (Role.SUPERVISOR, Role.DISPATCHER),
+}
+
+#: Roles that may open a case through the API, and through which channels (the domain rules again).
+INTAKE_ROLES = frozenset({Role.DISPATCHER, Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY, Role.STREET})
+
+_UNIT_KIND_OF_ROLE = {Role.GRID_WORKER: "grid", Role.STREET: "street", Role.DEPARTMENT: "department"}
+
+
+class AuthError(Exception):
+    """Authentication failed (401) or the principal may not do this (403): ``rule`` names why."""
+
+    def __init__(self, status: int, rule: str, message: str) -> None:
+        super().__init__(f"[{rule}] {message}")
+        self.status = status
+        self.rule = rule
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    person_id: str
+    role: Role
+    unit_id: str | None = None
+    name: str | None = None
+    via: str = "token"  # token | jwt
+
+    def actor(self) -> Actor:
+        """The workflow actor this principal acts as."""
+        return Actor(role=self.role, person_id=self.person_id, unit_id=self.unit_id, name=self.name)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role == Role.DISPATCHER or (self.role == Role.SUPERVISOR and self.unit_id == "city")
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in PERSONAL_DATA_ROLES
+
+    def label(self) -> str:
+        return self.actor().label()
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """A principal from verified JWT claims; raises :class:`AuthError` naming the bad claim."""
+    from workers.api.users import USER_ID_RE, UserError, check_user_fields
+
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not USER_ID_RE.match(sub):
+        raise AuthError(401, "auth.jwt_claims", "sub: the person id (1-128 letters, digits, _ . @ -) is required")
+    try:
+        role = Role(str(claims.get("role")))
+    except ValueError:
+        raise AuthError(401, "auth.jwt_claims", f"role: one of {', '.join(r.value for r in Role)}") from None
+    unit = claims.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        raise AuthError(401, "auth.jwt_claims", "unit: a string")
+    try:
+        check_user_fields(sub, role, unit)
+    except UserError as err:
+        raise AuthError(401, "auth.jwt_claims", str(err)) from None
+    name = claims.get("name")
+    return Principal(person_id=sub, role=role, unit_id=unit, name=name if isinstance(name, str) else None, via="jwt")
+
+
+def decode_jwt(token: str, secret: str) -> Principal:
+    """Verify an HS256 JWT and turn its claims into a principal."""
+    import jwt
+
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise AuthError(401, "auth.jwt_expired", "the JWT has expired") from None
+    except jwt.InvalidTokenError as err:
+        raise AuthError(401, "auth.jwt_invalid", f"the JWT is not valid: {err}") from None
+    return principal_from_claims(claims)
+
+
+def issue_jwt(secret: str, person_id: str, role: Role, unit_id: str | None, *, name: str | None = None,
+              ttl_seconds: int = 3600) -> str:
+    """An HS256 JWT for a principal (used by ``gridcase users jwt`` and by tests)."""
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": person_id, "role": role.value, "iat": now, "exp": now + ttl_seconds}
+    if unit_id:
+        claims["unit"] = unit_id
+    if name:
+        claims["name"] = name
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+# --- jurisdiction ------------------------------------------------------------------------------
+
+
+def may_read(p: Principal, case: CaseState, opened_by: str | None = None) -> bool:
+    """Whether ``p`` may read ``case`` (``opened_by``: the API user who opened it, if known)."""
+    if p.sees_everything:
+        return True
+    loc = case.location
+    involved = set(case.units_involved)
+    match p.role:
+        case Role.SUPERVISOR:
+            return loc is not None and loc.district_id == p.unit_id
+        case Role.STREET:
+            return (loc is not None and loc.street_id == p.unit_id) or f"street:{p.unit_id}" in involved
+        case Role.COMMUNITY:
+            return loc is not None and loc.community_id == p.unit_id
+        case Role.GRID_WORKER:
+            return (loc is not None and loc.grid_id == p.unit_id) or f"grid:{p.unit_id}" in involved
+        case Role.DEPARTMENT:
+            return f"department:{p.unit_id}" in involved
+        case Role.RESIDENT:
+            return case.contact.resident_id == p.person_id or (opened_by is not None and opened_by == p.person_id)
+    return False
+
+
+def require_read(p: Principal, case: CaseState, opened_by: str | None = None) -> None:
+    if not may_read(p, case, opened_by):
+        raise AuthError(
+            403,
+            f"jurisdiction.{p.role.value}",
+            f"case {case.case_id} is outside the jurisdiction of {p.label()}",
+        )
+
+
+def require_action_role(p: Principal, action: str) -> None:
+    allowed = ACTION_ROLES.get(action, ())
+    if p.role not in allowed:
+        names = ", ".join(r.value for r in allowed)
+        raise AuthError(403, "role.not_allowed", f"'{action}' may be done by {names}, not by {p.role.value}")
+
+
+def require_intake_role(p: Principal) -> None:
+    if p.role not in INTAKE_ROLES:
+        names = ", ".join(sorted(r.value for r in INTAKE_ROLES))
+        raise AuthError(403, "role.not_allowed", f"'open' may be done by {names}, not by {p.role.value}")
+
+
+def list_scope(p: Principal) -> dict[str, str]:
+    """Filters the read model must apply for ``p`` (empty: everything; residents are scoped by id)."""
+    if p.sees_everything:
+        return {}
+    unit = p.unit_id or ""
+    match p.role:
+        case Role.SUPERVISOR:
+            return {"district": unit}
+        case Role.STREET:
+            return {"street": unit}
+        case Role.COMMUNITY:
+            return {"community": unit}
+        case Role.GRID_WORKER:
+            return {"grid": unit}
+        case Role.DEPARTMENT:
+            return {"department": unit}
+    return {"resident": p.person_id}
+
+
+def scope_keys_match(p: Principal, keys: set[str]) -> bool:
+    """Whether an event about a case with these scope keys is for ``p`` (live stream).
+
+    Scope keys are ``district:D``, ``street:S``, ``community:C``, ``grid:G`` (the case's location)
+    and the unit keys it was dispatched or summoned to (``street:S``, ``grid:G``, ``department:X``).
+    """
+    if p.sees_everything:
+        return True
+    kind = {Role.SUPERVISOR: "district", Role.COMMUNITY: "community", **_UNIT_KIND_OF_ROLE}.get(p.role)
+    return kind is not None and f"{kind}:{p.unit_id}" in keys

@@ -1,0 +1,144 @@
+"""``gridcase api`` and ``gridcase users ...``: serve the API and console, manage API users and tokens."""
+
+from __future__ import annotations
+
+import typer
+
+from events.base import Role
+from workers.settings import Settings, get_settings
+
+users_app = typer.Typer(no_args_is_help=True)
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from workers.api.app import create_engine_for
+    from workers.api.users import UserStore
+
+    store = UserStore(create_engine_for(settings))
+    store.create_tables()
+    return store
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        _fail(f"--role: one of {', '.join(r.value for r in Role if r != Role.SYSTEM)}")
+        raise
+
+
+@users_app.command("add")
+def add(
+    user_id: str = typer.Argument(..., help="The person's id, e.g. op-1, zhang.wei"),
+    role: str = typer.Option(..., help="resident, dispatcher, grid_worker, community, street, department, supervisor"),
+    unit: str | None = typer.Option(None, help="Grid, community, street, department, district id, or 'city'"),
+    name: str | None = typer.Option(None, help="Display name (default: the id)"),
+    token: bool = typer.Option(True, "--token/--no-token", help="Issue a first token now"),
+) -> None:
+    """Add an API user (and print a first token, shown only this once)."""
+    from workers.api.users import UserError
+
+    store = _store(get_settings())
+    try:
+        user = store.add_user(user_id, name or user_id, _role(role), unit)
+        typer.echo(f"user {user.user_id}: {user.role.value}" + (f" of {user.unit_id}" if user.unit_id else ""))
+        if token:
+            secret, info = store.issue_token(user.user_id, label="first")
+            typer.echo(f"token {info.token_id} (shown once, keep it safe):")
+            typer.echo(secret)
+    except UserError as err:
+        _fail(f"invalid input: {err}")
+
+
+@users_app.command("token")
+def token_cmd(
+    user_id: str,
+    label: str | None = typer.Option(None, help="What the token is for"),
+) -> None:
+    """Issue another token for a user (printed once; only its salted hash is stored)."""
+    from workers.api.users import UserError
+
+    try:
+        secret, info = _store(get_settings()).issue_token(user_id, label)
+    except UserError as err:
+        _fail(f"invalid input: {err}")
+        return
+    typer.echo(f"token {info.token_id} for {user_id} (shown once, keep it safe):")
+    typer.echo(secret)
+
+
+@users_app.command("list")
+def list_cmd() -> None:
+    """Users and their tokens (ids, labels, dates; never the secrets)."""
+    store = _store(get_settings())
+    tokens = store.list_tokens()
+    for u in store.list_users():
+        state = f" DISABLED {u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""
+        typer.echo(f"{u.user_id:<24} {u.role.value:<12} {u.unit_id or '-':<20} {u.name}{state}")
+        for t in tokens:
+            if t.user_id == u.user_id:
+                status = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+                created = f"{t.created_at:%Y-%m-%d %H:%M}"
+                typer.echo(f"    token {t.token_id}  {t.label or '':<16} created {created}  {status}")
+
+
+@users_app.command("revoke")
+def revoke(
+    token_id: str | None = typer.Argument(None, help="The token id shown by `users list`"),
+    user: str | None = typer.Option(None, "--user", help="Disable this user and revoke all their tokens"),
+) -> None:
+    """Revoke one token, or disable a user with every token of theirs."""
+    from workers.api.users import UserError
+
+    if (token_id is None) == (user is None):
+        _fail("invalid input: give a token id or --user USER (one of the two)")
+    store = _store(get_settings())
+    try:
+        if user is not None:
+            n = store.disable_user(user)
+            typer.echo(f"user {user} disabled, {n} token(s) revoked")
+        else:
+            assert token_id is not None
+            store.revoke_token(token_id)
+            typer.echo(f"token {token_id} revoked")
+    except UserError as err:
+        _fail(f"invalid input: {err}")
+
+
+@users_app.command("jwt")
+def jwt_cmd(
+    user_id: str,
+    ttl: int = typer.Option(3600, help="Lifetime in seconds"),
+) -> None:
+    """Sign an HS256 JWT for a user (needs GRIDCASE_API_JWT_SECRET)."""
+    from workers.api.auth import issue_jwt
+
+    settings = get_settings()
+    if not settings.api_jwt_secret:
+        _fail("GRIDCASE_API_JWT_SECRET is not set: JWTs are off")
+        return
+    u = _store(settings).get_user(user_id)
+    if u is None or u.disabled_at is not None:
+        _fail(f"invalid input: user: no active user {user_id!r}")
+        return
+    typer.echo(issue_jwt(settings.api_jwt_secret, u.user_id, u.role, u.unit_id, name=u.name, ttl_seconds=ttl))
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Run the API and the console with uvicorn until SIGINT/SIGTERM."""
+    import logging
+
+    import uvicorn
+
+    from workers.api.app import create_app
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    h, p = host or settings.api_host, port or settings.api_port
+    typer.echo(f"gridcase API on http://{h}:{p}  (console http://{h}:{p}/console/, OpenAPI http://{h}:{p}/docs)")
+    uvicorn.run(create_app(settings), host=h, port=p, log_level="info", timeout_graceful_shutdown=10)

@@ -1,0 +1,284 @@
+"""API users and their tokens, in the SQL database (``Settings.resolved_database_url``).
+
+The tables belong to the API alone and are created when missing (:meth:`UserStore.create_tables`);
+they sit next to the read model's tables without sharing its migrations.
+
+* ``api_users`` — one row per person: id, display name, role and the unit whose authority they act
+  with (grid, community, street, department, district or ``city``; none for a dispatcher or a
+  resident).
+* ``api_tokens`` — API tokens. A token reads ``gct_<token id>_<secret>``; only a salted HMAC-SHA256
+  of the secret is stored (``hash = HMAC(salt, secret)``), so the token is shown once, when it is
+  issued, and can never be read back. A revoked token stays listed with its revocation time.
+* ``api_intakes`` — who opened which case through the API (a resident sees their own cases).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from events.base import Role
+
+metadata = MetaData()
+TS = DateTime(timezone=True)
+
+users = Table(
+    "api_users",
+    metadata,
+    Column("user_id", String(128), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("unit_id", String(128)),
+    Column("created_at", TS, nullable=False),
+    Column("disabled_at", TS),
+)
+
+tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("user_id", String(128), ForeignKey("api_users.user_id"), nullable=False),
+    Column("label", String(128)),
+    Column("salt", String(64), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+intakes = Table(
+    "api_intakes",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_api_intakes_user", "user_id"),
+)
+
+TOKEN_RE = re.compile(r"^gct_([0-9a-f]{16})_([A-Za-z0-9_-]{20,128})$")
+USER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+UNIT_ROLES = {
+    Role.GRID_WORKER: "grid id",
+    Role.COMMUNITY: "community id",
+    Role.STREET: "street id",
+    Role.DEPARTMENT: "department id",
+    Role.SUPERVISOR: "district id or 'city'",
+}
+
+
+class UserError(ValueError):
+    """Bad input for a user or token; the message names the field and the rule."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A person allowed to call the API."""
+
+    user_id: str
+    name: str
+    role: Role
+    unit_id: str | None
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as listed (never the secret)."""
+
+    token_id: str
+    user_id: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def hash_secret(salt: str, secret: str) -> str:
+    """The stored form of a token secret: HMAC-SHA256 keyed by the token's own salt."""
+    return hmac.new(bytes.fromhex(salt), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def check_user_fields(user_id: str, role: Role, unit_id: str | None) -> None:
+    """Raise :class:`UserError` when the user id or the role's unit is not acceptable."""
+    if not USER_ID_RE.match(user_id):
+        raise UserError("user_id: 1-128 characters, letters, digits and _ . @ - (starting with a letter or digit)")
+    if role == Role.SYSTEM:
+        raise UserError("role: 'system' is reserved for the SLA clock")
+    if role in UNIT_ROLES and not unit_id:
+        raise UserError(f"unit: a {role.value} acts for a unit; give its {UNIT_ROLES[role]}")
+    if role not in UNIT_ROLES and unit_id:
+        raise UserError(f"unit: a {role.value} has no unit")
+    if unit_id is not None and not (1 <= len(unit_id) <= 128):
+        raise UserError("unit: 1-128 characters")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UserStore:
+    """Users, tokens and intake records on one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_tables(self) -> None:
+        """Create the API's tables when they are missing (idempotent)."""
+        metadata.create_all(self.engine, checkfirst=True)
+
+    # --- users --------------------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, role: Role, unit_id: str | None = None) -> User:
+        """Create a user; raises :class:`UserError` when the id is taken or a field is wrong."""
+        check_user_fields(user_id, role, unit_id)
+        if not name or len(name) > 128:
+            raise UserError("name: 1-128 characters")
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(users).values(user_id=user_id, name=name, role=role.value, unit_id=unit_id, created_at=now)
+                )
+        except IntegrityError:
+            raise UserError(f"user_id: {user_id!r} already exists") from None
+        return User(user_id, name, role, unit_id, now)
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.user_id == user_id)).mappings().first()
+        return self._user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.user_id)).mappings().all()
+        return [self._user(r) for r in rows]
+
+    @staticmethod
+    def _user(row: object) -> User:
+        r = dict(row)  # type: ignore[call-overload]
+        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], _utc(r["created_at"]),  # type: ignore[arg-type]
+                    _utc(r["disabled_at"]))
+
+    def disable_user(self, user_id: str) -> int:
+        """Disable a user and revoke every token of theirs; returns the number of tokens revoked."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            found = conn.execute(update(users).where(users.c.user_id == user_id).values(disabled_at=now)).rowcount
+            if not found:
+                raise UserError(f"user: no user {user_id!r}")
+            return int(
+                conn.execute(
+                    update(tokens)
+                    .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                ).rowcount
+            )
+
+    # --- tokens -------------------------------------------------------------------------------
+    def issue_token(self, user_id: str, label: str | None = None) -> tuple[str, TokenInfo]:
+        """A new token for ``user_id``: ``(the token, shown this once; its listing)``."""
+        user = self.get_user(user_id)
+        if user is None:
+            raise UserError(f"user: no user {user_id!r}")
+        if user.disabled_at is not None:
+            raise UserError(f"user: {user_id!r} is disabled")
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_hex(16)
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(tokens).values(
+                    token_id=token_id, user_id=user_id, label=label, salt=salt,
+                    secret_hash=hash_secret(salt, secret), created_at=now,
+                )
+            )
+        return f"gct_{token_id}_{secret}", TokenInfo(token_id, user_id, label, now, None)
+
+    def list_tokens(self, user_id: str | None = None) -> list[TokenInfo]:
+        q = select(tokens).order_by(tokens.c.user_id, tokens.c.created_at)
+        if user_id is not None:
+            q = q.where(tokens.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [
+            TokenInfo(r["token_id"], r["user_id"], r["label"], _utc(r["created_at"]),  # type: ignore[arg-type]
+                      _utc(r["revoked_at"]))
+            for r in rows
+        ]
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one token (idempotent for a token already revoked)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(tokens.c.revoked_at).where(tokens.c.token_id == token_id)).first()
+            if row is None:
+                raise UserError(f"token: no token {token_id!r}")
+            if row[0] is None:
+                conn.execute(update(tokens).where(tokens.c.token_id == token_id).values(revoked_at=datetime.now(UTC)))
+
+    def authenticate(self, token: str) -> User | None:
+        """The user a token belongs to, or ``None`` (malformed, unknown, revoked, user disabled)."""
+        m = TOKEN_RE.match(token)
+        if m is None:
+            return None
+        token_id, secret = m.groups()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(tokens, users.c.name, users.c.role, users.c.unit_id, users.c.disabled_at,
+                       users.c.created_at.label("user_created_at"))
+                .join(users, users.c.user_id == tokens.c.user_id)
+                .where(tokens.c.token_id == token_id)
+            ).mappings().first()
+        if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
+            return None
+        if not hmac.compare_digest(hash_secret(row["salt"], secret), row["secret_hash"]):
+            return None
+        return User(row["user_id"], row["name"], Role(row["role"]), row["unit_id"],
+                    _utc(row["user_created_at"]))  # type: ignore[arg-type]
+
+    # --- intakes ------------------------------------------------------------------------------
+    def record_intake(self, case_id: str, user_id: str, role: Role, idempotency_key: str) -> None:
+        """Remember who opened ``case_id`` (kept when the same intake is retried)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(intakes).values(case_id=case_id, user_id=user_id, role=role.value,
+                                           idempotency_key=idempotency_key, created_at=datetime.now(UTC))
+                )
+        except IntegrityError:
+            pass  # a retried intake: the first record stands
+
+    def opened_by(self, case_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(intakes.c.user_id).where(intakes.c.case_id == case_id)).first()
+        return str(row[0]) if row else None
+
+    def cases_opened_by(self, user_id: str, limit: int = 1000) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(intakes.c.case_id).where(intakes.c.user_id == user_id)
+                .order_by(intakes.c.created_at.desc()).limit(limit)
+            ).all()
+        return [str(r[0]) for r in rows]

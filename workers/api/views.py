@@ -1,0 +1,241 @@
+"""What a case looks like through the API: clocks with their SLA state, the timeline, and personal
+data removed for everyone but the hotline and the resident who opened the case.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from events.base import UnitRef
+from events.envelope import mask_event
+from events.schemas import (
+    CaseEvent,
+    CaseReceived,
+    Channel,
+    ClosureType,
+    Location,
+    Rating,
+    ResidentContact,
+    Urgency,
+)
+from workers.api.auth import Principal
+from workflows.domain.state import CaseState, CaseStatus
+from workflows.sla.clocks import Clock, ClockStatus
+
+
+class SlaState(StrEnum):
+    """How a clock (or a case, by its worst running clock) stands against its deadline."""
+
+    ON_TIME = "on_time"
+    WARNED = "warned"
+    BREACHED = "breached"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    NONE = "none"  # a case with no running clock
+
+
+_RANK = {SlaState.BREACHED: 3, SlaState.WARNED: 2, SlaState.ON_TIME: 1, SlaState.PAUSED: 0}
+
+
+def clock_state(clock: Clock, now: datetime) -> SlaState:
+    """A clock's SLA state at ``now``: the alarms it has fired, or its due time already passed."""
+    if clock.is_stopped:
+        return SlaState.STOPPED
+    if clock.is_paused:
+        return SlaState.PAUSED
+    if clock.status == ClockStatus.BREACHED or clock.breached_at is not None or now >= clock.due_at:
+        return SlaState.BREACHED
+    if clock.status == ClockStatus.WARNED or clock.warnings_fired:
+        return SlaState.WARNED
+    return SlaState.ON_TIME
+
+
+class ClockView(BaseModel):
+    clock_id: str
+    kind: str
+    unit: str = Field(description="The unit the clock runs against, e.g. street:S-1")
+    started_at: datetime
+    due_at: datetime
+    status: str = Field(description="The clock's own status: running, paused, warned, breached, met, late, cancelled")
+    sla_state: SlaState
+    remaining_seconds: float | None = Field(description="Seconds left until due (negative: overdue); None if stopped")
+    warnings_fired: list[float] = []
+    stopped_at: datetime | None = None
+
+
+class ContactView(BaseModel):
+    """The resident's contact details (hotline and the resident only)."""
+
+    resident_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+
+
+class WhistleTaskView(BaseModel):
+    department_id: str
+    task: str
+    reported_in_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: str | None = None
+
+
+class WhistleView(BaseModel):
+    round: int
+    street_id: str
+    blown_at: datetime
+    tasks: list[WhistleTaskView]
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: datetime
+    actor: str = Field(description="role:person@unit")
+    details: dict[str, Any] = Field(default_factory=dict, description="The event's own fields")
+
+
+class CaseView(BaseModel):
+    """One case as its workflow knows it right now."""
+
+    case_id: str
+    status: CaseStatus
+    channel: Channel | None = None
+    category: str
+    urgency: Urgency
+    title: str
+    description: str
+    location: Location | None = None
+    contact: ContactView | None = Field(default=None, description="Absent unless the caller may see personal data")
+    unit: UnitRef | None = None
+    units_involved: list[str] = Field(
+        default=[], description="Every unit ever dispatched or summoned, e.g. department:water")
+    accepted: bool
+    breached: bool
+    sla_state: SlaState
+    next_due_at: datetime | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closure_type: ClosureType | None = None
+    rating: Rating | None = None
+    dispatch_count: int
+    return_count: int
+    rework_count: int
+    reopen_count: int
+    escalations: int
+    pending_return: dict[str, Any] | None = None
+    pending_extension: dict[str, Any] | None = None
+    appeal_pending: bool
+    merged_into: str | None = None
+    duplicates: list[str] = []
+    whistles: list[WhistleView] = []
+    time_scale: float | None = Field(default=None, description="Wall-clock seconds per policy hour when compressed")
+    clocks: list[ClockView] = []
+    timeline: list[TimelineEntry] = []
+    temporal_ui: str = Field(description="The case workflow in Temporal's Web UI")
+    seq: int
+
+
+def case_sla_state(clocks: list[ClockView]) -> SlaState:
+    running = [c.sla_state for c in clocks if c.sla_state != SlaState.STOPPED]
+    if not running:
+        return SlaState.NONE
+    return max(running, key=lambda s: _RANK.get(s, 0))
+
+
+def may_see_contact(p: Principal, case: CaseState) -> bool:
+    return p.sees_personal_data or (case.contact.resident_id is not None and case.contact.resident_id == p.person_id)
+
+
+def redact_event(event: CaseEvent, show_personal_data: bool) -> CaseEvent:
+    """The event as the caller may see it: personal data removed unless they may see it."""
+    if show_personal_data:
+        return event
+    masked = mask_event(event)
+    if isinstance(masked, CaseReceived):
+        masked = masked.model_copy(update={"contact": ResidentContact()})
+    return masked
+
+
+def timeline_entry(event: CaseEvent) -> TimelineEntry:
+    d = event.model_dump(mode="json")
+    a = event.actor
+    who = f"{a.role.value}:{a.person_id}" + (f"@{a.unit_id}" if a.unit_id else "")
+    details = {k: v for k, v in d.items()
+               if k not in ("schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type")}
+    return TimelineEntry(seq=event.seq, event_id=event.event_id, type=event.type, occurred_at=event.occurred_at,
+                         actor=who, details=details)
+
+
+def temporal_ui_url(ui_port: int, namespace: str, case_id: str) -> str:
+    return f"http://localhost:{ui_port}/namespaces/{namespace}/workflows/case-{case_id}"
+
+
+def case_view(
+    case: CaseState,
+    timeline: list[CaseEvent],
+    p: Principal,
+    *,
+    now: datetime | None = None,
+    ui_port: int = 8233,
+    namespace: str = "default",
+) -> CaseView:
+    """The case as ``p`` may see it (personal data only for the hotline and the resident)."""
+    now = now or datetime.now(UTC)
+    show_pd = may_see_contact(p, case)
+    clocks = []
+    for c in sorted(case.clocks.values(), key=lambda c: c.started_at):
+        state = clock_state(c, now)
+        clocks.append(ClockView(
+            clock_id=c.clock_id, kind=c.kind.value, unit=c.unit_key, started_at=c.started_at, due_at=c.due_at,
+            status=c.status.value, sla_state=state, warnings_fired=list(c.warnings_fired), stopped_at=c.stopped_at,
+            remaining_seconds=None if c.is_stopped else (c.due_at - now).total_seconds(),
+        ))
+    running_due = [c.due_at for c in case.running_clocks() if c.paused_at is None]
+    pr = case.pending_return
+    pe = case.pending_extension
+    return CaseView(
+        case_id=case.case_id,
+        status=case.status,
+        channel=case.channel,
+        category=case.category,
+        urgency=case.urgency,
+        title=case.title,
+        description=case.description,
+        location=case.location,
+        contact=ContactView(**case.contact.model_dump()) if show_pd else None,
+        unit=case.unit,
+        units_involved=list(case.units_involved),
+        accepted=case.accepted,
+        breached=case.breached,
+        sla_state=case_sla_state(clocks),
+        next_due_at=min(running_due) if running_due else None,
+        opened_at=case.opened_at,
+        closed_at=case.closed_at,
+        closure_type=case.closure_type,
+        rating=case.rating,
+        dispatch_count=case.dispatch_count,
+        return_count=case.return_count,
+        rework_count=case.rework_count,
+        reopen_count=case.reopen_count,
+        escalations=case.escalations,
+        pending_return=pr.model_dump(mode="json") if pr else None,
+        pending_extension=pe.model_dump(mode="json") if pe else None,
+        appeal_pending=case.appeal_pending,
+        merged_into=case.merged_into,
+        duplicates=list(case.duplicates),
+        whistles=[
+            WhistleView(round=w.round, street_id=w.street_id, blown_at=w.blown_at,
+                        tasks=[WhistleTaskView(**t.model_dump()) for t in w.tasks.values()])
+            for w in case.whistles
+        ],
+        time_scale=case.sla.time_scale if case.sla else None,
+        clocks=clocks,
+        timeline=[timeline_entry(redact_event(e, show_pd)) for e in timeline],
+        temporal_ui=temporal_ui_url(ui_port, namespace, case.case_id),
+        seq=case.seq,
+    )
