@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from readmodel.db import apply_events, clear, current_revision, dump, head_revision, migrate
+from readmodel.metrics import compute, load_facts
 from readmodel.queries import CaseRow, get_case, get_timeline, list_cases
 from tests.integration.projection_scenarios import PATHS, all_events, case_events
 from tests.integration.rm_db import LANES, fresh_database
@@ -148,3 +149,42 @@ def test_list_cases_rejects_bad_paging(db: tuple[str, Engine]) -> None:
         list_cases(engine, offset=-1)
     with pytest.raises(ValueError, match="due_before"):
         list_cases(engine, due_before=datetime(2026, 1, 1))
+
+
+def test_metric_facts_loaded_from_the_read_model(db: tuple[str, Engine]) -> None:
+    _, engine = db
+    apply_events(engine, all_events(len(PATHS)))
+    cases, assignments = load_facts(engine)
+    facts = {c.case_id: c for c in cases}
+    by_path = {PATHS[i]: facts[f"RM-{i:05d}"] for i in range(len(PATHS))}
+
+    w = by_path["whistle"]
+    assert w.whistled and w.street_handled and w.breached and w.closure_type == "overdue"
+    assert w.departments == {"environment", "urban-management"} and w.rating == "satisfied"
+    assert w.responded_on_time is True and w.resolved_on_time is True
+    summons = sorted((a.unit_id, a.first_on_time) for a in assignments
+                     if a.case_id == w.case_id and a.kind == "whistle")
+    assert summons == [("environment", True), ("urban-management", False)]  # the second reported in late
+
+    r = by_path["return"]
+    assert r.departments == {"urban-management"} and r.rating == "basically_satisfied"
+    assert [(a.unit_kind, a.returned) for a in assignments if a.case_id == r.case_id] == [
+        ("department", True), ("street", False)]
+
+    g = by_path["grid"]
+    assert g.self_handled and not g.street_handled and g.responded_on_time is None and g.rating is None
+
+    ro = by_path["reopen"]
+    assert ro.reworked and ro.rating == "satisfied" and ro.callback_resolved  # the last valid callback counts
+    assert ro.resolved_at is not None and ro.first_resolved_at is not None and ro.resolved_at > ro.first_resolved_at
+
+    ob = by_path["open_breached"]
+    assert ob.open and ob.breached and ob.responded_on_time is False and ob.resolved_on_time is False
+    assert by_path["rejected"].status == "rejected"
+
+    m = compute(cases, assignments, as_of=datetime(2026, 12, 1, tzinfo=UTC))
+    assert m.cases == len(PATHS) - 1  # the rejected one does not count
+    assert m.return_rate == pytest.approx(1 / 7)  # 7 dispatches (the grid's own included), one returned
+    assert m.whistle_rate == pytest.approx(1 / 4)  # whistle of whistle/return/reopen/shelved (street-handled)
+    assert m.grid_self_handled_share == pytest.approx(1 / 4)  # grid of whistle/return/grid/reopen
+    assert m.overdue_open == 2 and m.open == 2  # breached, and the unshelved case past its due time by December
