@@ -1,0 +1,571 @@
+"""Pure, seeded planning of simulated cases: who complains, about what, and what every actor does when.
+
+A :class:`Scenario` is what was drawn for one complaint (channel, category, place, and each actor's
+behaviour); :func:`compile_plan` turns it into a :class:`CasePlan`: the domain commands to send, each
+at a time in *policy hours* after the complaint arrives. Slow actors are late by exactly enough to
+reach a given rung of the SLA policy's escalation ladder (催办, 督办, 通报), so the plan knows which
+rungs it should see. :func:`coverage_tour` gives one scenario down every path and every rung;
+:func:`draw_scenario` draws the rest from :class:`~workers.sim.config.SimConfig`. Nothing here does
+I/O or reads the clock: the same seed always gives the same plans.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from events.base import Actor, Role, UnitKind, UnitRef
+from events.schemas import (
+    Channel,
+    ClockKind,
+    EscalationLevel,
+    Location,
+    Rating,
+    ResidentContact,
+    ReturnReason,
+    ReviewDecision,
+    Urgency,
+    WhistleTask,
+)
+from workers.sim.city import SimCategory, SimCity
+from workers.sim.config import Lateness, SimConfig
+from workflows.domain import commands as c
+from workflows.sla.policy import SlaPolicy
+
+HOUR = timedelta(hours=1)
+DISPATCHER = Actor(role=Role.DISPATCHER, person_id="hotline-op")
+
+PATHS = ("self_handled", "grid", "street", "street_whistle", "department", "rejected", "merged", "terminated")
+"""Every path a case can take to its end, as the tally counts them."""
+
+FEATURES = (
+    "returned_redispatched", "returned_insisted", "accept_late", "dept_late_report", "resolve_late", "paused",
+    "extension_approved", "extension_refused", "shelved", "appeal_granted", "appeal_denied", "supervised",
+    "rework", "reopened", "basic_satisfied", "patrol_dispatched", "resident_app",
+)
+"""Side paths a case may take on its way (several per case)."""
+
+RUNGS = (EscalationLevel.REMINDER, EscalationLevel.SUPERVISION, EscalationLevel.PUBLIC_NOTICE)
+
+Outcome = str  # "closed" | "rejected" | "merged" | "terminated"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything drawn for one complaint. Lateness levels: 0 on time, 1 催办, 2 督办, 3 通报."""
+
+    channel: str  # hotline | web | app | patrol
+    category: SimCategory
+    urgency: Urgency
+    location: Location
+    target: UnitRef | None  # where the hotline dispatches it; None: the grid handles it on the spot
+    outcome: Outcome = "closed"
+    into_case_id: str | None = None  # merged: the case it duplicates
+    return_decision: ReviewDecision | None = None
+    return_to: UnitRef | None = None  # re-dispatch target
+    accept_level: int = 0
+    whistle: tuple[str, ...] = ()
+    report_levels: tuple[int, ...] = ()
+    resolve_level: int = 0
+    pause: bool = False
+    extension: bool | None = None  # requested: approved or not
+    shelve: bool = False
+    appeal: bool | None = None  # filed: granted or not
+    supervise: bool = False
+    verify_fail: bool = False
+    rating: Rating = Rating.SATISFIED
+
+    @property
+    def has_resident(self) -> bool:
+        return self.channel != "patrol"
+
+    @property
+    def path(self) -> str:
+        if self.outcome != "closed":
+            return self.outcome
+        if self.target is None:
+            return "self_handled"
+        unit = self.return_to if self.return_decision == ReviewDecision.REDISPATCH and self.return_to else self.target
+        if unit.kind == UnitKind.STREET:
+            return "street_whistle" if self.whistle else "street"
+        return unit.kind.value
+
+    @property
+    def features(self) -> frozenset[str]:
+        f: set[str] = set()
+        if self.return_decision == ReviewDecision.REDISPATCH:
+            f.add("returned_redispatched")
+        elif self.return_decision is not None:
+            f.add("returned_insisted")
+        if self.accept_level:
+            f.add("accept_late")
+        if any(self.report_levels):
+            f.add("dept_late_report")
+        if self.resolve_level:
+            f.add("resolve_late")
+        if self.pause:
+            f.add("paused")
+        if self.extension is not None:
+            f.add("extension_approved" if self.extension else "extension_refused")
+        if self.shelve:
+            f.add("shelved")
+        if self.appeal is not None:
+            f.add("appeal_granted" if self.appeal else "appeal_denied")
+        if self.supervise:
+            f.add("supervised")
+        if self.verify_fail:
+            f.add("rework")
+        if self.rating == Rating.UNSATISFIED:
+            f.add("reopened")
+        if self.rating == Rating.BASICALLY_SATISFIED:
+            f.add("basic_satisfied")
+        if self.channel == "patrol" and self.target is not None:
+            f.add("patrol_dispatched")
+        if self.channel == "app":
+            f.add("resident_app")
+        return frozenset(f)
+
+    @property
+    def planned_rungs(self) -> frozenset[EscalationLevel]:
+        """The automatic rungs this case's slow actors reach (at least these are raised)."""
+        levels = {self.accept_level, self.resolve_level, *self.report_levels}
+        return frozenset(RUNGS[i - 1] for i in levels if i > 0)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command, ``at`` policy hours after the complaint arrived."""
+
+    at: float
+    command: c.Command
+    label: str
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """One simulated case: when it arrives, how it is opened, and every later step in order."""
+
+    case_id: str
+    arrival: float  # wall-clock seconds after the stream started
+    scenario: Scenario
+    open: c.OpenCase
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.scenario.path
+
+    @property
+    def duration(self) -> float:
+        """Policy hours from arrival to the last step."""
+        return self.steps[-1].at if self.steps else 0.0
+
+
+# --- actors -------------------------------------------------------------------------------------
+
+_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+
+
+def actor_for(unit: UnitRef, person: str | None = None) -> Actor:
+    """Someone acting for ``unit`` (a grid worker, a street officer, department staff)."""
+    return Actor(role=_ROLE[unit.kind], person_id=person or f"{unit.kind.value}-{unit.id}-staff", unit_id=unit.id)
+
+
+def grid_worker(city: SimCity, grid_id: str, rng: random.Random) -> Actor:
+    staff = city.grid_workers.get(grid_id)
+    person = rng.choice(staff) if staff else None
+    return actor_for(UnitRef(kind=UnitKind.GRID, id=grid_id), person)
+
+
+def supervisor(location: Location) -> Actor:
+    return Actor(role=Role.SUPERVISOR, person_id=f"supervisor-{location.district_id}", unit_id=location.district_id)
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+def _hours(d: timedelta) -> float:
+    return d / HOUR
+
+
+def on_time(policy: SlaPolicy, kind: ClockKind, sc: Scenario, rng: random.Random) -> float:
+    """A delay well within the clock's budget (10–45 % of it), in policy hours."""
+    rule = policy.rule_for(kind, sc.category.code, sc.urgency)
+    return rng.uniform(0.1, 0.45) * _hours(rule.duration)
+
+
+def late_by_level(policy: SlaPolicy, kind: ClockKind, sc: Scenario, level: int, rng: random.Random) -> float:
+    """A delay that reaches rung ``level`` of the clock's ladder (1 = 催办) but not the next one.
+
+    Level 0 is on time. Levels beyond the ladder's length are capped at its last rung.
+    """
+    if level <= 0:
+        return on_time(policy, kind, sc, rng)
+    rule = policy.rule_for(kind, sc.category.code, sc.urgency)
+    ladder = rule.ladder
+    if not ladder:
+        return _hours(rule.duration) + rng.uniform(0.2, 1.0)
+    k = min(level, len(ladder)) - 1
+    here = _hours(ladder[k].delay)
+    nxt = _hours(ladder[k + 1].delay) if k + 1 < len(ladder) else here + 4.0
+    gap = max(nxt - here, 0.5)
+    margin = min(0.15 * gap, 0.3)
+    overshoot = here + margin + rng.uniform(0.0, min(0.4 * gap, 2.5))
+    return _hours(rule.duration) + overshoot
+
+
+def draw_level(late: Lateness, rng: random.Random) -> int:
+    x = rng.random()
+    if x < late.public_notice:
+        return 3
+    if x < late.public_notice + late.supervision:
+        return 2
+    if x < late.public_notice + late.supervision + late.reminder:
+        return 1
+    return 0
+
+
+# --- compile a scenario into commands -----------------------------------------------------------
+
+
+_TEXTS = ("反映{name}问题，希望尽快处理", "{place}附近{name}，已持续多日", "{place}{name}，影响居民生活",
+          "市民来电：{place}{name}")
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+
+
+class _Plan:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.steps: list[Step] = []
+
+    def after(self, hours: float, command: c.Command, label: str) -> None:
+        self.t += max(hours, 0.0)
+        self.steps.append(Step(at=round(self.t, 6), command=command, label=label))
+
+
+def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) -> c.OpenCase:
+    """The intake command for the scenario's channel (hotline, web and app complaints carry a resident)."""
+    loc = sc.location
+    place = loc.address or loc.grid_id
+    title = f"{place}{sc.category.name_zh}"[:200]
+    description = rng.choice(_TEXTS).format(name=sc.category.name_zh, place=place)
+    base = dict(case_id=case_id, category=sc.category.code, urgency=sc.urgency, title=title,
+                description=description, location=loc, idempotency_key=f"sim-{case_id}")
+    if sc.channel == "patrol":
+        actor = grid_worker(city, loc.grid_id, rng)
+        return c.OpenCase(actor=actor, channel=Channel.GRID_PATROL, self_handle=sc.target is None, **base)
+    name = rng.choice(_SURNAMES) + rng.choice("先生女士")
+    phone = f"13{rng.randrange(10**9):09d}"
+    if sc.channel == "app":
+        resident = Actor(role=Role.RESIDENT, person_id=f"resident-{rng.randrange(10**8):08d}")
+        contact = ResidentContact(resident_id=resident.person_id, name=name, phone=phone)
+        return c.OpenCase(actor=resident, channel=Channel.WEB, contact=contact, **base)
+    channel = Channel.HOTLINE if sc.channel == "hotline" else Channel.WEB
+    return c.OpenCase(actor=DISPATCHER, channel=channel, contact=ResidentContact(name=name, phone=phone), **base)
+
+
+def compile_plan(sc: Scenario, case_id: str, arrival: float, city: SimCity, policy: SlaPolicy,
+                 rng: random.Random) -> CasePlan:
+    """The commands that play ``sc`` out, each at its time in policy hours after arrival.
+
+    ``policy`` is the SLA policy in policy time (uncompressed): late actors are timed on its budgets
+    and ladder delays.
+    """
+    opening = open_command(sc, case_id, city, rng)
+    p = _Plan()
+    loc = sc.location
+    boss = supervisor(loc)
+    if sc.outcome == "rejected":
+        p.after(rng.uniform(0.1, 0.4), c.RejectCase(actor=DISPATCHER, reason="不属于受理范围"), "reject")
+        return CasePlan(case_id, arrival, sc, opening, p.steps)
+    if sc.outcome == "merged":
+        assert sc.into_case_id is not None
+        p.after(rng.uniform(0.05, 0.3), c.MergeInto(actor=DISPATCHER, into_case_id=sc.into_case_id), "merge")
+        return CasePlan(case_id, arrival, sc, opening, p.steps)
+    if sc.channel != "patrol":
+        p.after(rng.uniform(0.05, 0.3), c.RegisterCase(actor=DISPATCHER), "register")
+    grid = UnitRef(kind=UnitKind.GRID, id=loc.grid_id)
+    unit = sc.target or grid
+    if sc.target is not None:
+        p.after(rng.uniform(0.05, 0.3), c.DispatchCase(actor=DISPATCHER, unit=sc.target), "dispatch")
+        if sc.return_decision is not None:
+            p.after(on_time(policy, ClockKind.ACCEPT, sc, rng),
+                    c.ReturnCase(actor=actor_for(unit), reason_code=ReturnReason.UNCLEAR_OWNERSHIP,
+                                 reason="不属于本单位职责"), "return")
+            if sc.return_decision == ReviewDecision.REDISPATCH:
+                assert sc.return_to is not None
+                review = c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派",
+                                        redispatch_to=sc.return_to)
+                unit = sc.return_to
+            else:
+                review = c.ReviewReturn(actor=DISPATCHER, decision=sc.return_decision, ruling="属地管理，维持原派")
+            p.after(on_time(policy, ClockKind.RETURN_REVIEW, sc, rng), review, "review return")
+        p.after(late_by_level(policy, ClockKind.ACCEPT, sc, sc.accept_level, rng),
+                c.AcceptCase(actor=actor_for(unit)), "accept")
+    handler = actor_for(unit)
+    if sc.has_resident:
+        p.after(on_time(policy, ClockKind.CONTACT, sc, rng), c.ContactResident(actor=handler, note="已联系诉求人"),
+                "contact")
+    if sc.appeal is not None:
+        p.after(rng.uniform(0.1, 0.5), c.FileAppeal(actor=handler, reason="诉求超出职权范围"), "appeal")
+        p.after(rng.uniform(0.2, 1.0), c.DecideAppeal(actor=boss, granted=sc.appeal), "decide appeal")
+    if sc.supervise:
+        p.after(rng.uniform(0.1, 0.5), c.Supervise(actor=boss, level=EscalationLevel.SUPERVISION,
+                                                   note="群众反映强烈，督办"), "supervise")
+    if sc.outcome == "terminated":
+        p.after(rng.uniform(0.2, 1.0), c.TerminateCase(actor=DISPATCHER, reason="诉求人撤诉"), "terminate")
+        return CasePlan(case_id, arrival, sc, opening, p.steps)
+    if sc.shelve:
+        p.after(rng.uniform(0.2, 1.0), c.ShelveCase(actor=DISPATCHER, reason="需纳入年度计划"), "shelve")
+        p.after(rng.uniform(1.0, 4.0), c.UnshelveCase(actor=DISPATCHER), "unshelve")
+    if sc.pause:
+        p.after(rng.uniform(0.1, 0.5), c.PauseForResident(actor=handler, reason="等待诉求人提供材料"), "pause")
+        p.after(rng.uniform(1.0, 4.0), c.ResumeFromResident(actor=handler), "resume")
+    if sc.extension is not None:
+        p.after(rng.uniform(0.1, 0.5), c.RequestExtension(actor=handler, extra=timedelta(days=1), reason="需协调施工"),
+                "request extension")
+        p.after(rng.uniform(0.1, 0.6), c.DecideExtension(actor=DISPATCHER, approved=sc.extension), "decide extension")
+    resolve_start = p.t
+    if sc.whistle:
+        street = actor_for(unit)
+        p.after(rng.uniform(0.2, 1.0), c.BlowWhistle(actor=street, tasks=[
+            WhistleTask(department_id=d, task=f"协同处置{sc.category.name_zh}") for d in sc.whistle]), "whistle")
+        blown = p.t
+        timed: list[tuple[float, c.Command, str]] = []
+        for dept, level in zip(sc.whistle, sc.report_levels, strict=True):
+            dept_actor = actor_for(UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
+            reported = blown + late_by_level(policy, ClockKind.REPORT_IN, sc, level, rng)
+            timed.append((reported, c.ReportIn(actor=dept_actor, note="已到场"), f"report in {dept}"))
+            timed.append((reported + rng.uniform(0.5, 4.0), c.CompleteTask(actor=dept_actor, result="已处置"),
+                          f"task done {dept}"))
+        timed.sort(key=lambda x: x[0])
+        for at, cmd, label in timed:
+            p.after(at - p.t, cmd, label)
+    if sc.resolve_level:
+        budget = late_by_level(policy, ClockKind.RESOLVE, sc, sc.resolve_level, rng)
+        work = max(budget - (p.t - resolve_start), 0.1)
+    elif sc.target is None:
+        work = rng.uniform(0.3, 3.0)
+    else:
+        work = rng.uniform(1.0, 10.0)
+    p.after(work, c.ResolveCase(actor=handler, notes="已处置完毕"), "resolve")
+    checker = grid_worker(city, loc.grid_id, rng)
+    if sc.verify_fail:
+        p.after(on_time(policy, ClockKind.VERIFY, sc, rng),
+                c.VerifyCase(actor=checker, passed=False, note="现场核查未整改到位"), "verify (failed)")
+        p.after(rng.uniform(1.0, 4.0), c.ResolveCase(actor=handler, notes="返工完成"), "resolve again")
+    p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
+    if sc.has_resident:
+        if sc.rating == Rating.UNSATISFIED:
+            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng),
+                    c.RecordCallback(actor=DISPATCHER, rating=Rating.UNSATISFIED, resolved=False,
+                                     comment="问题仍未解决"),
+                    "callback (unsatisfied)")
+            p.after(rng.uniform(1.0, 5.0), c.ResolveCase(actor=handler, notes="再次处置"), "resolve again")
+            p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
+            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng),
+                    c.RecordCallback(actor=DISPATCHER, rating=Rating.BASICALLY_SATISFIED), "callback")
+        else:
+            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng), c.RecordCallback(actor=DISPATCHER, rating=sc.rating),
+                    "callback")
+    p.after(rng.uniform(0.05, 0.3), c.CloseCase(actor=DISPATCHER), "close")
+    return CasePlan(case_id, arrival, sc, opening, p.steps)
+
+
+# --- drawing scenarios --------------------------------------------------------------------------
+
+
+def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+    keys = [k for k, w in weights.items() if w > 0]
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+def _route(city: SimCity, cat: SimCategory, loc: Location) -> UnitRef:
+    if cat.route == UnitKind.DEPARTMENT and cat.departments:
+        return UnitRef(kind=UnitKind.DEPARTMENT, id=cat.departments[0])
+    if cat.route == UnitKind.GRID:
+        return UnitRef(kind=UnitKind.GRID, id=loc.grid_id)
+    return UnitRef(kind=UnitKind.STREET, id=loc.street_id)
+
+
+def _alternative(city: SimCity, cat: SimCategory, loc: Location, unit: UnitRef, rng: random.Random) -> UnitRef:
+    """Where a returned case is re-dispatched: the street for a department, a department for a street."""
+    if unit.kind != UnitKind.STREET:
+        return UnitRef(kind=UnitKind.STREET, id=loc.street_id)
+    depts = [d for d in cat.departments if d in city.departments] or city.departments
+    return UnitRef(kind=UnitKind.DEPARTMENT, id=rng.choice(depts))
+
+
+def _whistle_departments(city: SimCity, cat: SimCategory, rng: random.Random) -> tuple[str, ...]:
+    depts = [d for d in cat.departments if d in city.departments]
+    if not depts:
+        depts = rng.sample(city.departments, k=min(len(city.departments), rng.randint(1, 2)))
+    return tuple(depts)
+
+
+def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: list[str]) -> Scenario:
+    """One complaint and its actors' behaviour, drawn from ``cfg``. ``recent``: live cases a duplicate may hit."""
+    b = cfg.behaviour
+    channel = _weighted(rng, cfg.channels)
+    weights = cfg.categories or {cat.code: cat.weight for cat in city.categories}
+    code = _weighted(rng, {k: w for k, w in weights.items() if any(cat.code == k for cat in city.categories)})
+    cat = city.category(code)
+    urgency = cat.default_urgency
+    if urgency == Urgency.ORDINARY and rng.random() < cfg.urgent_share:
+        urgency = Urgency.URGENT
+    loc = city.draw_location(rng)
+    sc = Scenario(channel=channel, category=cat, urgency=urgency, location=loc, target=_route(city, cat, loc))
+    if channel == "patrol":
+        if rng.random() < b.grid_self_handle:
+            sc = replace(sc, target=None)
+    else:
+        x = rng.random()
+        if x < b.reject:
+            return replace(sc, outcome="rejected")
+        if x < b.reject + b.duplicate and recent:
+            return replace(sc, outcome="merged", into_case_id=rng.choice(recent))
+        if rng.random() < b.unsatisfied:
+            sc = replace(sc, rating=Rating.UNSATISFIED)
+        elif rng.random() < b.basic_satisfied:
+            sc = replace(sc, rating=Rating.BASICALLY_SATISFIED)
+    target = sc.target
+    if target is not None:
+        if target.kind != UnitKind.GRID and rng.random() < b.return_case:
+            if rng.random() < b.return_redispatch:
+                alt = _alternative(city, cat, loc, target, rng)
+                sc = replace(sc, return_decision=ReviewDecision.REDISPATCH, return_to=alt)
+            else:
+                sc = replace(sc, return_decision=ReviewDecision.INSIST)
+        sc = replace(sc, accept_level=draw_level(b.accept_late, rng))
+    handling = sc.return_to if sc.return_decision == ReviewDecision.REDISPATCH else target
+    if handling is not None and handling.kind == UnitKind.STREET:
+        p = b.street_whistle if cat.needs_whistle else b.street_whistle_other
+        if rng.random() < p:
+            depts = _whistle_departments(city, cat, rng)
+            sc = replace(sc, whistle=depts, report_levels=tuple(draw_level(b.dept_late_report, rng) for _ in depts))
+    if rng.random() < b.terminate:
+        return replace(sc, outcome="terminated")
+    if sc.urgency == Urgency.URGENT and rng.random() < b.late_resolve:
+        sc = replace(sc, resolve_level=1)
+    sc = replace(sc, pause=rng.random() < b.pause, shelve=rng.random() < b.shelve,
+                 supervise=rng.random() < b.supervise, verify_fail=rng.random() < b.verify_fail)
+    if rng.random() < b.extension:
+        sc = replace(sc, extension=rng.random() < b.extension_approved)
+    if target is not None and rng.random() < b.appeal:
+        sc = replace(sc, appeal=rng.random() < b.appeal_granted)
+    return sc
+
+
+def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
+    """One scenario down every path, every side path and every escalation rung (placeholders for merges)."""
+    by_route: dict[UnitKind, SimCategory] = {}
+    for cat in city.categories:
+        by_route.setdefault(cat.route, cat)
+    any_cat = city.categories[0]
+    whistle_cat = next((cat for cat in city.categories if cat.needs_whistle), any_cat)
+    loc = city.grids[0]
+    loc2 = city.grids[len(city.grids) // 2]
+    street = UnitRef(kind=UnitKind.STREET, id=loc.street_id)
+    dept_id = next((d for d in whistle_cat.departments if d in city.departments), city.departments[0])
+    dept = UnitRef(kind=UnitKind.DEPARTMENT, id=dept_id)
+    grid = UnitRef(kind=UnitKind.GRID, id=loc2.grid_id)
+    depts = _whistle_departments(city, whistle_cat, rng)[:3]
+    ordinary = Urgency.ORDINARY
+
+    def sc(channel: str = "hotline", cat: SimCategory = any_cat, where: Location = loc,
+           target: UnitRef | None = street, **kw: object) -> Scenario:
+        return Scenario(channel=channel, category=cat, urgency=kw.pop("urgency", ordinary),  # type: ignore[arg-type]
+                        location=where, target=target, **kw)  # type: ignore[arg-type]
+
+    return [
+        sc("patrol", target=None),  # 小事不出网格
+        sc("patrol", target=street),  # patrol report dispatched to the street
+        sc("hotline", where=loc2, target=grid),
+        sc("hotline", cat=whistle_cat, whistle=depts, report_levels=tuple([1] + [0] * (len(depts) - 1))),
+        sc("web", cat=whistle_cat, whistle=depts[:1], report_levels=(2,)),  # a department 督办 for reporting late
+        sc("hotline", target=dept, rating=Rating.UNSATISFIED),  # → reopened
+        sc("app", target=dept, accept_level=3),  # a department sits on it: 通报
+        sc("hotline", accept_level=1, verify_fail=True),  # → rework
+        sc("hotline", return_decision=ReviewDecision.REDISPATCH, return_to=dept),
+        sc("web", return_decision=ReviewDecision.INSIST, rating=Rating.BASICALLY_SATISFIED),
+        sc("hotline", pause=True, extension=True),
+        sc("hotline", extension=False, shelve=True),
+        sc("hotline", appeal=True, supervise=True),
+        sc("hotline", target=dept, appeal=False),
+        sc("hotline", urgency=Urgency.URGENT, resolve_level=1),
+        sc("hotline", outcome="rejected"),
+        sc("hotline", outcome="terminated"),
+        sc("hotline", outcome="merged", into_case_id=""),  # the runner points it at the tour's first hotline case
+    ]
+
+
+# --- arrivals -----------------------------------------------------------------------------------
+
+
+def arrivals(rng: random.Random, rate_per_minute: float, seconds_per_hour: float | None, cfg: SimConfig,
+             *, count: int | None = None, horizon: float | None = None) -> Iterator[float]:
+    """Arrival times in wall-clock seconds: ``rate_per_minute`` on average, following the daily rhythm.
+
+    The rhythm's 24 hours are policy hours, so under compressed time a whole day of complaints
+    passes in ``24 × seconds_per_hour`` seconds. Stops after ``count`` arrivals or at ``horizon``.
+    """
+    if rate_per_minute <= 0:
+        raise ValueError("rate must be more than 0 complaints per minute")
+    if count is None and horizon is None:
+        raise ValueError("give a number of cases or a duration")
+    hour_len = seconds_per_hour if seconds_per_hour is not None else 3600.0
+    mean = sum(cfg.rhythm) / 24
+    peak = max(cfg.rhythm) / mean
+    base = rate_per_minute / 60.0
+    t = 0.0
+    n = 0
+    while count is None or n < count:
+        t += rng.expovariate(base * peak)
+        if horizon is not None and t > horizon:
+            return
+        hour = int((cfg.start_hour + t / hour_len) % 24)
+        if rng.random() * peak <= cfg.rhythm[hour] / mean:
+            n += 1
+            yield t
+
+
+def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, prefix: str,
+                rate_per_minute: float, seconds_per_hour: float | None, count: int | None = None,
+                horizon: float | None = None) -> Iterator[CasePlan]:
+    """Every case of a simulation, in arrival order: the coverage tour first (when configured), then draws.
+
+    The tour's cases arrive one per second; counted in ``count``.
+    """
+    rng = random.Random(seed)
+    recent: list[str] = []
+    index = 0
+    if cfg.cover_all_paths:
+        tour = coverage_tour(city, rng)
+        for sc in tour:
+            if count is not None and index >= count:
+                return
+            case_id = f"{prefix}-{index:05d}"
+            if sc.outcome == "merged":
+                target = next((r for r in recent), None)
+                if target is None:
+                    continue
+                sc = replace(sc, into_case_id=target)
+            plan = compile_plan(sc, case_id, float(index), city, policy, rng)
+            if sc.has_resident and sc.outcome == "closed":
+                recent.append(case_id)
+            index += 1
+            yield plan
+    offset = float(index)
+    stream = arrivals(rng, rate_per_minute, seconds_per_hour, cfg,
+                      count=None if count is None else max(count - index, 0),
+                      horizon=None if horizon is None else max(horizon - offset, 0.0))
+    for t in stream:
+        case_id = f"{prefix}-{index:05d}"
+        sc = draw_scenario(cfg, city, rng, recent[-20:])
+        plan = compile_plan(sc, case_id, offset + t, city, policy, rng)
+        if sc.has_resident and sc.outcome == "closed":
+            recent.append(case_id)
+        index += 1
+        yield plan
