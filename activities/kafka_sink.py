@@ -11,6 +11,7 @@ A retry re-sends the whole batch: consumers see duplicates (they deduplicate on 
 but never a gap or a reordering, because the workflow sends the next batch only after this one
 succeeded and the producer keeps per-partition order under its own retries (idempotent, one
 request in flight). After a failure the producer is closed and rebuilt on the next send.
+Acknowledged events feed the lifecycle metrics of :mod:`activities.metrics`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from activities.metrics import PUBLISHED_EVENTS, PublishedEventMetrics
 from events.envelope import to_cloudevent
 from events.producer import LazyProducer
 from events.schemas import CaseEvent, event_type
@@ -58,7 +60,15 @@ class PublishError(RuntimeError):
 class KafkaEventSink:
     """Sends case events to Kafka. Lazily connected; safe to share between activity threads."""
 
-    def __init__(self, settings: Settings, *, timeout_s: float = 10.0, keep_restricted: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout_s: float = 10.0,
+        keep_restricted: bool = True,
+        metrics: PublishedEventMetrics = PUBLISHED_EVENTS,
+    ) -> None:
+        self._metrics = metrics
         self._topics = topic_names(settings)
         self._keep_restricted = keep_restricted
         self._timeout_s = timeout_s
@@ -102,6 +112,7 @@ class KafkaEventSink:
             self._producer.reset(producer)
             raise PublishError(f"publishing {len(events)} events of case {case_id} failed: {exc!r}") from exc
         PUBLISH_SECONDS.observe(time.monotonic() - started)
+        self._metrics.observe(events)  # lifecycle counters and occurred_at → ack latency
         for topic, _value, etype in records:
             EVENTS_PUBLISHED.labels(topic=topic, type=etype).inc()
 

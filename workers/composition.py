@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.publishing import EventSink, PublishingActivities
@@ -27,10 +28,13 @@ if TYPE_CHECKING:
     from readmodel.projector import Projector
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the pydantic data converter the workflows need."""
+async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the pydantic data converter the workflows need (on ``runtime`` if given)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
 
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus /metrics of the worker (0: off).")
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address /metrics, /healthz and /readyz bind to (0.0.0.0 in containers)."
+    )
+    metrics_open_cases_interval_s: float = Field(
+        default=30.0, ge=0, description="How often the worker counts open cases by state in Temporal (0: never)."
+    )
 
     # Read model (projector)
     projector_group_id: str = Field(default="gridcase-projector", description="Kafka consumer group of the projector.")
