@@ -12,8 +12,6 @@ from pathlib import Path
 
 import typer
 
-from city.files import CityDataError, read_city, write_city
-from city.model import StaffRole
 from workers.settings import get_settings
 from workflows.domain.registry import RegistryError
 
@@ -33,7 +31,7 @@ def _counts_line(counts: dict[str, int]) -> str:
             f"{counts['departments']} departments, {counts['categories']} categories")
 
 
-def _refuse(err: CityDataError) -> None:
+def _refuse(err: Exception) -> None:
     typer.secho(str(err), fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -42,6 +40,8 @@ def _refuse(err: CityDataError) -> None:
 def check(folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)")
           ) -> None:
     """Validate a data folder without loading it; every problem is listed with file, row and rule."""
+    from city.files import CityDataError, read_city
+
     path = _folder(folder)
     try:
         data = read_city(path)
@@ -55,6 +55,7 @@ def check(folder: Path | None = typer.Argument(None, help="Data folder (default:
 def load(folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)")
          ) -> None:
     """Replace the city in the database with a data folder, in one transaction (nothing on error)."""
+    from city.files import CityDataError, read_city
     from city.store import engine_for, save_city
 
     settings = get_settings()
@@ -77,6 +78,7 @@ def load(folder: Path | None = typer.Argument(None, help="Data folder (default: 
 def generate(seed: int = typer.Option(2026, help="Seed: the same seed gives the same files"),
              out: Path = typer.Option(..., help="Folder to write the data files into")) -> None:
     """Generate the seed city's data files deterministically from a seed."""
+    from city.files import write_city
     from city.seed import generate_city
 
     data = generate_city(seed)
@@ -92,6 +94,7 @@ def show(
     categories: bool = typer.Option(False, "--categories", help="List the catalogue with routing and urgency"),
 ) -> None:
     """Show the city in the database (loading the configured city on first use)."""
+    from city.model import StaffRole
     from workers.composition import build_registry
 
     settings = get_settings()
@@ -138,10 +141,10 @@ def show(
     typer.echo(f"  spans lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f}")
     grids_per_district = Counter(g.district_id for g in reg.grids())
     workers = Counter(reg.grid(m.grid_id).district_id for m in data.staff if m.role == StaffRole.FULL_TIME)
-    for d in reg.districts.values():
-        n_streets = sum(1 for x in reg.streets.values() if x.district_id == d.id)
-        typer.echo(f"  {d.id} {d.name}: {n_streets} streets, {grids_per_district[d.id]} grids, "
-                   f"{workers[d.id]} full-time workers")
+    for district in reg.districts.values():
+        n_streets = sum(1 for x in reg.streets.values() if x.district_id == district.id)
+        typer.echo(f"  {district.id} {district.name}: {n_streets} streets, {grids_per_district[district.id]} grids, "
+                   f"{workers[district.id]} full-time workers")
 
 
 @app.command("locate")

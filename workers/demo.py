@@ -8,26 +8,33 @@ verification, the resident's callback and closure, printing each step and the fi
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 
 import typer
 
-from events.base import UnitKind, UnitRef
+from city.model import StaffRole
+from events.base import Actor, Role, UnitKind, UnitRef
 from events.schemas import Channel, Rating, ResidentContact, WhistleTask
 from workers.case_client import CaseClient, case_id_for_key
-from workers.composition import build_worker, connect_temporal
+from workers.composition import build_registry, build_worker, connect_temporal
 from workers.settings import Settings
 from workflows.domain import commands as c
-from workflows.domain.explore import DISPATCHER, GRID_WORKER, dept_actor, unit_actor
-from workflows.domain.registry import sample_city
+from workflows.domain.explore import DISPATCHER, dept_actor, unit_actor
 
 
 async def run_demo(settings: Settings) -> str:
     """Drive one case end to end; returns its id."""
     client = await connect_temporal(settings)
-    city = sample_city()
-    street = UnitRef(kind=UnitKind.STREET, id="S-1")
+    city = build_registry(settings)
+    grid = city.grids()[0]
+    lat, lon = city.random_point(grid.id, random.Random(0))
+    location = city.locate(lat=lat, lon=lon, address=f"{city.streets[grid.street_id].name}{grid.name}3号楼")
+    street = UnitRef(kind=UnitKind.STREET, id=location.street_id)
     sa = unit_actor(street)
+    worker = city.staff_of(grid.id, StaffRole.FULL_TIME)[0]
+    grid_worker = Actor(role=Role.GRID_WORKER, person_id=worker.id, unit_id=grid.id, name=worker.name)
+    dept_a, dept_b = city.category("illegal-construction").departments[:2]
     key = f"demo-{uuid.uuid4().hex[:8]}"
     case_id = case_id_for_key(key)
     async with build_worker(client, settings):
@@ -35,22 +42,22 @@ async def run_demo(settings: Settings) -> str:
         steps: list[tuple[str, c.Command]] = [
             ("受理 intake (12345 hotline)", c.OpenCase(
                 actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="illegal-construction",
-                title="小区内违法搭建", description="青城花园3号楼楼顶有人违法搭建彩钢房",
-                location=city.locate(grid_id="G-101"), contact=ResidentContact(name="张三", phone="13812345678"),
+                title="小区内违法搭建", description=f"{grid.name}3号楼楼顶有人违法搭建彩钢房",
+                location=location, contact=ResidentContact(name="张三", phone="13812345678"),
                 idempotency_key=key)),
             ("立案 register", c.RegisterCase(actor=DISPATCHER)),
-            ("派单 dispatch to street S-1", c.DispatchCase(actor=DISPATCHER, unit=street)),
+            (f"派单 dispatch to street {street.id}", c.DispatchCase(actor=DISPATCHER, unit=street)),
             ("签收 street accepts", c.AcceptCase(actor=sa)),
             ("响应 street contacts the resident", c.ContactResident(actor=sa, note="已电话联系诉求人")),
             ("吹哨 street summons two departments", c.BlowWhistle(actor=sa, tasks=[
-                WhistleTask(department_id="urban-management", task="拆除违法建设"),
-                WhistleTask(department_id="housing", task="房屋安全鉴定")])),
-            ("报到 urban-management reports in", c.ReportIn(actor=dept_actor("urban-management"))),
-            ("报到 housing reports in", c.ReportIn(actor=dept_actor("housing"))),
-            ("urban-management done", c.CompleteTask(actor=dept_actor("urban-management"), result="已拆除")),
-            ("housing done", c.CompleteTask(actor=dept_actor("housing"), result="结构安全")),
+                WhistleTask(department_id=dept_a, task="拆除违法建设"),
+                WhistleTask(department_id=dept_b, task="房屋安全鉴定")])),
+            (f"报到 {dept_a} reports in", c.ReportIn(actor=dept_actor(dept_a))),
+            (f"报到 {dept_b} reports in", c.ReportIn(actor=dept_actor(dept_b))),
+            (f"{dept_a} done", c.CompleteTask(actor=dept_actor(dept_a), result="已拆除")),
+            (f"{dept_b} done", c.CompleteTask(actor=dept_actor(dept_b), result="结构安全")),
             ("办结 street resolves", c.ResolveCase(actor=sa, notes="违法建设已拆除")),
-            ("核查 grid worker verifies", c.VerifyCase(actor=GRID_WORKER, passed=True)),
+            ("核查 grid worker verifies", c.VerifyCase(actor=grid_worker, passed=True)),
             ("回访 callback: satisfied", c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED)),
             ("结案 close", c.CloseCase(actor=DISPATCHER)),
         ]
