@@ -445,8 +445,8 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
         if rng.random() < p:
             depts = _whistle_departments(city, cat, rng)
             sc = replace(sc, whistle=depts, report_levels=tuple(draw_level(b.dept_late_report, rng) for _ in depts))
-    if rng.random() < b.terminate:
-        return replace(sc, outcome="terminated")
+    if rng.random() < b.terminate:  # before any whistle: a round must finish before terminating
+        return replace(sc, outcome="terminated", whistle=(), report_levels=())
     if sc.urgency == Urgency.URGENT and rng.random() < b.late_resolve:
         sc = replace(sc, resolve_level=1)
     sc = replace(sc, pause=rng.random() < b.pause, shelve=rng.random() < b.shelve,
