@@ -1,0 +1,319 @@
+"""The HTTP API on the real stack: idempotent intake, errors that name the field and the rule,
+jurisdictions refused at the API and again at the workflow, lists from the read model, live events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from events.base import Actor, Role, UnitKind, UnitRef
+from events.schemas import EscalationLevel, WhistleTask
+from tests.integration.test_api_support import JWT_SECRET, ApiStack, act, intake_body, open_case, start_api_stack
+from workers.api.auth import issue_jwt
+from workers.api.users import UserStore
+from workers.case_client import ActionRefused, CaseClient
+from workers.composition import connect_temporal
+from workers.settings import Settings
+from workflows.domain import commands as c
+
+pytestmark = pytest.mark.integration
+
+PII = ("张三", "13812345678")
+
+
+@pytest.fixture(scope="module")
+def api(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
+    stack = start_api_stack(stack_settings, Path(tmp_path_factory.mktemp("api")))
+    yield stack
+    stack.stop()
+
+
+def _error(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _field_rules(r: httpx.Response) -> set[tuple[str, str]]:
+    body = _error(r, 422)
+    assert body["error"] == "invalid_input"
+    return {(e["field"], e["rule"]) for e in body["errors"]}
+
+
+def _street_case(api: ApiStack, op: httpx.Client) -> str:
+    """A hotline case dispatched to the street, accepted and contacted (status handling)."""
+    cid = open_case(op, api.geo)
+    assert act(op, cid, "register").status_code == 200
+    r = act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}})
+    assert r.status_code == 200, r.text
+    with api.client("street-1") as street:
+        for action in ("accept", "contact"):
+            assert act(street, cid, action).status_code == 200
+    return cid
+
+
+def test_intake_is_idempotent_on_the_key(api: ApiStack) -> None:
+    key = f"hotline-{uuid.uuid4().hex}"
+    with api.client("op-1") as op:
+        first = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
+        again = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
+        other = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key + "-2"})
+        assert first.status_code == again.status_code == other.status_code == 201
+        assert first.json()["case_id"] == again.json()["case_id"] != other.json()["case_id"]
+        assert again.json()["events"] == first.json()["events"]
+        detail = op.get(f"/cases/{first.json()['case_id']}").json()
+        assert [e["type"] for e in detail["timeline"]].count("case.received") == 1
+    with api.client("resident-1") as resident:  # the key is the caller's own: another caller gets another case
+        theirs = resident.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
+        assert theirs.status_code == 201 and theirs.json()["case_id"] != first.json()["case_id"]
+
+
+def test_bad_input_names_the_field_and_the_rule(api: ApiStack) -> None:
+    with api.client("op-1") as op:
+        assert ("header", "idempotency-key") in {
+            tuple(f.split(".", 1)) for f, _ in _field_rules(op.post("/cases", json=intake_body(api.geo)))
+        }
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        actor = {"role": "dispatcher", "person_id": "someone-else"}
+        assert ("body.actor", "extra_forbidden") in _field_rules(
+            op.post("/cases", json=intake_body(api.geo, actor=actor), headers=key))
+        assert ("body.title", "string_too_short") in _field_rules(
+            op.post("/cases", json=intake_body(api.geo, title=""), headers=key))
+        assert ("body.category", "registry.unknown_category") in _field_rules(
+            op.post("/cases", json=intake_body(api.geo, category="no-such-category"), headers=key))
+        assert ("body.location.grid_id", "registry.unknown_location") in _field_rules(
+            op.post("/cases", json=intake_body(api.geo, location={"grid_id": "G-NOWHERE"}), headers=key))
+        assert ("body.self_handle", "bool_type") in _field_rules(
+            op.post("/cases", json=intake_body(api.geo, self_handle="yes"), headers=key))
+
+        cid = open_case(op, api.geo)
+        planet = {"unit": {"kind": "planet", "id": "x"}}
+        assert ("body.unit.kind", "enum") in _field_rules(act(op, cid, "dispatch", planet))
+        assert ("body.actor", "extra_forbidden") in _field_rules(
+            act(op, cid, "register", {"actor": {"role": "system", "person_id": "sla-clock"}}))
+        twice = [{"department_id": "environment", "task": "a"}, {"department_id": "environment", "task": "b"}]
+        assert ("body.tasks", "value_error") in _field_rules(act(op, cid, "whistle", {"tasks": twice}))
+        assert ("path.case_id", "string_pattern_mismatch") in _field_rules(op.get("/cases/bad id!"))
+        missing = _error(op.get("/cases/CNOSUCHCASE00"), 404)
+        assert missing["rule"] == "case.not_found"
+
+        # a refused transition: 409 with the domain rule, and nothing written
+        before = op.get(f"/cases/{cid}").json()["seq"]
+        refused = _error(act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}}), 409)
+        assert refused["rule"] == "status.not_allowed" and "registered" in refused["message"]
+        assert op.get(f"/cases/{cid}").json()["seq"] == before
+
+
+def test_authentication_tokens_and_jwts(api: ApiStack) -> None:
+    with api.client() as anon:
+        assert _error(anon.get("/me"), 401)["rule"] == "auth.missing"
+        assert _error(anon.get("/me", headers={"Authorization": "Bearer gct_0000000000000000_" + "x" * 43}),
+                      401)["rule"] == "auth.invalid_token"
+        token = issue_jwt(JWT_SECRET, "jwt-op", Role.DISPATCHER, None)
+        me = anon.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["role"] == "dispatcher" and me.json()["via"] == "jwt"
+        expired = issue_jwt(JWT_SECRET, "jwt-op", Role.DISPATCHER, None, ttl_seconds=-10)
+        assert _error(anon.get("/me", headers={"Authorization": f"Bearer {expired}"}),
+                      401)["rule"] == "auth.jwt_expired"
+        forged = issue_jwt("another-secret-of-sufficient-length-000", "jwt-op", Role.DISPATCHER, None)
+        assert _error(anon.get("/me", headers={"Authorization": f"Bearer {forged}"}), 401)["rule"] == "auth.jwt_invalid"
+        no_unit = issue_jwt(JWT_SECRET, "jwt-street", Role.STREET, None)
+        assert _error(anon.get("/me", headers={"Authorization": f"Bearer {no_unit}"}), 401)["rule"] == "auth.jwt_claims"
+
+    from workers.api.app import create_engine_for
+
+    store = UserStore(create_engine_for(api.settings))
+    store.add_user("temp-op", "temp", Role.DISPATCHER)
+    token, info = store.issue_token("temp-op")
+    with api.client() as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        assert http.get("/me", headers=auth).status_code == 200
+        store.revoke_token(info.token_id)
+        assert _error(http.get("/me", headers=auth), 401)["rule"] == "auth.invalid_token"
+
+
+async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_the_workflow(api: ApiStack) -> None:
+    cases = CaseClient(await connect_temporal(api.settings), api.settings.task_queue)
+    geo = api.geo
+    with api.client("op-1") as op:
+        cid = _street_case(api, op)
+
+    # resident: reads only the cases they opened
+    with api.client("resident-1") as r1, api.client("resident-2") as r2:
+        mine = open_case(r1, geo)
+        own = r1.get(f"/cases/{mine}")
+        assert own.status_code == 200 and own.json()["contact"]["name"] == "张三"
+        assert own.json()["channel"] == "web"
+        assert _error(r2.get(f"/cases/{mine}"), 403)["rule"] == "jurisdiction.resident"
+        assert _error(r1.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.resident"
+        assert _error(act(r1, cid, "register"), 403)["rule"] == "role.not_allowed"
+    resident = Actor(role=Role.RESIDENT, person_id="resident-1")
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.RegisterCase(actor=resident))
+    assert refused.value.rule == "role.not_allowed"
+
+    # the street blows the whistle for the environment department only
+    with api.client("street-1") as street:
+        whistle = act(street, cid, "whistle", {"tasks": [{"department_id": "environment", "task": "夜间施工执法"}]})
+        assert whistle.status_code == 200, whistle.text
+    with api.client("street-2") as other_street:
+        assert _error(other_street.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.street"
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.BlowWhistle(actor=Actor(role=Role.STREET, person_id="s2", unit_id=geo.other_street),
+                                           tasks=[WhistleTask(department_id="water", task="x")]))
+    assert refused.value.rule == "jurisdiction.whistle"
+
+    # department: acts only on a case it was summoned to
+    with api.client("water-1") as water:
+        assert _error(act(water, cid, "report-in"), 403)["rule"] == "jurisdiction.department"
+        assert _error(water.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.department"
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.ReportIn(actor=Actor(role=Role.DEPARTMENT, person_id="w", unit_id="water")))
+    assert refused.value.rule == "jurisdiction.not_summoned"
+    with api.client("env-1") as env:
+        view = env.get(f"/cases/{cid}")
+        assert view.status_code == 200
+        assert view.json()["contact"] is None
+        assert not any(p in view.text for p in PII), "a department must never see the resident's personal data"
+        assert act(env, cid, "report-in").status_code == 200
+
+    # grid worker: of its own grid only
+    with api.client("op-1") as op:
+        gcid = open_case(op, geo)
+        assert act(op, gcid, "register").status_code == 200
+        assert act(op, gcid, "dispatch", {"unit": {"kind": "grid", "id": geo.grid}}).status_code == 200
+    with api.client("grid-2") as g2:
+        assert _error(act(g2, gcid, "accept"), 403)["rule"] == "jurisdiction.grid_worker"
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(gcid, c.AcceptCase(actor=Actor(role=Role.GRID_WORKER, person_id="g2", unit_id=geo.other_grid)))
+    assert refused.value.rule == "jurisdiction.not_assigned"
+    with api.client("grid-1") as g1:
+        assert act(g1, gcid, "accept").status_code == 200
+
+    # supervisor: of the case's district or of the city
+    with api.client("sv-other") as sv_other:
+        assert _error(act(sv_other, cid, "supervise", {"note": "快办"}), 403)["rule"] == "jurisdiction.supervisor"
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.Supervise(actor=Actor(role=Role.SUPERVISOR, person_id="x", unit_id="D-99"),
+                                         level=EscalationLevel.SUPERVISION, note="快办"))
+    assert refused.value.rule == "jurisdiction.not_supervisor"
+    for supervisor in ("sv-district", "sv-city"):
+        with api.client(supervisor) as sv:
+            assert act(sv, cid, "supervise", {"note": "快办", "level": "reminder"}).status_code == 200
+
+    # community: reads its own community's cases, and no action is open to it
+    with api.client("community-1") as community:
+        assert community.get(f"/cases/{cid}").status_code == 200
+        assert _error(act(community, cid, "accept"), 403)["rule"] == "role.not_allowed"
+
+    # the workflow's own record: the actor is the authenticated caller, never a body field
+    timeline = await cases.timeline(cid)
+    actors = {(e.type, e.actor.person_id) for e in timeline}
+    assert ("case.whistle_blown", "street-1") in actors and ("case.department_reported_in", "env-1") in actors
+    dispatched = [e for e in timeline if e.type == "case.dispatched"]
+    assert dispatched and dispatched[0].actor.person_id == "op-1"
+    assert dispatched[0].unit == UnitRef(kind=UnitKind.STREET, id=geo.street)
+
+
+def _wait_rows(http: httpx.Client, params: dict[str, str], want: str, timeout: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = http.get("/cases", params=params)
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        if any(i["case_id"] == want for i in items) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.3)
+
+
+def test_lists_come_from_the_read_model_within_the_callers_jurisdiction(api: ApiStack) -> None:
+    geo = api.geo
+    with api.client("op-1") as op:
+        cid = _street_case(api, op)
+        other = open_case(op, geo, location={"grid_id": geo.other_grid})
+        rows = _wait_rows(op, {"street": geo.street, "state": "handling"}, cid)
+        assert cid in {r["case_id"] for r in rows}
+        assert all(r["street_id"] == geo.street and r["status"] == "handling" for r in rows)
+        assert cid not in {r["case_id"] for r in _wait_rows(op, {"state": "received"}, other)}
+        assert _field_rules(op.get("/cases", params={"limit": "0"})) == {("query.limit", "greater_than_equal")}
+        assert ("query.breached", "literal_error") in _field_rules(op.get("/cases", params={"breached": "yes"}))
+    with api.client("street-1") as street:
+        assert street.get("/cases", params={"street": geo.other_street}).json()["items"] == []
+        seen = {r["case_id"] for r in _wait_rows(street, {}, cid)}
+        assert cid in seen and other not in seen
+    with api.client("street-1") as street:
+        assert act(street, cid, "whistle", {"tasks": [{"department_id": "environment", "task": "执法"}]}).status_code \
+            == 200
+    with api.client("env-1") as env:
+        rows = _wait_rows(env, {}, cid)
+        assert cid in {r["case_id"] for r in rows} and other not in {r["case_id"] for r in rows}
+        text = json.dumps(rows, ensure_ascii=False)
+        assert not any(p in text for p in PII)
+    with api.client("sv-other") as sv:
+        assert sv.get("/cases").json()["items"] == []
+    with api.client("sv-district") as sv:
+        assert cid in {r["case_id"] for r in _wait_rows(sv, {}, cid)}
+    with api.client("resident-1") as resident:
+        mine = open_case(resident, geo)
+        rows = _wait_rows(resident, {}, mine)
+        assert {r["case_id"] for r in rows} == {r["case_id"] for r in rows} & set(
+            api_cases_opened_by(api, "resident-1")) and mine in {r["case_id"] for r in rows}
+
+
+def api_cases_opened_by(api: ApiStack, user: str) -> list[str]:
+    from workers.api.app import create_engine_for
+
+    return UserStore(create_engine_for(api.settings)).cases_opened_by(user)
+
+
+async def _read_stream(client: httpx.AsyncClient, seen: list[dict[str, Any]], ready: asyncio.Event) -> None:
+    async with client.stream("GET", "/events") as response:
+        assert response.status_code == 200
+        event = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+                if event == "ready":
+                    ready.set()
+            elif line.startswith("data:") and event == "case":
+                seen.append(json.loads(line[5:]))
+
+
+async def test_live_events_reach_the_callers_whose_jurisdiction_covers_the_case(api: ApiStack) -> None:
+    def client(user: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=api.base_url, headers={"Authorization": f"Bearer {api.tokens[user]}"},
+                                 timeout=httpx.Timeout(60, read=None))
+
+    op_seen: list[dict[str, Any]] = []
+    water_seen: list[dict[str, Any]] = []
+    street_seen: list[dict[str, Any]] = []
+    async with client("op-1") as op, client("water-1") as water, client("street-1") as street:
+        readies = [asyncio.Event() for _ in range(3)]
+        tasks = [asyncio.create_task(_read_stream(cl, seen, ev))
+                 for cl, seen, ev in zip((op, water, street), (op_seen, water_seen, street_seen), readies,
+                                         strict=True)]
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
+        r = await op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": uuid.uuid4().hex})
+        cid = r.json()["case_id"]
+        deadline = time.monotonic() + 30
+        while not any(n["case_id"] == cid for n in op_seen) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        for t in tasks:
+            t.cancel()
+        async with client("resident-1") as resident:
+            assert (await resident.get("/events")).status_code == 403
+    mine = [n for n in op_seen if n["case_id"] == cid]
+    assert mine and mine[0]["type"] == "case.received" and mine[0]["seq"] == 1
+    assert any(n["case_id"] == cid for n in street_seen), "the case's street sees it live"
+    assert not any(n["case_id"] == cid for n in water_seen), "a department not involved must not see it"
+    assert not any(p in json.dumps(op_seen, ensure_ascii=False) for p in PII)
