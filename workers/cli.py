@@ -16,6 +16,7 @@ from workers.cli_case import app as case_app
 from workers.cli_events import events_app, topics_app
 from workers.cli_policy import app as policy_app
 from workers.cli_stack import app as stack_app
+from workers.cli_temporal import app as temporal_app
 from workers.sim.cli import simulate_cmd
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(readmodel_app, name="readmodel", help="The SQL read model: migrate
 app.command("projector")(projector_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(users_app, name="users", help="API users and their tokens: add, list, token, revoke, jwt.")
+app.add_typer(temporal_app, name="temporal", help="Prepare a Temporal cluster: namespace and search attributes.")
 
 
 @app.command("api")
