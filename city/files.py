@@ -367,9 +367,9 @@ def read_city(folder: Path) -> CityData:
 
     if r.issues:
         raise CityDataError(r.issues)
-    meta.setdefault("name", folder.name)
+    name = meta.pop("name", folder.name)
     return CityData(
-        name=meta["name"], districts=districts, streets=streets, communities=communities, grids=grids,
+        name=name, districts=districts, streets=streets, communities=communities, grids=grids,
         staff=staff, departments=departments, categories=categories, urgency_rules=urgency_rules,
         routing_rules=routing_rules, meta=meta,
     )
