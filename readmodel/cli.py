@@ -134,3 +134,61 @@ def status_cmd() -> None:
     for status, n in sorted(open_cases_by_status(engine).items()):
         typer.echo(f"open {status:<15}{n}")
     engine.dispose()
+
+
+def report_cmd(
+    period: str | None = typer.Option(None, help="Month YYYY-MM (cases opened in it); default: this month."),
+    by: str = typer.Option("street", help="Rank by street, department, grid, community, district or category."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or html."),
+    out: str | None = typer.Option(None, "--out", help="Write to this file instead of standard output."),
+) -> None:
+    """The monthly closed-loop report from the read model: rates, rankings, trend and overdue cases.
+
+    HTML opens offline (inline SVG charts: trend of the three rates, ranking bars, overdue heat by street).
+    """
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from readmodel.metrics import month_of
+    from readmodel.report import FORMATS, REPORT_BY, build_report, parse_period, render, table_renderables
+    from workers.composition import build_readmodel_engine
+    from workers.settings import get_settings
+
+    def fail(message: str) -> None:
+        typer.secho(message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+
+    now = datetime.now(UTC)
+    period = period or month_of(now)
+    try:
+        parse_period(period)
+    except ValueError as err:
+        fail(f"--{err}")
+    if by not in REPORT_BY:
+        fail(f"--by: must be one of {', '.join(REPORT_BY)}, got {by!r}")
+    if fmt not in FORMATS:
+        fail(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    settings = get_settings()
+    engine = build_readmodel_engine(settings)
+    try:
+        report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
+                              weights=settings.composite_weights)
+    except Exception as err:
+        fail(f"cannot read the read model at {_safe_url(settings)}: {err} (run `gridcase readmodel migrate` "
+             "and `gridcase projector`)")
+        raise
+    finally:
+        engine.dispose()
+    if out is None and fmt == "table":
+        console = Console()
+        for item in table_renderables(report):
+            console.print(item)
+        return
+    text = render(report, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out} ({fmt}, {len(report.rows)} {by} rows, {report.total.cases} cases in {period})")

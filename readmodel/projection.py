@@ -183,6 +183,8 @@ def _detail(event: CaseEventBase) -> str:
     for key, value in data.items():
         if key in _BASE_FIELDS or key in _OMITTED_FIELDS or value is None or value == [] or value == "":
             continue
+        if key in ("final_ruling", "by_grid") and value is False:
+            continue
         if (key == "unit" and isinstance(value, dict)) or (key == "returned_by" and isinstance(value, dict)):
             text = f"{value['kind']}:{value['id']}"
         elif key == "tasks" and isinstance(value, list):

@@ -10,7 +10,7 @@ import typer
 
 from city.cli import app as city_app
 from readmodel.cli import app as readmodel_app
-from readmodel.cli import projector_cmd
+from readmodel.cli import projector_cmd, report_cmd
 from workers.api.cli import users_app
 from workers.cli_case import app as case_app
 from workers.cli_events import events_app, topics_app
@@ -33,6 +33,7 @@ app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.
 app.add_typer(city_app, name="city", help="The city registry: load, check, show, generate, locate.")
 app.add_typer(readmodel_app, name="readmodel", help="The SQL read model: migrate, rebuild, status.")
 app.command("projector")(projector_cmd)
+app.command("report")(report_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(users_app, name="users", help="API users and their tokens: add, list, token, revoke, jwt.")
 app.add_typer(temporal_app, name="temporal", help="Prepare a Temporal cluster: namespace and search attributes.")

@@ -8,7 +8,6 @@ Every action names who acts with ``--as ROLE[:UNIT][/PERSON]``, e.g. ``--as disp
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -403,21 +402,60 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("timeline")
-def timeline(case_id: str) -> None:
-    """The audit trail of one case: who did what, when."""
+def timeline(
+    case_id: str,
+    source: str = typer.Option(
+        "auto", help="temporal (the workflow's own history), readmodel (the SQL read model), or auto: "
+        "temporal, else the read model"),
+    raw: bool = typer.Option(False, "--raw", help="One line per event: do not fold clock events into actions."),
+) -> None:
+    """The audit trail of one case: who did what, when, against which clock."""
+    from rich.console import Console
 
-    async def go(cc: CaseClient) -> None:
-        events = await cc.timeline(case_id)
-        for e in events:
-            d = e if isinstance(e, dict) else e.model_dump(mode="json")
-            actor = d["actor"]
-            who = f"{actor['role']}:{actor['person_id']}" + (f"@{actor['unit_id']}" if actor.get("unit_id") else "")
-            extra = {k: v for k, v in d.items()
-                     if k not in ("schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type")}
-            typer.echo(f"{d['seq']:>4} {d['occurred_at'][:19]} {d['type']:<32} {who:<36} "
-                       f"{json.dumps(extra, ensure_ascii=False)[:160]}")
+    from events.schemas import parse_event
+    from readmodel.projection import timeline_row
+    from readmodel.timeline import audit_trail, render_audit
 
-    _run(go)
+    if source not in ("auto", "temporal", "readmodel"):
+        fail(f"--source: must be auto, temporal or readmodel, got {source!r}")
+    settings = get_settings()
+    rows: list[dict[str, Any]] | None = None
+    used = source
+    if source in ("auto", "temporal"):
+        async def from_temporal() -> list[Any] | str:
+            from workers.composition import connect_temporal
+
+            try:
+                client = await connect_temporal(settings)
+                return list(await CaseClient(client, settings.task_queue).timeline(case_id))
+            except Exception as err:
+                return f"{type(err).__name__}: {err}"
+
+        got = asyncio.run(from_temporal())
+        if isinstance(got, str):
+            if source == "temporal":
+                fail(f"case {case_id}: {got}", 1)
+            typer.secho(f"(Temporal: {got.splitlines()[0][:120]}; reading the read model)", err=True,
+                        fg=typer.colors.YELLOW)
+        else:
+            rows = [timeline_row(parse_event(e) if isinstance(e, dict) else e) for e in got]
+            used = "temporal"
+    if rows is None:
+        from readmodel.queries import get_timeline
+        from workers.composition import build_readmodel_engine
+
+        engine = build_readmodel_engine(settings)
+        try:
+            rows = [r.model_dump() for r in get_timeline(engine, case_id)]
+        except Exception as err:
+            fail(f"case {case_id}: read model unavailable: {err} (run `gridcase readmodel migrate`)", 1)
+        finally:
+            engine.dispose()
+        used = "read model"
+        if not rows:
+            fail(f"case {case_id}: not in the read model (is `gridcase projector` running?)", 1)
+    assert rows is not None
+    Console().print(render_audit(case_id, audit_trail(rows, fold=not raw), source=used))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from readmodel.db import apply_events, clear, current_revision, dump, head_revision, migrate
 from readmodel.metrics import compute, load_facts
 from readmodel.queries import CaseRow, get_case, get_timeline, list_cases
+from readmodel.timeline import audit_trail
 from tests.integration.projection_scenarios import PATHS, all_events, case_events
 from tests.integration.rm_db import LANES, fresh_database
 
@@ -188,3 +189,21 @@ def test_metric_facts_loaded_from_the_read_model(db: tuple[str, Engine]) -> None
     assert m.whistle_rate == pytest.approx(1 / 4)  # whistle of whistle/return/reopen/shelved (street-handled)
     assert m.grid_self_handled_share == pytest.approx(1 / 4)  # grid of whistle/return/grid/reopen
     assert m.overdue_open == 2 and m.open == 2  # breached, and the unshelved case past its due time by December
+
+
+def test_audit_trail_names_the_clock_of_each_action(db: tuple[str, Engine]) -> None:
+    _, engine = db
+    apply_events(engine, all_events(len(PATHS)))
+    rows = [r.model_dump() for r in get_timeline(engine, "RM-00000")]  # the whistle path
+    lines = audit_trail(rows)
+    assert sum(1 + len(ln.folded) for ln in lines) == len(rows)  # every event appears once
+    by_what = {ln.what: ln for ln in reversed(lines)}  # first occurrence of each action
+    assert by_what["accepted"].who == "street:street-staff@S-1"
+    assert by_what["accepted"].clock.startswith("stops accept-1 (due ") and ": met" in by_what["accepted"].clock
+    assert "starts resolve-" in by_what["accepted"].clock
+    late = [ln for ln in lines if ln.what == "department_reported_in" and ": late" in ln.clock]
+    assert len(late) == 1 and late[0].unit == "department:urban-management"
+    breach = by_what["breached"]
+    assert breach.who.startswith("system:") and breach.clock.startswith("report_in-")
+    raw = audit_trail(rows, fold=False)
+    assert len(raw) == len(rows)
