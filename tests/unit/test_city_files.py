@@ -58,7 +58,8 @@ def tiny_city() -> CityData:
                      Department("environment", "生态环境局", "张华", "局长")],
         categories=[CategoryEntry("noise", CategoryKind.EVENT, "环境保护", "Noise", "噪音扰民", 3.0),
                     CategoryEntry("water", CategoryKind.EVENT, "公用事业", "Water outage", "停水", 1.0),
-                    CategoryEntry("illegal-parking", CategoryKind.EVENT, "街面秩序", "Illegal parking", "违规停车", 2.0),
+                    CategoryEntry("illegal-parking", CategoryKind.EVENT, "街面秩序", "Illegal parking", "违规停车",
+                                  2.0),
                     CategoryEntry("garbage", CategoryKind.EVENT, "市容环境", "Garbage", "垃圾清运", 4.0)],
         urgency_rules=[UrgencyRule("noise", Urgency.ORDINARY), UrgencyRule("noise", Urgency.URGENT, ("深夜", "凌晨")),
                        UrgencyRule("water", Urgency.URGENT), UrgencyRule("illegal-parking", Urgency.ORDINARY),
@@ -127,6 +128,12 @@ def set_ring(n: int, ring: list[list[float]]) -> Callable[[Path], None]:
     def change(feature: dict) -> None:
         feature["geometry"]["coordinates"] = [ring]
     return edit_feature(n, change)
+
+
+def write_text(file: str, text: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        (folder / file).write_text(text, encoding="utf-8")
+    return edit
 
 
 def remove(file: str) -> Callable[[Path], None]:
@@ -225,7 +232,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], list[tuple[str, str, str]]]]
       *[("staff.csv", f"row {r}", "unknown-parent") for r in range(2, 20)]]),
     ("street without communities", append_row("streets.csv", "S-3", "D-1", "空街道"),
      [("streets.csv", "row 4", "empty-unit")]),
-    ("grids file not GeoJSON", lambda folder: (folder / "grids.geojson").write_text("{not json", encoding="utf-8"),
+    ("grids file not GeoJSON", write_text("grids.geojson", "{not json"),
      [("grids.geojson", "-", "bad-json"), ("communities.csv", "row 2", "empty-unit"),
       ("communities.csv", "row 3", "empty-unit"), ("communities.csv", "row 4", "empty-unit"),
       *[("staff.csv", f"row {r}", "unknown-parent") for r in range(2, 20)]]),

@@ -85,7 +85,7 @@ def test_grid_sizes_are_plausible(seed: CityData) -> None:
     polys = polygons_of(seed.grids)
     # square metres, roughly (1° lat = 111 km, 1° lon = 84 km here)
     areas = shapely.area(polys) * 111_000 * 84_000
-    assert 30_000 < float(areas.min()) and float(areas.max()) < 1_500_000
+    assert float(areas.min()) > 30_000 and float(areas.max()) < 1_500_000
     assert 100_000 < float(areas.mean()) < 400_000
 
 
