@@ -1,0 +1,109 @@
+"""A short simulation on the real stack: every path and every escalation rung, and the read model agrees.
+
+The case worker runs in-process on compressed time (1 policy hour = 0.5 s) against the real
+Temporal dev server and publishes to the real Kafka broker (a topic prefix of its own); cases come
+from the seed city of the city registry. Afterwards the projector reads the topic into a fresh
+read-model database, and its counts must equal the simulator's own tally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from events.consumer import new_group_id
+from events.topics import ensure_topics
+from readmodel import tables as t
+from readmodel.projector import Projector
+from tests.integration.rm_db import fresh_database
+from workers.composition import connect_temporal
+from workers.settings import Settings
+from workers.sim.main import SimOptions, load_city, simulate
+from workers.sim.plan import FEATURES, PATHS, RUNGS
+from workers.sim.runner import Tally
+from workflows.case_workflow import workflow_id
+
+pytestmark = pytest.mark.integration
+
+SCALE = 0.5  # wall-clock seconds per policy hour
+
+
+@pytest.fixture(scope="module")
+def sim_settings(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    registry_db = tmp_path_factory.mktemp("city") / "city.db"
+    settings = stack_settings.model_copy(update={
+        "topic_prefix": f"sim{tag}", "task_queue": f"sim-{tag}", "sla_time_scale": SCALE,
+        "database_url": f"sqlite:///{registry_db}", "metrics_port": 0,
+    })
+    ensure_topics(settings, partitions=2)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def tally(sim_settings: Settings) -> Tally:
+    city = load_city(sim_settings)  # the seed city, loaded into this test's registry database
+    options = SimOptions(cases=24, rate=120.0, time_scale=SCALE, seed=42, prefix=f"T{uuid.uuid4().hex[:6]}")
+
+    async def go() -> Tally:
+        result = await simulate(sim_settings, options, city, with_worker=True, live=False)
+        client = await connect_temporal(sim_settings)
+        for cid in result.case_ids:  # a finished workflow has published every event
+            await client.get_workflow_handle(workflow_id(cid)).result()
+        return result
+
+    return asyncio.run(go())
+
+
+def test_every_path_and_rung_occurs(tally: Tally) -> None:
+    assert not tally.failures and not tally.refused and not tally.scale_mismatch, tally.failures
+    assert tally.opened == tally.finished == 24 and not tally.unfinished
+    assert {p for p in PATHS if tally.paths[p] == 0} == set()
+    assert {f for f in FEATURES if tally.features[f] == 0} == set()
+    assert {r.value for r in RUNGS if tally.rung_cases[r.value] == 0} == set()
+    assert tally.manual_escalations >= 1 and tally.breached_cases >= len(RUNGS)
+    assert sum(tally.final_status.values()) == 24
+    assert set(tally.final_status) == {"closed", "rejected", "merged"}
+
+
+def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally, tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as (_, engine):
+        Projector(sim_settings, engine, group_id=new_group_id("sim")).run(until_caught_up=True, stop_after=60)
+        ids = tally.case_ids
+        c = t.cases.c
+        with engine.connect() as conn:
+            statuses = Counter(dict(conn.execute(
+                select(c.status, func.count()).where(c.case_id.in_(ids)).group_by(c.status)).all()))
+            breached = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.breached.is_(True))).scalar()
+            e = t.escalations.c
+            rungs = Counter(dict(conn.execute(
+                select(e.level, func.count()).where(e.case_id.in_(ids), e.manual.is_(False)).group_by(e.level)).all()))
+            rung_cases = Counter(dict(conn.execute(
+                select(e.level, func.count(func.distinct(e.case_id)))
+                .where(e.case_id.in_(ids), e.manual.is_(False)).group_by(e.level)).all()))
+            manual = conn.execute(select(func.count()).where(e.case_id.in_(ids), e.manual.is_(True))).scalar()
+            reopened = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.reopen_count > 0)).scalar()
+            reworked = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.rework_count > 0)).scalar()
+            returned = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.return_count > 0)).scalar()
+            whistled = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.whistle_count > 0)).scalar()
+            tl = t.timeline.c
+            started = conn.execute(select(tl.detail).where(tl.case_id.in_(ids), tl.type == "sla.clock_started")).all()
+            closure = Counter(dict(conn.execute(
+                select(c.closure_type, func.count()).where(c.case_id.in_(ids), c.closure_type.is_not(None))
+                .group_by(c.closure_type)).all()))
+    assert started and all(f"time_scale={SCALE}" in d for (d,) in started)  # every clock on compressed time
+    assert statuses == tally.final_status
+    assert breached == tally.breached_cases
+    assert rungs == tally.rung_events
+    assert rung_cases == tally.rung_cases
+    assert manual == tally.manual_escalations
+    assert closure == tally.closure
+    assert reopened == tally.features["reopened"]
+    assert reworked == tally.features["rework"]
+    assert returned == tally.features["returned_redispatched"] + tally.features["returned_insisted"]
+    assert whistled == tally.paths["street_whistle"]
