@@ -1,0 +1,142 @@
+"""The city registry in SQL, on SQLite and on PostgreSQL (``GRIDCASE_TEST_POSTGRES_URL``; skipped without).
+
+Each test gets its own database: a SQLite file, or a new PostgreSQL database dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from city import store
+from city.files import read_city
+from city.model import StaffMember, StaffRole
+from city.registry import clear_cache, open_registry, seed_database
+from city.seed import SEED_DIR
+from tests.unit.test_city_files import tiny_city
+from workers.composition import build_registry
+from workers.settings import Settings
+from workflows.domain.registry import RegistryError
+
+PG_ENV = "GRIDCASE_TEST_POSTGRES_URL"
+LANES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=LANES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    clear_cache()
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'city.db'}"
+        store._engines.pop(f"sqlite:///{tmp_path / 'city.db'}", None)
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    name = f"gridcase_city_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        engine = store._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        clear_cache()
+
+
+def test_first_use_loads_the_seed_and_later_uses_hit_the_cache(db_url: str) -> None:
+    started = time.perf_counter()
+    reg = open_registry(db_url)
+    first = time.perf_counter() - started
+    assert reg.data.counts() == read_city(SEED_DIR).counts()
+    assert reg.data.meta["source"] == str(SEED_DIR)
+    started = time.perf_counter()
+    assert open_registry(db_url) is reg
+    print(f"seed into an empty database and load: {first:.2f}s; cached call: "
+          f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    clear_cache()
+    started = time.perf_counter()
+    again = open_registry(db_url)
+    print(f"load the stored city into memory: {time.perf_counter() - started:.2f}s")
+    assert again is not reg and again.version == reg.version
+    assert seed_database(db_url) is None  # already there: nothing loaded twice
+
+
+def test_the_database_holds_exactly_the_files(db_url: str) -> None:
+    files = read_city(SEED_DIR)
+    store.save_city(store.engine_for(db_url), files, "test")
+    stored = store.read_city_from_db(store.engine_for(db_url))
+    assert stored is not None
+    assert stored.name == files.name
+    for field in ("districts", "streets", "communities", "grids", "staff", "departments", "categories",
+                  "routing_rules"):
+        key = "code" if field == "categories" else ("category" if field == "routing_rules" else "id")
+        assert sorted(getattr(stored, field), key=lambda x, k=key: getattr(x, k)) == \
+            sorted(getattr(files, field), key=lambda x, k=key: getattr(x, k)), field
+    assert stored.urgency_rules == files.urgency_rules
+
+
+def test_lookups_through_sql(db_url: str) -> None:
+    store.save_city(store.engine_for(db_url), tiny_city(), "test")
+    reg = open_registry(db_url)
+    assert reg.locate(lat=40.815, lon=111.625).grid_id == "G-203"
+    assert reg.locate(lat=40.81, lon=111.61).grid_id == "G-101"  # corner of four grids
+    with pytest.raises(RegistryError, match="outside every grid"):
+        reg.locate(lat=40.79, lon=111.605)
+    assert reg.locate(address="海亮广场西门").grid_id == "G-202"
+    assert reg.category("illegal-parking").needs_whistle
+
+
+def test_a_failed_load_leaves_the_previous_city(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    version = store.save_city(engine, tiny_city(), "first")
+    broken = dataclasses.replace(
+        tiny_city(), name="坏城",
+        staff=[*tiny_city().staff, StaffMember("W-G-101-1", "G-102", StaffRole.PART_TIME, "重复")])
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        store.save_city(engine, broken, "second")
+    assert store.city_version(engine) == version
+    stored = store.read_city_from_db(engine)
+    assert stored is not None and stored.name == "小城" and len(stored.staff) == 18
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.grids)).scalar_one() == 6
+
+
+def test_a_new_load_replaces_the_city_and_the_cached_registry(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    store.save_city(engine, tiny_city(), "first")
+    reg = open_registry(db_url)
+    assert len(reg.grid_ids()) == 6
+    smaller = tiny_city()
+    smaller = dataclasses.replace(
+        smaller, name="更小的城", grids=[g for g in smaller.grids if g.community_id != "C-11"],
+        communities=[c for c in smaller.communities if c.id != "C-11"],
+        staff=[s for s in smaller.staff if s.grid_id != "G-111"])
+    store.save_city(engine, smaller, "second")
+    again = open_registry(db_url)
+    assert again is not reg and again.name == "更小的城" and len(again.grid_ids()) == 5
+    with pytest.raises(RegistryError, match="outside every grid"):
+        again.locate(lat=40.805, lon=111.625)
+
+
+def test_build_registry_uses_the_settings(db_url: str, tmp_path: Path) -> None:
+    from city.files import write_city
+
+    write_city(tiny_city(), tmp_path / "small")
+    settings = Settings(database_url=db_url, city_data_dir=tmp_path / "small")
+    reg = build_registry(settings)
+    assert reg.name == "小城" and reg.data.meta["source"] == str(tmp_path / "small")
+    assert build_registry(settings) is reg
