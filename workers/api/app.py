@@ -35,6 +35,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, ValidationError, create_model
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from events.base import Role
 from events.schemas import Channel, ResidentContact, Urgency
@@ -329,6 +330,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse(InvalidInput(errors=errors).model_dump(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # the body is not JSON at all
+            invalid = InvalidInput(errors=[FieldError(field="body", rule="json_invalid", message=str(exc.detail))])
+            return JSONResponse(invalid.model_dump(), status_code=422)
+        error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = ErrorBody(error=error, rule=f"http.{exc.status_code}", message=str(exc.detail))
+        return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:
