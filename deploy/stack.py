@@ -937,19 +937,28 @@ def _stop(paths: _Paths, service: str, timeout: float) -> str:
     return f"stopped (pid {pid})"
 
 
-def down(settings: Settings | None = None, timeout: float = 30.0) -> dict[str, str]:
+def down(
+    settings: Settings | None = None, timeout: float = 30.0, services: tuple[str, ...] = (KAFKA, TEMPORAL)
+) -> dict[str, str]:
     """Stop the processes that ``up`` started (SIGTERM, then SIGKILL after ``timeout``); data stays.
 
     Args:
         settings: defaults to the process settings.
         timeout: seconds to wait for each service to exit after SIGTERM.
+        services: which services to stop (default: all); ``up`` later restarts exactly what is stopped.
 
     Returns:
         What happened to each service, e.g. ``{"kafka": "stopped (pid 123)", "temporal": "not running"}``.
+
+    Raises:
+        ValueError: ``services`` names an unknown service.
     """
+    unknown = [s for s in services if s not in (KAFKA, TEMPORAL)]
+    if unknown:
+        raise ValueError(f"services: unknown service {unknown[0]!r}; expected {KAFKA!r} or {TEMPORAL!r}")
     settings = settings or get_settings()
     paths = _Paths.of(settings)
     if not paths.state.is_dir():
-        return {KAFKA: "not running", TEMPORAL: "not running"}
+        return {service: "not running" for service in services}
     with _locked(paths):
-        return {service: _stop(paths, service, timeout) for service in (KAFKA, TEMPORAL)}
+        return {service: _stop(paths, service, timeout) for service in services}
