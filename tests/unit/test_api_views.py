@@ -1,0 +1,100 @@
+"""What the API shows of a case: SLA states of clocks, personal data only for the hotline and the
+resident, and action bodies that cannot name the actor (pure: the domain driven in memory).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from events.base import Role
+from tests.unit import domain_helpers as h
+from tests.unit.domain_helpers import Case
+from workers.api.app import _COMMANDS, ACTION_BODIES, IntakeBody, action_path
+from workers.api.auth import ACTION_ROLES, Principal
+from workers.api.views import SlaState, case_view, clock_state
+from workflows.domain import commands as c
+
+PII = ("张三", "13812345678")
+DISPATCHER = Principal("op-1", Role.DISPATCHER)
+DEPARTMENT = Principal("env-1", Role.DEPARTMENT, "environment")
+STREET = Principal("st-1", Role.STREET, "S-1")
+
+
+def dispatched() -> Case:
+    case = Case().open_hotline()
+    case.do(c.RegisterCase(actor=h.DISPATCHER))
+    case.do(c.DispatchCase(actor=h.DISPATCHER, unit=h.STREET))
+    return case
+
+
+def test_a_clock_is_on_time_then_warned_then_breached() -> None:
+    case = dispatched()
+    clock = next(iter(case.state.clocks.values()))
+    assert clock_state(clock, case.now) == SlaState.ON_TIME
+    budget = clock.due_at - clock.started_at
+    warned_at = clock.started_at + budget * 0.5 + timedelta(minutes=1)
+    case.tick(warned_at)
+    clock = case.state.clocks[clock.clock_id]
+    assert clock_state(clock, warned_at) == SlaState.WARNED
+    assert clock_state(clock, clock.due_at) == SlaState.BREACHED  # due now, before the timer fires
+    view = case_view(case.state, [], DISPATCHER, now=warned_at)
+    assert view.sla_state == SlaState.WARNED
+    assert view.clocks[0].remaining_seconds == pytest.approx((clock.due_at - warned_at).total_seconds())
+    assert view.next_due_at == clock.due_at
+
+
+def test_a_stopped_clock_and_a_case_without_clocks() -> None:
+    case = Case().open_hotline()
+    assert case_view(case.state, [], DISPATCHER).sla_state == SlaState.NONE
+    case = dispatched()
+    case.later().do(c.AcceptCase(actor=h.STREET_ACTOR))
+    accept = next(k for k in case.state.clocks.values() if k.kind.value == "accept")
+    assert clock_state(accept, case.now) == SlaState.STOPPED
+    assert case_view(case.state, [], DISPATCHER, now=case.now).sla_state == SlaState.ON_TIME
+
+
+def test_personal_data_only_for_the_hotline_and_the_resident_themself() -> None:
+    case = dispatched()
+    events = list(case.events)
+    hotline = case_view(case.state, events, DISPATCHER, ui_port=8233, namespace="default")
+    assert hotline.contact is not None and hotline.contact.name == "张三"
+    assert hotline.temporal_ui == "http://localhost:8233/namespaces/default/workflows/case-C1"
+    for who in (DEPARTMENT, STREET, Principal("sv", Role.SUPERVISOR, "D-1"), Principal("gw", Role.GRID_WORKER, "G-1")):
+        view = case_view(case.state, events, who)
+        text = view.model_dump_json()
+        assert view.contact is None
+        assert not any(p in text for p in PII), who
+        received = view.timeline[0]
+        assert received.type == "case.received" and received.details["contact"]["name"] is None
+    owner = case.state.model_copy(update={"contact": case.state.contact.model_copy(update={"resident_id": "res-1"})})
+    assert case_view(owner, events, Principal("res-1", Role.RESIDENT)).contact is not None
+    assert case_view(owner, events, Principal("res-2", Role.RESIDENT)).contact is None
+
+
+def test_every_action_has_a_body_without_the_actor() -> None:
+    assert set(ACTION_BODIES) == set(ACTION_ROLES) == set(_COMMANDS)
+    for name, body in ACTION_BODIES.items():
+        assert "actor" not in body.model_fields and "type" not in body.model_fields, name
+        assert body.model_config.get("extra") == "forbid"
+        assert "_" not in action_path(name)
+    with pytest.raises(ValidationError) as err:
+        ACTION_BODIES["register"].model_validate({"actor": {"role": "dispatcher", "person_id": "x"}})
+    assert err.value.errors()[0]["type"] == "extra_forbidden"
+    with pytest.raises(ValidationError) as err:
+        ACTION_BODIES["verify"].model_validate({"passed": "yes"})
+    assert err.value.errors()[0]["type"] == "bool_type"
+
+
+def test_intake_body_is_strict_about_its_fields() -> None:
+    good = {"category": "noise", "title": "t", "description": "d", "location": {"grid_id": "G-1"}}
+    IntakeBody.model_validate(good)
+    for bad, rule in [({**good, "actor": {}}, "extra_forbidden"), ({**good, "self_handle": 1}, "bool_type"),
+                      ({**good, "location": {"lat": "40.1", "lon": 111.6}}, "float_type"),
+                      ({**good, "contact": {"phone": "call me"}}, "string_pattern_mismatch")]:
+        with pytest.raises(ValidationError) as err:
+            IntakeBody.model_validate(bad)
+        assert err.value.errors()[0]["type"] == rule, json.dumps(bad)
