@@ -64,12 +64,25 @@ def worker_cmd() -> None:
 
 
 @app.command("demo")
-def demo_cmd() -> None:
-    """Run one case end to end through the local stack (the stack must be up)."""
-    from workers.demo import demo
+def demo_cmd(
+    minutes: float = typer.Option(3.0, "--minutes", help="Wall-clock minutes of simulated complaints."),
+    rate: float = typer.Option(40.0, "--rate", help="Complaints per wall-clock minute."),
+    time_scale: float = typer.Option(2.0, "--time-scale", help="Wall-clock seconds per policy hour."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Stay up until Ctrl-C after the report."),
+    sample_city: bool = typer.Option(False, "--sample-city", help="Use the small sample city."),
+) -> None:
+    """The whole loop: worker, projector, API and console, a simulated city on compressed time, the report."""
+    from workers.demo import DemoOptions, run
     from workers.settings import get_settings
 
-    demo(get_settings())
+    try:
+        options = DemoOptions(minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, wait=wait,
+                              sample_city=sample_city)
+    except ValueError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run(get_settings(), options))
 
 
 def main() -> None:

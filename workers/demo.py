@@ -1,84 +1,501 @@
-"""``gridcase demo``: one case through the whole governance chain on the local stack.
+"""``gridcase demo``: the whole loop on the seed city, on compressed time, with one command.
 
-Runs a case worker in this process, then drives a hotline complaint through intake, dispatch to
-the street, the street's whistle to two departments, their report-ins, resolution, the grid's
-verification, the resident's callback and closure, printing each step and the final timeline.
+1. Checks the local stack (starting it when it is down), the Kafka topics, the read model's tables
+   and the city registry (the seed city is loaded on first use).
+2. Starts the case worker, the projector and the API with the dispatcher console as child
+   processes (each command that this installation has; a missing or failing one is reported and
+   the demo goes on without it; without a worker process the case worker runs in-process). Their
+   logs go to ``<state dir>/logs/demo-*.log``.
+3. Runs the complaint simulator for a few minutes with a live progress panel.
+4. Prints the simulator's tally and the supervisor report from the read model: the three rates,
+   the on-time rates, the rankings and the worst-overdue cases, every duration on the stated
+   compressed time.
+5. Leaves the console and Temporal's Web UI addresses on screen until Ctrl-C, then stops every
+   process it started (SIGTERM to each child's process group, SIGKILL after a grace period).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import uuid
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
 
-import typer
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-from city.model import StaffRole
-from events.base import Actor, Role, UnitKind, UnitRef
-from events.schemas import Channel, Rating, ResidentContact, WhistleTask
-from workers.case_client import CaseClient, case_id_for_key
-from workers.composition import build_registry, build_worker, connect_temporal
 from workers.settings import Settings
-from workflows.domain import commands as c
-from workflows.domain.explore import DISPATCHER, dept_actor, unit_actor
+from workers.sim.display import print_tally, progress_panel, scale_line
+from workers.sim.main import SimOptions, load_city, simulate
+from workers.sim.runner import Tally
+from workflows.sla.timescale import describe_scale
+
+DEFAULT_MINUTES = 3.0
+DEFAULT_RATE = 40.0
+DEFAULT_SCALE = 2.0
+STOP_GRACE_SECONDS = 25.0
 
 
-async def run_demo(settings: Settings) -> str:
-    """Drive one case end to end; returns its id."""
+# --- child processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    """A component the demo runs as a child process (``gridcase <command>``)."""
+
+    name: str
+    command: str
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    note: str = ""
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def status(self) -> str:
+        if self.proc is None:
+            return self.note or "not started"
+        code = self.proc.poll()
+        if code is None:
+            return f"running (pid {self.proc.pid}){' · ' + self.note if self.note else ''}"
+        return f"exited with code {code}: see {self.log_path}"
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self._log.write(f"\n--- gridcase {self.command} started by gridcase demo at {datetime.now(UTC)} ---\n"
+                        .encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workers.cli", self.command],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the demo only; the demo stops its children
+        )
+
+    def signal_group(self, sig: int) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)  # the child leads its own session and process group
+
+    def close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def stop_children(children: list[Child], console: Console, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM every running child's process group, wait up to ``grace`` seconds, then SIGKILL the rest."""
+    running = [c for c in children if c.running]
+    for child in running:
+        child.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in running:
+        assert child.proc is not None
+        try:
+            child.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.signal_group(signal.SIGKILL)
+            child.proc.wait(timeout=10)
+            console.print(f"  {child.name}: did not stop within {grace:g} s, killed")
+    for child in children:
+        child.close_log()
+        if child.proc is not None:
+            console.print(f"  stopped {child.name} (pid {child.proc.pid}, exit code {child.proc.returncode})")
+
+
+def available_commands() -> set[str]:
+    """The top-level ``gridcase`` commands of this installation."""
+    from workers.cli import app
+
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name or "" for g in app.registered_groups}
+    return names
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- preparation --------------------------------------------------------------------------------
+
+
+async def _pollers(settings: Settings, task_queue: str) -> int:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from workers.composition import connect_temporal
+
     client = await connect_temporal(settings)
-    city = build_registry(settings)
-    grid = city.grids()[0]
-    lat, lon = city.random_point(grid.id, random.Random(0))
-    location = city.locate(lat=lat, lon=lon, address=f"{city.streets[grid.street_id].name}{grid.name}3号楼")
-    street = UnitRef(kind=UnitKind.STREET, id=location.street_id)
-    sa = unit_actor(street)
-    worker = city.staff_of(grid.id, StaffRole.FULL_TIME)[0]
-    grid_worker = Actor(role=Role.GRID_WORKER, person_id=worker.id, unit_id=grid.id, name=worker.name)
-    dept_a, dept_b = city.category("illegal-construction").departments[:2]
-    key = f"demo-{uuid.uuid4().hex[:8]}"
-    case_id = case_id_for_key(key)
-    async with build_worker(client, settings):
-        cc = CaseClient(client, settings.task_queue)
-        steps: list[tuple[str, c.Command]] = [
-            ("受理 intake (12345 hotline)", c.OpenCase(
-                actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="illegal-construction",
-                title="小区内违法搭建", description=f"{grid.name}3号楼楼顶有人违法搭建彩钢房",
-                location=location, contact=ResidentContact(name="张三", phone="13812345678"),
-                idempotency_key=key)),
-            ("立案 register", c.RegisterCase(actor=DISPATCHER)),
-            (f"派单 dispatch to street {street.id}", c.DispatchCase(actor=DISPATCHER, unit=street)),
-            ("签收 street accepts", c.AcceptCase(actor=sa)),
-            ("响应 street contacts the resident", c.ContactResident(actor=sa, note="已电话联系诉求人")),
-            ("吹哨 street summons two departments", c.BlowWhistle(actor=sa, tasks=[
-                WhistleTask(department_id=dept_a, task="拆除违法建设"),
-                WhistleTask(department_id=dept_b, task="房屋安全鉴定")])),
-            (f"报到 {dept_a} reports in", c.ReportIn(actor=dept_actor(dept_a))),
-            (f"报到 {dept_b} reports in", c.ReportIn(actor=dept_actor(dept_b))),
-            (f"{dept_a} done", c.CompleteTask(actor=dept_actor(dept_a), result="已拆除")),
-            (f"{dept_b} done", c.CompleteTask(actor=dept_actor(dept_b), result="结构安全")),
-            ("办结 street resolves", c.ResolveCase(actor=sa, notes="违法建设已拆除")),
-            ("核查 grid worker verifies", c.VerifyCase(actor=grid_worker, passed=True)),
-            ("回访 callback: satisfied", c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED)),
-            ("结案 close", c.CloseCase(actor=DISPATCHER)),
-        ]
-        for label, cmd in steps:
-            if isinstance(cmd, c.OpenCase):
-                result = await cc.open(cmd)
-            else:
-                result = await cc.act(case_id, cmd)  # type: ignore[arg-type]
-            typer.echo(f"  {label:<40} → {result.status.value:<11} events {', '.join(result.events)}")
-        handle = client.get_workflow_handle(f"case-{case_id}")
-        outcome = await handle.result()
-        typer.echo(f"\ncase {case_id} {outcome['status'] if isinstance(outcome, dict) else outcome.status} "
-                   f"after {outcome['events'] if isinstance(outcome, dict) else outcome.events} events, "
-                   f"all published to Kafka")
-    return case_id
+    resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=settings.temporal_namespace, task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    return len(resp.pollers)
 
 
-def demo(settings: Settings) -> None:
-    typer.echo(f"gridcase demo on Temporal {settings.temporal_address} and Kafka {settings.kafka_bootstrap}\n")
-    case_id = asyncio.run(run_demo(settings))
-    typer.echo(f"\nSee it: gridcase case timeline {case_id}   |   gridcase case show {case_id}")
-    typer.echo(f"Temporal Web UI: http://localhost:{settings.temporal_ui_port}/namespaces/"
-               f"{settings.temporal_namespace}/workflows/case-{case_id}")
-    typer.echo(f"Its events: gridcase events tail --case {case_id} --from-beginning")
+def _prepare(settings: Settings, console: Console) -> bool:
+    """Stack, topics, read model, registry. Returns False when the demo cannot go on."""
+    from deploy import stack
+
+    status = stack.status(settings)
+    if not status.healthy:
+        console.print("the local stack is not running: starting it (it keeps running after the demo; "
+                      "`gridcase stack down` stops it)")
+        try:
+            status = stack.up(settings, timeout=180.0)
+        except stack.StackError as err:
+            console.print(f"[red]cannot start the local stack:[/red] {err}")
+            return False
+        if not status.healthy:
+            console.print(f"[red]the local stack is not healthy:[/red] {status}")
+            return False
+    console.print(f"stack: Temporal {settings.temporal_address} (Web UI http://localhost:{settings.temporal_ui_port}),"
+                  f" Kafka {settings.kafka_bootstrap}, SQL {_safe_url(settings)}")
+    from events.topics import ensure_topics
+
+    ensure_topics(settings)
+    try:
+        from readmodel.db import migrate
+
+        migrate(settings.resolved_database_url)
+    except Exception as err:  # the demo still runs cases without a read model
+        console.print(f"[yellow]read model not migrated ({err}); the report will be missing[/yellow]")
+    return True
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _console_token(settings: Settings) -> str | None:
+    """A fresh API token for a city supervisor ``demo-supervisor`` (created when missing)."""
+    from events.base import Role
+    from workers.api.app import create_engine_for
+    from workers.api.users import UserStore
+
+    engine = create_engine_for(settings)
+    try:
+        store = UserStore(engine)
+        store.create_tables()
+        if store.get_user("demo-supervisor") is None:
+            store.add_user("demo-supervisor", "Demo supervisor 演示督办员", Role.SUPERVISOR, "city")
+        secret, _ = store.issue_token("demo-supervisor", label="gridcase demo")
+        return secret
+    finally:
+        engine.dispose()
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def _overdue_table(settings: Settings, tally: Tally, limit: int = 8) -> Table | None:
+    """The worst-overdue clocks of this run's cases, in policy hours (the clocks ran compressed)."""
+    from sqlalchemy import select
+
+    from readmodel import tables as t
+    from workers.composition import build_readmodel_engine
+
+    engine = build_readmodel_engine(settings)
+    now = datetime.now(UTC)
+    rows: list[tuple[float, str, str, str, str, str]] = []
+    try:
+        c, k = t.cases.c, t.clocks.c
+        ids = tally.case_ids
+        with engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                q = (select(k.case_id, k.kind, k.unit_kind, k.unit_id, k.due_at, k.stopped_at, c.status, c.category)
+                     .join(t.cases, c.case_id == k.case_id)
+                     .where(k.case_id.in_(ids[start:start + 500]), k.breached_at.is_not(None)))
+                for r in conn.execute(q):
+                    end = t.as_utc(r.stopped_at) or now
+                    due = t.as_utc(r.due_at)
+                    assert due is not None
+                    rows.append(((end - due).total_seconds(), r.case_id, r.kind, f"{r.unit_kind}:{r.unit_id}",
+                                 r.status, r.category or "-"))
+    finally:
+        engine.dispose()
+    if not rows:
+        return None
+    scale = tally.time_scale
+    table = Table(title=f"Worst-overdue cases of this run (overdue in policy hours; {describe_scale(scale)})",
+                  title_justify="left", header_style="bold")
+    for col in ("case", "clock", "unit", "overdue", "status", "category"):
+        table.add_column(col, justify="right" if col == "overdue" else "left")
+    for seconds, case_id, kind, unit, status, category in sorted(rows, reverse=True)[:limit]:
+        hours = seconds / scale if scale else seconds / 3600
+        table.add_row(case_id, kind, unit, f"{hours:,.1f} h ({seconds:,.0f} s)", status, category)
+    return table
+
+
+def _wait_projection(settings: Settings, tally: Tally, timeout: float) -> int:
+    """Wait until the read model knows this run's finished cases in their final state; returns how many it has."""
+    from sqlalchemy import func, select
+
+    from readmodel import tables as t
+    from workers.composition import build_readmodel_engine
+
+    engine = build_readmodel_engine(settings)
+    want = sum(tally.final_status.values())
+    deadline = time.monotonic() + timeout
+    have = 0
+    try:
+        while True:
+            c = t.cases.c
+            with engine.connect() as conn:
+                have = 0
+                for start in range(0, len(tally.case_ids), 500):
+                    chunk = tally.case_ids[start:start + 500]
+                    have += conn.execute(select(func.count()).where(
+                        c.case_id.in_(chunk), c.status.in_(["closed", "rejected", "merged"]))).scalar_one()
+            if have >= tally.finished or time.monotonic() > deadline:
+                return have
+            time.sleep(1.0)
+    except Exception:
+        return have if want else 0
+    finally:
+        engine.dispose()
+
+
+def print_report(settings: Settings, tally: Tally, console: Console) -> None:
+    """The supervisor report: rates and rankings by street and by department, then the worst-overdue cases."""
+    try:
+        from readmodel.metrics import month_of
+        from readmodel.report import build_report, table_renderables
+        from workers.composition import build_readmodel_engine
+    except ImportError as err:
+        console.print(f"[yellow]no supervisor report: the read model's report module is missing ({err})[/yellow]")
+        return
+    now = datetime.now(UTC)
+    period = month_of(now)
+    engine = build_readmodel_engine(settings)
+    console.rule(f"[bold]supervisor report {period}")
+    console.print(scale_line(tally.time_scale))
+    try:
+        for by, limit in (("street", 10), ("department", 10)):
+            report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
+                                  weights=settings.composite_weights)
+            shown = len(report.rows)
+            report.rows = report.rows[:limit]
+            items = table_renderables(report)
+            console.print(items[0])
+            if by == "street":
+                console.print(items[1])
+            if shown > limit:
+                console.print(f"  ({limit} best of {shown} {by} rows; `gridcase report --by {by}` shows them all)")
+        console.print(f"The report covers every case of {period} in the read model ({report.total.cases}); "
+                      f"this run opened {tally.opened}.")
+    except Exception as err:
+        console.print(f"[yellow]no supervisor report: {err}[/yellow]")
+        return
+    finally:
+        engine.dispose()
+    try:
+        overdue = _overdue_table(settings, tally)
+    except Exception as err:
+        console.print(f"[yellow]worst-overdue cases unavailable: {err}[/yellow]")
+        return
+    console.print(overdue if overdue is not None else "No clock of this run was breached.")
+
+
+# --- the main job -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    minutes: float = DEFAULT_MINUTES
+    rate: float = DEFAULT_RATE
+    time_scale: float = DEFAULT_SCALE
+    seed: int = 1
+    wait: bool = True  # stay until Ctrl-C after the report
+    sample_city: bool = False
+
+    def __post_init__(self) -> None:
+        if self.minutes <= 0:
+            raise ValueError(f"--minutes: must be more than 0, got {self.minutes:g}")
+        if self.rate <= 0:
+            raise ValueError(f"--rate: must be more than 0 complaints per minute, got {self.rate:g}")
+        if not self.time_scale > 0:
+            raise ValueError(f"--time-scale: must be more than 0 seconds per policy hour, got {self.time_scale:g}")
+
+
+def _components_panel(children: list[Child], addresses: list[tuple[str, str]]) -> Panel:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for child in children:
+        status = child.status()
+        style = "green" if child.running else ("yellow" if child.proc is None else "red")
+        table.add_row(child.name, Text(status, style=style))
+    for label, value in addresses:
+        table.add_row(label, Text(value, style="cyan"))
+    return Panel(table, title="components", border_style="blue")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. from a supervisor) stops the demo like Ctrl-C does."""
+    def handler(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(settings: Settings, options: DemoOptions, console: Console | None = None) -> int:
+    """The demo; returns the process exit code. Every child it starts is stopped before it returns."""
+    console = console or Console()
+    settings = settings.model_copy(update={"sla_time_scale": options.time_scale})
+    console.rule("[bold]gridcase demo")
+    console.print(scale_line(options.time_scale))
+    children: list[Child] = []
+    with _sigterm_as_interrupt():
+        try:
+            return _run(settings, options, console, children)
+        except KeyboardInterrupt:
+            console.print("\n[yellow]interrupted[/yellow]")
+            return 130
+        finally:
+            if any(c.proc is not None for c in children):
+                console.print("stopping what the demo started…")
+                stop_children(children, console)
+
+
+def _run(settings: Settings, options: DemoOptions, console: Console, children: list[Child]) -> int:
+    if not _prepare(settings, console):
+        return 1
+    with console.status("loading the city registry (the seed city is loaded into SQL on first use)…"):
+        try:
+            city = load_city(settings, sample=options.sample_city)
+        except Exception as err:
+            console.print(f"[yellow]city registry unavailable ({err}); using the small sample city[/yellow]")
+            city = load_city(settings, sample=True)
+    console.print(f"city {city.name}: {len(city.grids):,} grids, {len(city.categories)} categories, "
+                  f"{len(city.departments)} departments")
+    task_queue = settings.task_queue
+    if asyncio.run(_pollers(settings, task_queue)):
+        task_queue = f"{settings.task_queue}-demo-{os.getpid()}"
+        console.print(f"[yellow]a worker already serves task queue {settings.task_queue}; the demo's cases "
+                      f"use {task_queue}[/yellow]")
+    settings = settings.model_copy(update={"task_queue": task_queue})
+    api_port = settings.api_port if _port_free(settings.api_host, settings.api_port) else _free_port()
+    settings = settings.model_copy(update={"api_port": api_port})
+    env = dict(os.environ)
+    env.update({
+        "GRIDCASE_SLA_TIME_SCALE": repr(options.time_scale),
+        "GRIDCASE_TASK_QUEUE": task_queue,
+        "GRIDCASE_API_PORT": str(api_port),
+        "GRIDCASE_METRICS_PORT": str(_free_port()),
+        "GRIDCASE_PROJECTOR_METRICS_PORT": str(_free_port()),
+        "PYTHONUNBUFFERED": "1",
+    })
+    commands = available_commands()
+    logs = settings.state_dir / "logs"
+    for name, command in (("case worker", "worker"), ("projector", "projector"), ("API and console", "api")):
+        child = Child(name, command, logs / f"demo-{command}.log")
+        children.append(child)
+        if command not in commands:
+            child.note = f"`gridcase {command}` is not part of this installation: skipped"
+            console.print(f"[yellow]{child.note}[/yellow]")
+            continue
+        child.start(env)
+    worker, projector, api = children
+    console_url = f"http://{settings.api_host}:{api_port}/console/"
+    ui_url = f"http://localhost:{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/workflows"
+    with console.status("waiting for the components…"):
+        deadline = time.monotonic() + 30
+        while worker.running and time.monotonic() < deadline and not asyncio.run(_pollers(settings, task_queue)):
+            time.sleep(0.5)
+        if api.running and not _wait_http(f"http://{settings.api_host}:{api_port}/healthz", 40):
+            api.note = "not answering yet"
+    in_process_worker = not worker.running
+    if in_process_worker:
+        worker.note = "not running: the case worker runs inside the demo instead"
+        console.print(f"[yellow]case worker process {worker.status()}; running the worker in-process[/yellow]")
+    token = None
+    if api.running:
+        try:
+            token = _console_token(settings)
+        except Exception as err:
+            console.print(f"[yellow]no console token: {err}[/yellow]")
+    addresses = [("console", console_url if api.running else "-"), ("Temporal Web UI", ui_url)]
+    if token:
+        addresses.append(("console token", token))
+    sim_options = SimOptions(minutes=options.minutes, rate=options.rate, time_scale=options.time_scale,
+                             seed=options.seed, drain_seconds=max(30.0, 60.0 * options.minutes / 3))
+    target = f"of {options.minutes:g} min"
+
+    def render(t: Tally) -> RenderableType:
+        return Group(_components_panel(children, addresses), progress_panel(t, target=target))
+
+    if not console.is_terminal:
+        console.print(_components_panel(children, addresses))
+    tally = asyncio.run(simulate(settings, sim_options, city, with_worker=in_process_worker, console=console,
+                                 render=render))
+    print_tally(console, tally)
+    if projector.running:
+        with console.status("waiting for the projector to catch up…"):
+            have = _wait_projection(settings, tally, timeout=60)
+        console.print(f"read model: {have} of this run's {tally.finished} finished cases projected")
+    else:
+        console.print(f"[yellow]projector {projector.status()}: the report reads whatever the read model "
+                      "already has[/yellow]")
+    print_report(settings, tally, console)
+    console.print(_components_panel(children, addresses))
+    if api.running and token:
+        console.print(f"Open {console_url} and paste the console token to sign in as demo-supervisor (city).")
+    console.print(f"Temporal Web UI: {ui_url}")
+    console.print(scale_line(options.time_scale))
+    if not options.wait:
+        return 0 if not tally.failures else 1
+    console.print("[bold]Ctrl-C stops the worker, the projector and the API.[/bold]")
+    while True:
+        time.sleep(1.0)
+        for child in children:
+            if child.proc is not None and child.proc.poll() is not None and not child.note.startswith("exited"):
+                child.note = "exited"
+                console.print(f"[red]{child.name} {child.status()}[/red]")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from workers.case_client import CaseClient
@@ -86,12 +86,13 @@ async def _maybe_worker(client: object, settings: Settings, run: bool) -> AsyncI
 
 async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, with_worker: bool,
                    console: Console | None = None, live: bool = True,
-                   on_change: Callable[[Tally], None] | None = None) -> Tally:
+                   on_change: Callable[[Tally], None] | None = None,
+                   render: Callable[[Tally], RenderableType] | None = None) -> Tally:
     """Run the simulation on the stack of ``settings``; returns the tally.
 
     With ``with_worker``, a case worker runs in this process on ``settings.task_queue`` with the
     options' time scale; otherwise a worker must already serve that queue on the same scale (each
-    case is checked).
+    case is checked). ``render`` draws the live view (default: the progress panel).
     """
     from workers.composition import active_policy, connect_temporal
 
@@ -105,17 +106,18 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
     cases = CaseClient(client, settings.task_queue)
     console = console or Console()
     target = f"of {options.minutes:g} min" if options.minutes is not None else f"· {options.cases} cases"
+    draw = render or (lambda t: progress_panel(t, target=target))
     async with _maybe_worker(client, settings, with_worker):
         if live and console.is_terminal:
             with Live(console=console, refresh_per_second=4, transient=False) as view:
                 def show(t: Tally) -> None:
-                    view.update(progress_panel(t, target=target))
+                    view.update(draw(t))
                     if on_change:
                         on_change(t)
 
                 sim = Simulator(cases, time_scale=options.time_scale, on_change=show)
                 tally = await sim.run(plans, drain_seconds=options.drain_seconds)
-                view.update(progress_panel(tally, target=target))
+                view.update(draw(tally))
         else:
             sim = Simulator(cases, time_scale=options.time_scale, on_change=on_change)
             tally = await sim.run(plans, drain_seconds=options.drain_seconds)
