@@ -147,12 +147,10 @@ def _ring(geometry: Any) -> tuple[tuple[tuple[float, float], ...] | None, str]:
     if len(coords) > 1:
         return None, "Polygon with holes is not supported (a grid is one simple area)"
     try:
-        if any(isinstance(v, bool | str) for p in coords[0] for v in p):
-            raise ValueError
-        arr = np.asarray(coords[0], dtype=float)
+        arr = np.asarray(coords[0])
     except (TypeError, ValueError):
         return None, "coordinates must be [lon, lat] pairs of numbers"
-    if arr.ndim != 2 or arr.shape[1] != 2:
+    if arr.dtype.kind not in "iuf" or arr.ndim != 2 or arr.shape[1] != 2:
         return None, "coordinates must be [lon, lat] pairs of numbers"
     if not np.isfinite(arr).all() or (np.abs(arr[:, 0]) > 180).any() or (np.abs(arr[:, 1]) > 90).any():
         return None, "a coordinate is outside lon -180..180 / lat -90..90"
@@ -450,11 +448,11 @@ def overlapping_pairs(grids: list[GridCell]) -> list[tuple[GridCell, GridCell, f
         return []
     polys = polygons_of(grids)
     tree = shapely.STRtree(polys)
-    pairs = np.concatenate([tree.query(polys, predicate="overlaps"), tree.query(polys, predicate="contains")], axis=1)
-    pairs = np.unique(np.sort(pairs, axis=0), axis=1)
-    left, right = pairs
+    left, right = tree.query(polys)  # bounding boxes meet
     keep = left < right
     left, right = left[keep], right[keep]
+    inner = shapely.relate_pattern(polys[left], polys[right], "T********")  # interiors meet
+    left, right = left[inner], right[inner]
     areas = shapely.area(shapely.intersection(polys[left], polys[right]))
     return [(grids[i], grids[j], float(a)) for i, j, a in zip(left, right, areas, strict=True)
             if a > OVERLAP_TOLERANCE]
