@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +318,33 @@ async def test_live_events_reach_the_callers_whose_jurisdiction_covers_the_case(
     assert any(n["case_id"] == cid for n in street_seen), "the case's street sees it live"
     assert not any(n["case_id"] == cid for n in water_seen), "a department not involved must not see it"
     assert not any(p in json.dumps(op_seen, ensure_ascii=False) for p in PII)
+
+
+def test_metrics_for_supervisors_within_their_jurisdiction(api: ApiStack) -> None:
+    from readmodel.metrics import month_of
+
+    geo = api.geo
+    with api.client("op-1") as op:
+        cid = _street_case(api, op)
+        _wait_rows(op, {"street": geo.street, "state": "handling"}, cid)
+    period = month_of(datetime.now(UTC))
+    with api.client("sv-district") as sv:
+        summary = sv.get("/metrics/summary", params={"period": period})
+        assert summary.status_code == 200, summary.text
+        body = summary.json()
+        assert body["scope"] == f"district:{geo.district}" and body["metrics"]["cases"] >= 1
+        assert body["metrics"]["open"] >= 1
+        streets = sv.get("/metrics/slices", params={"by": "street"}).json()["slices"]
+        assert streets[geo.street]["cases"] >= 1
+        ranked = sv.get("/metrics/ranking", params={"by": "street", "period": period}).json()["rows"]
+        assert geo.street in {r["key"] for r in ranked} and ranked[0]["rank"] == 1
+        assert _field_rules(sv.get("/metrics/summary", params={"period": "2026-13"})) == {
+            ("query.period", "string_pattern_mismatch")}
+        assert ("query.by", "literal_error") in _field_rules(sv.get("/metrics/slices", params={"by": "planet"}))
+    with api.client("sv-other") as other:
+        assert other.get("/metrics/summary").json()["metrics"]["cases"] == 0
+    with api.client("sv-city") as city:
+        assert city.get("/metrics/summary").json()["scope"] == "city"
+    for user in ("street-1", "env-1", "resident-1"):
+        with api.client(user) as http:
+            assert _error(http.get("/metrics/summary"), 403)["rule"] == "role.not_allowed"

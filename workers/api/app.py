@@ -23,7 +23,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast, get_args
 
@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from events.base import Role
 from events.schemas import Channel, ResidentContact, Urgency
+from readmodel.metrics import compute, ranking, slice_metrics
 from readmodel.queries import CaseRow
 from readmodel.queries import get_case as rm_get_case
 from readmodel.queries import list_cases as rm_list_cases
@@ -491,6 +492,8 @@ def _install_routes(app: FastAPI) -> None:
     for name in ACTION_ROLES:
         _add_action_route(app, name)
 
+    _install_metric_routes(app)
+
     @app.get("/events", tags=["live"], responses=_errors(401, 403),
              response_class=StreamingResponse)
     async def events(request: Request, p: Caller) -> StreamingResponse:
@@ -555,6 +558,116 @@ def _add_action_route(app: FastAPI, name: str) -> None:
     act.__annotations__["body"] = body_cls  # a per-action model: resolved here, not from the module's globals
     app.post(f"/cases/{{case_id}}/{action_path(name)}", tags=["actions"], name=name,
              responses=_errors(401, 403, 404, 409, 422, 503))(act)
+
+
+# --- metrics for supervisors -------------------------------------------------------------------
+
+METRIC_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
+PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+Metrics = dict[str, float | int | None]
+
+
+class MetricSummary(BaseModel):
+    scope: str = Field(description="The cases counted: city, or district:<id> for a district supervisor")
+    period: str | None = Field(description="Month the cases were opened (YYYY-MM, local time), or every month")
+    as_of: datetime
+    metrics: Metrics
+
+
+class MetricSlices(BaseModel):
+    scope: str
+    period: str | None
+    by: str
+    as_of: datetime
+    slices: dict[str, Metrics]
+
+
+class RankEntry(BaseModel):
+    rank: int
+    key: str
+    metrics: Metrics
+
+
+class MetricRanking(BaseModel):
+    scope: str
+    period: str
+    by: str
+    as_of: datetime
+    rows: list[RankEntry]
+
+
+def _facts(svc: Services, p: Principal, period: str | None) -> tuple[str, list[Any], list[Any]]:
+    """The read model's facts within the caller's jurisdiction (supervisors and the hotline only)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from readmodel.metrics import load_facts
+
+    if p.role not in METRIC_ROLES:
+        raise AuthError(403, "role.not_allowed", f"metrics are for supervisors and the hotline, not {p.role.value}")
+    try:
+        cases, assignments = load_facts(svc.engine)
+    except (OperationalError, ProgrammingError) as err:
+        raise ApiError(503, "unavailable", "readmodel.unavailable",
+                       f"the read model cannot be read: {type(err).__name__}") from None
+    scope = "city"
+    if not p.sees_everything:
+        scope = f"district:{p.unit_id}"
+        cases = [c for c in cases if c.district_id == p.unit_id]
+    if period is not None:
+        cases = [c for c in cases if c.period == period]
+    ids = {c.case_id for c in cases}
+    return scope, cases, [a for a in assignments if a.case_id in ids]
+
+
+PeriodQ = Annotated[str | None, Query(pattern=PERIOD, description="Month opened, YYYY-MM (local time)")]
+
+
+def _install_metric_routes(app: FastAPI) -> None:
+
+    @app.get("/metrics/summary", tags=["metrics"], responses=_errors(401, 403, 422, 503))
+    def metrics_summary(request: Request, p: Caller, period: PeriodQ = None) -> MetricSummary:
+        """The closed-loop metrics (response, resolution, satisfaction, composite, on-time rates...) of
+        the caller's jurisdiction: the whole city, or a supervisor's district."""
+        svc = services(request)
+        scope, cases, assignments = _facts(svc, p, period)
+        now = datetime.now(UTC)
+        m = compute(cases, assignments, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
+                    weights=svc.settings.composite_weights)
+        return MetricSummary(scope=scope, period=period, as_of=now, metrics=m.as_dict())
+
+    @app.get("/metrics/slices", tags=["metrics"], responses=_errors(401, 403, 422, 503))
+    def metrics_slices(
+        request: Request,
+        p: Caller,
+        by: Annotated[Literal["district", "street", "community", "grid", "department", "category", "period"],
+                      Query(description="How to slice")],
+        period: PeriodQ = None,
+    ) -> MetricSlices:
+        """The metrics sliced by district, street, community, grid, department, category or month."""
+        svc = services(request)
+        scope, cases, assignments = _facts(svc, p, period)
+        now = datetime.now(UTC)
+        sliced = slice_metrics(cases, assignments, by, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
+                               weights=svc.settings.composite_weights)
+        return MetricSlices(scope=scope, period=period, by=by, as_of=now,
+                            slices={k: v.as_dict() for k, v in sliced.items()})
+
+    @app.get("/metrics/ranking", tags=["metrics"], responses=_errors(401, 403, 422, 503))
+    def metrics_ranking(
+        request: Request,
+        p: Caller,
+        period: Annotated[str, Query(pattern=PERIOD, description="The month, YYYY-MM (local time)")],
+        by: Annotated[Literal["street", "department", "grid", "community", "district"],
+                      Query(description="What to rank")] = "street",
+    ) -> MetricRanking:
+        """Monthly ranking of streets or departments (composite first, then on-time resolution...)."""
+        svc = services(request)
+        scope, cases, assignments = _facts(svc, p, None)
+        now = datetime.now(UTC)
+        rows = ranking(cases, assignments, by, period, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
+                       weights=svc.settings.composite_weights)
+        return MetricRanking(scope=scope, period=period, by=by, as_of=now,
+                             rows=[RankEntry(rank=r.rank, key=r.key, metrics=r.metrics.as_dict()) for r in rows])
 
 
 # --- the read model ------------------------------------------------------------------------------
