@@ -71,6 +71,7 @@ def demo_cmd(
     seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Stay up until Ctrl-C after the report."),
     sample_city: bool = typer.Option(False, "--sample-city", help="Use the small sample city."),
+    tour: bool = typer.Option(True, "--tour/--no-tour", help="Start with one case down every path and rung."),
 ) -> None:
     """The whole loop: worker, projector, API and console, a simulated city on compressed time, the report."""
     from workers.demo import DemoOptions, run
@@ -78,7 +79,7 @@ def demo_cmd(
 
     try:
         options = DemoOptions(minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, wait=wait,
-                              sample_city=sample_city)
+                              sample_city=sample_city, tour=tour)
     except ValueError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
