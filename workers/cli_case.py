@@ -8,6 +8,7 @@ Every action names who acts with ``--as ROLE[:UNIT][/PERSON]``, e.g. ``--as disp
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -456,6 +457,9 @@ def timeline(
             fail(f"case {case_id}: not in the read model (is `gridcase projector` running?)", 1)
     assert rows is not None
     Console().print(render_audit(case_id, audit_trail(rows, fold=not raw), source=used))
+    scales = {m.group(1) for r in rows if (m := re.search(r"time_scale=([0-9.e+-]+)", str(r.get("detail") or "")))}
+    for scale in sorted(scales):  # the case ran on compressed time: its due times and budgets are compressed
+        typer.echo(describe_scale(float(scale)))
 
 
 if __name__ == "__main__":  # pragma: no cover

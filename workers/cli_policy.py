@@ -84,6 +84,11 @@ def show(
         f"SLA policy {policy.version} from {source} "
         f"(1 working day = {format_amount(policy.working_day, working=False)})"
     )
+    scale = get_settings().sla_time_scale
+    if scale is not None:  # new cases of a worker with these settings run this policy compressed
+        from workflows.sla.timescale import describe_scale
+
+        title += f"\nworkers with these settings run it on {describe_scale(scale, policy.working_day)}"
     rows = policy_rows(policy)
     try:
         from rich.console import Console
