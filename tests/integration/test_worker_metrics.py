@@ -3,14 +3,17 @@
 The worker runs on compressed SLA time (2 s per policy hour) so a dispatched case breaches its
 one-working-hour accept clock within seconds. Every lifecycle figure the worker serves is checked
 against the events the cases actually published; the open-cases gauge against where the cases are;
-the Temporal SDK's own metrics against what the worker did.
+the Temporal SDK's own metrics against what the worker did. A real Prometheus scrapes the worker
+meanwhile: the Grafana dashboard's queries must show the work, and the alert rules must evaluate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -116,13 +119,63 @@ def worker_env(stack_settings: Settings) -> Iterator[tuple[Settings, int, subpro
             proc.wait()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "deploy" / "grafana" / "gridcase.json"
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
+
+
+@pytest.fixture
+def prometheus(worker_env, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real Prometheus (Debian's) scraping the worker every second, with gridcase's alert rules."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is missing: .ci/run installs Debian's prometheus package")
+        pytest.skip("prometheus not installed (apt-get install prometheus)")
+    _settings, metrics_port, _proc = worker_env
+    port = free_port()
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "rule_files": [str(ALERTS)],
+              "scrape_configs": [{"job_name": "gridcase-worker",
+                                  "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}]}
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))
+    proc = subprocess.Popen([binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"prometheus did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def promql(base: str, query: str) -> list[dict]:  # type: ignore[type-arg]
+    body = httpx.get(f"{base}/api/v1/query", params={"query": query}, timeout=10).json()
+    assert body["status"] == "success", (query, body)
+    return list(body["data"]["result"])
+
+
 def opening(case_id: str) -> c.OpenCase:
     return c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="noise", title="噪音",
                       description="夜间施工", location=LOCATION,
                       contact=ResidentContact(name="李四", phone="13900001111"), idempotency_key=f"k-{case_id}")
 
 
-async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env) -> None:  # type: ignore[no-untyped-def]
+async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env, prometheus) -> None:  # type: ignore[no-untyped-def]
     settings, port, _proc = worker_env
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     client = await connect_temporal(settings)
@@ -201,6 +254,30 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
 
         await eventually(closed_workflow_completed)
         assert value(samples, "gridcase_open_cases_refresh_failures_total") == 0
+
+        # A real Prometheus scraped all of it: the dashboard's queries run on it, the alert rules evaluate.
+        async def scraped_enough() -> bool:
+            got = promql(prometheus, 'count_over_time(gridcase_cases_opened_total{channel="hotline"}[1m])')
+            return bool(got) and float(got[0]["value"][1]) >= 5
+
+        await eventually(scraped_enough)
+        dashboard = json.loads(DASHBOARD.read_text())
+        answered: dict[str, bool] = {}
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                result = promql(prometheus, target["expr"].replace("$__rate_interval", "30s"))
+                answered[panel["title"]] = answered.get(panel["title"], False) or bool(result)
+        for title in ("Open cases", "Opened / closed (24 h)", "Cases opened and closed per hour",
+                      "Open cases by state (workflows)", "SLA warnings per hour by clock",
+                      "SLA breaches per hour by clock", "Escalations per hour by level",
+                      "Units with most breaches (24 h)",
+                      "Event publish latency (occurred → acknowledged)", "Events published per second by type",
+                      "Workflow task schedule-to-start (p95)", "Workflow task execution (p95)", "Task slots available",
+                      "Sticky cache size and pollers"):
+            assert answered[title], f"dashboard panel {title!r} shows nothing for a worker that did work"
+        groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        rules = [r for g in groups for r in g["rules"]]
+        assert len(rules) == 10 and all(r["health"] == "ok" for r in rules), rules
     finally:
         for handle in handles.values():
             with contextlib.suppress(Exception):  # the closed case's workflow has already completed
