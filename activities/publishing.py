@@ -1,12 +1,23 @@
-"""The publishing activity: hands a case's events, in order, to the event sink (Kafka).
+"""The publishing activities: hand a case's events, in order, to the event sink (Kafka).
 
-The workflow calls ``publish_case_events`` with batches in sequence order and waits for each to
-finish before sending the next, so per-case order holds. The activity may be retried: the sink
-must tolerate re-sending (consumers deduplicate on the event id ``case_id:seq``).
+The workflow publishes batches in sequence order and waits for each to finish before sending the
+next, so per-case order holds. Two activities share the sink:
+
+* ``publish_case_events_local`` runs as a *local* activity, inside the workflow task of the update
+  that produced the events (no extra round trip through the server). It is tried once; while a
+  recent delivery failed (the broker is likely down) it refuses at once instead of waiting for
+  the sink's timeouts, so the workflow moves on to the regular activity without delay.
+* ``publish_case_events`` is the regular activity, retried by Temporal until delivered; the
+  workflow uses it after a local attempt failed, until its backlog is out.
+
+Either may be retried or repeated: the sink must tolerate re-sending (consumers deduplicate on the
+event id ``case_id:seq``).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -16,6 +27,7 @@ from temporalio import activity
 from events.schemas import CaseEvent
 
 PUBLISH_ACTIVITY = "publish_case_events"
+PUBLISH_LOCAL_ACTIVITY = "publish_case_events_local"
 
 
 class PublishBatch(BaseModel):
@@ -31,14 +43,46 @@ class EventSink(Protocol):
     def send(self, case_id: str, events: Sequence[CaseEvent]) -> None: ...
 
 
-class PublishingActivities:
-    """Activities that publish case events. The sink comes in through ``__init__``."""
+class SinkUnavailable(RuntimeError):
+    """The local publishing attempt was skipped: a recent delivery failed."""
 
-    def __init__(self, sink: EventSink) -> None:
+
+class PublishingActivities:
+    """Activities that publish case events. The sink comes in through ``__init__``.
+
+    Args:
+        sink: where events go.
+        local_cooldown_s: after a failed delivery, local attempts refuse at once for this long
+            (or until a regular attempt succeeds).
+    """
+
+    def __init__(self, sink: EventSink, *, local_cooldown_s: float = 5.0) -> None:
         self._sink = sink
+        self._cooldown_s = local_cooldown_s
+        self._lock = threading.Lock()
+        self._failed_at: float | None = None
+
+    def _send(self, batch: PublishBatch) -> int:
+        try:
+            self._sink.send(batch.case_id, batch.events)
+        except Exception:
+            with self._lock:
+                self._failed_at = time.monotonic()
+            raise
+        with self._lock:
+            self._failed_at = None
+        return len(batch.events)
 
     @activity.defn(name=PUBLISH_ACTIVITY)
     def publish_case_events(self, batch: PublishBatch) -> int:
         """Deliver a batch; returns the number of events delivered."""
-        self._sink.send(batch.case_id, batch.events)
-        return len(batch.events)
+        return self._send(batch)
+
+    @activity.defn(name=PUBLISH_LOCAL_ACTIVITY)
+    def publish_case_events_local(self, batch: PublishBatch) -> int:
+        """Deliver a batch now, or refuse at once while a recent delivery failed."""
+        with self._lock:
+            failed_at = self._failed_at
+        if failed_at is not None and time.monotonic() - failed_at < self._cooldown_s:
+            raise SinkUnavailable(f"a delivery failed {time.monotonic() - failed_at:.1f} s ago; not trying locally")
+        return self._send(batch)

@@ -12,6 +12,7 @@ from city.cli import app as city_app
 from readmodel.cli import app as readmodel_app
 from readmodel.cli import projector_cmd, report_cmd
 from workers.api.cli import users_app
+from workers.cli_bench import bench_cmd
 from workers.cli_case import app as case_app
 from workers.cli_events import events_app, topics_app
 from workers.cli_policy import app as policy_app
@@ -35,6 +36,7 @@ app.add_typer(readmodel_app, name="readmodel", help="The SQL read model: migrate
 app.command("projector")(projector_cmd)
 app.command("report")(report_cmd)
 app.command("simulate")(simulate_cmd)
+app.command("bench")(bench_cmd)
 app.add_typer(users_app, name="users", help="API users and their tokens: add, list, token, revoke, jwt.")
 app.add_typer(temporal_app, name="temporal", help="Prepare a Temporal cluster: namespace and search attributes.")
 

@@ -79,7 +79,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[CaseWorkflow],
-        activities=[publishing.publish_case_events, sla.load_sla_context],
+        activities=[publishing.publish_case_events, publishing.publish_case_events_local, sla.load_sla_context],
         activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=dt.timedelta(seconds=20),

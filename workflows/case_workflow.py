@@ -4,30 +4,48 @@ Actor actions arrive as updates (validated by the domain before anything is writ
 reads are queries, every emitted event is handed in order to the publishing activity, and the SLA
 clock is a workflow timer that wakes the domain when the next alarm is due. The whole state is one
 serialisable object, carried across continue-as-new.
+
+Publishing path (cases started since the ``local-publish-v1`` patch): the events of an update are
+published by a *local* activity that runs inside the same workflow task as the update, so one
+action costs one workflow task and no activity round trip through the server. If the local
+attempt fails (the broker is down), the case falls back to the regular, durably retried publishing
+activity until its backlog is delivered, then returns to local publishing. Either way the
+publishing cursor moves only after Kafka acknowledged a batch, batches go out one at a time in
+``seq`` order, and a retried batch is re-sent whole (consumers deduplicate on ``case_id:seq``).
+The SLA timer is kept across updates while the next alarm time stays the same (older cases
+restarted it on every update). Cases started before the patch replay on the old path.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.publishing import PUBLISH_ACTIVITY, PublishBatch
+    from activities.publishing import PUBLISH_ACTIVITY, PUBLISH_LOCAL_ACTIVITY, PublishBatch
     from activities.sla import SLA_CONTEXT_ACTIVITY
     from events.base import SYSTEM_ACTOR, CaseEventBase
     from events.schemas import CaseEvent
+    from workflows.case_models import ActionResult, CaseSummary, CaseWorkflowInput, CaseWorkflowState
     from workflows.domain import CaseState, CaseStatus, DomainError, SlaContext, decide, next_alarm_at
     from workflows.domain.commands import AttachDuplicate, CaseCommand, MergeInto, OpenCase, Tick
     from workflows.domain.evolve import apply_event
     from workflows.domain.state import TERMINAL
 
+__all__ = ["ActionResult", "CaseSummary", "CaseWorkflow", "CaseWorkflowInput", "CaseWorkflowState", "workflow_id"]
+
 WORKFLOW_NAME = "CaseWorkflow"
 PUBLISH_BATCH_MAX = 100
+#: Patch id of the local-activity publishing path and the kept SLA timer (see the module docstring).
+PATCH_LOCAL_PUBLISH = "local-publish-v1"
+_PUBLISH_TIMEOUT = timedelta(seconds=30)  # above the Kafka sink's own bounded waits
+_PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(seconds=15))
 
 SA_STATUS = SearchAttributeKey.for_keyword("GridcaseStatus")
 SA_CATEGORY = SearchAttributeKey.for_keyword("GridcaseCategory")
@@ -42,37 +60,6 @@ SA_BREACHED = SearchAttributeKey.for_bool("GridcaseBreached")
 
 def workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
-
-
-class CaseWorkflowState(BaseModel):
-    """Everything the workflow carries: the domain state, the timeline and the publishing cursor."""
-
-    case: CaseState = CaseState()
-    timeline: list[CaseEvent] = []
-    published: int = 0  # events of the timeline confirmed by the publishing activity
-    opened_events: list[str] = []  # what intake emitted, returned again to a retried intake
-
-
-class CaseWorkflowInput(BaseModel):
-    case_id: str
-    carried: CaseWorkflowState | None = None  # set on continue-as-new
-    sla: SlaContext | None = None  # optional: fixed by the starter instead of the worker's policy
-
-
-class ActionResult(BaseModel):
-    """What an accepted action did."""
-
-    case_id: str
-    status: CaseStatus
-    seq: int
-    events: list[str]  # the event ids it emitted, in order
-
-
-class CaseSummary(BaseModel):
-    case_id: str
-    status: CaseStatus
-    events: int
-    closed_at: datetime | None = None
 
 
 def _rejection(err: DomainError) -> ApplicationError:
@@ -91,6 +78,8 @@ class CaseWorkflow:
     # --- run ----------------------------------------------------------------------------------
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseSummary:
+        if workflow.patched(PATCH_LOCAL_PUBLISH):
+            return await self._run_v1()
         if self._s.case.sla is None:
             ctx = await workflow.execute_local_activity(
                 SLA_CONTEXT_ACTIVITY,
@@ -123,6 +112,83 @@ class CaseWorkflow:
         publisher.cancel()
         case = self._s.case
         return CaseSummary(case_id=case.case_id, status=case.status, events=case.seq, closed_at=case.closed_at)
+
+    async def _load_sla_context(self) -> None:
+        if self._s.case.sla is None:
+            ctx = await workflow.execute_local_activity(
+                SLA_CONTEXT_ACTIVITY,
+                result_type=SlaContext,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+            self._s.case = self._s.case.model_copy(update={"sla": ctx})
+        self._ready = True
+
+    def _all_published(self) -> bool:
+        return self._s.published == len(self._s.timeline)
+
+    async def _run_v1(self) -> CaseSummary:
+        """The main loop since ``local-publish-v1``: local publishing, SLA timer kept while unchanged."""
+        await self._load_sla_context()
+        publisher = asyncio.create_task(self._publish_loop_v1())
+        timer: asyncio.Task[None] | None = None
+        timer_at: datetime | None = None
+        while True:
+            case = self._s.case
+            if case.status in TERMINAL and case.status != CaseStatus.NEW:
+                break
+            wake = next_alarm_at(case)
+            if wake != timer_at:
+                if timer is not None:
+                    timer.cancel()
+                timer, timer_at = None, wake
+                if wake is not None and wake > workflow.now():
+                    timer = asyncio.create_task(workflow.sleep(wake - workflow.now()))
+            due = wake is not None and timer is None  # an alarm already due: tick now
+            if not due:
+                await workflow.wait_condition(self._woken_by(timer))
+                due = not self._changed and timer is not None and timer.done()
+            if due:
+                timer, timer_at = None, None
+                self._apply_command(Tick(actor=SYSTEM_ACTOR))
+            self._changed = False
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._all_published())
+                publisher.cancel()
+                workflow.continue_as_new(CaseWorkflowInput(case_id=self._s.case.case_id, carried=self._s))
+        if timer is not None:
+            timer.cancel()
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._all_published())
+        publisher.cancel()
+        case = self._s.case
+        return CaseSummary(case_id=case.case_id, status=case.status, events=case.seq, closed_at=case.closed_at)
+
+    def _woken_by(self, timer: asyncio.Task[None] | None) -> Callable[[], bool]:
+        return lambda: self._changed or (timer is not None and timer.done())
+
+    async def _publish_loop_v1(self) -> None:
+        """Publish in order: a local activity first; after a failed one, the retried activity until caught up."""
+        local = True
+        while True:
+            await workflow.wait_condition(lambda: not self._all_published())
+            start = self._s.published
+            batch = PublishBatch(case_id=self._s.case.case_id,
+                                 events=self._s.timeline[start : start + PUBLISH_BATCH_MAX])
+            if local:
+                try:
+                    await workflow.execute_local_activity(
+                        PUBLISH_LOCAL_ACTIVITY, batch, start_to_close_timeout=_PUBLISH_TIMEOUT,
+                        retry_policy=RetryPolicy(maximum_attempts=1),
+                    )
+                except FailureError:  # failed, refused or timed out (surfaces unwrapped for local activities)
+                    local = False
+                else:
+                    self._s.published = start + len(batch.events)
+                    continue
+            await workflow.execute_activity(
+                PUBLISH_ACTIVITY, batch, start_to_close_timeout=_PUBLISH_TIMEOUT, retry_policy=_PUBLISH_RETRY
+            )
+            self._s.published = start + len(batch.events)
+            local = self._all_published()  # caught up: back to the local path
 
     async def _publish_loop(self) -> None:
         while True:

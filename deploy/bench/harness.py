@@ -1,0 +1,110 @@
+"""Running workers and the stack for benchmarks.
+
+:func:`running_worker` starts a worker of a kind (``gridcase`` or ``baseline``) either as a
+subprocess (the default: its RSS and CPU are its own) or inside the benchmark process, and
+yields a :class:`WorkerRef` with the pid to measure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+
+from workers.settings import Settings
+
+WORKER_MODES = ("subprocess", "inproc")
+
+
+@dataclass
+class WorkerRef:
+    kind: str
+    task_queue: str
+    pid: int
+    mode: str
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def _env(settings: Settings, task_queue: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "GRIDCASE_TEMPORAL_ADDRESS": settings.temporal_address,
+        "GRIDCASE_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "GRIDCASE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+        "GRIDCASE_TASK_QUEUE": task_queue,
+        "GRIDCASE_STATE_DIR": str(settings.state_dir),
+        "GRIDCASE_METRICS_PORT": "0",
+    })
+    if settings.sla_time_scale is not None:
+        env["GRIDCASE_SLA_TIME_SCALE"] = str(settings.sla_time_scale)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, kind: str, *, mode: str = "subprocess", max_cached: int = 1000,
+    task_queue: str | None = None,
+) -> AsyncIterator[WorkerRef]:
+    """A polling worker for the duration of the block; stopped gracefully afterwards."""
+    import asyncio
+
+    queue = task_queue or unique(f"bench-{kind}-")
+    if mode == "inproc":
+        from deploy.bench.workerproc import build
+
+        async with build(kind, client, settings, queue, max_cached):
+            yield WorkerRef(kind, queue, os.getpid(), mode)
+        return
+    if mode != "subprocess":
+        raise ValueError(f"worker mode must be one of {WORKER_MODES}, not {mode!r}")
+    argv = [sys.executable, "-m", "deploy.bench.workerproc", "--kind", kind, "--task-queue", queue,
+            "--max-cached", str(max_cached)]
+    root = Path(__file__).resolve().parents[2]
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(argv, env=_env(settings, queue), stdout=subprocess.PIPE, stderr=errors, cwd=root)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.to_thread(proc.stdout.readline)
+        if b"READY" not in line:
+            errors.seek(0)
+            raise RuntimeError(f"benchmark worker did not start: {errors.read().decode(errors='replace')[-800:]}")
+        yield WorkerRef(kind, queue, proc.pid, mode)
+    finally:
+        proc.terminate()
+        try:
+            await asyncio.to_thread(proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        errors.close()
+
+
+def server_pid(settings: Settings) -> int | None:
+    """The pid of the local stack's Temporal dev server, if it runs."""
+    from deploy import stack
+
+    return stack._live_pid(stack._Paths.of(settings), stack.TEMPORAL)
+
+
+def wait_until(predicate: object, timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate()`` until true or ``timeout`` seconds passed."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
