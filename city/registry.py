@@ -67,7 +67,6 @@ class SqlCityRegistry:
             self._grids[g.id] = GridInfo(g.id, g.name, g.community_id, street.id, street.district_id)
         self._grid_order = [g.id for g in data.grids]
         self._polygons = polygons_of(data.grids)
-        shapely.prepare(self._polygons)
         self._tree = shapely.STRtree(self._polygons)
         self._polygon_of = dict(zip(self._grid_order, self._polygons, strict=True))
         self._staff: dict[str, list[StaffMember]] = {}
@@ -277,13 +276,7 @@ def seed_database(url: str, data_dir: Path | None = None) -> str | None:
     if city_version(engine) is not None:
         return None
     folder = data_dir or SEED_DIR
-    data = read_city(folder)
-    try:
-        return save_city(engine, data, str(folder))
-    except Exception:
-        if city_version(engine) is not None:  # another process loaded it at the same time
-            return None
-        raise
+    return save_city(engine, read_city(folder), str(folder), only_if_empty=True)
 
 
 def open_registry(url: str, data_dir: Path | None = None) -> SqlCityRegistry:

@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -30,8 +31,9 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
 )
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from city.files import polygons_of
 from city.model import (
@@ -138,8 +140,11 @@ def engine_for(url: str) -> Engine:
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the city tables that do not exist yet."""
-    metadata.create_all(engine, checkfirst=True)
+    """Create the city tables that do not exist yet (another process creating them at the same time is fine)."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except (OperationalError, ProgrammingError, IntegrityError):
+        metadata.create_all(engine, checkfirst=True)  # lost a race: the other process's tables are there now
 
 
 def city_version(engine: Engine) -> str | None:
@@ -151,8 +156,21 @@ def city_version(engine: Engine) -> str | None:
         return None
 
 
-def save_city(engine: Engine, data: CityData, source: str) -> str:
-    """Replace the city in the database with ``data`` in one transaction; returns the new version stamp."""
+def _lock_city(conn: Connection) -> None:
+    """Serialise writers of the city tables until the end of the transaction."""
+    if conn.dialect.name == "sqlite":
+        # a write takes SQLite's database write lock at once; a deferred transaction would only take it later
+        conn.execute(delete(meta_table).where(meta_table.c.key == "__lock__"))
+    else:
+        conn.execute(text("LOCK TABLE city_meta IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def save_city(engine: Engine, data: CityData, source: str, *, only_if_empty: bool = False) -> str | None:
+    """Replace the city in the database with ``data`` in one transaction; returns the new version stamp.
+
+    With ``only_if_empty`` nothing is written (and None returned) when a city is already stored; the
+    check and the load are atomic, so of several processes seeding an empty database one loads.
+    """
     ensure_tables(engine)
     polys = polygons_of(data.grids)
     bounds = shapely.bounds(polys)
@@ -179,6 +197,10 @@ def save_city(engine: Engine, data: CityData, source: str) -> str:
                          "needs_whistle": r.needs_whistle} for r in data.routing_rules],
     }
     with engine.begin() as conn:
+        _lock_city(conn)
+        if only_if_empty and conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == "version")).first() is not None:
+            return None
         for table in TABLES:
             conn.execute(delete(table))
         for table in reversed(TABLES):

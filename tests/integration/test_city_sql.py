@@ -139,3 +139,20 @@ def test_build_registry_uses_the_settings(db_url: str, tmp_path: Path) -> None:
     reg = build_registry(settings)
     assert reg.name == "小城" and reg.data.meta["source"] == str(tmp_path / "small")
     assert build_registry(settings) is reg
+
+
+def test_two_processes_seeding_at_once_load_the_city_once(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys; from city.registry import open_registry; r = open_registry(sys.argv[1]); "
+              "print(len(r.grid_ids()), r.version)")
+    procs = [subprocess.Popen([sys.executable, "-c", script, db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    lines = {out.strip() for out, _ in outputs}
+    assert len(lines) == 1 and lines.pop().startswith("3779 ")
+    engine = store.engine_for(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.grids)).scalar_one() == 3779
