@@ -38,7 +38,7 @@ from rich.text import Text
 from workers.settings import Settings
 from workers.sim.config import SimConfig
 from workers.sim.display import print_tally, progress_panel, scale_line
-from workers.sim.main import SimOptions, load_city, simulate
+from workers.sim.main import SimOptions, count_pollers, load_city, simulate
 from workers.sim.runner import Tally
 from workflows.sla.timescale import describe_scale
 
@@ -147,17 +147,10 @@ def _free_port() -> int:
 
 
 async def _pollers(settings: Settings, task_queue: str) -> int:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
     from workers.composition import connect_temporal
 
     client = await connect_temporal(settings)
-    resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-        namespace=settings.temporal_namespace, task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
-    return len(resp.pollers)
+    return await count_pollers(client, settings.temporal_namespace, task_queue)
 
 
 def _prepare(settings: Settings, console: Console) -> bool:

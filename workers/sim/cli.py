@@ -34,7 +34,7 @@ def simulate_cmd(
     """Simulate complaints and every actor's behaviour on compressed time, then print the tally."""
     from workers.settings import get_settings
     from workers.sim.display import print_tally, scale_line
-    from workers.sim.main import DEFAULT_TIME_SCALE, load_city, options_from_cli, simulate
+    from workers.sim.main import DEFAULT_TIME_SCALE, NoWorkerError, load_city, options_from_cli, simulate
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -58,6 +58,9 @@ def simulate_cmd(
                   f"task queue {settings.task_queue}{' (worker in this process)' if worker else ''}")
     try:
         tally = asyncio.run(simulate(settings, options, city, with_worker=worker, console=console))
+    except NoWorkerError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")
         raise typer.Exit(130) from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 from rich.live import Live
+from temporalio.client import Client
 
 from workers.case_client import CaseClient
 from workers.settings import Settings
@@ -45,14 +46,19 @@ class SimOptions:
 
     def __post_init__(self) -> None:
         if (self.cases is None) == (self.minutes is None):
-            raise ValueError("give either cases (a number of complaints) or minutes (how long they arrive)")
+            raise ValueError("--cases/--minutes: give either a number of complaints or how long they arrive")
         if self.cases is not None and self.cases < 1:
-            raise ValueError("cases must be at least 1")
+            raise ValueError(f"--cases: must be at least 1, got {self.cases}")
         if self.minutes is not None and self.minutes <= 0:
-            raise ValueError("minutes must be more than 0")
+            raise ValueError(f"--minutes: must be more than 0, got {self.minutes:g}")
         if self.rate <= 0:
-            raise ValueError("rate must be more than 0 complaints per minute")
-        check_scale(self.time_scale)
+            raise ValueError(f"--rate: must be more than 0 complaints per minute, got {self.rate:g}")
+        if self.drain_seconds is not None and self.drain_seconds < 0:
+            raise ValueError(f"--drain: must be 0 or more seconds, got {self.drain_seconds:g}")
+        try:
+            check_scale(self.time_scale)
+        except ValueError as err:
+            raise ValueError(f"--time-scale: {err}") from None
 
 
 def load_city(settings: Settings, *, sample: bool = False) -> SimCity:
@@ -71,6 +77,22 @@ def options_from_cli(*, cases: int | None, minutes: float | None, rate: float, t
     cfg = load_config(config_path, {"cover_all_paths": tour})
     return SimOptions(cases=cases, minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, config=cfg,
                       drain_seconds=drain)
+
+
+class NoWorkerError(RuntimeError):
+    """Nobody serves the task queue the simulation would open its cases on."""
+
+
+async def count_pollers(client: Client, namespace: str, task_queue: str) -> int:
+    """How many workers poll ``task_queue`` for workflow tasks right now."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=namespace, task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    return len(resp.pollers)
 
 
 @contextlib.asynccontextmanager
@@ -103,8 +125,16 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
     plans = plan_stream(options.config, city, policy, seed=options.seed, prefix=prefix, rate_per_minute=options.rate,
                         seconds_per_hour=options.time_scale, count=options.cases, horizon=horizon)
     client = await connect_temporal(settings)
-    cases = CaseClient(client, settings.task_queue)
+    pollers = await count_pollers(client, settings.temporal_namespace, settings.task_queue)
     console = console or Console()
+    if not with_worker and not pollers:
+        raise NoWorkerError(
+            f"no worker polls task queue {settings.task_queue}: start one with GRIDCASE_SLA_TIME_SCALE="
+            f"{options.time_scale:g} gridcase worker, or let the simulation run its own (--worker)")
+    if with_worker and pollers:
+        console.print(f"[yellow]{pollers} other poller(s) on task queue {settings.task_queue}: cases they pick up "
+                      "run on their time scale and are reported, not driven[/yellow]")
+    cases = CaseClient(client, settings.task_queue)
     target = f"of {options.minutes:g} min" if options.minutes is not None else f"· {options.cases} cases"
     draw = render or (lambda t: progress_panel(t, target=target))
     async with _maybe_worker(client, settings, with_worker):
