@@ -18,7 +18,7 @@ from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 10
 SKIPPED = {"/events"}  # a server-sent-event stream never ends: exercised in test_api_flow
 
 

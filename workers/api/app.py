@@ -275,6 +275,7 @@ def create_app(
                 eng.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(no_unknown_query)],
         title="gridcase API",
         version="1",
         description="Cases of city grid governance: intake, actions by role and jurisdiction, clocks, "
@@ -286,6 +287,23 @@ def create_app(
     if CONSOLE_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app
+
+
+def no_unknown_query(request: Request) -> None:
+    """Refuse query parameters the operation does not declare (a misspelt filter must not widen a list)."""
+    from fastapi.routing import APIRoute
+
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = {f.alias for f in route.dependant.query_params}
+    unknown = sorted(k for k in request.query_params if k not in known)
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", k), "type": "extra_forbidden",
+             "msg": f"unknown query parameter (known: {', '.join(sorted(known)) or 'none'})"}
+            for k in unknown
+        ])
 
 
 def services(request: Request) -> Services:
