@@ -139,6 +139,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     h, p = host or settings.api_host, port or settings.api_port
     typer.echo(f"gridcase API on http://{h}:{p}  (console http://{h}:{p}/console/, OpenAPI http://{h}:{p}/docs)")
     uvicorn.run(create_app(settings), host=h, port=p, log_level="info", timeout_graceful_shutdown=10)
