@@ -158,7 +158,7 @@ def _ring(geometry: Any) -> tuple[tuple[tuple[float, float], ...] | None, str]:
         return None, f"a ring needs at least 4 points (3 corners and the closing point), got {len(arr)}"
     if (arr[0] != arr[-1]).any():
         return None, "ring is not closed (first point must equal last point)"
-    return tuple((float(x), float(y)) for x, y in arr.tolist()), ""
+    return tuple(map(tuple, arr.astype(float).tolist())), ""
 
 
 def read_city(folder: Path) -> CityData:
@@ -428,7 +428,8 @@ def _read_grids(r: _Reader, community_ids: set[str]) -> tuple[list[GridCell], di
             why = explain_validity(polys[i]) if not shapely.is_valid(polys[i]) else "zero area"
             r.issue(GRIDS_FILE, rows[grids[i].id], "bad-polygon", f"invalid polygon: {why}")
         grids = [g for g, b in zip(grids, bad, strict=True) if not b]
-    for a, b, area in overlapping_pairs(grids):
+        polys = polys[~bad]
+    for a, b, area in overlapping_pairs(grids, polys):
         r.issue(GRIDS_FILE, rows[b.id], "overlapping-grids",
                 f"grid {b.id!r} overlaps grid {a.id!r} ({rows[a.id]}) by {area:.3g} square degrees")
     return grids, rows
@@ -442,11 +443,14 @@ def polygons_of(grids: list[GridCell]) -> np.ndarray:
     return shapely.polygons(rings)
 
 
-def overlapping_pairs(grids: list[GridCell]) -> list[tuple[GridCell, GridCell, float]]:
-    """Pairs of grids whose interiors overlap by more than :data:`OVERLAP_TOLERANCE` (touching is fine)."""
+def overlapping_pairs(grids: list[GridCell], polys: np.ndarray | None = None) -> list[tuple[GridCell, GridCell, float]]:
+    """Pairs of grids whose interiors overlap by more than :data:`OVERLAP_TOLERANCE` (touching is fine).
+
+    ``polys`` are the grids' polygons if already built (:func:`polygons_of`).
+    """
     if len(grids) < 2:
         return []
-    polys = polygons_of(grids)
+    polys = polygons_of(grids) if polys is None else polys
     tree = shapely.STRtree(polys)
     left, right = tree.query(polys)  # bounding boxes meet
     keep = left < right
