@@ -94,6 +94,12 @@ def test_dispatcher_sees_a_new_case_live_dispatches_it_and_watches_it_turn_warne
             assert row.locator(".countdown").inner_text() != first
             page.screenshot(path=str(ARTIFACTS / "console-warned.png"), full_page=True)
             assert page.evaluate("window.__loadedOnce") is True, "the page was reloaded"
+
+            # a one-click link carries the token in the fragment, which the console drops at once
+            linked = browser.new_page()
+            linked.goto(f"{api.base_url}/console/#token={api.tokens['sv-city']}")
+            expect(linked.locator("#who")).to_contain_text("sv-city")
+            assert "token" not in linked.url
         finally:
             browser.close()
     assert not errors, errors

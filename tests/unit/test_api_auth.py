@@ -198,3 +198,11 @@ def test_list_scopes_and_live_scopes() -> None:
 def test_the_actor_is_the_principal() -> None:
     actor = Principal("gw-7", Role.GRID_WORKER, "G-1", "王五").actor()
     assert (actor.role, actor.person_id, actor.unit_id, actor.name) == (Role.GRID_WORKER, "gw-7", "G-1", "王五")
+
+
+def test_ensure_user_is_idempotent_and_keeps_the_role(store: UserStore) -> None:
+    a = store.ensure_user("demo-op", "Demo", Role.DISPATCHER)
+    b = store.ensure_user("demo-op", "Demo", Role.DISPATCHER)
+    assert a == b
+    with pytest.raises(UserError, match="exists as dispatcher"):
+        store.ensure_user("demo-op", "Demo", Role.STREET, "S-1")

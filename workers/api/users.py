@@ -165,6 +165,21 @@ class UserStore:
             raise UserError(f"user_id: {user_id!r} already exists") from None
         return User(user_id, name, role, unit_id, now)
 
+    def ensure_user(self, user_id: str, name: str, role: Role, unit_id: str | None = None) -> User:
+        """The user ``user_id``, created when missing (for scripts such as the demo); an existing user
+        must have the same role and unit."""
+        existing = self.get_user(user_id)
+        if existing is None:
+            try:
+                return self.add_user(user_id, name, role, unit_id)
+            except UserError:
+                existing = self.get_user(user_id)  # created meanwhile by another process
+                if existing is None:
+                    raise
+        if (existing.role, existing.unit_id) != (role, unit_id):
+            raise UserError(f"user_id: {user_id!r} exists as {existing.role.value} {existing.unit_id or ''}".strip())
+        return existing
+
     def get_user(self, user_id: str) -> User | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.user_id == user_id)).mappings().first()

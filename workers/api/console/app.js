@@ -418,5 +418,8 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("hashchange", route);
   setInterval(tick, 1000);
   applyLang();
+  // a one-click link may carry the token in the fragment (never sent to the server): take it, then drop it
+  const fromLink = location.hash.match(/^#token=([A-Za-z0-9_.-]+)$/);
+  if (fromLink) { token = fromLink[1]; history.replaceState(null, "", location.pathname); }
   if (token) login(token).then((ok) => { if (!ok) logout(); }); else logout();
 });
