@@ -9,6 +9,7 @@ import signal
 from workers.composition import build_worker, connect_temporal
 from workers.observability import WorkerObservability
 from workers.settings import Settings
+from workflows.sla.timescale import describe_scale
 
 log = logging.getLogger("gridcase.worker")
 
@@ -26,7 +27,8 @@ async def run_worker(settings: Settings, *, task_queue: str | None = None) -> No
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with observability.serving(client) as health, worker:
-        log.info("worker polling %s on %s", task_queue or settings.task_queue, settings.temporal_address)
+        log.info("worker polling %s on %s; new cases run on %s", task_queue or settings.task_queue,
+                 settings.temporal_address, describe_scale(settings.sla_time_scale))
         health.ready = True
         await stop.wait()
         health.ready = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,14 @@ def _stream(seed: int, count: int, cfg: SimConfig | None = None) -> list[CasePla
                             seconds_per_hour=1.0, count=count))
 
 
+@lru_cache(maxsize=4)
+def _context(scale: float) -> SlaContext:
+    return SlaContext(policy=compress_policy(POLICY, scale), calendar=build_calendar([2026]), time_scale=scale)
+
+
 def play(plan: CasePlan, scale: float = 1.0) -> tuple[CaseState, list[CaseEventBase]]:
     """Run a plan through the pure domain on compressed time, at the planned instants."""
-    ctx = SlaContext(policy=compress_policy(POLICY, scale), calendar=build_calendar([2026]), time_scale=scale)
+    ctx = _context(scale)
     state = CaseState(case_id=plan.case_id, sla=ctx)
     timeline: list[CaseEventBase] = []
     for at, cmd in [(0.0, plan.open), *[(s.at, s.command) for s in plan.steps]]:
@@ -167,3 +173,15 @@ def test_bad_configuration_names_the_key_and_the_rule(tmp_path: Path) -> None:
     good.write_text("behaviour:\n  unsatisfied: 0.5\n", encoding="utf-8")
     cfg = load_config(good, {"cover_all_paths": False})
     assert cfg.behaviour.unsatisfied == 0.5 and not cfg.cover_all_paths and cfg.behaviour.reject == 0.03
+
+
+def test_duplicates_are_merged_into_cases_still_open() -> None:
+    plans = list(plan_stream(SimConfig(behaviour=Behaviour(duplicate=0.3)), CITY, POLICY, seed=6, prefix="D",
+                             rate_per_minute=60, seconds_per_hour=1.0, count=150))
+    ends = {p.case_id: p.arrival + p.duration for p in plans}  # 1 s per policy hour
+    merged = [p for p in plans if p.path == "merged"]
+    assert len(merged) > 10
+    for p in merged:
+        target = p.scenario.into_case_id
+        assert target in ends and target != p.case_id
+        assert ends[target] > p.arrival, (p.case_id, target)  # the target is still being handled

@@ -149,6 +149,17 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
                 tally = await sim.run(plans, drain_seconds=options.drain_seconds)
                 view.update(draw(tally))
         else:
-            sim = Simulator(cases, time_scale=options.time_scale, on_change=on_change)
+            last = [0.0]
+
+            def report(t: Tally) -> None:  # a line every 10 s when there is no live panel
+                if live and t.elapsed - last[0] >= 10.0:
+                    last[0] = t.elapsed
+                    console.print(f"[{t.elapsed:5.0f} s = {t.elapsed / (options.time_scale or 3600):,.0f} policy h] "
+                                  f"{t.planned} arrived, {t.in_flight} in flight, {t.finished} finished, "
+                                  f"rungs {dict(t.rung_cases) or '-'}, breached {t.breached_cases}")
+                if on_change:
+                    on_change(t)
+
+            sim = Simulator(cases, time_scale=options.time_scale, on_change=report)
             tally = await sim.run(plans, drain_seconds=options.drain_seconds)
     return tally

@@ -406,7 +406,7 @@ def _whistle_departments(city: SimCity, cat: SimCategory, rng: random.Random) ->
 
 
 def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: list[str]) -> Scenario:
-    """One complaint and its actors' behaviour, drawn from ``cfg``. ``recent``: live cases a duplicate may hit."""
+    """One complaint and its actors' behaviour, drawn from ``cfg``. ``recent``: open cases a duplicate may hit."""
     b = cfg.behaviour
     channel = _weighted(rng, cfg.channels)
     weights = cfg.categories or {cat.code: cat.weight for cat in city.categories}
@@ -497,7 +497,7 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
         sc("hotline", urgency=Urgency.URGENT, resolve_level=1),
         sc("hotline", outcome="rejected"),
         sc("hotline", outcome="terminated"),
-        sc("hotline", outcome="merged", into_case_id=""),  # the runner points it at the tour's first hotline case
+        sc("hotline", outcome="merged", into_case_id=""),  # plan_stream points it at a case still open
     ]
 
 
@@ -539,7 +539,17 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
     The tour's cases arrive one per second; counted in ``count``.
     """
     rng = random.Random(seed)
-    recent: list[str] = []
+    hour = seconds_per_hour if seconds_per_hour is not None else 3600.0
+    live: list[tuple[str, float]] = []  # (case id, when its last step is due, wall-clock seconds)
+
+    def open_at(arrival: float) -> list[str]:
+        """Cases a duplicate arriving now can be merged into: opened, with a resident, not finished soon."""
+        return [cid for cid, end in live[-50:] if end > arrival + 4 * hour]
+
+    def keep(plan: CasePlan) -> None:
+        if plan.scenario.has_resident and plan.scenario.outcome == "closed":
+            live.append((plan.case_id, plan.arrival + plan.duration * hour))
+
     index = 0
     if cfg.cover_all_paths:
         tour = coverage_tour(city, rng)
@@ -548,13 +558,12 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
                 return
             case_id = f"{prefix}-{index:05d}"
             if sc.outcome == "merged":
-                target = next((r for r in recent), None)
-                if target is None:
+                candidates = open_at(float(index))
+                if not candidates:
                     continue
-                sc = replace(sc, into_case_id=target)
+                sc = replace(sc, into_case_id=max(candidates, key=lambda cid: dict(live)[cid]))
             plan = compile_plan(sc, case_id, float(index), city, policy, rng)
-            if sc.has_resident and sc.outcome == "closed":
-                recent.append(case_id)
+            keep(plan)
             index += 1
             yield plan
     offset = float(index)
@@ -563,9 +572,8 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
                       horizon=None if horizon is None else max(horizon - offset, 0.0))
     for t in stream:
         case_id = f"{prefix}-{index:05d}"
-        sc = draw_scenario(cfg, city, rng, recent[-20:])
+        sc = draw_scenario(cfg, city, rng, open_at(offset + t)[-20:])
         plan = compile_plan(sc, case_id, offset + t, city, policy, rng)
-        if sc.has_resident and sc.outcome == "closed":
-            recent.append(case_id)
+        keep(plan)
         index += 1
         yield plan
