@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import (
     Boolean,
@@ -224,12 +225,13 @@ def read_city_from_db(engine: Engine) -> CityData | None:
             select(grids.c.id, grids.c.community_id, grids.c.name, grids.c.geometry_wkt).order_by(grids.c.id)).all()
         polys = shapely.from_wkt([r[3] for r in grid_rows])
         coords, index = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
-        rings: list[list[tuple[float, float]]] = [[] for _ in grid_rows]
-        for (x, y), i in zip(coords.tolist(), index.tolist(), strict=True):
-            rings[i].append((x, y))
-        gs = [GridCell(r[0], r[1], r[2], tuple(ring)) for r, ring in zip(grid_rows, rings, strict=True)]
-        st = [StaffMember(r[0], r[1], StaffRole(r[2]), r[3]) for r in conn.execute(
-            select(staff.c.id, staff.c.grid_id, staff.c.role, staff.c.name).order_by(staff.c.grid_id, staff.c.id))]
+        ends = np.flatnonzero(np.diff(index)) + 1
+        rings = [tuple(map(tuple, part.tolist())) for part in np.split(coords, ends)] if len(coords) else []
+        gs = [GridCell(r[0], r[1], r[2], ring) for r, ring in zip(grid_rows, rings, strict=True)]
+        roles = {r.value: r for r in StaffRole}
+        st = [StaffMember(r[0], r[1], roles[r[2]], r[3]) for r in conn.execute(
+            select(staff.c.id, staff.c.grid_id, staff.c.role, staff.c.name).order_by(staff.c.grid_id, staff.c.id)
+        ).all()]
         dp = [Department(*r) for r in conn.execute(
             select(departments.c.id, departments.c.name, departments.c.head, departments.c.head_title)
             .order_by(departments.c.id))]
