@@ -84,8 +84,8 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
             else:
                 from deploy.bench.peak import bench_peak
 
-                result = await bench_peak(client, settings, await worker("gridcase"), size=size, repeat=repeat,
-                                          log=log)
+                result = await bench_peak(client, settings, None, size=size, repeat=repeat,
+                                          worker_mode=worker_mode, log=log)
             if not result.seconds:
                 result.seconds = time.perf_counter() - started
             result.details["load_average_after"] = list(os.getloadavg())
