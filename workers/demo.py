@@ -311,13 +311,15 @@ def print_report(settings: Settings, tally: Tally, console: Console) -> None:
             report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
                                   weights=settings.composite_weights)
             shown = len(report.rows)
-            report.rows = report.rows[:limit]
+            if shown > limit:  # the best and the worst
+                report.rows = report.rows[: limit // 2] + report.rows[-(limit - limit // 2):]
             items = table_renderables(report)
             console.print(items[0])
             if by == "street":
                 console.print(items[1])
             if shown > limit:
-                console.print(f"  ({limit} best of {shown} {by} rows; `gridcase report --by {by}` shows them all)")
+                console.print(f"  ({limit // 2} best and {limit - limit // 2} worst of {shown} {by} rows; "
+                              f"`gridcase report --by {by}` shows them all)")
         console.print(f"The report covers every case of {period} in the read model ({report.total.cases}); "
                       f"this run opened {tally.opened}.")
     except Exception as err:

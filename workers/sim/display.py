@@ -57,6 +57,10 @@ def print_tally(console: Console, t: Tally) -> None:
     console.print(scale_line(t.time_scale))
     console.print(f"{t.planned} cases arrived, {t.opened} opened, {t.finished} finished, "
                   f"{len(t.unfinished)} still open, {t.actions} actions in {t.elapsed:,.0f} s wall-clock")
+    if t.actions:
+        policy_max = f" = {t.lag_max / t.time_scale:.2g} policy h" if t.time_scale else ""
+        console.print(f"actions completed on average {t.lag_mean:.2f} s (at most {t.lag_max:.2f} s{policy_max}) after "
+                      "their planned time; a slower stack makes some on-time actors late")
     console.print(_counter_table("Paths (finished cases)", [(p, t.paths.get(p, 0)) for p in PATHS], t.finished))
     console.print(_counter_table("Side paths (finished cases)", [(f, t.features.get(f, 0)) for f in FEATURES]))
     rungs = Table(title="Escalation rungs (automatic, from the SLA clocks)", title_justify="left",

@@ -54,12 +54,19 @@ class Tally:
     breaches: int = 0
     warnings: int = 0
     actions: int = 0
+    lag_total: float = 0.0  # seconds between an action's planned time and its completion, summed
+    lag_max: float = 0.0
     refused: Counter[str] = field(default_factory=Counter)  # by domain rule
     failures: list[str] = field(default_factory=list)
     scale_mismatch: list[str] = field(default_factory=list)
     case_ids: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def lag_mean(self) -> float:
+        """Mean seconds from an action's planned time to its completion (latency and scheduling)."""
+        return self.lag_total / self.actions if self.actions else 0.0
 
     @property
     def elapsed(self) -> float:
@@ -76,6 +83,7 @@ class Tally:
             "rung_cases": dict(self.rung_cases), "rung_events": dict(self.rung_events),
             "manual_escalations": self.manual_escalations, "breached_cases": self.breached_cases,
             "breaches": self.breaches, "warnings": self.warnings, "refused": dict(self.refused),
+            "action_lag_mean_seconds": round(self.lag_mean, 3), "action_lag_max_seconds": round(self.lag_max, 3),
             "failures": list(self.failures), "scale_mismatch": list(self.scale_mismatch),
             "elapsed_seconds": round(self.elapsed, 1),
         }
@@ -169,9 +177,11 @@ class Simulator:
                                         f"the simulation on {self.time_scale or 'real time'}")
                 return
             hour = scale if scale is not None else 3600.0
-            start = asyncio.get_running_loop().time()
+            start = asyncio.get_running_loop().time()  # policy hour 0 of the case: just after it opened
+            loop = asyncio.get_running_loop()
             for i, step in enumerate(plan.steps):
-                delay = start + step.at * hour - asyncio.get_running_loop().time()
+                planned = start + step.at * hour
+                delay = planned - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 try:
@@ -182,6 +192,9 @@ class Simulator:
                     log.warning("case %s: %s refused: %s", cid, step.label, err)
                     break
                 t.actions += 1
+                lag = max(loop.time() - planned, 0.0)
+                t.lag_total += lag
+                t.lag_max = max(t.lag_max, lag)
             await self._finish(plan)
         except asyncio.CancelledError:
             t.unfinished.append(cid)
