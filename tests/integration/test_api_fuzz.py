@@ -18,7 +18,7 @@ from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 6
 SKIPPED = {"/events"}  # a server-sent-event stream never ends: exercised in test_api_flow
 
 
@@ -83,5 +83,6 @@ def test_fuzzing_finds_no_server_error_and_no_accepted_invalid_payload(api: ApiS
                 assert mode == GenerationMode.NEGATIVE  # an operation without inputs has no invalid request
             except Exception as exc:  # collect every operation's failure, then report them all
                 failures.append(f"{operation.method.upper()} {operation.path} [{mode.value}]: {exc}")
-    assert calls > 300
+    print(f"schemathesis: {calls} requests over {len(operations) - len(SKIPPED)} operations")
+    assert calls > 200
     assert not failures, "\n\n".join(failures)
