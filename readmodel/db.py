@@ -9,16 +9,17 @@ Kafka (benchmarks, tests, replays from files).
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Connection, DateTime, Engine, Table, create_engine, delete, event, insert, select
 
 from events.base import CaseEventBase
-from events.schemas import event_type
 from readmodel import tables as t
 from readmodel.projection import CaseView, apply_event
 
@@ -42,6 +43,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
+    if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
+        # Batch UPDATE/upsert executemany too (not only plain INSERT): the projector writes in batches.
+        kwargs.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -99,70 +103,184 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-def _utc_row(row: Any) -> dict[str, Any]:
-    return {k: (t.as_utc(v) if isinstance(v, datetime) else v) for k, v in row._mapping.items()}
+_DT_COLUMNS: dict[str, tuple[str, ...]] = {
+    table.name: tuple(c.name for c in table.columns if isinstance(c.type, DateTime)) for table in t.ALL_TABLES
+}
+# Child tables the projection reads back (the others are insert-only: callbacks and escalations).
+_LOADED_CHILDREN: tuple[tuple[Table, str, str], ...] = (
+    (t.assignments, "assignments", "assignment_id"),
+    (t.clocks, "clocks", "clock_id"),
+    (t.whistles, "whistles", "round"),
+)
+_WRITTEN_CHILDREN: tuple[tuple[Table, str], ...] = (
+    (t.assignments, "assignments"),
+    (t.clocks, "clocks"),
+    (t.whistles, "whistles"),
+    (t.callbacks, "callbacks"),
+    (t.escalations, "escalations"),
+)
+
+
+def _utc_row(table: Table, row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    for name in _DT_COLUMNS[table.name]:
+        v = d[name]
+        if v is not None:
+            d[name] = t.as_utc(v)
+    return d
 
 
 def load_views(conn: Connection, case_ids: Sequence[str]) -> dict[str, CaseView]:
-    """The stored views of ``case_ids`` (cases never seen are absent)."""
+    """The stored views of ``case_ids`` (cases never seen are absent), with a snapshot of each row."""
     views: dict[str, CaseView] = {}
     for chunk in _chunks(case_ids):
         for row in conn.execute(select(t.cases).where(t.cases.c.case_id.in_(chunk))):
-            d = _utc_row(row)
-            views[d["case_id"]] = CaseView(case=d)
-        for table, attr, key in (
-            (t.assignments, "assignments", "assignment_id"),
-            (t.clocks, "clocks", "clock_id"),
-            (t.whistles, "whistles", "round"),
-            (t.callbacks, "callbacks", "seq"),
-            (t.escalations, "escalations", "seq"),
-        ):
+            d = _utc_row(t.cases, row)
+            view = views[d["case_id"]] = CaseView(case=d)
+            view.snapshot["cases"] = {d["case_id"]: tuple(d.values())}
+        for table, attr, key in _LOADED_CHILDREN:
             for row in conn.execute(select(table).where(table.c.case_id.in_(chunk))):
-                d = _utc_row(row)
-                view = views.get(d["case_id"])
-                if view is not None:
-                    getattr(view, attr)[d[key]] = d
+                d = _utc_row(table, row)
+                owner = views.get(d["case_id"])
+                if owner is not None:
+                    getattr(owner, attr)[d[key]] = d
+                    owner.snapshot.setdefault(attr, {})[d[key]] = tuple(d.values())
     return views
 
 
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, updating the ones whose primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    pk = [c.name for c in table.primary_key.columns]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+        stmt = dialect_insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=pk, set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in pk}
+        )
+        conn.execute(stmt, rows)
+        return
+    for row in rows:  # other databases: delete then insert
+        conn.execute(delete(table).where(*[table.c[k] == row[k] for k in pk]))
+    conn.execute(insert(table), rows)
+
+
 def write_views(conn: Connection, views: Iterable[CaseView]) -> None:
-    """Replace the stored rows of each view's case and append its new timeline rows."""
+    """Write what changed in each view since it was loaded, and its new timeline rows."""
     views = list(views)
-    ids = [v.case_id for v in views]
-    for chunk in _chunks(ids):
-        for table in (t.cases, *t.CHILD_TABLES):
-            conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
-    rows: dict[str, list[dict[str, Any]]] = {
-        "cases": [v.case for v in views],
-        "timeline": [r for v in views for r in v.new_timeline],
-        "assignments": [r for v in views for r in v.assignments.values()],
-        "clocks": [r for v in views for r in v.clocks.values()],
-        "whistles": [r for v in views for r in v.whistles.values()],
-        "callbacks": [r for v in views for r in v.callbacks.values()],
-        "escalations": [r for v in views for r in v.escalations.values()],
-    }
-    for name, table in (
-        ("cases", t.cases),
-        ("timeline", t.timeline),
-        ("assignments", t.assignments),
-        ("clocks", t.clocks),
-        ("whistles", t.whistles),
-        ("callbacks", t.callbacks),
-        ("escalations", t.escalations),
-    ):
-        if rows[name]:
-            conn.execute(insert(table), rows[name])
+    changed: dict[str, list[dict[str, Any]]] = {"cases": []}
+    timeline_rows: list[dict[str, Any]] = []
+    for v in views:
+        if tuple(v.case.values()) != v.snapshot.get("cases", {}).get(v.case_id):
+            changed["cases"].append(v.case)
+        timeline_rows.extend(v.new_timeline)
+        for _, attr in _WRITTEN_CHILDREN:
+            snap = v.snapshot.get(attr, {})
+            bucket = changed.setdefault(attr, [])
+            for key, row in getattr(v, attr).items():
+                if snap.get(key) != tuple(row.values()):
+                    bucket.append(row)
+    _upsert(conn, t.cases, changed["cases"])
+    if timeline_rows:
+        conn.execute(insert(t.timeline), timeline_rows)
+    for table, attr in _WRITTEN_CHILDREN:
+        if attr in ("callbacks", "escalations"):
+            if changed.get(attr):
+                conn.execute(insert(table), changed[attr])
+        else:
+            _upsert(conn, table, changed.get(attr, []))
     for v in views:
         v.new_timeline = []
+        v.snapshot["cases"] = {v.case_id: tuple(v.case.values())}
+        for _, attr, _ in _LOADED_CHILDREN:
+            v.snapshot[attr] = {k: tuple(r.values()) for k, r in getattr(v, attr).items()}
+        v.callbacks.clear()
+        v.escalations.clear()
 
 
-def apply_events_conn(conn: Connection, events: Sequence[CaseEventBase]) -> ApplyResult:
-    """Apply ``events`` (in order) inside the caller's transaction."""
+class ViewCache:
+    """Case views kept between batches, so a busy case is not read back from the database each time.
+
+    A cached view is used only if its ``last_seq`` equals the one stored in ``rm_cases`` (checked with
+    one narrow query per batch), so a database emptied or written by someone else is simply read
+    again. Least recently used cases are forgotten first.
+    """
+
+    def __init__(self, max_cases: int = 10_000) -> None:
+        self.max_cases = max_cases
+        self._views: OrderedDict[str, CaseView] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def get(self, case_id: str) -> CaseView | None:
+        return self._views.get(case_id)
+
+    def put(self, views: Iterable[CaseView]) -> None:
+        for v in views:
+            self._views[v.case_id] = v
+            self._views.move_to_end(v.case_id)
+        while len(self._views) > self.max_cases:
+            self._views.popitem(last=False)
+
+    def discard(self, case_ids: Iterable[str]) -> None:
+        for cid in case_ids:
+            self._views.pop(cid, None)
+
+    def clear(self) -> None:
+        self._views.clear()
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, ViewCache] = weakref.WeakKeyDictionary()
+
+
+def view_cache(engine: Engine) -> ViewCache:
+    """The view cache of ``engine`` in this process."""
+    cache = _CACHES.get(engine)
+    if cache is None:
+        cache = _CACHES[engine] = ViewCache()
+    return cache
+
+
+def _current_views(conn: Connection, case_ids: Sequence[str], cache: ViewCache | None) -> dict[str, CaseView]:
+    if cache is None:
+        return load_views(conn, case_ids)
+    stored: dict[str, int] = {}
+    for chunk in _chunks(case_ids):
+        stored.update(
+            (str(cid), int(seq))
+            for cid, seq in conn.execute(
+                select(t.cases.c.case_id, t.cases.c.last_seq).where(t.cases.c.case_id.in_(chunk))
+            )
+        )
+    views: dict[str, CaseView] = {}
+    missing: list[str] = []
+    for cid in case_ids:
+        cached = cache.get(cid)
+        if cached is not None and stored.get(cid) == cached.last_seq:
+            views[cid] = cached
+        else:
+            cache.discard([cid])
+            if cid in stored:
+                missing.append(cid)
+    views.update(load_views(conn, missing))
+    return views
+
+
+def apply_events_conn(
+    conn: Connection, events: Sequence[CaseEventBase], cache: ViewCache | None = None
+) -> tuple[ApplyResult, dict[str, CaseView]]:
+    """Apply ``events`` (in order) inside the caller's transaction; returns the result and touched views."""
     result = ApplyResult()
     if not events:
-        return result
+        return result, {}
     case_ids = list(dict.fromkeys(e.case_id for e in events))
-    views = load_views(conn, case_ids)
+    views = _current_views(conn, case_ids, cache)
     touched: dict[str, CaseView] = {}
     for ev in events:
         view = views.get(ev.case_id)
@@ -177,23 +295,37 @@ def apply_events_conn(conn: Connection, events: Sequence[CaseEventBase]) -> Appl
             log.warning("case %s: seq jumped from %d to %d", ev.case_id, last, ev.seq)
         touched[ev.case_id] = view
         result.applied += 1
-        name = event_type(ev)
+        name = str(ev.__dict__["type"])
         result.types[name] = result.types.get(name, 0) + 1
         if result.last_occurred_at is None or ev.occurred_at > result.last_occurred_at:
             result.last_occurred_at = ev.occurred_at
     result.cases = len(touched)
     write_views(conn, touched.values())
+    return result, touched
+
+
+def apply_events(engine: Engine, events: Sequence[CaseEventBase], *, use_cache: bool = True) -> ApplyResult:
+    """Apply a batch of parsed events in one transaction (idempotent, order-aware per case).
+
+    Usable without Kafka (replays, benchmarks). Views of recently touched cases are cached per
+    engine (see :class:`ViewCache`); ``use_cache=False`` reads every case from the database.
+    """
+    cache = view_cache(engine) if use_cache else None
+    try:
+        with engine.begin() as conn:
+            result, touched = apply_events_conn(conn, events, cache)
+    except BaseException:
+        if cache is not None:  # views may hold changes the database rolled back
+            cache.discard({e.case_id for e in events})
+        raise
+    if cache is not None:
+        cache.put(touched.values())
     return result
-
-
-def apply_events(engine: Engine, events: Sequence[CaseEventBase]) -> ApplyResult:
-    """Apply a batch of parsed events in one transaction (idempotent, order-aware per case)."""
-    with engine.begin() as conn:
-        return apply_events_conn(conn, events)
 
 
 def clear(engine: Engine) -> None:
     """Empty every read-model table (the schema stays)."""
+    view_cache(engine).clear()
     with engine.begin() as conn:
         for table in reversed(t.ALL_TABLES):
             conn.execute(delete(table))

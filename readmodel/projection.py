@@ -48,7 +48,6 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     WhistleBlown,
-    event_type,
 )
 
 Row = dict[str, Any]
@@ -118,7 +117,11 @@ def new_case_row(case_id: str) -> Row:
 
 @dataclass
 class CaseView:
-    """Every read-model row of one case."""
+    """Every read-model row of one case.
+
+    ``callbacks`` and ``escalations`` are insert-only: the projector does not load them back, so
+    they hold only the rows added since the view was loaded.
+    """
 
     case: Row
     assignments: dict[str, Row] = field(default_factory=dict)
@@ -127,6 +130,8 @@ class CaseView:
     callbacks: dict[int, Row] = field(default_factory=dict)
     escalations: dict[int, Row] = field(default_factory=dict)
     new_timeline: list[Row] = field(default_factory=list)  # rows added since the view was loaded
+    # Rows as loaded from the database (table attr -> key -> values), so only changes are written.
+    snapshot: dict[str, dict[Any, tuple[Any, ...]]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, case_id: str) -> CaseView:
@@ -202,28 +207,29 @@ def _detail(event: CaseEventBase) -> str:
 
 def timeline_row(event: CaseEventBase) -> Row:
     """The timeline row of one event."""
-    unit: UnitRef | None = getattr(event, "unit", None)
+    fields_ = event.__dict__  # the event's field values (avoids pydantic's slow path for absent attributes)
+    unit: UnitRef | None = fields_.get("unit")
     unit_kind = unit.kind.value if unit is not None else None
     unit_id = unit.id if unit is not None else None
-    department_id = getattr(event, "department_id", None)
+    department_id = fields_.get("department_id")
     if unit is None and isinstance(department_id, str):
         unit_kind, unit_id = "department", department_id
     if isinstance(event, WhistleBlown):
         unit_kind, unit_id = "street", event.street_id
-    due = getattr(event, "due_at", None)
-    kind = getattr(event, "kind", None)
+    due = fields_.get("due_at")
+    kind = fields_.get("kind")
     return {
         "case_id": event.case_id,
         "seq": event.seq,
         "event_id": event.event_id,
-        "type": event_type(event),
+        "type": fields_["type"],
         "actor_role": event.actor.role.value,
         "actor_unit": event.actor.unit_id,
         "actor_person": event.actor.person_id,
         "occurred_at": utc(event.occurred_at),
         "unit_kind": unit_kind,
         "unit_id": unit_id,
-        "clock_id": getattr(event, "clock_id", None),
+        "clock_id": fields_.get("clock_id"),
         "clock_kind": kind.value if isinstance(kind, ClockKind) else None,
         "due_at": utc(due) if isinstance(due, datetime) else None,
         "detail": _detail(event),

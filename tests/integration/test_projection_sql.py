@@ -11,11 +11,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
-from readmodel.db import apply_events, clear, current_revision, dump, head_revision, migrate
+from readmodel.db import (
+    apply_events,
+    clear,
+    current_revision,
+    dump,
+    head_revision,
+    make_engine,
+    migrate,
+    view_cache,
+)
 from readmodel.metrics import compute, load_facts
 from readmodel.queries import CaseRow, get_case, get_timeline, list_cases
+from readmodel.tables import ALL_TABLES
 from readmodel.timeline import audit_trail
 from tests.integration.projection_scenarios import PATHS, all_events, case_events
 from tests.integration.rm_db import LANES, fresh_database
@@ -207,3 +217,32 @@ def test_audit_trail_names_the_clock_of_each_action(db: tuple[str, Engine]) -> N
     assert breach.who.startswith("system:") and breach.clock.startswith("report_in-")
     raw = audit_trail(rows, fold=False)
     assert len(raw) == len(rows)
+
+
+def test_cached_views_are_not_trusted_after_someone_else_wrote(db: tuple[str, Engine]) -> None:
+    url, engine = db
+    events = all_events(2 * len(PATHS))
+    half = len(events) // 2
+    apply_events(engine, events)
+    expected = dump(engine)
+    assert len(view_cache(engine)) == 2 * len(PATHS)
+    # Another process empties the tables and replays only the first half: this engine's cache is stale.
+    other = make_engine(url)
+    try:
+        with other.begin() as conn:
+            for table in reversed(ALL_TABLES):
+                conn.execute(delete(table))
+        apply_events(other, events[:half])
+    finally:
+        other.dispose()
+    result = apply_events(engine, events)  # the whole log again through the stale cache
+    assert result.applied == len(events) - half and result.skipped == half
+    assert dump(engine) == expected
+    assert dump(engine) == dump_without_cache(engine, events)
+
+
+def dump_without_cache(engine: Engine, events: list) -> dict:
+    clear(engine)
+    for i in range(0, len(events), 25):
+        apply_events(engine, events[i : i + 25], use_cache=False)
+    return dump(engine)
