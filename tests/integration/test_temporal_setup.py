@@ -80,7 +80,7 @@ async def test_setup_refuses_an_attribute_registered_with_another_type(stack_set
             await client.operator_service.delete_namespace(DeleteNamespaceRequest(namespace=ns))
 
 
-async def retry_until_namespace_known(call) -> None:  # type: ignore[no-untyped-def]
+async def retry_until_namespace_known(call) -> None:
     """A just-registered namespace takes a moment to reach the frontend's cache."""
     for _ in range(60):
         try:

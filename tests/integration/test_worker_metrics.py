@@ -75,7 +75,7 @@ def series(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], floa
     return {labels: v for (n, labels), v in samples.items() if n == name}
 
 
-async def eventually(check, timeout: float = 60.0, interval: float = 0.3):  # type: ignore[no-untyped-def]
+async def eventually(check, timeout: float = 60.0, interval: float = 0.3):
     """Await ``check()`` until it returns a truthy value; fail with its last value after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -125,7 +125,7 @@ ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 
 
 @pytest.fixture
-def prometheus(worker_env, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def prometheus(worker_env, tmp_path: Path) -> Iterator[str]:
     """A real Prometheus (Debian's) scraping the worker every second, with gridcase's alert rules."""
     binary = shutil.which("prometheus")
     if binary is None:
@@ -163,7 +163,7 @@ def prometheus(worker_env, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-
             proc.wait()
 
 
-def promql(base: str, query: str) -> list[dict]:  # type: ignore[type-arg]
+def promql(base: str, query: str) -> list[dict]:
     body = httpx.get(f"{base}/api/v1/query", params={"query": query}, timeout=10).json()
     assert body["status"] == "success", (query, body)
     return list(body["data"]["result"])
@@ -175,7 +175,7 @@ def opening(case_id: str) -> c.OpenCase:
                       contact=ResidentContact(name="李四", phone="13900001111"), idempotency_key=f"k-{case_id}")
 
 
-async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env, prometheus) -> None:  # type: ignore[no-untyped-def]
+async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env, prometheus) -> None:
     settings, port, _proc = worker_env
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     client = await connect_temporal(settings)

@@ -87,6 +87,18 @@ def test_kustomization_lists_every_manifest() -> None:
         p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
+def test_kustomize_renders_what_validates(tmp_path: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl not installed: the kustomization is checked by test_kustomization_lists_every_manifest")
+    rendered = run(kubectl, "kustomize", K8S)
+    assert rendered.returncode == 0, rendered.stderr
+    (tmp_path / "rendered.yaml").write_text(rendered.stdout)
+    assert len([d for d in yaml.safe_load_all(rendered.stdout) if d]) == len(k8s_docs())
+    res = run(BIN / "kubernetes-validate", "--strict", tmp_path / "rendered.yaml")
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_every_deployment_has_probes_limits_and_a_disruption_budget() -> None:
     deployments = by_kind("Deployment")
     assert set(deployments) == {"gridcase-worker", "gridcase-projector", "gridcase-api"}

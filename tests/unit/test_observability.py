@@ -17,7 +17,7 @@ from temporalio.runtime import BUFFERED_METRIC_KIND_COUNTER, BUFFERED_METRIC_KIN
 
 from activities.metrics import PublishedEventMetrics
 from events.base import SYSTEM_ACTOR, UnitKind, UnitRef
-from events.schemas import ClockKind, EscalationLevel, EscalationRaised, SlaBreached
+from events.schemas import CaseEvent, ClockKind, EscalationLevel, EscalationRaised, SlaBreached
 from workers.observability import Health, MetricsServer, TemporalMetricsBridge, open_cases_query
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_published_events_are_counted_once_per_process_with_their_latency() -> N
         "gridcase_event_publish_latency_seconds_sum")
     b0, e0 = breaches(), escalations()
 
-    batch = [breach("U1", 1), escalation("U1", 2)]
+    batch: list[CaseEvent] = [breach("U1", 1), escalation("U1", 2)]
     assert metrics.observe(batch, acked_at=T0 + timedelta(seconds=2)) == 2
     assert metrics.observe(batch, acked_at=T0 + timedelta(seconds=9)) == 0  # a retried batch
     assert (breaches() - b0, escalations() - e0) == (1, 1)
@@ -87,7 +87,7 @@ def test_bridge_turns_buffered_sdk_updates_into_prometheus_series() -> None:
     buffer = _Buffer()
     bridge = TemporalMetricsBridge(buffer)  # type: ignore[arg-type]
     registry = CollectorRegistry()
-    registry.register(bridge)  # type: ignore[arg-type]
+    registry.register(bridge)
     polls = _Metric("temporal_workflow_task_queue_poll_succeed", BUFFERED_METRIC_KIND_COUNTER, description="polls")
     slots = _Metric("temporal_worker_task_slots_available", BUFFERED_METRIC_KIND_GAUGE)
     latency = _Metric("temporal_workflow_task_schedule_to_start_latency", BUFFERED_METRIC_KIND_HISTOGRAM, "s")
