@@ -74,6 +74,8 @@ class CaseWorkflow:
         self._ready = self._s.case.sla is not None
         self._changed = False
         self._published_sa: dict[str, object] = {}
+        # what the update validator decided, reused by the handler when nothing changed in between
+        self._decided: tuple[object, int, datetime, list[CaseEventBase]] | None = None
 
     # --- run ----------------------------------------------------------------------------------
     @workflow.run
@@ -208,8 +210,17 @@ class CaseWorkflow:
             self._s.published = start + len(batch)
 
     # --- domain application -------------------------------------------------------------------
+    def _decide(self, command: CaseCommand) -> list[CaseEventBase]:
+        """``decide`` on the current state; the validator's answer is reused for the same command and state."""
+        now = workflow.now()
+        cached = self._decided
+        self._decided = None
+        if cached is not None and cached[1] == self._s.case.seq and cached[2] == now and cached[0] == command:
+            return cached[3]
+        return decide(self._s.case, command, now)
+
     def _apply_command(self, command: CaseCommand) -> list[CaseEventBase]:
-        events = decide(self._s.case, command, workflow.now())
+        events = self._decide(command)
         if not events:
             return events
         case = self._s.case
@@ -312,9 +323,10 @@ class CaseWorkflow:
         if self._s.case.status == CaseStatus.NEW:
             raise _rejection(DomainError("case.not_open", "the case has not been opened yet"))
         try:
-            decide(self._s.case, command, workflow.now())
+            events = decide(self._s.case, command, workflow.now())
         except DomainError as err:
             raise _rejection(err) from None
+        self._decided = (command, self._s.case.seq, workflow.now(), events)
 
     async def _notify_merge_target(self, into_case_id: str) -> None:
         handle = workflow.get_external_workflow_handle(workflow_id(into_case_id))
