@@ -108,6 +108,27 @@ def rebuild_cmd(
     engine.dispose()
 
 
+@app.command("sync")
+def sync_cmd(
+    timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
+) -> None:
+    """Apply what the projector's group has not applied yet, then exit (for scripts and demos).
+
+    Same consumer group as `gridcase projector`, so the two never apply an event twice.
+    """
+    from readmodel.db import migrate
+    from workers.composition import build_projector
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    migrate(settings.resolved_database_url)
+    projector = build_projector(settings)
+    stats = projector.run(_stop_on_signals(), until_caught_up=True, stop_after=timeout)
+    projector.engine.dispose()
+    typer.echo(f"read model synced: applied {stats.applied}, skipped {stats.skipped}, "
+               f"dead-lettered {stats.dead_lettered}")
+
+
 @app.command("status")
 def status_cmd() -> None:
     """Schema revision, row counts and open cases by status."""
