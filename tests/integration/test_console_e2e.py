@@ -91,6 +91,7 @@ def test_dispatcher_sees_a_new_case_live_dispatches_it_and_watches_it_turn_warne
             assert first.startswith("00:00:"), first
             expect(row).to_have_class("sla-warned", timeout=45_000)
             expect(row.locator(".sla")).to_have_text("warned")
+            expect(page.locator("#scale-note")).to_have_text(f"compressed time: 1 h = {SECONDS_PER_POLICY_HOUR:g} s")
             assert row.locator(".countdown").inner_text() != first
             page.screenshot(path=str(ARTIFACTS / "console-warned.png"), full_page=True)
             assert page.evaluate("window.__loadedOnce") is True, "the page was reloaded"

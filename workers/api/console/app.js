@@ -126,6 +126,7 @@ function rowFromDetail(v) {
     case_id: v.case_id, title: v.title, category: v.category, street: v.location ? v.location.street_id : "",
     status: v.status, unit: v.unit ? `${v.unit.kind}:${v.unit.id}` : "", sla_state: v.sla_state,
     next_due_at: v.next_due_at, breached: v.breached, units: v.units_involved || [], detailed: true,
+    time_scale: v.time_scale,
   };
 }
 
@@ -229,6 +230,8 @@ function render() {
     return tr;
   }));
   $("#count").textContent = `${rows.length} ${t("cases")}`;
+  const scales = [...new Set(rows.map((r) => r.time_scale).filter(Boolean))];
+  $("#scale-note").textContent = scales.length ? `${t("compressed")}: 1 h = ${scales.join(" / ")} s` : "";
 }
 
 function tick() {
