@@ -5,14 +5,14 @@ from __future__ import annotations
 import typer
 
 from events.base import Role
+from workers.api.users import UserStore
 from workers.settings import Settings, get_settings
 
 users_app = typer.Typer(no_args_is_help=True)
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
+def _store(settings: Settings) -> UserStore:
     from workers.api.app import create_engine_for
-    from workers.api.users import UserStore
 
     store = UserStore(create_engine_for(settings))
     store.create_tables()

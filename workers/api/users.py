@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
+    RowMapping,
     String,
     Table,
     insert,
@@ -133,10 +134,12 @@ def check_user_fields(user_id: str, role: Role, unit_id: str | None) -> None:
         raise UserError("unit: 1-128 characters")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
+def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 class UserStore:
@@ -191,10 +194,9 @@ class UserStore:
         return [self._user(r) for r in rows]
 
     @staticmethod
-    def _user(row: object) -> User:
-        r = dict(row)  # type: ignore[call-overload]
-        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], _utc(r["created_at"]),  # type: ignore[arg-type]
-                    _utc(r["disabled_at"]))
+    def _user(r: RowMapping) -> User:
+        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], _utc(r["created_at"]),
+                    _utc_or_none(r["disabled_at"]))
 
     def disable_user(self, user_id: str) -> int:
         """Disable a user and revoke every token of theirs; returns the number of tokens revoked."""
@@ -239,8 +241,7 @@ class UserStore:
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         return [
-            TokenInfo(r["token_id"], r["user_id"], r["label"], _utc(r["created_at"]),  # type: ignore[arg-type]
-                      _utc(r["revoked_at"]))
+            TokenInfo(r["token_id"], r["user_id"], r["label"], _utc(r["created_at"]), _utc_or_none(r["revoked_at"]))
             for r in rows
         ]
 
@@ -271,7 +272,7 @@ class UserStore:
         if not hmac.compare_digest(hash_secret(row["salt"], secret), row["secret_hash"]):
             return None
         return User(row["user_id"], row["name"], Role(row["role"]), row["unit_id"],
-                    _utc(row["user_created_at"]))  # type: ignore[arg-type]
+                    _utc(row["user_created_at"]))
 
     # --- intakes ------------------------------------------------------------------------------
     def record_intake(self, case_id: str, user_id: str, role: Role, idempotency_key: str) -> None:
