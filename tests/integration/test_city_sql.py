@@ -149,7 +149,7 @@ def test_build_registry_uses_the_settings(db_url: str, tmp_path: Path) -> None:
     assert build_registry(settings) is reg
 
 
-def test_two_processes_seeding_at_once_load_the_city_once(db_url: str, tmp_path: Path) -> None:
+def test_concurrent_first_uses_load_the_city_once(db_url: str, tmp_path: Path) -> None:
     import subprocess
     import sys
 
