@@ -158,9 +158,7 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
         assert _error(r1.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.resident"
         assert _error(act(r1, cid, "register"), 403)["rule"] == "role.not_allowed"
     resident = Actor(role=Role.RESIDENT, person_id="resident-1")
-    with pytest.raises(ActionRefused) as refused:
-        await cases.act(cid, c.RegisterCase(actor=resident))
-    assert refused.value.rule == "role.not_allowed"
+    assert await _refused_by_the_validator(cases, cid, c.RegisterCase(actor=resident)) == "role.not_allowed"
 
     # the street blows the whistle for the environment department only
     with api.client("street-1") as street:
@@ -168,18 +166,16 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
         assert whistle.status_code == 200, whistle.text
     with api.client("street-2") as other_street:
         assert _error(other_street.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.street"
-    with pytest.raises(ActionRefused) as refused:
-        await cases.act(cid, c.BlowWhistle(actor=Actor(role=Role.STREET, person_id="s2", unit_id=geo.other_street),
-                                           tasks=[WhistleTask(department_id="water", task="x")]))
-    assert refused.value.rule == "jurisdiction.whistle"
+    other_street_actor = Actor(role=Role.STREET, person_id="s2", unit_id=geo.other_street)
+    whistle_cmd = c.BlowWhistle(actor=other_street_actor, tasks=[WhistleTask(department_id="water", task="x")])
+    assert await _refused_by_the_validator(cases, cid, whistle_cmd) == "jurisdiction.whistle"
 
     # department: acts only on a case it was summoned to
     with api.client("water-1") as water:
         assert _error(act(water, cid, "report-in"), 403)["rule"] == "jurisdiction.department"
         assert _error(water.get(f"/cases/{cid}"), 403)["rule"] == "jurisdiction.department"
-    with pytest.raises(ActionRefused) as refused:
-        await cases.act(cid, c.ReportIn(actor=Actor(role=Role.DEPARTMENT, person_id="w", unit_id="water")))
-    assert refused.value.rule == "jurisdiction.not_summoned"
+    water_actor = Actor(role=Role.DEPARTMENT, person_id="w", unit_id="water")
+    assert await _refused_by_the_validator(cases, cid, c.ReportIn(actor=water_actor)) == "jurisdiction.not_summoned"
     with api.client("env-1") as env:
         view = env.get(f"/cases/{cid}")
         assert view.status_code == 200
@@ -194,19 +190,18 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
         assert act(op, gcid, "dispatch", {"unit": {"kind": "grid", "id": geo.grid}}).status_code == 200
     with api.client("grid-2") as g2:
         assert _error(act(g2, gcid, "accept"), 403)["rule"] == "jurisdiction.grid_worker"
-    with pytest.raises(ActionRefused) as refused:
-        await cases.act(gcid, c.AcceptCase(actor=Actor(role=Role.GRID_WORKER, person_id="g2", unit_id=geo.other_grid)))
-    assert refused.value.rule == "jurisdiction.not_assigned"
+    other_grid_actor = Actor(role=Role.GRID_WORKER, person_id="g2", unit_id=geo.other_grid)
+    assert await _refused_by_the_validator(cases, gcid, c.AcceptCase(actor=other_grid_actor)) \
+        == "jurisdiction.not_assigned"
     with api.client("grid-1") as g1:
         assert act(g1, gcid, "accept").status_code == 200
 
     # supervisor: of the case's district or of the city
     with api.client("sv-other") as sv_other:
         assert _error(act(sv_other, cid, "supervise", {"note": "快办"}), 403)["rule"] == "jurisdiction.supervisor"
-    with pytest.raises(ActionRefused) as refused:
-        await cases.act(cid, c.Supervise(actor=Actor(role=Role.SUPERVISOR, person_id="x", unit_id="D-99"),
-                                         level=EscalationLevel.SUPERVISION, note="快办"))
-    assert refused.value.rule == "jurisdiction.not_supervisor"
+    other_supervisor = Actor(role=Role.SUPERVISOR, person_id="x", unit_id="D-99")
+    supervise_cmd = c.Supervise(actor=other_supervisor, level=EscalationLevel.SUPERVISION, note="快办")
+    assert await _refused_by_the_validator(cases, cid, supervise_cmd) == "jurisdiction.not_supervisor"
     for supervisor in ("sv-district", "sv-city"):
         with api.client(supervisor) as sv:
             assert act(sv, cid, "supervise", {"note": "快办", "level": "reminder"}).status_code == 200
@@ -223,6 +218,28 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
     dispatched = [e for e in timeline if e.type == "case.dispatched"]
     assert dispatched and dispatched[0].actor.person_id == "op-1"
     assert dispatched[0].unit == UnitRef(kind=UnitKind.STREET, id=geo.street)
+
+
+async def _refused_by_the_validator(cases: CaseClient, case_id: str, command: Any) -> str:
+    """Send ``command`` straight to the workflow's ``act`` update; return the rule that refused it,
+    having checked the refusal came from the validator: no update was accepted into the history."""
+    from temporalio.api.enums.v1 import EventType
+
+    from workflows.case_workflow import workflow_id
+
+    handle = cases.client.get_workflow_handle(workflow_id(case_id))
+
+    async def accepted() -> int:
+        history = await handle.fetch_history()
+        kind = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        return sum(1 for e in history.events if e.event_type == kind)
+
+    before = await accepted()
+    assert before > 0  # intake and the actions so far were accepted updates
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(case_id, command)
+    assert await accepted() == before, "a refused action must leave no trace in the workflow's history"
+    return refused.value.rule
 
 
 def _wait_rows(http: httpx.Client, params: dict[str, str], want: str, timeout: float = 30) -> list[dict[str, Any]]:
