@@ -12,8 +12,9 @@ attempt fails (the broker is down), the case falls back to the regular, durably 
 activity until its backlog is delivered, then returns to local publishing. Either way the
 publishing cursor moves only after Kafka acknowledged a batch, batches go out one at a time in
 ``seq`` order, and a retried batch is re-sent whole (consumers deduplicate on ``case_id:seq``).
-The SLA timer is kept across updates while the next alarm time stays the same (older cases
-restarted it on every update). Cases started before the patch replay on the old path.
+The SLA timer is kept across updates and re-armed only when an earlier alarm becomes due (older
+cases restarted it on every update); a timer that fires before anything is due just ticks.
+Cases started before the patch replay on the old path.
 """
 
 from __future__ import annotations
@@ -139,18 +140,19 @@ class CaseWorkflow:
             if case.status in TERMINAL and case.status != CaseStatus.NEW:
                 break
             wake = next_alarm_at(case)
-            if wake != timer_at:
-                if timer is not None:
-                    timer.cancel()
-                timer, timer_at = None, wake
-                if wake is not None and wake > workflow.now():
-                    timer = asyncio.create_task(workflow.sleep(wake - workflow.now()))
-            due = wake is not None and timer is None  # an alarm already due: tick now
+            now = workflow.now()
+            due = wake is not None and wake <= now
             if not due:
+                # re-arm only for an earlier alarm: a timer that fires early just ticks (nothing is due yet)
+                if wake is not None and (timer is None or timer_at is None or wake < timer_at):
+                    if timer is not None:
+                        timer.cancel()
+                    timer, timer_at = asyncio.create_task(workflow.sleep(wake - now)), wake
                 await workflow.wait_condition(self._woken_by(timer))
                 due = not self._changed and timer is not None and timer.done()
             if due:
-                timer, timer_at = None, None
+                if timer is not None and timer.done():
+                    timer, timer_at = None, None
                 self._apply_command(Tick(actor=SYSTEM_ACTOR))
             self._changed = False
             if workflow.info().is_continue_as_new_suggested():
