@@ -214,6 +214,41 @@ def body_model(cls: type[c.Command]) -> type[BaseModel]:
 ACTION_BODIES: dict[str, type[BaseModel]] = {name: body_model(cls) for name, cls in _COMMANDS.items()}
 
 
+ACTION_SUMMARIES: dict[str, str] = {
+    "reject": "不予受理: reject an invalid complaint",
+    "register": "立案: register a received case",
+    "dispatch": "派单: send the case to a street, a grid or a department",
+    "accept": "签收: the assigned unit accepts the case",
+    "return": "退单: the assigned unit returns a wrongly dispatched case",
+    "review_return": "退单审核: re-dispatch a returned case elsewhere, or insist (final ruling)",
+    "contact": "响应: first contact with the resident",
+    "whistle": "吹哨: the street (or the hotline on its behalf) summons departments, each with a task",
+    "report_in": "报到: a summoned department reports in",
+    "complete_task": "A summoned department finishes its task",
+    "resolve": "办结: the handler declares the matter resolved",
+    "verify": "核查: the grid worker checks the fix (failed: rework)",
+    "callback": "回访: record the resident's rating (unsatisfied: reopen)",
+    "close": "结案: close the case",
+    "request_extension": "延期: the handler asks for more time",
+    "decide_extension": "Approve or refuse an extension request",
+    "pause": "Waiting for the resident: pause the handling clocks",
+    "resume": "The resident answered: resume the handling clocks",
+    "shelve": "挂账: keep the case in the register as not resolvable now",
+    "unshelve": "Take a shelved case up again",
+    "terminate": "终止: stop handling after review (closes the case as special)",
+    "appeal": "申诉: the handling unit asks to exclude the case from its evaluation",
+    "decide_appeal": "A supervisor decides an appeal",
+    "merge": "Merge a duplicate report into an existing case",
+    "attach_duplicate": "Attach a duplicate report to this case",
+    "supervise": "催办 / 督办 / 通报 by hand",
+}
+
+
+def _summary(name: str) -> str:
+    head, sep, _ = ACTION_SUMMARIES[name].partition(": ")
+    return f"{action_path(name)} ({head})" if sep else action_path(name)
+
+
 def action_path(name: str) -> str:
     return name.replace("_", "-")
 
@@ -570,11 +605,11 @@ def _add_action_route(app: FastAPI, name: str) -> None:
         result = await svc.cases.act(case_id, cast(Any, command), rid)
         return ActionResponse(case_id=result.case_id, status=result.status, seq=result.seq, events=result.events)
 
-    doc = (command_cls.__doc__ or "").strip().splitlines()
-    act.__doc__ = (doc[0] if doc else name) + f"\n\nMay be attempted by: {roles}; the workflow checks the rest."
+    act.__doc__ = f"{ACTION_SUMMARIES[name]}.\n\nMay be attempted by: {roles}; the workflow checks the rest."
     act.__name__ = f"act_{name}"
     act.__annotations__["body"] = body_cls  # a per-action model: resolved here, not from the module's globals
     app.post(f"/cases/{{case_id}}/{action_path(name)}", tags=["actions"], name=name,
+             summary=_summary(name),
              responses=_errors(401, 403, 404, 409, 422, 503))(act)
 
 
