@@ -58,7 +58,8 @@ TERMINAL_STATUSES = frozenset({"closed", "rejected", "merged"})
 _BASE_FIELDS = frozenset({"schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type"})
 # Never copied into the timeline: personal data and long free text.
 _OMITTED_FIELDS = frozenset(
-    {"contact", "description", "title", "attachments", "evidence", "recipients", "location", "idempotency_key"}
+    {"contact", "description", "title", "attachments", "evidence", "recipients", "location", "idempotency_key",
+     "comment"}
 )
 
 
