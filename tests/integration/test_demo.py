@@ -42,7 +42,7 @@ def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "demo", "--minutes", "0.25", "--rate", "60", "--time-scale", "0.5",
+            [sys.executable, "-m", "workers.cli", "demo", "--minutes", "0.15", "--rate", "60", "--time-scale", "0.5",
              "--no-tour"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:

@@ -47,6 +47,9 @@ FEATURES = (
 )
 """Side paths a case may take on its way (several per case)."""
 
+TOUR_SPACING = 0.5
+"""Wall-clock seconds between two cases of the coverage tour."""
+
 RUNGS = (EscalationLevel.REMINDER, EscalationLevel.SUPERVISION, EscalationLevel.PUBLIC_NOTICE)
 
 Outcome = str  # "closed" | "rejected" | "merged" | "terminated"
@@ -536,7 +539,7 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
                 horizon: float | None = None) -> Iterator[CasePlan]:
     """Every case of a simulation, in arrival order: the coverage tour first (when configured), then draws.
 
-    The tour's cases arrive one per second; counted in ``count``.
+    The tour's cases arrive every :data:`TOUR_SPACING` seconds; they count in ``count``.
     """
     rng = random.Random(seed)
     hour = seconds_per_hour if seconds_per_hour is not None else 3600.0
@@ -558,15 +561,15 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
                 return
             case_id = f"{prefix}-{index:05d}"
             if sc.outcome == "merged":
-                candidates = open_at(float(index))
+                candidates = open_at(index * TOUR_SPACING)
                 if not candidates:
                     continue
                 sc = replace(sc, into_case_id=max(candidates, key=lambda cid: dict(live)[cid]))
-            plan = compile_plan(sc, case_id, float(index), city, policy, rng)
+            plan = compile_plan(sc, case_id, index * TOUR_SPACING, city, policy, rng)
             keep(plan)
             index += 1
             yield plan
-    offset = float(index)
+    offset = index * TOUR_SPACING
     stream = arrivals(rng, rate_per_minute, seconds_per_hour, cfg,
                       count=None if count is None else max(count - index, 0),
                       horizon=None if horizon is None else max(horizon - offset, 0.0))

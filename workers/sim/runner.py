@@ -1,11 +1,12 @@
 """Drive planned cases on the real stack, many at once, and keep a tally of what happened.
 
 Each case is an asyncio task: it waits for its arrival, opens the case (update-with-start), then
-sends each planned action at its time. Policy hours become wall-clock seconds with the time scale
-*the case itself recorded* when it started (its SLA context), so the simulator and the clocks always
-agree; a case that runs on real time while the simulation expects compressed time is reported,
-not driven. When a case ends, its timeline is read once to count warnings, breaches and every
-escalation rung it raised.
+sends each planned action its planned interval after the previous one completed (a slow stack
+delays a case but never shortens an actor's planned lateness). Policy hours become wall-clock
+seconds with the time scale *the case itself recorded* when it started (its SLA context), so the
+simulator and the clocks always agree; a case that runs on real time while the simulation
+expects compressed time is reported, not driven. When a case ends, its timeline is read once to
+count warnings, breaches and every escalation rung it raised.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Tally:
     breaches: int = 0
     warnings: int = 0
     actions: int = 0
-    lag_total: float = 0.0  # seconds between an action's planned time and its completion, summed
+    lag_total: float = 0.0  # seconds from an action's planned time to its completion (its latency), summed
     lag_max: float = 0.0
     refused: Counter[str] = field(default_factory=Counter)  # by domain rule
     failures: list[str] = field(default_factory=list)
@@ -177,10 +178,12 @@ class Simulator:
                                         f"the simulation on {self.time_scale or 'real time'}")
                 return
             hour = scale if scale is not None else 3600.0
-            start = asyncio.get_running_loop().time()  # policy hour 0 of the case: just after it opened
             loop = asyncio.get_running_loop()
+            done_at, done_hour = loop.time(), 0.0  # when the last action completed, and its planned hour
             for i, step in enumerate(plan.steps):
-                planned = start + step.at * hour
+                # each action waits its planned interval after the previous one *completed*: a slow
+                # stack delays the story but never shortens an actor's planned lateness
+                planned = done_at + (step.at - done_hour) * hour
                 delay = planned - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -191,8 +194,9 @@ class Simulator:
                     t.failures.append(f"{cid} {step.label}: {err}")
                     log.warning("case %s: %s refused: %s", cid, step.label, err)
                     break
+                done_at, done_hour = loop.time(), step.at
                 t.actions += 1
-                lag = max(loop.time() - planned, 0.0)
+                lag = max(done_at - planned, 0.0)
                 t.lag_total += lag
                 t.lag_max = max(t.lag_max, lag)
             await self._finish(plan)
