@@ -159,6 +159,10 @@ class Projector:
             max_poll_records=self.max_poll_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            # After a broker restart, reconnect within a second (the client's default backs off up to 30 s), and
+            # a member that died without leaving hands its partitions over after 10 s instead of 45 s.
+            reconnect_backoff_max_ms=1000,
+            session_timeout_ms=10_000,
         )
         last_applied_ts: dict[Any, float] = {}  # partition -> timestamp (s) of its last applied record
 
@@ -208,7 +212,8 @@ class Projector:
                         TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(recs[-1].offset + 1, "", -1)
                         for tp, recs in batches.items()
                     }
-                    consumer.commit(offsets)
+                    if not self._commit(consumer, offsets, stop):
+                        break
                     stats.batches += 1
                     if on_batch is not None:
                         on_batch(stats)
@@ -221,6 +226,30 @@ class Projector:
             finally:
                 dlq.close()
         return stats
+
+    @staticmethod
+    def _commit(consumer: Any, offsets: dict[Any, Any], stop: threading.Event) -> bool:
+        """Commit a batch's offsets after the database took it; False if stopped before that succeeded.
+
+        While the broker is away the commit is retried (the batch is safe in the database, and re-reading it
+        after a restart is harmless). If the group rebalanced meanwhile the commit is refused for good and
+        the partition's new owner re-reads the batch, equally harmlessly.
+        """
+        from kafka.errors import CommitFailedError, KafkaError
+
+        delay = 0.5
+        while True:
+            try:
+                consumer.commit(offsets, timeout_ms=5000)
+                return True
+            except CommitFailedError as exc:
+                log.warning("offsets not committed, the group rebalanced (%s); the batch will be re-read", exc)
+                return True
+            except KafkaError as exc:
+                log.warning("committing offsets failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+                if stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 2.0)
 
     def _apply(
         self,

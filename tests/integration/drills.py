@@ -174,6 +174,9 @@ class Processes:
         self.started.append(proc.start())
         return proc
 
+    def by_name(self, name: str) -> GridcaseProcess:
+        return next(p for p in self.started if p.name == name)
+
     def worker(self, name: str, **env: str | int | None) -> GridcaseProcess:
         return self.start(name, "worker", env=env)
 
@@ -482,6 +485,7 @@ class DrillReport:
     events: int
     action_stall: float
     event_stall: float
+    readmodel_stall: float
     retries: int = 0
     resent: int = 0
     notes: list[str] = field(default_factory=list)
@@ -490,7 +494,8 @@ class DrillReport:
         extra = f"; {'; '.join(self.notes)}" if self.notes else ""
         return (
             f"DRILL {self.name}: {self.cases} cases, {self.events} events; longest stall: actions "
-            f"{self.action_stall:.1f} s, event arrivals {self.event_stall:.1f} s; {self.retries} retried calls, "
+            f"{self.action_stall:.1f} s, event arrivals {self.event_stall:.1f} s, read model "
+            f"{self.readmodel_stall:.1f} s; {self.retries} retried calls, "
             f"{self.resent} re-sent records{extra}"
         )
 
@@ -501,3 +506,124 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
     while not predicate():
         assert time.monotonic() < deadline, f"{what} not within {timeout:.0f} s"
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------------------
+# The read model
+
+
+class ReadModelWatch:
+    """Polls the read model's timeline row count in a thread; time-stamps every increase.
+
+    Errors (the database restarting) are counted and polling goes on.
+    """
+
+    def __init__(self, url: str, interval: float = 0.1) -> None:
+        self.url = url
+        self.interval = interval
+        self.grew_at: list[float] = []
+        self.rows = 0
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="readmodel-watch", daemon=True)
+
+    def _run(self) -> None:
+        from sqlalchemy import func, select
+
+        from readmodel import tables as t
+        from readmodel.db import make_engine
+
+        engine = make_engine(self.url)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    with engine.connect() as conn:
+                        rows = int(conn.execute(select(func.count()).select_from(t.timeline)).scalar_one())
+                except Exception:  # not migrated yet, or the database is down
+                    self.errors += 1
+                    continue
+                if rows > self.rows:
+                    self.rows = rows
+                    self.grew_at.append(time.monotonic())
+        finally:
+            engine.dispose()
+
+    def __enter__(self) -> ReadModelWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def longest_stall(self) -> float:
+        """The longest time the read model did not grow, from its first growth to its last."""
+        return longest_gap(self.grew_at)
+
+
+def wait_read_model(url: str, expected: dict[str, int], timeout: float = 60.0) -> None:
+    """Wait until the read model holds every case with its last event applied."""
+    from sqlalchemy import select
+
+    from readmodel import tables as t
+    from readmodel.db import make_engine
+
+    engine = make_engine(url)
+    deadline = time.monotonic() + timeout
+    seen: dict[str, int] = {}
+    try:
+        while True:
+            try:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        select(t.cases.c.case_id, t.cases.c.last_seq).where(t.cases.c.case_id.in_(list(expected)))
+                    ).all()
+                seen = {str(cid): int(seq) for cid, seq in rows}
+            except Exception:
+                seen = {}
+            if seen == expected:
+                return
+            assert time.monotonic() < deadline, f"read model not caught up within {timeout:.0f} s: {seen} != {expected}"
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+def rebuilt(settings: Settings, url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Dump of a clean rebuild: a fresh database at ``url`` fed the whole topic by a new consumer group."""
+    from events.consumer import new_group_id
+    from readmodel.db import dump, make_engine, migrate
+    from readmodel.projector import Projector
+
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        stats = Projector(settings, engine, group_id=new_group_id("drill-rebuild")).run(
+            until_caught_up=True, stop_after=60
+        )
+        assert stats.dead_lettered == 0, stats
+        return dump(engine)
+    finally:
+        engine.dispose()
+
+
+def dump_diff(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any, ...]]], limit: int = 6) -> str:
+    """The rows only in ``a`` and only in ``b``, per table (for a readable assertion message)."""
+    lines: list[str] = []
+    for table in sorted(set(a) | set(b)):
+        only_a = [r for r in a.get(table, []) if r not in set(b.get(table, []))]
+        only_b = [r for r in b.get(table, []) if r not in set(a.get(table, []))]
+        if only_a or only_b:
+            lines.append(f"{table}: {len(only_a)} rows only in the first, {len(only_b)} only in the second")
+            lines += [f"  - {r}" for r in only_a[:limit]] + [f"  + {r}" for r in only_b[:limit]]
+    return "\n".join(lines)
+
+
+def read_model_dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    from readmodel.db import dump, make_engine
+
+    engine = make_engine(url)
+    try:
+        return dump(engine)
+    finally:
+        engine.dispose()

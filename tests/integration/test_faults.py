@@ -17,23 +17,30 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from deploy import stack
 from events.topics import ensure_topics
-from tests.integration.conftest import private_stack_settings
+from tests.integration.conftest import free_port, private_stack_settings
 from tests.integration.drills import (
     CaseLoad,
     DrillReport,
     EventWatch,
     Processes,
+    ReadModelWatch,
     check_delivery,
+    dump_diff,
     processes,
     read_back,
+    read_model_dump,
+    rebuilt,
+    wait_read_model,
 )
+from tests.integration.private_pg import PostgresUnavailable, PrivatePostgres
 from workers.case_client import CaseClient
 from workers.composition import connect_temporal
 from workers.settings import Settings
@@ -58,16 +65,37 @@ def drill_stack(stack_settings: Settings, tmp_path_factory: pytest.TempPathFacto
         stack.down(private)
 
 
+@pytest.fixture(scope="module")
+def drill_pg() -> Iterator[PrivatePostgres | None]:
+    """A private PostgreSQL server for the read model (None without PostgreSQL binaries: SQLite then)."""
+    try:
+        server = PrivatePostgres(free_port())
+    except PostgresUnavailable:
+        yield None
+        return
+    try:
+        server.init().start()
+        yield server
+    finally:
+        server.close()
+
+
 @dataclass
 class Drill:
-    """What a fault function gets: the drill's settings, its processes and the running load."""
+    """What a fault function gets: the drill's settings, its processes, the running load, the database."""
 
     settings: Settings
     stack: Settings  # the private stack's own settings, for stopping and starting its services
     procs: Processes
     load: CaseLoad
-    notes: list[str]
-    repaired_at: float | None = None  # when the fault was repaired (service back, replacement polling)
+    pg: PrivatePostgres | None
+    notes: list[str] = field(default_factory=list)
+    repaired_at: float | None = None  # when the fault was repaired (service back, replacement running)
+
+    @property
+    def database_url(self) -> str:
+        assert self.settings.database_url is not None
+        return self.settings.database_url
 
     def actions_between(self, start: float, end: float) -> int:
         return sum(1 for t in self.load.done_at if start <= t <= end)
@@ -76,19 +104,32 @@ class Drill:
 Fault = Callable[[Drill], Awaitable[None]]
 
 
-async def run_drill(name: str, base: Settings, log_dir: Path, fault: Fault, *, at: float = 0.3) -> DrillReport:
-    """Drive ``CASES`` cases with one real worker process; run ``fault`` once ``at`` of the actions are done."""
-    settings = base.model_copy(
-        update={"topic_prefix": f"{name}{uuid.uuid4().hex[:6]}", "task_queue": f"{name}-{uuid.uuid4().hex[:6]}"}
-    )
+def _database(pg: PrivatePostgres | None, tmp_path: Path, prefix: str) -> str:
+    if pg is not None:
+        return pg.create_database(prefix)
+    return f"sqlite:///{tmp_path / f'{prefix}-{uuid.uuid4().hex[:6]}.db'}"
+
+
+async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_path: Path, fault: Fault,
+                    *, at: float = 0.3) -> DrillReport:
+    """Drive ``CASES`` cases with a real worker and a real projector; run ``fault`` once ``at`` of the actions
+    are done; then check the cases, the topic and the read model against a clean rebuild."""
+    settings = base.model_copy(update={
+        "topic_prefix": f"{name}{uuid.uuid4().hex[:6]}",
+        "task_queue": f"{name}-{uuid.uuid4().hex[:6]}",
+        "database_url": _database(pg, tmp_path, "rm"),
+        "projector_group_id": f"projector-{name}-{uuid.uuid4().hex[:6]}",
+    })
     await asyncio.to_thread(ensure_topics, settings, partitions=2)
     client = await connect_temporal(settings)
     load = CaseLoad(CaseClient(client, settings.task_queue), CASES, prefix=name[:3].upper(), pace=PACE)
-    with processes(settings, log_dir) as procs:
+    with processes(settings, tmp_path) as procs:
         worker = procs.worker("worker-1")
+        projector = procs.start("projector-1", "projector")
         await asyncio.to_thread(worker.wait_for_log, "worker polling")
-        drill = Drill(settings, base, procs, load, [])
-        with EventWatch(settings, load.case_ids) as watch:
+        await asyncio.to_thread(projector.wait_for_log, "projecting")
+        drill = Drill(settings, base, procs, load, pg)
+        with EventWatch(settings, load.case_ids) as watch, ReadModelWatch(drill.database_url) as rm_watch:
             driving = load.start(timeout=DRILL_TIMEOUT)
             await load.reached(at)
             await fault(drill)
@@ -97,20 +138,33 @@ async def run_drill(name: str, base: Settings, log_dir: Path, fault: Fault, *, a
             expected = {cid: s.events for cid, s in summaries.items()}
             assert {s.status for s in summaries.values()} == {CaseStatus.CLOSED}
             await asyncio.to_thread(watch.wait_for, sum(expected.values()), 60.0)
-        survivors = [p for p in procs.started if p.alive]
-        assert survivors, "no worker survived the drill"
+            await asyncio.to_thread(wait_read_model, drill.database_url, expected, 60.0)
+        for kind in ("worker", "projector"):
+            assert any(p.alive for p in procs.started if p.name.startswith(kind)), f"no {kind} survived the drill"
+        for proc in [p for p in procs.started if p.alive]:
+            exit_ = await asyncio.to_thread(proc.stop, signal.SIGTERM, 30.0)
+            assert exit_.returncode == 0, f"{proc.name} did not stop cleanly on SIGTERM: {exit_}\n{proc.tail()}"
     copies = await asyncio.to_thread(read_back, settings, expected)
     resent = check_delivery(copies, expected)
+    live = await asyncio.to_thread(read_model_dump, drill.database_url)
+    clean = await asyncio.to_thread(rebuilt, settings, _database(pg, tmp_path, "rebuild"))
+    assert len(live["rm_cases"]) == CASES
+    assert live == clean, f"the read model differs from a clean rebuild:\n{dump_diff(live, clean)}"
     if drill.repaired_at is not None:
-        drill.notes.append(f"last action {max(load.done_at) - drill.repaired_at:.1f} s and last event "
-                           f"{max(watch.first_seen.values()) - drill.repaired_at:.1f} s after the repair")
+        drill.notes.append(
+            f"after the repair: last action {max(load.done_at) - drill.repaired_at:.1f} s, last event "
+            f"{max(watch.first_seen.values()) - drill.repaired_at:.1f} s, read model complete "
+            f"{max(rm_watch.grew_at) - drill.repaired_at:.1f} s"
+        )
     report = DrillReport(name, CASES, sum(expected.values()), load.longest_stall(), watch.longest_stall(),
-                         load.retries, resent, drill.notes)
+                         rm_watch.longest_stall(), load.retries, resent, drill.notes)
     print(report.line())
     return report
 
 
-async def test_worker_killed_mid_case(drill_stack: Settings, tmp_path: Path) -> None:
+async def test_worker_killed_mid_case(
+    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
+) -> None:
     """SIGKILL on the only worker mid-run; a fresh process (no cache: full replay) takes over."""
 
     async def kill_worker(d: Drill) -> None:
@@ -123,11 +177,13 @@ async def test_worker_killed_mid_case(drill_stack: Settings, tmp_path: Path) -> 
         d.repaired_at = time.monotonic()
         d.notes.append(f"replacement polling {d.repaired_at - killed_at:.1f} s after the kill")
 
-    report = await run_drill("kill", drill_stack, tmp_path, kill_worker)
+    report = await run_drill("kill", drill_stack, drill_pg, tmp_path, kill_worker)
     assert report.events >= CASES * 12
 
 
-async def test_temporal_server_restarted(drill_stack: Settings, tmp_path: Path) -> None:
+async def test_temporal_server_restarted(
+    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
+) -> None:
     """The dev server stops for a few seconds and restarts on its SQLite file; the worker rides it out."""
 
     async def restart_temporal(d: Drill) -> None:
@@ -140,11 +196,13 @@ async def test_temporal_server_restarted(drill_stack: Settings, tmp_path: Path) 
         d.repaired_at = time.monotonic()
         d.notes.append(f"server down {time.monotonic() - down_at:.1f} s")
 
-    report = await run_drill("temporal", drill_stack, tmp_path, restart_temporal)
+    report = await run_drill("temporal", drill_stack, drill_pg, tmp_path, restart_temporal)
     assert report.action_stall >= 3  # the actors really waited for the server
 
 
-async def test_broker_stopped_and_restarted(drill_stack: Settings, tmp_path: Path) -> None:
+async def test_broker_stopped_and_restarted(
+    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
+) -> None:
     """The broker stops for a while: cases keep accepting actions; once it is back every event arrives."""
 
     async def restart_broker(d: Drill) -> None:
@@ -159,5 +217,70 @@ async def test_broker_stopped_and_restarted(drill_stack: Settings, tmp_path: Pat
         assert during > 0, "no action was accepted while the broker was down"
         d.notes.append(f"broker down {up_at - down_at:.1f} s, {during} actions accepted meanwhile")
 
-    report = await run_drill("broker", drill_stack, tmp_path, restart_broker)
+    report = await run_drill("broker", drill_stack, drill_pg, tmp_path, restart_broker)
     assert report.event_stall >= 6
+
+
+async def test_projector_killed_mid_batch(
+    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
+) -> None:
+    """SIGKILL on the projector while its batch transaction is open (blocked on a lock after its first
+    writes); the uncommitted batch is rolled back and a replacement in the same group re-reads it."""
+    if drill_pg is None:
+        pytest.skip("needs PostgreSQL server binaries (a private server holds the lock)")
+
+    def kill_inside_batch(d: Drill) -> float:
+        engine = create_engine(d.database_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("LOCK TABLE rm_case_timeline IN EXCLUSIVE MODE"))  # readers pass, writers wait
+
+                def projector_waiting() -> bool:
+                    conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
+                    return bool(conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND state = 'active' AND pid <> pg_backend_pid()"
+                    )).scalar_one())
+
+                deadline = time.monotonic() + 30
+                while not projector_waiting():
+                    assert time.monotonic() < deadline, "the projector never reached the locked table"
+                    time.sleep(0.05)
+                killed_at = time.monotonic()
+                gone = d.procs.by_name("projector-1").stop(signal.SIGKILL, 10)
+                assert gone.returncode == -signal.SIGKILL
+                conn.rollback()  # the lock goes; the dead projector's transaction aborts
+            return killed_at
+        finally:
+            engine.dispose()
+
+    async def fault(d: Drill) -> None:
+        killed_at = await asyncio.to_thread(kill_inside_batch, d)
+        replacement = d.procs.start("projector-2", "projector")
+        await asyncio.to_thread(replacement.wait_for_log, "projecting")
+        d.repaired_at = time.monotonic()
+        d.notes.append(f"killed inside a batch transaction; replacement consuming {d.repaired_at - killed_at:.1f} s "
+                       "after the kill")
+
+    await run_drill("projector", drill_stack, drill_pg, tmp_path, fault)
+
+
+async def test_read_model_database_restarted(
+    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
+) -> None:
+    """The read model's PostgreSQL server goes down hard (immediate stop: crash recovery on start) for a few
+    seconds; the projector keeps its offsets, retries the batch and catches up once the server is back."""
+    if drill_pg is None:
+        pytest.skip("needs PostgreSQL server binaries to run a private server")
+    pg = drill_pg
+
+    async def restart_database(d: Drill) -> None:
+        await asyncio.to_thread(pg.stop, "immediate")
+        down_at = time.monotonic()
+        await asyncio.sleep(4)
+        await asyncio.to_thread(pg.start)
+        d.repaired_at = time.monotonic()
+        d.notes.append(f"database down {d.repaired_at - down_at:.1f} s")
+
+    report = await run_drill("postgres", drill_stack, drill_pg, tmp_path, restart_database)
+    assert report.readmodel_stall >= 4  # the read model really stood still
