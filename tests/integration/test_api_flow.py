@@ -365,3 +365,46 @@ def test_metrics_for_supervisors_within_their_jurisdiction(api: ApiStack) -> Non
     for user in ("street-1", "env-1", "resident-1"):
         with api.client(user) as http:
             assert _error(http.get("/metrics/summary"), 403)["rule"] == "role.not_allowed"
+
+
+def test_gridcase_api_stops_promptly_on_sigterm_with_a_live_stream_open(api: ApiStack) -> None:
+    """`gridcase api` ends its live streams on SIGTERM instead of waiting out the graceful-shutdown bound."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import free_port
+
+    port = free_port()
+    s = api.settings
+    env = {**os.environ, "GRIDCASE_API_PORT": str(port), "GRIDCASE_DATABASE_URL": str(s.database_url),
+           "GRIDCASE_TOPIC_PREFIX": s.topic_prefix, "GRIDCASE_TASK_QUEUE": s.task_queue,
+           "GRIDCASE_STATE_DIR": str(s.state_dir)}
+    gridcase = str(Path(sys.executable).parent / "gridcase")
+    proc = subprocess.Popen([gridcase, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).json()["live_feed"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {api.tokens['op-1']}"}
+        with httpx.stream("GET", f"{base}/events", headers=headers, timeout=httpx.Timeout(30, read=30)) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            term_at = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rest = list(lines)  # the server ends the stream
+        assert proc.wait(timeout=30) == 0
+        stopped = time.monotonic() - term_at
+        assert stopped < 8, f"stopped {stopped:.1f} s after SIGTERM (the graceful bound is 10 s)"
+        assert all(not line.startswith("event: case") for line in rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -317,6 +318,7 @@ def create_app(
         "timelines, lists and live events.",
         lifespan=lifespan,
     )
+    app.state.stopping = threading.Event()  # set by `gridcase api` on SIGINT/SIGTERM: live streams end
     _install_error_handlers(app)
     _install_routes(app)
     if CONSOLE_DIR.is_dir():
@@ -560,22 +562,30 @@ def _install_routes(app: FastAPI) -> None:
             raise AuthError(403, "role.not_allowed", "the live stream is for staff; residents read their cases")
         if svc.live is None:
             raise ApiError(503, "unavailable", "live.disabled", "the live feed is not running in this process")
-        return StreamingResponse(_sse(request, svc.live, p), media_type="text/event-stream",
+        stopping: threading.Event = request.app.state.stopping
+        return StreamingResponse(_sse(request, svc.live, p, stopping), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _sse(request: Request, feed: LiveFeed, p: Principal) -> AsyncIterator[bytes]:
+async def _sse(request: Request, feed: LiveFeed, p: Principal, stopping: threading.Event,
+               ping_every: float = 15.0) -> AsyncIterator[bytes]:
+    """The event stream of one client; it ends when the client goes or the server is stopping."""
     async with feed.subscribe(p) as sub:
         ready = {"live": feed.ready.is_set(), "principal": p.label()}
         yield f"retry: 3000\nevent: ready\ndata: {json.dumps(ready)}\n\n".encode()
-        while True:
+        quiet = 0.0
+        while not stopping.is_set():
             try:
-                message = await asyncio.wait_for(sub.queue.get(), timeout=15)
+                message = await asyncio.wait_for(sub.queue.get(), timeout=1.0)
             except TimeoutError:
-                if await request.is_disconnected():
-                    return
-                yield b": ping\n\n"
+                quiet += 1.0
+                if quiet >= ping_every:
+                    quiet = 0.0
+                    if await request.is_disconnected():
+                        return
+                    yield b": ping\n\n"
                 continue
+            quiet = 0.0
             yield f"id: {message['event_id']}\nevent: case\ndata: {json.dumps(message)}\n\n".encode()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import FrameType
+
 import typer
 
 from events.base import Role
@@ -132,6 +134,7 @@ def jwt_cmd(
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the API and the console with uvicorn until SIGINT/SIGTERM."""
     import logging
+    import signal
 
     import uvicorn
 
@@ -142,4 +145,18 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     h, p = host or settings.api_host, port or settings.api_port
     typer.echo(f"gridcase API on http://{h}:{p}  (console http://{h}:{p}/console/, OpenAPI http://{h}:{p}/docs)")
-    uvicorn.run(create_app(settings), host=h, port=p, log_level="info", timeout_graceful_shutdown=10)
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.state.stopping.set()  # live streams end, so a graceful stop does not wait for them
+            super().handle_exit(sig, frame)
+
+    def stopped(sig: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    # uvicorn re-raises the stop signal once it has shut down gracefully: exit 0 then, like the worker
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stopped)
+    config = uvicorn.Config(app, host=h, port=p, log_level="info", timeout_graceful_shutdown=10)
+    Server(config).run()
