@@ -62,7 +62,7 @@ def test_fuzzing_finds_no_server_error_and_no_accepted_invalid_payload(api: ApiS
               response_schema_conformance]
     failures: list[str] = []
     calls = 0
-    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 30
     for operation in operations:
         if operation.path in SKIPPED:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -59,7 +60,7 @@ def test_a_stopped_clock_and_a_case_without_clocks() -> None:
 
 def test_personal_data_only_for_the_hotline_and_the_resident_themself() -> None:
     case = dispatched()
-    events = list(case.events)
+    events: list[Any] = list(case.events)
     hotline = case_view(case.state, events, DISPATCHER, ui_port=8233, namespace="default")
     assert hotline.contact is not None and hotline.contact.name == "张三"
     assert hotline.temporal_ui == "http://localhost:8233/namespaces/default/workflows/case-C1"
