@@ -64,7 +64,7 @@ def build_worker(
     task_queue: str | None = None,
     policy: SlaPolicy | None = None,
     calendar: WorkCalendar | None = None,
-    max_cached_workflows: int = 1000,
+    max_cached_workflows: int | None = None,
 ) -> Worker:
     """The case worker: the case workflow, the publishing and SLA activities.
 
@@ -81,7 +81,7 @@ def build_worker(
         workflows=[CaseWorkflow],
         activities=[publishing.publish_case_events, publishing.publish_case_events_local, sla.load_sla_context],
         activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
-        max_cached_workflows=max_cached_workflows,
+        max_cached_workflows=max_cached_workflows or settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=dt.timedelta(seconds=20),
     )
 

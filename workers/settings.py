@@ -55,6 +55,11 @@ class Settings(BaseSettings):
 
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus /metrics of the worker (0: off).")
+    worker_max_cached_workflows: int = Field(
+        default=500, ge=1,
+        description="Cases a worker keeps in memory (about 0.2 MiB each); others replay their history on their "
+        "next action. Bounds the worker's memory however many cases are open (see docs/performance.md).",
+    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address /metrics, /healthz and /readyz bind to (0.0.0.0 in containers)."
     )

@@ -3,10 +3,14 @@
 They live outside :mod:`workflows.case_workflow` so the workflow sandbox imports them once, passed
 through, instead of rebuilding their pydantic schemas for every workflow run it starts (that
 rebuild was most of a new case's worker CPU). :mod:`workflows.case_workflow` re-exports them.
+
+:func:`shared_sla_context` lets every cached case of a worker point at one copy of an identical
+SLA context (policy and calendar, about 70 KiB each) instead of holding its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -44,3 +48,21 @@ class CaseSummary(BaseModel):
     status: CaseStatus
     events: int
     closed_at: datetime | None = None
+
+
+_SHARED_SLA: dict[str, SlaContext] = {}
+_SHARED_SLA_MAX = 32
+
+
+def shared_sla_context(ctx: SlaContext) -> SlaContext:
+    """The process's one instance equal to ``ctx`` (``ctx`` itself the first time).
+
+    Contexts are never modified in place (the domain replaces them), so equal ones can be shared.
+    """
+    key = hashlib.sha256(ctx.model_dump_json().encode()).hexdigest()
+    found = _SHARED_SLA.get(key)
+    if found is None:
+        if len(_SHARED_SLA) >= _SHARED_SLA_MAX:
+            _SHARED_SLA.clear()
+        _SHARED_SLA[key] = found = ctx
+    return found

@@ -32,7 +32,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.sla import SLA_CONTEXT_ACTIVITY
     from events.base import SYSTEM_ACTOR, CaseEventBase
     from events.schemas import CaseEvent
-    from workflows.case_models import ActionResult, CaseSummary, CaseWorkflowInput, CaseWorkflowState
+    from workflows.case_models import (
+        ActionResult,
+        CaseSummary,
+        CaseWorkflowInput,
+        CaseWorkflowState,
+        shared_sla_context,
+    )
     from workflows.domain import CaseState, CaseStatus, DomainError, SlaContext, decide, next_alarm_at
     from workflows.domain.commands import AttachDuplicate, CaseCommand, MergeInto, OpenCase, Tick
     from workflows.domain.evolve import apply_event
@@ -72,6 +78,8 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self._s = input.carried or CaseWorkflowState(case=CaseState(case_id=input.case_id, sla=input.sla))
+        if self._s.case.sla is not None:
+            self._s.case.sla = shared_sla_context(self._s.case.sla)
         self._ready = self._s.case.sla is not None
         self._changed = False
         self._published_sa: dict[str, object] = {}
@@ -123,7 +131,7 @@ class CaseWorkflow:
                 result_type=SlaContext,
                 start_to_close_timeout=timedelta(seconds=30),
             )
-            self._s.case = self._s.case.model_copy(update={"sla": ctx})
+            self._s.case = self._s.case.model_copy(update={"sla": shared_sla_context(ctx)})
         self._ready = True
 
     def _all_published(self) -> bool:

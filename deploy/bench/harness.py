@@ -55,7 +55,7 @@ def _env(settings: Settings, task_queue: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, settings: Settings, kind: str, *, mode: str = "subprocess", max_cached: int = 1000,
+    client: Client, settings: Settings, kind: str, *, mode: str = "subprocess", max_cached: int | None = None,
     task_queue: str | None = None,
 ) -> AsyncIterator[WorkerRef]:
     """A polling worker for the duration of the block; stopped gracefully afterwards."""
@@ -70,8 +70,9 @@ async def running_worker(
         return
     if mode != "subprocess":
         raise ValueError(f"worker mode must be one of {WORKER_MODES}, not {mode!r}")
-    argv = [sys.executable, "-m", "deploy.bench.workerproc", "--kind", kind, "--task-queue", queue,
-            "--max-cached", str(max_cached)]
+    argv = [sys.executable, "-m", "deploy.bench.workerproc", "--kind", kind, "--task-queue", queue]
+    if max_cached is not None:
+        argv += ["--max-cached", str(max_cached)]
     root = Path(__file__).resolve().parents[2]
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(argv, env=_env(settings, queue), stdout=subprocess.PIPE, stderr=errors, cwd=root)

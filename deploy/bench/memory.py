@@ -8,8 +8,8 @@ a few callers at a time) gives the update latency p50/p99.
 The cases run on a **private** dev server (same binary and SQLite pragmas as the stack's, own
 ports and a throwaway database), so the server's memory is measured from a clean start and tens
 of thousands of open cases are not left behind on the shared server; Kafka is the stack's.
-The worker runs with the case worker's default workflow cache (``max_cached_workflows``): beyond
-that many open cases, an update to an evicted case replays its (short) history first.
+The worker runs with the configured workflow cache (``GRIDCASE_WORKER_MAX_CACHED_WORKFLOWS``):
+beyond that many open cases, an update to an evicted case replays its (short) history first.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ SIZES: dict[str, tuple[tuple[int, ...], int, int]] = {
     "large": ((1000, 5000, 20000), 200, 4),
 }
 OPEN_CONCURRENCY = 32
-DEFAULT_CACHE = 1000  # workers.composition.build_worker's max_cached_workflows
 
 
 def _free_port() -> int:
@@ -122,7 +121,7 @@ async def bench_memory(
     open_rates: list[float] = []
     with private_dev_server(settings) as (private, server_pid):
         client = await connect_temporal(private)
-        async with running_worker(client, private, "gridcase", mode=worker_mode, max_cached=DEFAULT_CACHE) as w:
+        async with running_worker(client, private, "gridcase", mode=worker_mode) as w:
             cases = CaseClient(client, w.task_queue)
             untouched: list[str] = []
             opened = 0
@@ -159,6 +158,6 @@ async def bench_memory(
                [a / b for a, b in zip(per_level[top]["p99"], per_level[base]["p99"], strict=True)],
                target="<= 2.0", higher_is_better=False)
     result.details = {"levels": list(levels), "probe_updates_per_round": probes, "probe_callers": callers,
-                      "max_cached_workflows": DEFAULT_CACHE, "open_rate_per_level": open_rates,
+                      "max_cached_workflows": settings.worker_max_cached_workflows, "open_rate_per_level": open_rates,
                       "worker_mode": worker_mode, "server": "private dev server (SQLite WAL), fresh per run"}
     return result

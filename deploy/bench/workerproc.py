@@ -21,7 +21,7 @@ from workers.settings import Settings
 KINDS = ("gridcase", "baseline")
 
 
-def build(kind: str, client: object, settings: Settings, task_queue: str, max_cached: int) -> Worker:
+def build(kind: str, client: object, settings: Settings, task_queue: str, max_cached: int | None) -> Worker:
     """The worker of ``kind``: the case worker, or the Temporal-only baseline worker."""
     from temporalio.client import Client
 
@@ -34,11 +34,11 @@ def build(kind: str, client: object, settings: Settings, task_queue: str, max_ca
         from deploy.bench.baseline import FloorWorkflow, NaiveWorkflow, bench_noop
 
         return Worker(client, task_queue=task_queue, workflows=[NaiveWorkflow, FloorWorkflow],
-                      activities=[bench_noop], max_cached_workflows=max_cached)
+                      activities=[bench_noop], max_cached_workflows=max_cached or settings.worker_max_cached_workflows)
     raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
 
-async def _main(kind: str, task_queue: str, max_cached: int) -> None:
+async def _main(kind: str, task_queue: str, max_cached: int | None) -> None:
     from workers.composition import connect_temporal
 
     settings = Settings()
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kind", choices=KINDS, required=True)
     parser.add_argument("--task-queue", required=True)
-    parser.add_argument("--max-cached", type=int, default=1000)
+    parser.add_argument("--max-cached", type=int, default=None, help="default: GRIDCASE_WORKER_MAX_CACHED_WORKFLOWS")
     args = parser.parse_args(argv)
     asyncio.run(_main(args.kind, args.task_queue, args.max_cached))
     sys.stdout.flush()
