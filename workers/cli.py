@@ -6,6 +6,8 @@ clients through the composition root (:mod:`workers.composition`) when they run,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from city.cli import app as city_app
@@ -74,6 +76,7 @@ def demo_cmd(
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Stay up until Ctrl-C after the report."),
     sample_city: bool = typer.Option(False, "--sample-city", help="Use the small sample city."),
     tour: bool = typer.Option(True, "--tour/--no-tour", help="Start with one case down every path and rung."),
+    config: Path | None = typer.Option(None, "--config", help="Simulator YAML: complaint mix and behaviours."),
 ) -> None:
     """The whole loop: worker, projector, API and console, a simulated city on compressed time, the report."""
     from workers.demo import DemoOptions, run
@@ -81,7 +84,10 @@ def demo_cmd(
 
     try:
         options = DemoOptions(minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, wait=wait,
-                              sample_city=sample_city, tour=tour)
+                              sample_city=sample_city, tour=tour, config=config)
+        from workers.sim.config import load_config
+
+        load_config(config)  # a bad file is refused before anything starts
     except ValueError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workers.settings import Settings
-from workers.sim.config import SimConfig
+from workers.sim.config import load_config
 from workers.sim.display import print_tally, progress_panel, scale_line
 from workers.sim.main import SimOptions, count_pollers, load_city, simulate
 from workers.sim.runner import Tally
@@ -347,6 +347,7 @@ class DemoOptions:
     wait: bool = True  # stay until Ctrl-C after the report
     sample_city: bool = False
     tour: bool = True  # start with one case down every path and rung
+    config: Path | None = None  # simulator YAML (mix and behaviours)
 
     def __post_init__(self) -> None:
         if self.minutes <= 0:
@@ -463,7 +464,7 @@ def _run(settings: Settings, options: DemoOptions, console: Console, children: l
     if token:
         addresses.append(("console token", token))
     sim_options = SimOptions(minutes=options.minutes, rate=options.rate, time_scale=options.time_scale,
-                             seed=options.seed, config=SimConfig(cover_all_paths=options.tour),
+                             seed=options.seed, config=load_config(options.config, {"cover_all_paths": options.tour}),
                              drain_seconds=max(30.0, 60.0 * options.minutes / 3))
     target = f"of {options.minutes:g} min"
 

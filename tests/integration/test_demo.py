@@ -39,11 +39,13 @@ def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings
         "GRIDCASE_API_PORT": str(free_port()),
         "COLUMNS": "200",
     })
+    config = tmp_path / "sim.yaml"  # slow handling units, so that the report has overdue clocks to show
+    config.write_text("behaviour:\n  accept_late: {reminder: 0.6}\n", encoding="utf-8")
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers.cli", "demo", "--minutes", "0.15", "--rate", "60", "--time-scale", "0.5",
-             "--no-tour"],
+             "--no-tour", "--config", str(config)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 150
