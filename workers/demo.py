@@ -469,7 +469,8 @@ def _run(settings: Settings, options: DemoOptions, console: Console, children: l
     target = f"of {options.minutes:g} min"
 
     def render(t: Tally) -> RenderableType:
-        return Group(_components_panel(children, addresses), progress_panel(t, target=target))
+        return Group(_components_panel(children, addresses),
+                     progress_panel(t, target=target, arrivals_seconds=options.minutes * 60))
 
     if not console.is_terminal:
         console.print(_components_panel(children, addresses))

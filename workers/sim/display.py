@@ -18,13 +18,19 @@ def scale_line(time_scale: float | None) -> Text:
     return Text(describe_scale(time_scale), style="bold yellow" if time_scale is not None else "bold")
 
 
-def progress_panel(t: Tally, title: str = "gridcase simulation", target: str = "") -> Panel:
-    """A compact live view: counts, states, rungs."""
+def progress_panel(t: Tally, title: str = "gridcase simulation", target: str = "",
+                   arrivals_seconds: float | None = None) -> Panel:
+    """A compact live view: time (with a bar over the arrival period when it is known), counts, states, rungs."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     hours = t.elapsed / t.time_scale if t.time_scale else t.elapsed / 3600
     grid.add_row("elapsed", f"{t.elapsed:,.0f} s wall-clock = {hours:,.1f} policy hours {target}")
+    if arrivals_seconds:
+        done = min(t.elapsed, arrivals_seconds)
+        phase = "complaints arriving" if t.elapsed < arrivals_seconds else "arrivals over: open cases finishing"
+        filled = round(30 * done / arrivals_seconds)
+        grid.add_row("", Text(f"{'█' * filled}{'░' * (30 - filled)} {100 * done / arrivals_seconds:3.0f}% · {phase}"))
     grid.add_row("cases", f"{t.planned} arrived · {t.opened} opened · {t.in_flight} in flight · "
                           f"{t.finished} finished · {t.actions} actions")
     states = " · ".join(f"{k} {v}" for k, v in sorted(t.final_status.items())) or "-"

@@ -136,7 +136,7 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
                       "run on their time scale and are reported, not driven[/yellow]")
     cases = CaseClient(client, settings.task_queue)
     target = f"of {options.minutes:g} min" if options.minutes is not None else f"· {options.cases} cases"
-    draw = render or (lambda t: progress_panel(t, target=target))
+    draw = render or (lambda t: progress_panel(t, target=target, arrivals_seconds=horizon))
     async with _maybe_worker(client, settings, with_worker):
         if live and console.is_terminal:
             with Live(console=console, refresh_per_second=4, transient=False) as view:
