@@ -139,7 +139,8 @@ class Projector:
 
         Args:
             stop: set it to stop after the current batch.
-            until_caught_up: stop once every assigned partition is read to its end.
+            until_caught_up: stop once every partition of the topic is read to its end (meant for a
+                consumer alone in its group: rebuilds, syncs, tests).
             stop_after: stop after this many seconds.
             on_batch: called after each committed batch (for progress output).
         """
@@ -183,8 +184,10 @@ class Projector:
                         reason, error)
 
         def caught_up() -> bool:
+            """Every partition of the topic is assigned to this member and read to its end."""
             assigned = consumer.assignment()
-            if not assigned:
+            partitions = consumer.partitions_for_topic(self.topic) or set()
+            if not assigned or {tp.partition for tp in assigned if tp.topic == self.topic} != partitions:
                 return False
             ends = consumer.end_offsets(list(assigned))
             return all(consumer.position(tp) >= ends[tp] for tp in assigned)

@@ -80,8 +80,8 @@ def test_projection_rebuild_equality(published: tuple[Settings, list], lane: str
 
         first = Projector(settings, engine, group_id=new_group_id("rm-a"), max_poll_records=50).run(
             until_caught_up=True, stop_after=60)
-        assert first.applied == len(events)
-        assert first.skipped > 0  # the re-sent batches
+        assert first.applied == len(events), first
+        assert first.skipped > 0, first  # the re-sent batches
         assert first.dead_lettered == 1 and first.reasons == {"invalid_json": 1}
         once = dump(engine)
         assert once == expected
@@ -89,14 +89,14 @@ def test_projection_rebuild_equality(published: tuple[Settings, list], lane: str
 
         # The whole topic a second time (another group): nothing changes.
         second = Projector(settings, engine, group_id=new_group_id("rm-b")).run(until_caught_up=True, stop_after=60)
-        assert second.applied == 0 and second.skipped == first.applied + first.skipped
+        assert second.applied == 0 and second.skipped == first.applied + first.skipped, (first, second)
         assert dump(engine) == expected
 
         # From the beginning into an emptied database.
         clear(engine)
         third = Projector(settings, engine, group_id=new_group_id("rm-c"), max_poll_records=7).run(
             until_caught_up=True, stop_after=60)
-        assert third.applied == len(events)
+        assert third.applied == len(events), third
         assert dump(engine) == expected
 
 
