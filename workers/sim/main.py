@@ -79,6 +79,16 @@ def options_from_cli(*, cases: int | None, minutes: float | None, rate: float, t
                       drain_seconds=drain)
 
 
+class _Redrawn:
+    """A renderable drawn afresh at every refresh of a live view (so the clock ticks between events)."""
+
+    def __init__(self, draw: Callable[[], RenderableType]) -> None:
+        self._draw = draw
+
+    def __rich__(self) -> RenderableType:
+        return self._draw()
+
+
 class NoWorkerError(RuntimeError):
     """Nobody serves the task queue the simulation would open its cases on."""
 
@@ -139,15 +149,9 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
     draw = render or (lambda t: progress_panel(t, target=target, arrivals_seconds=horizon))
     async with _maybe_worker(client, settings, with_worker):
         if live and console.is_terminal:
-            with Live(console=console, refresh_per_second=4, transient=False) as view:
-                def show(t: Tally) -> None:
-                    view.update(draw(t))
-                    if on_change:
-                        on_change(t)
-
-                sim = Simulator(cases, time_scale=options.time_scale, on_change=show)
+            sim = Simulator(cases, time_scale=options.time_scale, on_change=on_change)
+            with Live(_Redrawn(lambda: draw(sim.tally)), console=console, refresh_per_second=2, transient=False):
                 tally = await sim.run(plans, drain_seconds=options.drain_seconds)
-                view.update(draw(tally))
         else:
             last = [0.0]
 
