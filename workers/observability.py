@@ -252,7 +252,7 @@ class TemporalMetricsBridge:
                         hist = self._histograms[(name, labels)] = _Histogram(bounds, [0] * len(bounds))
                     hist.observe(float(update.value))
                 elif metric.kind == BUFFERED_METRIC_KIND_COUNTER:
-                    name = _name(metric.name)
+                    name = _name(metric.name).removesuffix("_total")  # exposed with one _total suffix
                     self._types.setdefault(name, ("counter", metric.description or metric.name))
                     self._values[(name, labels)] = self._values.get((name, labels), 0.0) + float(update.value)
                 elif metric.kind == BUFFERED_METRIC_KIND_GAUGE:

@@ -273,6 +273,7 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
                       "Units with most breaches (24 h)",
                       "Event publish latency (occurred → acknowledged)", "Events published per second by type",
                       "Workflow task schedule-to-start (p95)", "Workflow task execution (p95)", "Task slots available",
+                      "Activity execution (p95)",
                       "Sticky cache size and pollers"):
             assert answered[title], f"dashboard panel {title!r} shows nothing for a worker that did work"
         groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]

@@ -89,10 +89,12 @@ def test_bridge_turns_buffered_sdk_updates_into_prometheus_series() -> None:
     registry = CollectorRegistry()
     registry.register(bridge)
     polls = _Metric("temporal_workflow_task_queue_poll_succeed", BUFFERED_METRIC_KIND_COUNTER, description="polls")
+    local = _Metric("temporal_local_activity_total", BUFFERED_METRIC_KIND_COUNTER)
     slots = _Metric("temporal_worker_task_slots_available", BUFFERED_METRIC_KIND_GAUGE)
     latency = _Metric("temporal_workflow_task_schedule_to_start_latency", BUFFERED_METRIC_KIND_HISTOGRAM, "s")
     tq = {"task_queue": "q", "eager": True}
     buffer.pending = [_Update(polls, 2, tq), _Update(polls, 3, tq), _Update(slots, 100, tq), _Update(slots, 98, tq),
+                      _Update(local, 4, tq),
                       _Update(latency, 0.004, tq), _Update(latency, 0.2, tq), _Update(latency, 7200.0, tq)]
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     labels = {"task_queue": "q", "eager": "true"}
@@ -103,6 +105,7 @@ def test_bridge_turns_buffered_sdk_updates_into_prometheus_series() -> None:
     assert families["temporal_workflow_task_queue_poll_succeed"].type == "counter"
     assert get("temporal_workflow_task_queue_poll_succeed", "temporal_workflow_task_queue_poll_succeed_total") == 5
     assert get("temporal_worker_task_slots_available", "temporal_worker_task_slots_available") == 98
+    assert get("temporal_local_activity", "temporal_local_activity_total") == 4  # never _total_total
     h = "temporal_workflow_task_schedule_to_start_latency_seconds"
     assert families[h].type == "histogram"
     assert get(h, f"{h}_bucket", le="0.005") == 1
