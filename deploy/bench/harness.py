@@ -85,8 +85,8 @@ async def running_worker(
         yield WorkerRef(kind, queue, proc.pid, mode)
     finally:
         proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 30)
+        try:  # the benchmark is over: do not wait for the worker's pollers to time out
+            await asyncio.to_thread(proc.wait, 10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
