@@ -95,8 +95,32 @@ def demo_cmd(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    The process ends with ``os._exit`` once the command has returned and its output is flushed: the
+    Temporal SDK's runtime threads can abort the interpreter during its normal teardown
+    (temporalio/sdk-python#300), which would turn a successful command into exit code 134.
+    """
+    import os
+    import sys
+
+    code: int = 0
+    try:
+        app()
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
