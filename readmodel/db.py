@@ -148,23 +148,34 @@ def load_views(conn: Connection, case_ids: Sequence[str]) -> dict[str, CaseView]
     return views
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows``, updating the ones whose primary key exists (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    pk = [c.name for c in table.primary_key.columns]
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_statement(dialect: str, table: Table) -> Any:
+    """``INSERT ... ON CONFLICT (pk) DO UPDATE`` for ``table`` (built once per dialect)."""
+    stmt = _UPSERTS.get((dialect, table.name))
+    if stmt is None:
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-        stmt = dialect_insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=pk, set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in pk}
+        pk = [c.name for c in table.primary_key.columns]
+        ins = dialect_insert(table)
+        stmt = _UPSERTS[(dialect, table.name)] = ins.on_conflict_do_update(
+            index_elements=pk, set_={c.name: ins.excluded[c.name] for c in table.columns if c.name not in pk}
         )
-        conn.execute(stmt, rows)
+    return stmt
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, updating the ones whose primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
         return
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        conn.execute(_upsert_statement(dialect, table), rows)
+        return
+    pk = [c.name for c in table.primary_key.columns]
     for row in rows:  # other databases: delete then insert
         conn.execute(delete(table).where(*[table.c[k] == row[k] for k in pk]))
     conn.execute(insert(table), rows)
