@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from readmodel.metrics import (
     LOCAL_TZ,
+    AssignmentFacts,
     CaseFacts,
     MetricSet,
     RankRow,
@@ -115,7 +116,7 @@ def build_report(
 
 def report_from_facts(
     cases: list[CaseFacts],
-    assignments: list,  # list[AssignmentFacts]
+    assignments: list[AssignmentFacts],
     period: str,
     by: str,
     *,
@@ -125,12 +126,12 @@ def report_from_facts(
     trend_months: int = 6,
 ) -> Report:
     """:func:`build_report` on facts already loaded (pure)."""
-    kw = {"as_of": as_of, "basic_weight": basic_weight, "weights": weights}
     in_period = [c for c in cases if c.period == period]
-    total = compute(in_period, assignments, **kw)  # type: ignore[arg-type]
-    rows = ranking(cases, assignments, by, period, **kw)  # type: ignore[arg-type]
+    total = compute(in_period, assignments, as_of=as_of, basic_weight=basic_weight, weights=weights)
+    rows = ranking(cases, assignments, by, period, as_of=as_of, basic_weight=basic_weight, weights=weights)
     trend = [
-        (m, compute([c for c in cases if c.period == m], assignments, **kw))  # type: ignore[arg-type]
+        (m, compute([c for c in cases if c.period == m], assignments, as_of=as_of, basic_weight=basic_weight,
+                    weights=weights))
         for m in previous_months(period, trend_months)
     ]
     heat: dict[str, dict[str, int]] = {}
