@@ -46,7 +46,7 @@ from workers.composition import connect_temporal
 from workers.settings import Settings
 from workflows.domain import CaseStatus
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 CASES = 6
 PACE = 0.25  # seconds between two actions of one case: the load spans the fault
@@ -56,10 +56,18 @@ DRILL_TIMEOUT = 150.0  # every drill is bounded: its cases must all be closed wi
 @pytest.fixture(scope="module")
 def drill_stack(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A private stack (Temporal dev server + broker) the drills may stop and restart at will."""
-    state = tmp_path_factory.mktemp("drill-stack")
-    private = private_stack_settings(stack_settings, state, f"drill{uuid.uuid4().hex[:6]}")
+    for attempt in range(3):
+        # free ports are picked before the services bind them: another process may take one meanwhile
+        state = tmp_path_factory.mktemp("drill-stack")
+        private = private_stack_settings(stack_settings, state, f"drill{uuid.uuid4().hex[:6]}")
+        try:
+            assert stack.up(private, timeout=120).healthy
+            break
+        except stack.StackError:
+            stack.down(private)
+            if attempt == 2:
+                raise
     try:
-        assert stack.up(private, timeout=120).healthy
         yield private
     finally:
         stack.down(private)
@@ -209,7 +217,7 @@ async def test_broker_stopped_and_restarted(
         stopped = await asyncio.to_thread(stack.down, d.stack, 30.0, (stack.KAFKA,))
         assert stopped[stack.KAFKA].startswith("stopped"), stopped
         down_at = time.monotonic()
-        await asyncio.sleep(6)
+        await asyncio.sleep(3)  # restarting the broker takes another 10-25 s on two cores
         status = await asyncio.to_thread(stack.up, d.stack, 120.0)
         up_at = d.repaired_at = time.monotonic()
         assert status[stack.KAFKA].action == "started" and status.healthy
@@ -218,7 +226,7 @@ async def test_broker_stopped_and_restarted(
         d.notes.append(f"broker down {up_at - down_at:.1f} s, {during} actions accepted meanwhile")
 
     report = await run_drill("broker", drill_stack, drill_pg, tmp_path, restart_broker)
-    assert report.event_stall >= 6
+    assert report.event_stall >= 3
 
 
 async def test_projector_killed_mid_batch(

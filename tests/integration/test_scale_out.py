@@ -50,7 +50,7 @@ from workers.settings import Settings
 from workflows.case_workflow import CaseSummary, CaseWorkflow, workflow_id
 from workflows.domain import CaseStatus
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 CASES = 12
 EVENTS_PER_CASE = 24  # one pass through the lifecycle below

@@ -37,7 +37,7 @@ from workers.composition import connect_temporal
 from workers.settings import Settings
 from workflows.domain import CaseStatus
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 EXIT_BOUND = 30.0  # seconds a process may take to exit after SIGTERM
 
