@@ -152,8 +152,12 @@ def status_cmd() -> None:
             except Exception:
                 n = "missing"
             typer.echo(f"{table.name:<20}{n}")
-    for status, n in sorted(open_cases_by_status(engine).items()):
-        typer.echo(f"open {status:<15}{n}")
+    try:
+        for status, n in sorted(open_cases_by_status(engine).items()):
+            typer.echo(f"open {status:<15}{n}")
+    except Exception:
+        typer.secho("the read model is not migrated: run `gridcase readmodel migrate`", err=True,
+                    fg=typer.colors.YELLOW)
     engine.dispose()
 
 
@@ -197,7 +201,8 @@ def report_cmd(
         report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
                               weights=settings.composite_weights)
     except Exception as err:
-        fail(f"cannot read the read model at {_safe_url(settings)}: {err} (run `gridcase readmodel migrate` "
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        fail(f"cannot read the read model at {_safe_url(settings)}: {reason} (run `gridcase readmodel migrate` "
              "and `gridcase projector`)")
         raise
     finally:
