@@ -167,6 +167,28 @@ def _upsert_statement(dialect: str, table: Table) -> Any:
     return stmt
 
 
+def _insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert append-only rows (timeline, callbacks, escalations), ignoring ones already there.
+
+    Their content is fixed by (case id, seq), so a row already present was written by another
+    projector member that applied the same event during a rebalance.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        stmt = _UPSERTS.get((dialect, f"{table.name}:new"))
+        if stmt is None:
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+            stmt = _UPSERTS[(dialect, f"{table.name}:new")] = dialect_insert(table).on_conflict_do_nothing()
+        conn.execute(stmt, rows)
+        return
+    conn.execute(insert(table), rows)
+
+
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows``, updating the ones whose primary key exists (SQLite and PostgreSQL)."""
     if not rows:
@@ -197,12 +219,10 @@ def write_views(conn: Connection, views: Iterable[CaseView]) -> None:
                 if snap.get(key) != tuple(row.values()):
                     bucket.append(row)
     _upsert(conn, t.cases, changed["cases"])
-    if timeline_rows:
-        conn.execute(insert(t.timeline), timeline_rows)
+    _insert_new(conn, t.timeline, timeline_rows)
     for table, attr in _WRITTEN_CHILDREN:
         if attr in ("callbacks", "escalations"):
-            if changed.get(attr):
-                conn.execute(insert(table), changed[attr])
+            _insert_new(conn, table, changed.get(attr, []))
         else:
             _upsert(conn, table, changed.get(attr, []))
     for v in views:

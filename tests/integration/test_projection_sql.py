@@ -19,11 +19,14 @@ from readmodel.db import (
     current_revision,
     dump,
     head_revision,
+    load_views,
     make_engine,
     migrate,
     view_cache,
+    write_views,
 )
 from readmodel.metrics import compute, load_facts
+from readmodel.projection import apply_event
 from readmodel.queries import CaseRow, get_case, get_timeline, list_cases
 from readmodel.tables import ALL_TABLES
 from readmodel.timeline import audit_trail
@@ -246,3 +249,28 @@ def dump_without_cache(engine: Engine, events: list) -> dict:
     for i in range(0, len(events), 25):
         apply_events(engine, events[i : i + 25], use_cache=False)
     return dump(engine)
+
+
+@pytest.mark.postgres
+def test_two_members_applying_the_same_events_during_a_rebalance(tmp_path: Path) -> None:
+    """Member A reads the case, member B applies and commits the same events, then A writes: same tables."""
+    events = all_events(len(PATHS))
+    head, tail = events[: len(events) // 2], events[len(events) // 2 :]
+    with fresh_database("postgres", tmp_path) as (url, engine):
+        apply_events(engine, head)
+        member_b = make_engine(url)
+        try:
+            apply_events(engine, tail)
+            once = dump(engine)
+
+            clear(engine)
+            apply_events(engine, head)
+            with engine.begin() as conn_a:
+                views = load_views(conn_a, list(dict.fromkeys(e.case_id for e in tail)))  # A reads first
+                apply_events(member_b, tail, use_cache=False)  # B applies and commits meanwhile
+                for e in tail:
+                    apply_event(views[e.case_id], e)
+                write_views(conn_a, views.values())  # A writes the same rows: no duplicate, no error
+            assert dump(engine) == once
+        finally:
+            member_b.dispose()
