@@ -12,7 +12,9 @@ for the previous one runs late.
 The stack keeps up at speed-up ``X`` when the last in-hour action completes by the end of the
 compressed hour; otherwise it keeps up with ``3600 / W`` where ``W`` is the wall time it took.
 That figure, *kept-up speed-up*, is the headline (``min(X, 3600 / W)``); the lag of actions
-behind their planned moment and the call latency show how close to the edge it ran.
+behind their planned moment and the call latency show how close to the edge it ran. Actions that
+could not even start within ``DRAIN_S`` after the hour are skipped and counted; with skipped
+actions the figure is an upper bound.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from workers.case_client import ActionRefused, CaseClient
 from workers.settings import Settings
 
 #: complaints in the hour and offered speed-up, per size
-SIZES: dict[str, tuple[int, float]] = {"tiny": (20, 600.0), "default": (1000, 80.0), "large": (3000, 60.0)}
+SIZES: dict[str, tuple[int, float]] = {"tiny": (20, 600.0), "default": (1000, 60.0), "large": (3000, 40.0)}
 DRAIN_S = 30.0  # at most this long past the compressed hour for in-hour actions still queued
 
 
@@ -68,13 +70,19 @@ def _act(cases: CaseClient, case_id: str, command: object, request_id: str) -> C
 
 
 async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> dict[str, float]:
-    """Send every in-hour action at its planned moment; returns lag, latency and timing figures."""
+    """Send every in-hour action at its planned moment; returns lag, latency and timing figures.
+
+    Actions not started within ``DRAIN_S`` after the compressed hour are skipped (counted), and
+    calls in flight are awaited rather than cancelled.
+    """
     hour_s = 3600.0 / speedup
     loop = asyncio.get_running_loop()
     t0 = loop.time()
+    cutoff = hour_s + DRAIN_S
     lags: list[float] = []
     latencies: list[float] = []
-    counts = {"actions": 0, "refused": 0, "failed": 0, "intakes": 0}
+    counts = {"actions": 0, "refused": 0, "failed": 0, "intakes": 0, "skipped": 0}
+    errors: list[str] = []
     last_done = [0.0]
     calls = asyncio.Semaphore(64)
 
@@ -84,14 +92,19 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
             await asyncio.sleep(delay)
         async with calls:
             start = loop.time()
+            if start - t0 > cutoff:
+                counts["skipped"] += 1
+                return False
             lags.append(1000 * max(0.0, start - t0 - planned))
             try:
                 await call()  # type: ignore[misc]
             except ActionRefused:
                 counts["refused"] += 1
                 return False
-            except Exception:
+            except Exception as exc:
                 counts["failed"] += 1
+                if len(errors) < 5:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 return False
             end = loop.time()
         latencies.append(1000 * (end - start))
@@ -112,18 +125,13 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
             if not await timed(at, _act(cases, cid, step.command, f"{cid}-{i}")):
                 break
 
-    tasks = [asyncio.create_task(one(p)) for p in plans]
-    await asyncio.wait(tasks, timeout=hour_s + DRAIN_S)
-    late = [t for t in tasks if not t.done()]
-    for t in late:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    wall = max(last_done[0], hour_s) if not late else hour_s + DRAIN_S
+    await asyncio.gather(*(one(p) for p in plans))
+    wall = max(last_done[0], hour_s)
     return {
         "kept_up": min(speedup, 3600.0 / wall), "wall_s": wall, "hour_s": hour_s,
         "lag_p50": percentile(lags, 50), "lag_p99": percentile(lags, 99),
         "latency_p50": percentile(latencies, 50), "latency_p99": percentile(latencies, 99),
-        "actions_per_s": counts["actions"] / wall, "unfinished_cases": float(len(late)), **counts,
+        "actions_per_s": counts["actions"] / wall, **counts, "errors": errors,  # type: ignore[dict-item]
     }
 
 
@@ -147,7 +155,7 @@ async def bench_peak(
             log(f"  peak run {r + 1}/{repeat}: {complaints} complaints in a {run['hour_s']:.0f} s hour ({speedup:g}×): "
                 f"kept up {run['kept_up']:.0f}×, {run['actions']:.0f} actions ({run['actions_per_s']:.1f}/s), "
                 f"lag p99 {run['lag_p99']:.0f} ms, call p99 {run['latency_p99']:.0f} ms, "
-                f"{run['refused']:.0f} refused, {run['failed']:.0f} failed, {run['unfinished_cases']:.0f} unfinished")
+                f"{run['refused']:.0f} refused, {run['failed']:.0f} failed, {run['skipped']:.0f} skipped")
     result.seconds = time.perf_counter() - started
     result.add("kept-up speed-up", "× real time", [r["kept_up"] for r in runs], target=f"offered {speedup:g}×")
     result.add("actions in the hour", "actions", [r["actions"] for r in runs])
