@@ -158,6 +158,8 @@ async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_p
     clean = await asyncio.to_thread(rebuilt, settings, _database(pg, tmp_path, "rebuild"))
     assert len(live["rm_cases"]) == CASES
     assert live == clean, f"the read model differs from a clean rebuild:\n{dump_diff(live, clean)}"
+    if rm_watch.errors:
+        drill.notes.append(f"read model unreadable for {rm_watch.errors} polls")
     if drill.repaired_at is not None:
         drill.notes.append(
             f"after the repair: last action {max(load.done_at) - drill.repaired_at:.1f} s, last event "
