@@ -135,10 +135,21 @@ class HttpLoad:
             await asyncio.sleep(0.1)
 
 
-def _assignments(proc: GridcaseProcess) -> list[int]:
-    """Partition counts of the projector's successive assignments (from the Kafka client's log)."""
-    return [len(re.findall(r"TopicPartition\(", line))
-            for line in proc.log().splitlines() if "Updated partition assignment:" in line]
+def _group_partitions(settings: Settings) -> list[int]:
+    """How many partitions each member of the projectors' consumer group holds (empty unless the group is stable)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="scale-out-test")
+    try:
+        group = admin.describe_groups([settings.projector_group_id])[settings.projector_group_id]
+    finally:
+        admin.close()
+    if group.get("group_state") != "Stable":
+        return []
+    return sorted(
+        sum(len(a["partitions"]) for a in (m.get("member_assignment") or {}).get("assigned_partitions", []))
+        for m in group.get("members", [])
+    )
 
 
 def _applied(proc: GridcaseProcess) -> int:
@@ -192,8 +203,8 @@ async def test_two_of_each_share_the_work_and_one_of_each_may_stop(
                             *((a, "Application startup complete") for a in apis)]:
             await asyncio.to_thread(proc.wait_for_log, ready, 90.0)
         # one consumer group, two partitions: once the group settled, each projector holds one
-        await asyncio.to_thread(wait_until, lambda: all(_assignments(p)[-1:] == [1] for p in projectors), 60.0,
-                                "each projector holding one partition")
+        await asyncio.to_thread(wait_until, lambda: _group_partitions(settings) == [1, 1], 60.0,
+                                "each of the two projectors holding one partition", 0.5)
 
         load = HttpLoad([f"http://127.0.0.1:{p}" for p in ports], tokens, geo)
         driving = asyncio.gather(*(load.drive(i) for i in range(CASES)))
