@@ -7,6 +7,7 @@ is skipped without it; each test gets its own database, dropped afterwards.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from readmodel.db import make_engine, migrate
 
@@ -39,8 +41,17 @@ def fresh_database(lane: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
         pytest.skip(f"{PG_ENV} is not set")
     name = f"gridcase_rm_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            break
+        except OperationalError as err:
+            # CREATE DATABASE copies template1 and fails while another session (a parallel test
+            # creating its own database) is connected to it: try again shortly.
+            if "being accessed by other users" not in str(err) or attempt == 9:
+                raise
+            time.sleep(0.3 + 0.2 * attempt)
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     try:
