@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from readmodel.db import make_engine, migrate
 
@@ -59,6 +60,19 @@ def fresh_database(lane: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
         yield url, engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop a scratch database; an autovacuum worker still in it (not ours to terminate) delays it."""
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as err:
+            if attempt == 9:
+                warnings.warn(f"scratch database {name} left behind: {err}", stacklevel=2)
+                return
+            time.sleep(0.5)
