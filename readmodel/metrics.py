@@ -11,6 +11,10 @@ Two steps, so every formula can be checked by hand:
 
 The formulas are documented in ``docs/metrics.md``. A rate whose denominator is zero is ``None``
 (shown as "-"), never 0.
+
+Durations are in *policy hours*: a case that ran on compressed SLA time (``time_scale`` = wall-clock
+seconds per policy hour) counts ``wall seconds / time_scale``; a real-time case counts its wall-clock
+hours. :attr:`MetricSet.compressed_cases` says how many cases of a slice ran compressed.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class CaseFacts:
     breached: bool = False
     next_due_at: datetime | None = None
     excluded: bool = False  # appeal granted: out of the evaluation
+    time_scale: float | None = None  # wall-clock seconds per policy hour on compressed time; None = real time
 
     @property
     def period(self) -> str:
@@ -74,6 +79,11 @@ class CaseFacts:
     @property
     def open(self) -> bool:
         return self.status not in TERMINAL
+
+    @property
+    def compressed(self) -> bool:
+        """The case ran on compressed SLA time."""
+        return self.time_scale is not None
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class MetricSet:
     open: int = 0
     closed: int = 0
     valid_callbacks: int = 0
+    compressed_cases: int = 0  # evaluated cases that ran on compressed time (their durations are policy hours)
     extra: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int | None]:
@@ -230,10 +241,22 @@ def grid_self_handled_share(cases: Sequence[CaseFacts]) -> float | None:
     return _ratio(sum(1 for c in resolved if c.self_handled), len(resolved))
 
 
+def policy_hours(wall_seconds: float, time_scale: float | None) -> float:
+    """Policy hours that ``wall_seconds`` of wall-clock time stand for: ``seconds / time_scale`` on
+    compressed time, ``seconds / 3600`` in real time (``time_scale`` ``None``)."""
+    return wall_seconds / (time_scale if time_scale is not None else 3600.0)
+
+
 def handling_hours(cases: Sequence[CaseFacts]) -> list[float]:
-    """Hours from opening to the final resolution, for resolved cases (wall-clock time)."""
+    """Policy hours from opening to the final resolution, for resolved cases.
+
+    A compressed case counts its wall-clock seconds divided by its time scale; a real-time case its
+    wall-clock hours.
+    """
     return [
-        (c.resolved_at - c.opened_at).total_seconds() / 3600.0 for c in cases if c.resolved_at is not None
+        policy_hours((c.resolved_at - c.opened_at).total_seconds(), c.time_scale)
+        for c in cases
+        if c.resolved_at is not None
     ]
 
 
@@ -296,6 +319,7 @@ def compute(
         open=sum(1 for c in ev if c.open),
         closed=sum(1 for c in ev if c.status == "closed"),
         valid_callbacks=len(valid_callbacks(ev)),
+        compressed_cases=sum(1 for c in ev if c.compressed),
     )
 
 
@@ -489,6 +513,7 @@ def load_facts(engine: Engine) -> tuple[list[CaseFacts], list[AssignmentFacts]]:
                 breached=bool(r.breached),
                 next_due_at=u(r.next_due_at),
                 excluded=bool(r.excluded_from_evaluation),
+                time_scale=r.time_scale,
             )
         )
     return cases, assignments

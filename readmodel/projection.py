@@ -113,6 +113,7 @@ def new_case_row(case_id: str) -> Row:
         "merged_into": None,
         "updated_at": None,
         "last_seq": 0,
+        "time_scale": None,
     }
 
 
@@ -434,7 +435,10 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 "stopped_at": None,
                 "outcome": None,
                 "rungs": 0,
+                "time_scale": event.time_scale,
             }
+            if c["time_scale"] is None and event.time_scale is not None:
+                c["time_scale"] = event.time_scale  # fixed for the case's whole life
             due = utc(event.due_at)
             if event.kind == ClockKind.ACCEPT:
                 row = view.current_dispatch(event.unit)

@@ -4,6 +4,10 @@ The HTML page needs nothing but a browser: no script, no web font, no CDN. Its t
 inline SVG drawn here: the trend of the response, resolution and satisfaction rates over the last
 months, the ranking bars of the composite score, and the heat of overdue open cases by street and
 category.
+
+Handling times are in policy hours: a case that ran on compressed SLA time counts its wall-clock
+seconds divided by its time scale (see :mod:`readmodel.metrics`); every format says how many cases
+of the period did (:func:`time_note`).
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("whistle_rate", "whistle", "whistle rate 吹哨率", "rate"),
     ("on_time_report_in_rate", "ot-rep", "on-time report-in 按时报到率", "rate"),
     ("grid_self_handled_share", "grid", "resolved by the grid 网格自办", "rate"),
-    ("mean_handling_hours", "mean h", "mean handling hours", "hours"),
-    ("p90_handling_hours", "p90 h", "p90 handling hours", "hours"),
+    ("mean_handling_hours", "mean h", "mean handling time, policy hours", "hours"),
+    ("p90_handling_hours", "p90 h", "p90 handling time, policy hours", "hours"),
     ("overdue_open", "overdue", "overdue open cases 超期未办结", "count"),
 )
 
@@ -154,6 +158,17 @@ def report_from_facts(
 # --- formatting -----------------------------------------------------------------------------------
 
 
+def time_note(report: Report) -> str | None:
+    """What the handling hours mean when some of the period's cases ran on compressed time, else ``None``."""
+    n = report.total.compressed_cases
+    if n == 0:
+        return None
+    real = report.total.cases - n
+    return (f"handling times in policy hours; {n} of {report.total.cases} cases ran on compressed time "
+            f"(wall-clock seconds ÷ time scale)" + (f", {real} in real time (wall-clock hours)" if real else ""))
+
+
+
 def fmt(value: float | int | None, kind: str) -> str:
     if value is None:
         return "-"
@@ -180,10 +195,12 @@ def render_csv(report: Report) -> str:
     """One row per ranked unit, plus a ``total`` row; rates as fractions, empty when undefined."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["period", "by", "rank", "key", *[c[0] for c in COLUMNS]])
+    w.writerow(["period", "by", "rank", "key", *[c[0] for c in COLUMNS], "compressed_cases"])
     for r in report.rows:
-        w.writerow([report.period, report.by, r.rank, r.key, *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS]])
-    w.writerow([report.period, report.by, "", "total", *[_raw(getattr(report.total, c[0])) for c in COLUMNS]])
+        w.writerow([report.period, report.by, r.rank, r.key, *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS],
+                    r.metrics.compressed_cases])
+    w.writerow([report.period, report.by, "", "total", *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
+                report.total.compressed_cases])
     return out.getvalue()
 
 
@@ -207,7 +224,7 @@ def table_renderables(report: Report) -> list[Any]:
     tables = []
     for title, names, cap, compact in (
         (f"gridcase report {report.period} by {report.by}: closed loop", SCORE_COLUMNS, caption, False),
-        (f"gridcase report {report.period} by {report.by}: process", PROCESS_COLUMNS, None, True),
+        (f"gridcase report {report.period} by {report.by}: process", PROCESS_COLUMNS, time_note(report), True),
     ):
         cols = [c for c in COLUMNS if c[0] in names]
         table = Table(title=title, caption=cap, header_style="bold", row_styles=["", "dim"], box=box.SIMPLE_HEAD)
@@ -397,7 +414,7 @@ def render_html(report: Report) -> str:
         ("satisfaction 满意率", fmt(t.satisfaction_rate, "rate")),
         ("on-time resolution", fmt(t.on_time_resolution_rate, "rate")),
         ("overdue open", str(t.overdue_open)),
-        ("p90 handling h", fmt(t.p90_handling_hours, "hours")),
+        ("p90 handling h" if t.compressed_cases == 0 else "p90 handling, policy h", fmt(t.p90_handling_hours, "hours")),
     ]
     head = "".join(f"<th>{e(c[1])}</th>" for c in COLUMNS)
     body = []
@@ -411,7 +428,8 @@ def render_html(report: Report) -> str:
     body.append(f'<tr class="total"><td></td><td>total</td>{total_cells}</tr>')
     legend = "".join(f"<li><b>{e(c[1])}</b>: {e(c[2])}</li>" for c in COLUMNS)
     w = report.weights
-    notes = "".join(f"<p class='meta'>note: {e(n)}</p>" for n in report.notes)
+    note = time_note(report)
+    notes = "".join(f"<p class='meta'>note: {e(n)}</p>" for n in [*report.notes, *([note] if note else [])])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -82,6 +82,9 @@ cases = Table(
     Column("merged_into", String(64)),
     Column("updated_at", TS),  # occurred_at of the last applied event
     Column("last_seq", Integer, nullable=False, default=0),
+    # Wall-clock seconds per policy hour when the case runs on compressed time (from its first
+    # sla.clock_started that carries one); NULL = real time, or no clock started yet.
+    Column("time_scale", Float),
     Index("ix_rm_cases_status", "status"),
     Index("ix_rm_cases_street", "street_id"),
     Index("ix_rm_cases_grid", "grid_id"),
@@ -153,6 +156,7 @@ clocks = Table(
     Column("stopped_at", TS),
     Column("outcome", String(16)),  # met | late | cancelled
     Column("rungs", Integer, nullable=False, default=0),
+    Column("time_scale", Float),  # wall-clock seconds per policy hour on compressed time; NULL = real time
     Index("ix_rm_clocks_unit", "unit_kind", "unit_id"),
 )
 

@@ -35,6 +35,7 @@ from readmodel.metrics import (
     on_time_resolution_rate,
     overdue_open,
     p90,
+    policy_hours,
     ranking,
     resolution_rate,
     resolve_outcome,
@@ -184,7 +185,9 @@ def test_compute_bundles_every_formula() -> None:
     assert custom.composite == pytest.approx(0.2 * 4 / 6 + 0.4 * 2 / 3 + 0.4 * 0.5)
     empty = compute([], [], as_of=AS_OF)
     assert empty.cases == 0 and all(v is None for k, v in empty.as_dict().items()
-                                    if k not in ("cases", "overdue_open", "open", "closed", "valid_callbacks"))
+                                    if k not in ("cases", "overdue_open", "open", "closed", "valid_callbacks",
+                                                 "compressed_cases"))
+    assert m.compressed_cases == 0  # every case above ran in real time
 
 
 def test_slice_by_department() -> None:
@@ -255,3 +258,70 @@ def test_clock_outcomes() -> None:
     assert resolve_outcome([("met", None), (None, None)], resolved=False) is None  # reworked, running again
     assert resolve_outcome([("met", None), ("late", when)], resolved=True) is False
     assert resolve_outcome([], resolved=True) is None
+
+
+# --- compressed SLA time: durations in policy hours ----------------------------------------------
+#
+# | case | time scale (wall s per policy h) | resolved after (wall) | handling, policy hours |
+# |---|---|---|---|
+# | R1 | real time | 3 h | 3 |
+# | K1 | 10 | 50 s | 50 / 10 = 5 |
+# | K2 | 2 | 48 s | 48 / 2 = 24 |
+# | R2 | real time | open | - |
+# | K3 | 10, rejected | - | - (not evaluated) |
+#
+# mean = (3 + 5 + 24) / 3 = 32 / 3; p90 = the ⌈0.9 × 3⌉ = 3rd smallest = 24.
+# On wall-clock hours the mean would be (3 + 50/3600 + 48/3600) / 3 ≈ 1.009.
+
+R1 = _case("R1", closure_type="normal", first_resolved_at=T0 + 3 * H, resolved_at=T0 + 3 * H)
+K1 = _case("K1", closure_type="normal", time_scale=10.0, first_resolved_at=T0 + timedelta(seconds=50),
+           resolved_at=T0 + timedelta(seconds=50), street_id="S-2")
+K2 = _case("K2", closure_type="normal", time_scale=2.0, first_resolved_at=T0 + timedelta(seconds=48),
+           resolved_at=T0 + timedelta(seconds=48), street_id="S-2")
+R2 = _case("R2", status="handling")
+K3 = _case("K3", status="rejected", time_scale=10.0)
+MIXED = [R1, K1, K2, R2, K3]
+
+
+def test_policy_hours() -> None:
+    assert policy_hours(7200, None) == 2.0  # real time: wall-clock hours
+    assert policy_hours(30, 10.0) == 3.0  # 10 wall-clock seconds per policy hour
+    assert policy_hours(0.5, 0.25) == 2.0
+
+
+def test_handling_hours_of_compressed_and_real_time_cases() -> None:
+    assert sorted(handling_hours(evaluated(MIXED))) == pytest.approx([3.0, 5.0, 24.0])
+    m = compute(MIXED, [], as_of=AS_OF)
+    assert m.cases == 4 and m.compressed_cases == 2  # K1 K2; K3 is rejected
+    assert m.mean_handling_hours == pytest.approx(32 / 3)
+    assert m.p90_handling_hours == pytest.approx(24.0)
+    streets = slice_metrics(MIXED, [], "street", as_of=AS_OF)
+    assert streets["S-1"].compressed_cases == 0 and streets["S-1"].mean_handling_hours == pytest.approx(3.0)
+    assert streets["S-2"].compressed_cases == 2 and streets["S-2"].mean_handling_hours == pytest.approx(14.5)
+
+
+def test_report_says_when_handling_times_include_compressed_cases() -> None:
+    import csv
+    import io
+
+    from readmodel.report import render_csv, render_html, render_table, report_from_facts, time_note
+
+    mixed = report_from_facts(MIXED, [], "2026-11", "street", as_of=AS_OF, basic_weight=0.9, weights=(0.1, 0.5, 0.4))
+    expected = ("handling times in policy hours; 2 of 4 cases ran on compressed time (wall-clock seconds ÷ time "
+                "scale), 2 in real time (wall-clock hours)")
+    assert time_note(mixed) == expected
+    text = render_table(mixed, width=400)
+    assert expected in " ".join(text.split())  # the process table's caption
+    assert "10.7" in text and "24.0" in text  # total mean 32/3 and p90, in policy hours
+    assert expected in render_html(mixed) and "p90 handling, policy h" in render_html(mixed)
+    rows = {r["key"]: r for r in csv.DictReader(io.StringIO(render_csv(mixed)))}
+    assert rows["total"]["compressed_cases"] == "2" and rows["S-1"]["compressed_cases"] == "0"
+    assert float(rows["total"]["mean_handling_hours"]) == pytest.approx(32 / 3, abs=1e-4)
+    only_compressed = report_from_facts([K1, K2], [], "2026-11", "street", as_of=AS_OF, basic_weight=0.9,
+                                        weights=(0.1, 0.5, 0.4))
+    assert time_note(only_compressed) == ("handling times in policy hours; 2 of 2 cases ran on compressed time "
+                                          "(wall-clock seconds ÷ time scale)")
+    real = report_from_facts(NOV, ASSIGNMENTS, "2026-11", "street", as_of=AS_OF, basic_weight=0.9,
+                             weights=(0.1, 0.5, 0.4))
+    assert time_note(real) is None
+    assert "compressed" not in render_table(real, width=400) and "compressed time" not in render_html(real)

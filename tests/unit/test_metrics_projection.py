@@ -95,3 +95,19 @@ def test_unshelving_restores_the_status_and_keeps_the_assignment() -> None:
     assert view.case["status"] == "dispatched" and not view.case["shelved"]
     (only,) = view.assignments.values()
     assert only["unit_id"] == "water" and only["status"] == "open"
+
+
+def test_time_scale_of_a_compressed_case_on_the_case_and_its_clocks() -> None:
+    from activities.sla import SlaActivities
+    from workflows.sla.calendar import build_calendar
+    from workflows.sla.policy import default_policy
+
+    fast = Case("P20")
+    fast.state = fast.state.model_copy(
+        update={"sla": SlaActivities(default_policy(), build_calendar([2026]), time_scale=2.0).context})
+    view = project(fast.open_hotline().to_street_handling().events)
+    assert view.clocks and all(r["time_scale"] == 2.0 for r in view.clocks.values())
+    assert view.case["time_scale"] == 2.0
+    real = project(Case("P21").open_hotline().to_street_handling().events)
+    assert real.clocks and all(r["time_scale"] is None for r in real.clocks.values())
+    assert real.case["time_scale"] is None
