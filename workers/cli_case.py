@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -351,10 +352,13 @@ def supervise(case_id: str, note: str = typer.Option(...),
     _act(case_id, actor, c.Supervise, request_id, level=level, note=note)
 
 
+_CITY_TZ = ZoneInfo("Asia/Shanghai")  # the working calendar's time zone, as in `case timeline`
+
+
 def _fmt(t: datetime | None, seconds: bool = False) -> str:
     if t is None:
         return "-"
-    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return t.astimezone(_CITY_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @app.command("show")
@@ -386,14 +390,14 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
         scale = s.sla.time_scale if s.sla else None
         if scale is not None:
             typer.echo(f"  {describe_scale(scale, s.sla.policy.working_day if s.sla else timedelta(hours=7))}")
-            typer.echo("  clocks (wall-clock times; budget in policy hours):")
+            typer.echo("  clocks (wall-clock times, Asia/Shanghai; budget in policy hours):")
             typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<21}{'due':<21}{'budget':<24}{'state':<10}")
             for clock in s.clocks.values():
                 typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at, True):<21}"
                            f"{_fmt(clock.due_at, True):<21}{format_policy_duration(clock.budget, scale):<24}"
                            f"{clock.status.value:<10}")
             return
-        typer.echo("  clocks:")
+        typer.echo("  clocks (times Asia/Shanghai):")
         typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<18}{'due':<18}{'state':<10}")
         for clock in s.clocks.values():
             typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at):<18}"
