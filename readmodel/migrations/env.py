@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
+from sqlalchemy.engine import Connection
 
 from readmodel.db import VERSION_TABLE, make_engine
 from readmodel.tables import metadata
 
 config = context.config
+
+
+def _serialise(connection: Connection) -> None:
+    """On PostgreSQL, hold a transaction-level advisory lock while migrating, so processes starting
+    together (two projectors, two API replicas) migrate one after the other: the second finds the
+    schema at head and does nothing."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridcase-readmodel-migrate'))"))
 
 
 def run_migrations_online() -> None:
@@ -17,6 +26,7 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE,
                           render_as_batch=True)
         with context.begin_transaction():
+            _serialise(connection)
             context.run_migrations()
         return
     url = config.get_main_option("sqlalchemy.url")
@@ -27,6 +37,7 @@ def run_migrations_online() -> None:
             context.configure(connection=conn, target_metadata=metadata, version_table=VERSION_TABLE,
                               render_as_batch=True)
             with context.begin_transaction():
+                _serialise(conn)
                 context.run_migrations()
     finally:
         engine.dispose()

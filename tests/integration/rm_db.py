@@ -26,11 +26,12 @@ LANES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @contextmanager
-def fresh_database(lane: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """``(url, engine)`` of a new, migrated read-model database on ``lane``."""
+def fresh_database(lane: str, tmp_path: Path, *, migrated: bool = True) -> Iterator[tuple[str, Engine]]:
+    """``(url, engine)`` of a new read-model database on ``lane``, migrated unless told otherwise."""
     if lane == "sqlite":
         url = f"sqlite:///{tmp_path / f'rm-{uuid.uuid4().hex[:8]}.db'}"
-        migrate(url)
+        if migrated:
+            migrate(url)
         engine = make_engine(url)
         try:
             yield url, engine
@@ -56,7 +57,8 @@ def fresh_database(lane: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     try:
-        migrate(url)
+        if migrated:
+            migrate(url)
         yield url, engine
     finally:
         engine.dispose()

@@ -285,14 +285,21 @@ def create_app(
     registry: CityRegistry | None = None,
     live: bool = True,
 ) -> FastAPI:
-    """The API app. Its lifespan connects to Temporal (unless ``cases`` is given), creates the API's
-    tables when missing, and starts the live feed from Kafka (unless ``live`` is false).
+    """The API app. Its lifespan migrates the read model and creates the API's tables when missing
+    (unless ``engine`` is given), connects to Temporal (unless ``cases`` is given), and starts the live
+    feed from Kafka (unless ``live`` is false).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from workers.composition import build_registry, connect_temporal
 
+        if engine is None:
+            from readmodel.db import migrate
+
+            # The lists and metrics read the read model: bring its schema to head (serialised
+            # across processes), so a newer API never queries an older schema.
+            await asyncio.to_thread(migrate, settings.resolved_database_url)
         eng = engine or create_engine_for(settings)
         store = UserStore(eng)
         await asyncio.to_thread(store.create_tables)
