@@ -34,7 +34,7 @@ from city.seed import SEED_DIR
 from city.store import city_version, engine_for, ensure_tables, read_city_from_db, save_city
 from events.base import UnitKind, UnitRef
 from events.schemas import Location, Urgency
-from workflows.domain.registry import Category, RegistryError
+from workflows.domain.registry import Category, RegistryError, default_route, unit_known
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,24 +117,11 @@ class SqlCityRegistry:
                 "--categories`)") from None
 
     def unit_exists(self, unit: UnitRef) -> bool:
-        match unit.kind:
-            case UnitKind.GRID:
-                return unit.id in self._grids
-            case UnitKind.STREET:
-                return unit.id in self.streets
-            case UnitKind.DEPARTMENT:
-                return unit.id in self.departments
-            case UnitKind.HOTLINE:
-                return True
-        return False
+        return unit_known(unit, grids=self._grids, streets=self.streets, departments=self.departments)
 
     def route(self, category: Category, location: Location) -> UnitRef:
         """The unit the hotline dispatches a case of ``category`` at ``location`` to."""
-        if category.route == UnitKind.DEPARTMENT and category.departments:
-            return UnitRef(kind=UnitKind.DEPARTMENT, id=category.departments[0])
-        if category.route == UnitKind.GRID:
-            return UnitRef(kind=UnitKind.GRID, id=location.grid_id)
-        return UnitRef(kind=UnitKind.STREET, id=location.street_id)
+        return default_route(category, location)
 
     # -- lookups ---------------------------------------------------------------------------------
 

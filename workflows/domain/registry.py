@@ -7,6 +7,7 @@ Intake resolves a location to grid → community → street → district through
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -60,6 +61,31 @@ class CityRegistry(Protocol):
     def route(self, category: Category, location: Location) -> UnitRef: ...
 
 
+def unit_known(
+    unit: UnitRef, *, grids: Container[str], streets: Container[str], departments: Container[str]
+) -> bool:
+    """Whether a city with these grid, street and department ids has ``unit`` (the hotline always)."""
+    match unit.kind:
+        case UnitKind.GRID:
+            return unit.id in grids
+        case UnitKind.STREET:
+            return unit.id in streets
+        case UnitKind.DEPARTMENT:
+            return unit.id in departments
+        case UnitKind.HOTLINE:
+            return True
+    return False
+
+
+def default_route(category: Category, location: Location) -> UnitRef:
+    """The unit the hotline dispatches a case of ``category`` at ``location`` to, by the category's rule."""
+    if category.route == UnitKind.DEPARTMENT and category.departments:
+        return UnitRef(kind=UnitKind.DEPARTMENT, id=category.departments[0])
+    if category.route == UnitKind.GRID:
+        return UnitRef(kind=UnitKind.GRID, id=location.grid_id)
+    return UnitRef(kind=UnitKind.STREET, id=location.street_id)
+
+
 class StaticCity:
     """An in-memory registry built from lists: the test city, and small deployments."""
 
@@ -104,23 +130,10 @@ class StaticCity:
             raise RegistryError(f"category: unknown category {code!r} (known: {known})") from None
 
     def unit_exists(self, unit: UnitRef) -> bool:
-        match unit.kind:
-            case UnitKind.GRID:
-                return unit.id in self.grids
-            case UnitKind.STREET:
-                return unit.id in self.streets
-            case UnitKind.DEPARTMENT:
-                return unit.id in self.departments
-            case UnitKind.HOTLINE:
-                return True
-        return False
+        return unit_known(unit, grids=self.grids, streets=self.streets, departments=self.departments)
 
     def route(self, category: Category, location: Location) -> UnitRef:
-        if category.route == UnitKind.DEPARTMENT and category.departments:
-            return UnitRef(kind=UnitKind.DEPARTMENT, id=category.departments[0])
-        if category.route == UnitKind.GRID:
-            return UnitRef(kind=UnitKind.GRID, id=location.grid_id)
-        return UnitRef(kind=UnitKind.STREET, id=location.street_id)
+        return default_route(category, location)
 
 
 def _box(col: int, row: int) -> tuple[float, float, float, float]:
