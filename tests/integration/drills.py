@@ -529,11 +529,12 @@ class ReadModelWatch:
 
     def _run(self) -> None:
         from sqlalchemy import func, select
+        from sqlalchemy.pool import NullPool
 
         from readmodel import tables as t
         from readmodel.db import make_engine
 
-        engine = make_engine(self.url)
+        engine = make_engine(self.url, poolclass=NullPool)  # a new session per poll
         try:
             while not self._stop.wait(self.interval):
                 try:

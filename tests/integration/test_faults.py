@@ -13,6 +13,7 @@ its broker never disturbs the shared stack.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 import uuid
@@ -118,6 +119,15 @@ def _database(pg: PrivatePostgres | None, tmp_path: Path, prefix: str) -> str:
     return f"sqlite:///{tmp_path / f'{prefix}-{uuid.uuid4().hex[:6]}.db'}"
 
 
+def _restore(base: Settings, pg: PrivatePostgres | None) -> None:
+    """Start whatever a failed drill left stopped (best effort)."""
+    with contextlib.suppress(Exception):
+        stack.up(base, timeout=120)
+    if pg is not None:
+        with contextlib.suppress(Exception):
+            pg.start()  # fails harmlessly when it is running
+
+
 async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_path: Path, fault: Fault,
                     *, at: float = 0.3) -> DrillReport:
     """Drive ``CASES`` cases with a real worker and a real projector; run ``fault`` once ``at`` of the actions
@@ -140,7 +150,11 @@ async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_p
         with EventWatch(settings, load.case_ids) as watch, ReadModelWatch(drill.database_url) as rm_watch:
             driving = load.start(timeout=DRILL_TIMEOUT)
             await load.reached(at)
-            await fault(drill)
+            try:
+                await fault(drill)
+            except BaseException:
+                await asyncio.to_thread(_restore, base, pg)  # the next drills need every service back
+                raise
             await driving
             summaries = await load.results(client, timeout=120)
             expected = {cid: s.events for cid, s in summaries.items()}
