@@ -151,8 +151,7 @@ async def test_api_sigterm_answers_requests_in_flight(settings: Settings, tmp_pa
         assert [r.status_code for r in answers] == [200] * len(ids), [r.text for r in answers]
         exit_ = await asyncio.to_thread(api.stop, signal.SIGTERM, EXIT_BOUND)
         exited = time.monotonic() - term_at
-        # uvicorn finishes its graceful shutdown, then re-raises the signal it caught: status -SIGTERM (143)
-        assert exit_.returncode in (0, -signal.SIGTERM), f"{exit_}\n{api.tail()}"
+        assert exit_.returncode == 0, f"{exit_}\n{api.tail()}"
         assert "Application shutdown complete" in api.log(), api.tail()
     assert {r.json()["status"] for r in answers} == {"registered"}
     print(f"SHUTDOWN api: requests in flight answered {answered:.1f} s and exit {exited:.1f} s after SIGTERM")
