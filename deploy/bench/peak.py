@@ -35,6 +35,7 @@ from workers.settings import Settings
 #: complaints in the hour and offered speed-up, per size
 SIZES: dict[str, tuple[int, float]] = {"tiny": (20, 600.0), "default": (1000, 60.0), "large": (3000, 40.0)}
 DRAIN_S = 30.0  # at most this long past the compressed hour for in-hour actions still queued
+CALL_TIMEOUT_S = 60.0  # a call not answered by then counts as failed (its error is recorded)
 
 
 def peak_plans(settings: Settings, complaints: int, speedup: float, seed: int) -> tuple[list[object], str]:
@@ -86,7 +87,7 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
     last_done = [0.0]
     calls = asyncio.Semaphore(64)
 
-    async def timed(planned: float, call: Callable[[], object]) -> bool:
+    async def timed(planned: float, call: Callable[[], object], label: str) -> bool:
         delay = t0 + planned - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -97,14 +98,14 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
                 return False
             lags.append(1000 * max(0.0, start - t0 - planned))
             try:
-                await call()  # type: ignore[misc]
+                await asyncio.wait_for(call(), CALL_TIMEOUT_S)  # type: ignore[arg-type]
             except ActionRefused:
                 counts["refused"] += 1
                 return False
             except Exception as exc:
                 counts["failed"] += 1
                 if len(errors) < 5:
-                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                    errors.append(f"{label}: {type(exc).__name__}: {exc}"[:200])
                 return False
             end = loop.time()
         latencies.append(1000 * (end - start))
@@ -115,14 +116,14 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
     async def one(plan: object) -> None:
         arrival: float = getattr(plan, "arrival")  # noqa: B009
         cid: str = getattr(plan, "case_id")  # noqa: B009
-        if not await timed(arrival, lambda: cases.open(getattr(plan, "open"))):  # noqa: B009
+        if not await timed(arrival, lambda: cases.open(getattr(plan, "open")), f"{cid} intake"):  # noqa: B009
             return
         counts["intakes"] += 1
         for i, step in enumerate(getattr(plan, "steps")):  # noqa: B009
             at = arrival + step.at * hour_s
             if at > hour_s:
                 break
-            if not await timed(at, _act(cases, cid, step.command, f"{cid}-{i}")):
+            if not await timed(at, _act(cases, cid, step.command, f"{cid}-{i}"), f"{cid} {step.label}"):
                 break
 
     await asyncio.gather(*(one(p) for p in plans))
