@@ -7,16 +7,19 @@ workflow and the same update id, and never opens a second case.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from events.base import Actor
 from events.schemas import CaseEvent
 from workflows.case_workflow import ActionResult, CaseWorkflow, CaseWorkflowInput, workflow_id
 from workflows.domain.commands import CaseCommand, OpenCase
@@ -47,6 +50,17 @@ def _refusal(err: WorkflowUpdateFailedError) -> ActionRefused:
         rule = str(cause.details[0]) if cause.details else (cause.type or "refused")
         return ActionRefused(rule, cause.message)
     return ActionRefused("refused", str(cause or err))
+
+
+_QUERY_REFUSAL = re.compile(r"\[(?P<rule>[a-z_][a-z0-9_.]*)\] (?P<message>.*)", re.DOTALL)
+
+
+def _query_refusal(err: WorkflowQueryFailedError) -> ActionRefused:
+    """A refused query (its message is ``[rule] why``) as :class:`ActionRefused`."""
+    match = _QUERY_REFUSAL.search(err.message)
+    if match is None:
+        return ActionRefused("query.failed", err.message)
+    return ActionRefused(match["rule"], match["message"])
 
 
 class CaseClient:
@@ -110,3 +124,19 @@ class CaseClient:
     async def timeline(self, case_id: str) -> list[CaseEvent]:
         handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
         return await handle.query(CaseWorkflow.timeline)
+
+    async def view(self, case_id: str, actor: Actor) -> CaseState:
+        """The case as ``actor`` may see it; raises :class:`ActionRefused` outside its read jurisdiction."""
+        handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
+        try:
+            return await handle.query(CaseWorkflow.view, actor.model_dump(mode="json"))
+        except WorkflowQueryFailedError as err:
+            raise _query_refusal(err) from None
+
+    async def view_timeline(self, case_id: str, actor: Actor) -> list[CaseEvent]:
+        """The timeline as ``actor`` may see it; raises :class:`ActionRefused` outside its read jurisdiction."""
+        handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
+        try:
+            return await handle.query(CaseWorkflow.view_timeline, actor.model_dump(mode="json"))
+        except WorkflowQueryFailedError as err:
+            raise _query_refusal(err) from None

@@ -361,6 +361,31 @@ class CaseWorkflow:
     def timeline(self) -> list[CaseEvent]:
         return self._s.timeline
 
+    def _check_read(self, actor: dict) -> None:
+        """The domain's read jurisdiction for ``actor`` (an ``events.base.Actor`` as JSON).
+
+        A refusal fails the query with the message ``[rule] why``.
+        """
+        with workflow.unsafe.imports_passed_through():
+            from events.base import Actor
+            from workflows.domain.access import check_read
+        try:
+            check_read(self._s.case, Actor.model_validate(actor))
+        except DomainError as err:
+            raise ApplicationError(str(err), err.rule, type="DomainError", non_retryable=True) from None
+
+    @workflow.query(name="view")
+    def view(self, actor: dict) -> CaseState:
+        """The case as ``state`` returns it, for an actor within its read jurisdiction."""
+        self._check_read(actor)
+        return self._s.case
+
+    @workflow.query(name="view_timeline")
+    def view_timeline(self, actor: dict) -> list[CaseEvent]:
+        """The timeline as ``timeline`` returns it, for an actor within its read jurisdiction."""
+        self._check_read(actor)
+        return self._s.timeline
+
     @workflow.query(name="publishing")
     def publishing(self) -> dict[str, int]:
         return {"events": len(self._s.timeline), "published": self._s.published}

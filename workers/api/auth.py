@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from events.base import Actor, Role
+from workflows.domain.access import may_read as domain_may_read
+from workflows.domain.access import sees_everything as domain_sees_everything
 from workflows.domain.state import CaseState
 
 SYSTEM_ROLES = frozenset({Role.SYSTEM})
@@ -101,7 +103,7 @@ class Principal:
 
     @property
     def sees_everything(self) -> bool:
-        return self.role == Role.DISPATCHER or (self.role == Role.SUPERVISOR and self.unit_id == "city")
+        return domain_sees_everything(self.actor())
 
     @property
     def sees_personal_data(self) -> bool:
@@ -166,25 +168,15 @@ def issue_jwt(secret: str, person_id: str, role: Role, unit_id: str | None, *, n
 
 
 def may_read(p: Principal, case: CaseState, opened_by: str | None = None) -> bool:
-    """Whether ``p`` may read ``case`` (``opened_by``: the API user who opened it, if known)."""
-    if p.sees_everything:
+    """Whether ``p`` may read ``case`` (``opened_by``: the API user who opened it, if known).
+
+    The rule is the domain's (:func:`workflows.domain.access.may_read`), which the workflow's
+    ``view`` query checks too; the API adds one thing only it knows: a resident may also read a
+    case they opened through the API (its own table records ``opened_by``).
+    """
+    if domain_may_read(case, p.actor()):
         return True
-    loc = case.location
-    involved = set(case.units_involved)
-    match p.role:
-        case Role.SUPERVISOR:
-            return loc is not None and loc.district_id == p.unit_id
-        case Role.STREET:
-            return (loc is not None and loc.street_id == p.unit_id) or f"street:{p.unit_id}" in involved
-        case Role.COMMUNITY:
-            return loc is not None and loc.community_id == p.unit_id
-        case Role.GRID_WORKER:
-            return (loc is not None and loc.grid_id == p.unit_id) or f"grid:{p.unit_id}" in involved
-        case Role.DEPARTMENT:
-            return f"department:{p.unit_id}" in involved
-        case Role.RESIDENT:
-            return case.contact.resident_id == p.person_id or (opened_by is not None and opened_by == p.person_id)
-    return False
+    return p.role == Role.RESIDENT and opened_by is not None and opened_by == p.person_id
 
 
 def require_read(p: Principal, case: CaseState, opened_by: str | None = None) -> None:
