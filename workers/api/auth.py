@@ -10,7 +10,7 @@ request body can name the actor. The API checks the role and the jurisdiction be
 reaches the workflow, and the workflow's validators check them again (the domain's rules in
 :mod:`workflows.domain.decide`), so a call that slips past one still meets the other.
 
-Jurisdictions (what a principal may read):
+Jurisdictions (what a principal may read; the rule is :mod:`workflows.domain.access`):
 
 =============  ==============================================================================
 role           cases it sees
@@ -21,7 +21,7 @@ street         cases located in its street, or ever dispatched to it
 community      cases located in its community
 grid_worker    cases located in its grid, or ever dispatched to it
 department     cases it was ever dispatched to or summoned to by a whistle
-resident       the cases they opened themselves
+resident       cases whose contact they are, or that they opened through the API
 =============  ==============================================================================
 """
 
