@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -17,7 +19,18 @@ from events.consumer import consume
 from events.schemas import Channel, ClockKind, Rating, ResidentContact, ReturnReason, ReviewDecision, WhistleTask
 from workers.case_client import ActionRefused, CaseClient
 from workers.settings import Settings
-from workflows.case_workflow import CaseSummary, CaseWorkflow, workflow_id
+from workflows.case_workflow import (
+    SA_BREACHED,
+    SA_CATEGORY,
+    SA_GRID,
+    SA_NEXT_DUE,
+    SA_STATUS,
+    SA_UNITS,
+    SA_URGENCY,
+    CaseSummary,
+    CaseWorkflow,
+    workflow_id,
+)
 from workflows.domain import CaseStatus
 from workflows.domain import commands as c
 from workflows.domain.explore import DISPATCHER, GRID_WORKER, LOCATION, SUPERVISOR, dept_actor, unit_actor
@@ -63,10 +76,36 @@ async def types(cases: CaseClient, case_id: str) -> list[str]:
 
 
 async def record(client: Client, case_id: str, name: str) -> None:
-    """With GRIDCASE_RECORD_HISTORIES=1, keep the history as a replay fixture."""
+    """With GRIDCASE_RECORD_HISTORIES=1, keep the history as a replay fixture.
+
+    ``GRIDCASE_RECORD_HISTORIES_SUFFIX`` (e.g. ``__sa_delta_v1``) names the fixtures of a new patch
+    so the ones of the older paths stay.
+    """
     if os.environ.get("GRIDCASE_RECORD_HISTORIES") == "1":
         history = await client.get_workflow_handle(workflow_id(case_id)).fetch_history()
-        (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+        suffix = os.environ.get("GRIDCASE_RECORD_HISTORIES_SUFFIX", "")
+        (HISTORIES / f"{name}{suffix}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+
+
+async def assert_search_attributes(client: Client, cases: CaseClient, case_id: str) -> None:
+    """The case's search attributes on the server match its state (each upsert may carry only the changes)."""
+    state = await cases.state(case_id)
+    # the raw call: the SDK's describe() cannot decode an unset datetime attribute
+    desc = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id(case_id))))
+    fields = desc.workflow_execution_info.search_attributes.indexed_fields
+    attrs = {name: json.loads(p.data) if p.data else None for name, p in fields.items()}
+    due = min((k.due_at for k in state.running_clocks() if k.paused_at is None), default=None)
+    assert attrs[SA_STATUS.name] == state.status.value
+    assert attrs[SA_BREACHED.name] is state.breached
+    assert attrs[SA_UNITS.name] == list(state.units_involved)
+    assert attrs[SA_URGENCY.name] == state.urgency.value and attrs[SA_CATEGORY.name] == state.category
+    assert state.location is not None and attrs[SA_GRID.name] == state.location.grid_id
+    next_due = attrs.get(SA_NEXT_DUE.name)
+    if due is None:  # unset: absent, or kept as an empty value
+        assert next_due in (None, []), next_due
+    else:
+        assert datetime.fromisoformat(str(next_due).replace("Z", "+00:00")) == due
 
 
 def published_ids(settings: Settings, case_id: str, expected: int) -> list[str]:
@@ -101,6 +140,7 @@ async def test_whistle_three_departments_one_late(env: WorkflowEnvironment, case
     for d in depts[:2]:
         await cases.act(cid, c.ReportIn(actor=dept_actor(d)))
     await env.sleep(timedelta(hours=2))  # housing is late: its report-in clock (30 min) breaches
+    await assert_search_attributes(env.client, cases, cid)
     s = await cases.state(cid)
     late = s.running_clock(ClockKind.REPORT_IN, "department:housing")
     assert late is not None and late.breached_at is not None
@@ -117,6 +157,7 @@ async def test_whistle_three_departments_one_late(env: WorkflowEnvironment, case
     assert result.status == CaseStatus.CLOSED
     s = await cases.state(cid)
     assert s.breached and s.closure_type is not None and s.closure_type.value == "overdue"
+    await assert_search_attributes(env.client, cases, cid)
     ids = published_ids(wf_settings, cid, result.events)
     assert ids == [f"{cid}:{n}" for n in range(1, result.events + 1)]
     await record(env.client, cid, "whistle_one_late")
