@@ -51,6 +51,11 @@ PUBLISH_BATCH_MAX = 100
 #: Patch id of the local-activity publishing path and the kept SLA timer (see the module docstring).
 PATCH_LOCAL_PUBLISH = "local-publish-v1"
 _PUBLISH_TIMEOUT = timedelta(seconds=30)  # above the Kafka sink's own bounded waits
+# The local attempt runs inside the workflow task, so updates wait for it: when the broker has just
+# gone away, give up after this long and hand the batch to the retried activity, instead of holding
+# every reply for the sink's own timeout. (The sink's flush may still deliver the batch afterwards:
+# a duplicate with the same event id, which consumers drop.)
+_LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=2)
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), backoff_coefficient=2.0,
                              maximum_interval=timedelta(seconds=15))
 
@@ -188,7 +193,7 @@ class CaseWorkflow:
             if local:
                 try:
                     await workflow.execute_local_activity(
-                        PUBLISH_LOCAL_ACTIVITY, batch, start_to_close_timeout=_PUBLISH_TIMEOUT,
+                        PUBLISH_LOCAL_ACTIVITY, batch, start_to_close_timeout=_LOCAL_PUBLISH_TIMEOUT,
                         retry_policy=RetryPolicy(maximum_attempts=1),
                     )
                 except FailureError:  # failed, refused or timed out (surfaces unwrapped for local activities)
