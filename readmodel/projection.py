@@ -178,6 +178,20 @@ def whistle_key(round_: int, department_id: str) -> str:
     return f"w{round_:03d}:{department_id}"
 
 
+
+def _new_assignment(
+    case_id: str, assignment_id: str, kind: str, unit_kind: str, unit_id: str, *,
+    round_: int | None, assigned_at: datetime, final_ruling: bool,
+) -> dict[str, Any]:
+    """A fresh, open assignment row: a dispatch to a unit, or a department summoned by a whistle."""
+    return {
+        "case_id": case_id, "assignment_id": assignment_id, "kind": kind, "unit_kind": unit_kind,
+        "unit_id": unit_id, "round": round_, "assigned_at": assigned_at, "final_ruling": final_ruling,
+        "first_due_at": None, "resolve_due_at": None, "accepted_at": None, "reported_at": None,
+        "contacted_at": None, "returned_at": None, "return_reason": None, "resolved_at": None,
+        "completed_at": None, "first_on_time": None, "status": "open",
+    }
+
 def _first(row: Row, column: str, value: Any) -> None:
     if row.get(column) is None:
         row[column] = value
@@ -277,27 +291,10 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             c.update(status="dispatched", unit_kind=event.unit.kind.value, unit_id=event.unit.id, accepted=False)
             c["dispatch_count"] += 1
             _first(c, "dispatched_at", now)
-            view.assignments[dispatch_key(event.seq)] = {
-                "case_id": event.case_id,
-                "assignment_id": dispatch_key(event.seq),
-                "kind": "dispatch",
-                "unit_kind": event.unit.kind.value,
-                "unit_id": event.unit.id,
-                "round": None,
-                "assigned_at": now,
-                "final_ruling": event.final_ruling,
-                "first_due_at": None,
-                "resolve_due_at": None,
-                "accepted_at": None,
-                "reported_at": None,
-                "contacted_at": None,
-                "returned_at": None,
-                "return_reason": None,
-                "resolved_at": None,
-                "completed_at": None,
-                "first_on_time": None,
-                "status": "open",
-            }
+            view.assignments[dispatch_key(event.seq)] = _new_assignment(
+                event.case_id, dispatch_key(event.seq), "dispatch", event.unit.kind.value, event.unit.id,
+                round_=None, assigned_at=now, final_ruling=event.final_ruling,
+            )
         case CaseAccepted():
             c.update(status="handling", accepted=True)
             _first(c, "accepted_at", now)
@@ -329,27 +326,10 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             }
             for task in event.tasks:
                 key = whistle_key(event.round, task.department_id)
-                view.assignments[key] = {
-                    "case_id": event.case_id,
-                    "assignment_id": key,
-                    "kind": "whistle",
-                    "unit_kind": "department",
-                    "unit_id": task.department_id,
-                    "round": event.round,
-                    "assigned_at": now,
-                    "final_ruling": False,
-                    "first_due_at": None,
-                    "resolve_due_at": None,
-                    "accepted_at": None,
-                    "reported_at": None,
-                    "contacted_at": None,
-                    "returned_at": None,
-                    "return_reason": None,
-                    "resolved_at": None,
-                    "completed_at": None,
-                    "first_on_time": None,
-                    "status": "open",
-                }
+                view.assignments[key] = _new_assignment(
+                    event.case_id, key, "whistle", "department", task.department_id,
+                    round_=event.round, assigned_at=now, final_ruling=False,
+                )
         case DepartmentReportedIn():
             row = view.whistle_assignment(event.department_id, event.round)
             if row is not None:
