@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.publishing import EventSink, PublishingActivities
 from activities.sla import SlaActivities
@@ -56,6 +57,11 @@ def build_sink(settings: Settings) -> EventSink:
     return KafkaEventSink(settings)
 
 
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """Temporal's workflow sandbox when ``settings.worker_sandboxed``, else the plain runner."""
+    return SandboxedWorkflowRunner() if settings.worker_sandboxed else UnsandboxedWorkflowRunner()
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -83,6 +89,7 @@ def build_worker(
         activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=max_cached_workflows or settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=dt.timedelta(seconds=20),
+        workflow_runner=workflow_runner(settings),
     )
 
 

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="Cases a worker keeps in memory (about 0.2 MiB each); others replay their history on their "
         "next action. Bounds the worker's memory however many cases are open (see docs/performance.md).",
     )
+    worker_sandboxed: bool = Field(
+        default=False,
+        description="Run case workflows in Temporal's workflow sandbox: it re-imports the workflow's modules "
+        "for every case it loads and guards against non-deterministic calls, for about a third more worker CPU "
+        "per action. The workflow tests and the replay tests always run sandboxed; the case domain is pure, so "
+        "production workers run without it by default (docs/performance.md).",
+    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address /metrics, /healthz and /readyz bind to (0.0.0.0 in containers)."
     )

@@ -33,7 +33,7 @@ from workers.case_client import ActionRefused, CaseClient
 from workers.settings import Settings
 
 #: complaints in the hour and offered speed-up, per size
-SIZES: dict[str, tuple[int, float]] = {"tiny": (20, 600.0), "default": (1000, 60.0), "large": (3000, 40.0)}
+SIZES: dict[str, tuple[int, float]] = {"tiny": (20, 600.0), "default": (1000, 90.0), "large": (3000, 40.0)}
 DRAIN_S = 30.0  # at most this long past the compressed hour for in-hour actions still queued
 CALL_TIMEOUT_S = 60.0  # a call not answered by then counts as failed (its error is recorded)
 

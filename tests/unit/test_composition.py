@@ -1,11 +1,14 @@
-"""The composition root builds the calendar named by the settings."""
+"""The composition root builds the calendar and the workflow runner named by the settings."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from workers.composition import active_calendar
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from workers.composition import active_calendar, workflow_runner
 from workers.settings import Settings
 
 
@@ -18,3 +21,8 @@ def test_calendar_override_file_is_applied(tmp_path: Path) -> None:
     assert not custom.is_workday(dt.date(2026, 12, 31))
     assert plain.version != custom.version
 
+
+
+def test_workers_run_unsandboxed_unless_the_sandbox_is_asked_for() -> None:
+    assert isinstance(workflow_runner(Settings()), UnsandboxedWorkflowRunner)
+    assert isinstance(workflow_runner(Settings(worker_sandboxed=True)), SandboxedWorkflowRunner)

@@ -55,7 +55,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 def wf_settings(stack_settings: Settings) -> Settings:  # noqa: F811
     from events.topics import ensure_topics
 
-    settings = stack_settings.model_copy(update={"topic_prefix": f"wf{uuid.uuid4().hex[:8]}"})
+    # the workflow layer runs in Temporal's sandbox, which catches non-deterministic calls that
+    # production workers (unsandboxed by default) would not notice
+    settings = stack_settings.model_copy(update={"topic_prefix": f"wf{uuid.uuid4().hex[:8]}", "worker_sandboxed": True})
     ensure_topics(settings, partitions=1)
     return settings
 

@@ -38,7 +38,8 @@ async def _published(cases: CaseClient, case_id: str) -> dict[str, int]:
 async def test_case_progresses_while_broker_is_down_and_events_arrive_after(
     env: WorkflowEnvironment, stack_settings: Settings, tmp_path: Path
 ) -> None:
-    private = private_stack_settings(stack_settings, tmp_path / "stack", f"out{uuid.uuid4().hex[:8]}")
+    private = private_stack_settings(stack_settings, tmp_path / "stack", f"out{uuid.uuid4().hex[:8]}").model_copy(
+        update={"worker_sandboxed": True})
     assert stack.up(private, timeout=120).healthy
     task_queue = f"outage-{uuid.uuid4().hex[:8]}"
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from workflows.case_workflow import CaseWorkflow
 
@@ -23,8 +24,11 @@ def test_fixtures_exist() -> None:
                                            "unsatisfied_reopen"}
 
 
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_replay(path: Path) -> None:
+async def test_replay(path: Path, sandboxed: bool) -> None:
+    """Both runners replay every history: the sandbox (tests) and the plain runner (production default)."""
     history = WorkflowHistory.from_json(f"case-{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
+    runner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
     await replayer.replay_workflow(history)
