@@ -169,6 +169,15 @@ class CaseView:
         )
         return self.assignments[keys[0]] if keys else None
 
+    def clock_assignment(self, kind: ClockKind, unit: UnitRef) -> Row | None:
+        """The assignment a clock of ``kind`` times: accept and resolve clocks time the current
+        dispatch of ``unit``, report-in clocks the unit's whistle assignment; other clocks none."""
+        if kind in (ClockKind.ACCEPT, ClockKind.RESOLVE):
+            return self.current_dispatch(unit)
+        if kind == ClockKind.REPORT_IN:
+            return self.whistle_assignment(unit.id)
+        return None
+
 
 def dispatch_key(seq: int) -> str:
     return f"d{seq:06d}"
@@ -419,19 +428,9 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             }
             if c["time_scale"] is None and event.time_scale is not None:
                 c["time_scale"] = event.time_scale  # fixed for the case's whole life
-            due = utc(event.due_at)
-            if event.kind == ClockKind.ACCEPT:
-                row = view.current_dispatch(event.unit)
-                if row is not None:
-                    row["first_due_at"] = due
-            elif event.kind == ClockKind.RESOLVE:
-                row = view.current_dispatch(event.unit)
-                if row is not None:
-                    row["resolve_due_at"] = due
-            elif event.kind == ClockKind.REPORT_IN:
-                row = view.whistle_assignment(event.unit.id)
-                if row is not None:
-                    row["first_due_at"] = due
+            row = view.clock_assignment(event.kind, event.unit)
+            if row is not None:
+                row["resolve_due_at" if event.kind == ClockKind.RESOLVE else "first_due_at"] = utc(event.due_at)
         case ClockPaused():
             if event.clock_id in view.clocks:
                 view.clocks[event.clock_id]["paused"] = True
@@ -452,16 +451,10 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             clock = view.clocks.get(event.clock_id)
             if clock is not None:
                 clock.update(stopped_at=now, outcome=event.outcome.value, paused=False)
-            if event.outcome != ClockOutcome.CANCELLED:
-                on_time = event.outcome == ClockOutcome.MET
-                if event.kind == ClockKind.ACCEPT:
-                    row = view.current_dispatch(event.unit)
-                    if row is not None:
-                        row["first_on_time"] = on_time
-                elif event.kind == ClockKind.REPORT_IN:
-                    row = view.whistle_assignment(event.unit.id)
-                    if row is not None:
-                        row["first_on_time"] = on_time
+            if event.outcome != ClockOutcome.CANCELLED and event.kind in (ClockKind.ACCEPT, ClockKind.REPORT_IN):
+                row = view.clock_assignment(event.kind, event.unit)
+                if row is not None:
+                    row["first_on_time"] = event.outcome == ClockOutcome.MET
         case SlaWarningRaised():
             clock = view.clocks.get(event.clock_id)
             if clock is not None:
