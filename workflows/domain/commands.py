@@ -37,9 +37,14 @@ class Command(BaseModel):
     actor: Actor
 
 
+def command_name_of(cls: type[Command]) -> str:
+    """A command class's ``type`` discriminator, e.g. ``dispatch`` (its catalogue name)."""
+    return str(cls.model_fields["type"].default)
+
+
 def command_name(cmd: Command) -> str:
     """The command's ``type`` discriminator, e.g. ``dispatch``."""
-    return str(type(cmd).model_fields["type"].default)
+    return command_name_of(type(cmd))
 
 
 class OpenCase(Command):

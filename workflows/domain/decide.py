@@ -55,6 +55,7 @@ from events.schemas import (
     WhistleBlown,
 )
 from workflows.domain import commands as c
+from workflows.domain.actions import CATALOGUE
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import apply_event
 from workflows.domain.state import HOTLINE, TERMINAL, CaseState, CaseStatus, clone
@@ -253,6 +254,14 @@ def decide(state: CaseState, command: c.CaseCommand, now: datetime) -> list[Case
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    action = CATALOGUE.by_command.get(type(command))
+    if action is None:
+        raise DomainError("action.unknown", f"{type(command).__name__} has no row in the action catalogue")
+    if command.actor.role not in action.roles:
+        names = ", ".join(r.value for r in action.roles)
+        raise DomainError(
+            "role.not_allowed", f"'{action.name}' may be done by {names}, not by {command.actor.role.value}"
+        )
     d = _Decision(state, command.actor, now)
     if state.status != CaseStatus.NEW:
         d.fire_due(inclusive=isinstance(command, c.Tick))

@@ -1,0 +1,285 @@
+"""The action catalogue: one row per thing an actor can do to a case.
+
+Everything that names, offers or checks an action is derived from :data:`CATALOGUE`:
+
+* the domain's role check (:func:`workflows.domain.decide.decide` refuses a role the row does not
+  list, rule ``role.not_allowed``, before any handler runs);
+* the API's role check, its ``POST /cases/{id}/<path>`` routes and their OpenAPI summaries;
+* the CLI's ``gridcase case <path>`` commands and their help;
+* ``GET /cases/{id}/actions`` and the forms the workspace renders.
+
+Each action has **one** canonical name (the command's ``type``, e.g. ``review_return``); URLs and
+CLI commands spell it with hyphens (:attr:`Action.path`, ``review-return``) — the same word, never
+another one.
+
+Adding an action: its command class (:mod:`workflows.domain.commands`), its ``decide`` handler, its
+``evolve`` arm and projection arm for any new event, and one row here. Tests fail when a command
+has no row, a row's form does not match its command's fields, or a handler is missing
+(``tests/unit/test_catalogue.py``).
+
+The catalogue is pure data: no framework is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from events.base import Role
+from workflows.domain import commands as c
+
+
+class Widget(StrEnum):
+    """How a form field is filled in (the workspace picks its control from this)."""
+
+    TEXT = "text"  # one line
+    TEXTAREA = "textarea"  # free text, several lines
+    CHOICE = "choice"  # one value of an enumeration (the schema lists them)
+    BOOL = "bool"
+    UNIT = "unit"  # a unit picker: grid / street / department of the registry
+    TASKS = "tasks"  # whistle task builder: departments of the registry, each with its task
+    DURATION = "duration"  # a span of time (ISO 8601 duration in JSON, e.g. P3D)
+    CASE = "case"  # another case's id
+    REFS = "refs"  # references to attached files
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of an action's form: the command field it fills, its labels and its control."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    widget: Widget = Widget.TEXT
+
+
+@dataclass(frozen=True)
+class Action:
+    """A catalogue row."""
+
+    name: str
+    command: type[c.Command]
+    roles: tuple[Role, ...]
+    summary_zh: str
+    summary_en: str
+    fields: tuple[FormField, ...] = ()
+    #: ``False`` for steps no person takes by hand (the SLA clock's tick): no route, no CLI command.
+    manual: bool = True
+    #: Where the case must be for the action to make sense; used only to order and group actions
+    #: on screens. The domain's ``decide`` is the authority on what is allowed.
+    group: str = "handling"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """The name as URLs and CLI commands spell it: ``review_return`` → ``review-return``."""
+        return self.name.replace("_", "-")
+
+    @property
+    def summary(self) -> str:
+        """``派单: send the case to a street, a grid or a department`` (Chinese term, then English)."""
+        return f"{self.summary_zh}: {self.summary_en}"
+
+    def form_field(self, name: str) -> FormField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+_UNIT_HANDLERS = (Role.GRID_WORKER, Role.STREET, Role.DEPARTMENT)
+_HOTLINE = (Role.DISPATCHER,)
+
+_REASON = FormField("reason", "理由", "Reason", Widget.TEXTAREA)
+_NOTE = FormField("note", "备注", "Note", Widget.TEXTAREA)
+_EVIDENCE = FormField("evidence", "佐证材料", "Evidence", Widget.REFS)
+
+_ROWS: tuple[Action, ...] = (
+    Action(
+        "open", c.OpenCase,
+        (Role.DISPATCHER, Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY, Role.STREET),
+        "受理", "open a case from a complaint",
+        (
+            FormField("case_id", "案件编号", "Case id"),
+            FormField("channel", "渠道", "Channel", Widget.CHOICE),
+            FormField("category", "类别", "Category", Widget.CHOICE),
+            FormField("urgency", "紧急程度", "Urgency", Widget.CHOICE),
+            FormField("title", "标题", "Title"),
+            FormField("description", "诉求内容", "Description", Widget.TEXTAREA),
+            FormField("location", "位置", "Location"),
+            FormField("contact", "联系人", "Contact"),
+            FormField("attachments", "附件", "Attachments", Widget.REFS),
+            FormField("idempotency_key", "幂等键", "Idempotency key"),
+            FormField("self_handle", "就地处置", "Handled on the spot", Widget.BOOL),
+        ),
+        group="intake",
+    ),
+    Action("reject", c.RejectCase, _HOTLINE, "不予受理", "reject an invalid complaint", (_REASON,), group="intake"),
+    Action("register", c.RegisterCase, _HOTLINE, "立案", "register a received case", (_NOTE,), group="intake"),
+    Action(
+        "dispatch", c.DispatchCase, _HOTLINE, "派单", "send the case to a street, a grid or a department",
+        (FormField("unit", "承办单位", "Unit", Widget.UNIT), _NOTE), group="intake",
+    ),
+    Action("accept", c.AcceptCase, _UNIT_HANDLERS, "签收", "the assigned unit accepts the case", group="dispatch"),
+    Action(
+        "return", c.ReturnCase, _UNIT_HANDLERS, "退单", "the assigned unit returns a wrongly dispatched case",
+        (FormField("reason_code", "退单原因", "Reason code", Widget.CHOICE), _REASON, _EVIDENCE), group="dispatch",
+    ),
+    Action(
+        "review_return", c.ReviewReturn, _HOTLINE, "退单审核",
+        "re-dispatch a returned case elsewhere, or insist (final ruling)",
+        (
+            FormField("decision", "审核结论", "Decision", Widget.CHOICE),
+            FormField("ruling", "审核意见", "Ruling", Widget.TEXTAREA),
+            FormField("redispatch_to", "改派单位", "Re-dispatch to", Widget.UNIT),
+        ),
+        group="dispatch",
+    ),
+    Action("contact", c.ContactResident, _UNIT_HANDLERS, "响应", "first contact with the resident", (_NOTE,)),
+    Action(
+        "whistle", c.BlowWhistle, (Role.STREET, Role.DISPATCHER), "吹哨",
+        "the street (or the hotline on its behalf) summons departments, each with a task",
+        (FormField("tasks", "召集部门及任务", "Departments and tasks", Widget.TASKS), _REASON),
+    ),
+    Action("report_in", c.ReportIn, (Role.DEPARTMENT,), "报到", "a summoned department reports in", (_NOTE,)),
+    Action(
+        "complete_task", c.CompleteTask, (Role.DEPARTMENT,), "部门完成任务", "a summoned department finishes its task",
+        (FormField("result", "处置结果", "Result", Widget.TEXTAREA), _EVIDENCE),
+    ),
+    Action(
+        "resolve", c.ResolveCase, _UNIT_HANDLERS, "办结", "the handler declares the matter resolved",
+        (FormField("notes", "办理结果", "Notes", Widget.TEXTAREA), _EVIDENCE),
+    ),
+    Action(
+        "verify", c.VerifyCase, (Role.GRID_WORKER,), "核查", "the grid worker checks the fix (failed: rework)",
+        (FormField("passed", "核查通过", "Passed", Widget.BOOL), _NOTE, _EVIDENCE), group="closing",
+    ),
+    Action(
+        "callback", c.RecordCallback, _HOTLINE, "回访", "record the resident's rating (unsatisfied: reopen)",
+        (
+            FormField("rating", "满意度", "Rating", Widget.CHOICE),
+            FormField("resolved", "问题已解决", "Resolved", Widget.BOOL),
+            FormField("comment", "回访意见", "Comment", Widget.TEXTAREA),
+        ),
+        group="closing",
+    ),
+    Action(
+        "close", c.CloseCase, _HOTLINE, "结案", "close the case",
+        (FormField("closure_type", "结案类型", "Closure type", Widget.CHOICE), _NOTE), group="closing",
+    ),
+    Action(
+        "request_extension", c.RequestExtension, _UNIT_HANDLERS, "延期申请", "the handler asks for more time",
+        (FormField("extra", "延长时长", "Extra time", Widget.DURATION), _REASON),
+    ),
+    Action(
+        "decide_extension", c.DecideExtension, (Role.DISPATCHER, Role.SUPERVISOR), "延期审批",
+        "approve or refuse an extension request",
+        (FormField("approved", "批准", "Approved", Widget.BOOL), _NOTE), group="oversight",
+    ),
+    Action("pause", c.PauseForResident, _UNIT_HANDLERS, "暂停计时", "waiting for the resident: pause the handling clocks",
+           (_REASON,)),
+    Action("resume", c.ResumeFromResident, _UNIT_HANDLERS, "恢复计时",
+           "the resident answered: resume the handling clocks", (_NOTE,)),
+    Action("shelve", c.ShelveCase, _HOTLINE, "挂账", "keep the case in the register as not resolvable now",
+           (_REASON,), group="oversight"),
+    Action("unshelve", c.UnshelveCase, _HOTLINE, "解除挂账", "take a shelved case up again", (_NOTE,),
+           group="oversight"),
+    Action("terminate", c.TerminateCase, _HOTLINE, "终止", "stop handling after review (closes the case as special)",
+           (_REASON,), group="oversight"),
+    Action("appeal", c.FileAppeal, _UNIT_HANDLERS, "申诉", "the handling unit asks to exclude the case from its "
+           "evaluation", (_REASON,), group="oversight"),
+    Action(
+        "decide_appeal", c.DecideAppeal, (Role.SUPERVISOR,), "申诉审核", "a supervisor decides an appeal",
+        (FormField("granted", "申诉成立", "Granted", Widget.BOOL), _NOTE), group="oversight",
+    ),
+    Action(
+        "merge", c.MergeInto, _HOTLINE, "合并", "merge a duplicate report into an existing case",
+        (FormField("into_case_id", "并入案件", "Into case", Widget.CASE),), group="intake",
+    ),
+    Action(
+        "attach_duplicate", c.AttachDuplicate, (Role.DISPATCHER, Role.SYSTEM), "关联重复件",
+        "attach a duplicate report to this case",
+        (FormField("duplicate_case_id", "重复件编号", "Duplicate case", Widget.CASE),), group="intake",
+    ),
+    Action(
+        "supervise", c.Supervise, (Role.SUPERVISOR, Role.DISPATCHER), "催办 / 督办 / 通报", "escalate by hand",
+        (FormField("level", "督办级别", "Level", Widget.CHOICE), FormField("note", "督办意见", "Note", Widget.TEXTAREA)),
+        group="oversight",
+    ),
+    Action("tick", c.Tick, (Role.SYSTEM,), "计时", "the SLA clock fires the alarms that are due", manual=False,
+           group="system"),
+)
+
+
+class Catalogue:
+    """The rows, looked up by name, path or command class."""
+
+    def __init__(self, rows: Iterable[Action]) -> None:
+        self.rows: tuple[Action, ...] = tuple(rows)
+        self.by_name: dict[str, Action] = {}
+        self.by_command: dict[type[c.Command], Action] = {}
+        for row in self.rows:
+            declared = c.command_name_of(row.command)
+            if declared != row.name:
+                raise ValueError(f"catalogue row {row.name!r}: its command's type is {declared!r}")
+            if row.name in self.by_name or row.command in self.by_command:
+                raise ValueError(f"catalogue row {row.name!r} is listed twice")
+            self.by_name[row.name] = row
+            self.by_command[row.command] = row
+        self.by_path: dict[str, Action] = {row.path: row for row in self.rows}
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __getitem__(self, name: str) -> Action:
+        return self.by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def manual(self) -> tuple[Action, ...]:
+        """The actions a person takes (everything but the clock's tick)."""
+        return tuple(r for r in self.rows if r.manual)
+
+    def after_intake(self) -> tuple[Action, ...]:
+        """The actions on an existing case (``POST /cases/{id}/<path>``, ``gridcase case <path> ID``)."""
+        return tuple(r for r in self.rows if r.manual and r.name != "open")
+
+    def for_command(self, cmd: c.Command | type[c.Command]) -> Action:
+        cls = cmd if isinstance(cmd, type) else type(cmd)
+        return self.by_command[cls]
+
+    def roles(self, name: str) -> tuple[Role, ...]:
+        return self.by_name[name].roles
+
+    def extended(self, *rows: Action) -> Catalogue:
+        """A catalogue with more rows (plug-ins and tests add actions this way)."""
+        return Catalogue((*self.rows, *rows))
+
+
+CATALOGUE = Catalogue(_ROWS)
+
+
+def role_allowed(action: Action, role: Role) -> bool:
+    return role in action.roles
+
+
+def form_schema(action: Action) -> dict[str, Any]:
+    """The JSON schema of the action's form: the command's fields without ``actor`` and ``type``,
+    each property carrying its ``title`` (Chinese), ``x-label-en`` and ``x-widget``.
+
+    This is what ``GET /cases/{id}/actions`` returns per action and what the API accepts as the body.
+    """
+    schema = action.command.model_json_schema()
+    props: dict[str, Any] = schema.get("properties", {})
+    for drop in ("actor", "type"):
+        props.pop(drop, None)
+    schema["required"] = [r for r in schema.get("required", []) if r not in ("actor", "type")]
+    for name, prop in props.items():
+        f = action.form_field(name)
+        if f is not None:
+            prop["title"] = f.label_zh
+            prop["x-label-en"] = f.label_en
+            prop["x-widget"] = f.widget.value
+    schema["title"] = action.summary_zh
+    schema["description"] = action.summary_en
+    return schema
