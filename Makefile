@@ -23,14 +23,15 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 .PHONY: help venv stack-up stack-down stack-status lint test demo
 
 help:
-	@echo "make venv        create $(VENV) and install gridcase with its dev extras (only when needed)"
+	@echo "make venv        create $(VENV) and install gridcase with its dev extras, incl. the Temporal dev server (only when needed)"
 	@echo "make stack-up    start Temporal dev server + Kafka broker, check SQL (gridcase stack up)"
 	@echo "make stack-down  stop them (data stays in .gridcase/)"
-	@echo "make lint        ruff check + mypy"
+	@echo "make lint        ruff check + ruff format --check + mypy + lint-imports (layering contracts)"
 	@echo "make test        venv + stack-up + lint + pytest tests/"
 	@echo "make demo        venv + stack-up + gridcase demo"
 
 venv: $(STAMP)
+	@echo "gridcase is installed in $(VENV): activate it with  source $(VENV)/bin/activate  (or run $(BIN)/gridcase directly)"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "error: no Python >= 3.11 found on PATH" >&2; exit 1; fi
@@ -50,7 +51,9 @@ stack-status: venv
 
 lint: venv
 	"$(BIN)/ruff" check .
+	"$(BIN)/ruff" format --check .
 	"$(BIN)/mypy" workflows activities events workers deploy readmodel city
+	"$(BIN)/lint-imports"
 
 # pytest exits 5 when it collects no test: that is a failure here too (any non-zero status fails).
 test: venv stack-up lint

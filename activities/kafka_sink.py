@@ -11,7 +11,7 @@ A retry re-sends the whole batch: consumers see duplicates (they deduplicate on 
 but never a gap or a reordering, because the workflow sends the next batch only after this one
 succeeded and the producer keeps per-partition order under its own retries (idempotent, one
 request in flight). After a failure the producer is closed and rebuilt on the next send.
-Acknowledged events feed the lifecycle metrics of :mod:`activities.metrics`.
+Acknowledged events feed the lifecycle instruments of :mod:`activities.instruments`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from activities.metrics import PUBLISHED_EVENTS, PublishedEventMetrics
+from activities.instruments import PUBLISHED_EVENTS, PublishedEventMetrics
+from events.config import KafkaSource
 from events.envelope import to_cloudevent
 from events.producer import LazyProducer
 from events.schemas import CaseEvent, event_type
 from events.topics import is_sla_alert, topic_names
-from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +62,17 @@ class KafkaEventSink:
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSource,
         *,
         timeout_s: float = 10.0,
         keep_restricted: bool = True,
         metrics: PublishedEventMetrics = PUBLISHED_EVENTS,
     ) -> None:
         self._metrics = metrics
-        self._topics = topic_names(settings)
+        self._topics = topic_names(kafka)
         self._keep_restricted = keep_restricted
         self._timeout_s = timeout_s
-        self._producer = LazyProducer(settings, timeout_s=timeout_s, client_id="gridcase-publisher")
+        self._producer = LazyProducer(kafka, timeout_s=timeout_s, client_id="gridcase-publisher")
 
     def _records(self, case_id: str, events: Sequence[CaseEvent]) -> list[tuple[str, bytes, str]]:
         records: list[tuple[str, bytes, str]] = []

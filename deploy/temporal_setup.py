@@ -21,8 +21,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from deploy.stack import SEARCH_ATTRIBUTES
-from workers.settings import Settings
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +48,26 @@ class SetupResult:
     attributes_present: list[str] = field(default_factory=list)
 
 
-async def _connect(settings: Settings, wait_s: float) -> Client:
+async def _connect(address: str, namespace: str, wait_s: float) -> Client:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+            return await Client.connect(address, namespace=namespace)
         except Exception as exc:  # the frontend is not up yet
             if time.monotonic() >= deadline:
-                raise SetupError(f"Temporal at {settings.temporal_address} did not answer within {wait_s:.0f} s: "
-                                 f"{exc}") from exc
-            log.info("waiting for Temporal at %s: %s", settings.temporal_address, exc)
+                raise SetupError(f"Temporal at {address} did not answer within {wait_s:.0f} s: {exc}") from exc
+            log.info("waiting for Temporal at %s: %s", address, exc)
             await asyncio.sleep(2)
 
 
 async def setup_temporal(
-    settings: Settings, *, retention: timedelta = timedelta(days=30), wait_s: float = 120.0
+    address: str, namespace: str, *, retention: timedelta = timedelta(days=30), wait_s: float = 120.0
 ) -> SetupResult:
-    """Create ``settings.temporal_namespace`` if missing, then any missing gridcase search attribute.
+    """Create ``namespace`` if missing, then any missing gridcase search attribute.
 
     Args:
-        settings: address and namespace.
+        address: ``host:port`` of the Temporal frontend.
+        namespace: the namespace gridcase's cases run in.
         retention: how long closed workflow histories are kept (new namespace only).
         wait_s: how long to wait for the frontend to answer, and for a new namespace to be usable.
 
@@ -77,8 +76,8 @@ async def setup_temporal(
     """
     if retention < timedelta(days=1):
         raise ValueError(f"retention: must be at least one day, got {retention}")
-    client = await _connect(settings, wait_s)
-    ns = settings.temporal_namespace
+    client = await _connect(address, namespace, wait_s)
+    ns = namespace
     created = False
     try:
         await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=ns))

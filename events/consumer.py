@@ -48,11 +48,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from events.base import UnitKind
+from events.config import KafkaSource, kafka_config
 from events.envelope import EnvelopeError, from_cloudevent
 from events.producer import LazyProducer
 from events.schemas import CaseEvent, CaseReceived, WhistleBlown
 from events.topics import topic_names
-from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ def _dead_letter_record(
 def consume(
     handler: Handler,
     *,
-    settings: Settings,
+    settings: KafkaSource,
     group_id: str,
     department: str | None = None,
     street: str | None = None,
@@ -221,20 +221,23 @@ def consume(
     or when the handler raises :class:`StopConsuming`; otherwise runs until interrupted.
     ``from_beginning`` reads the whole retained log (it seeks to the start on every assignment of
     this call); otherwise a new group starts at the end and a known group where it left off.
+    ``settings`` is the Kafka configuration: a :class:`~events.config.KafkaConfig`, or an object
+    carrying one as ``.kafka`` (gridcase's ``Settings``).
     """
     from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    topics = topic_names(settings)
+    kafka = kafka_config(settings)
+    topics = topic_names(kafka)
     flt = EventFilter(department=department, street=street, case_id=case_id)
     stats = ConsumeStats()
-    dlq = LazyProducer(settings, client_id=f"gridcase-dlq-{group_id}")
+    dlq = LazyProducer(kafka, client_id=f"gridcase-dlq-{group_id}")
     deadline = None if stop_after is None else time.monotonic() + stop_after
     pending: dict[Any, int] = {}  # TopicPartition -> next offset to commit
     rewound: set[Any] = set()  # partitions already sought to the beginning (from_beginning)
 
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=kafka.bootstrap,
         group_id=group_id,
         client_id=f"gridcase-consumer-{group_id}",
         enable_auto_commit=False,

@@ -16,17 +16,17 @@ import contextlib
 import threading
 from typing import Any
 
-from workers.settings import Settings
+from events.config import KafkaSource, kafka_config
 
 
 def producer_config(
-    settings: Settings, *, timeout_s: float = 10.0, client_id: str = "gridcase"
+    kafka: KafkaSource, *, timeout_s: float = 10.0, client_id: str = "gridcase"
 ) -> dict[str, Any]:
     """KafkaProducer keyword arguments; ``timeout_s`` bounds connecting and delivering."""
     total_ms = max(int(timeout_s * 1000), 2000)
     request_ms = max(total_ms // 2, 1000)
     return {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        "bootstrap_servers": kafka_config(kafka).bootstrap,
         "client_id": client_id,
         "acks": "all",
         "enable_idempotence": True,
@@ -45,8 +45,8 @@ def producer_config(
 class LazyProducer:
     """Holds one ``KafkaProducer``, created on first :meth:`get`; thread-safe."""
 
-    def __init__(self, settings: Settings, *, timeout_s: float = 10.0, client_id: str = "gridcase") -> None:
-        self._config = producer_config(settings, timeout_s=timeout_s, client_id=client_id)
+    def __init__(self, kafka: KafkaSource, *, timeout_s: float = 10.0, client_id: str = "gridcase") -> None:
+        self._config = producer_config(kafka, timeout_s=timeout_s, client_id=client_id)
         self._lock = threading.Lock()
         self._producer: Any = None
         self.timeout_s = timeout_s

@@ -1,6 +1,6 @@
 """The Kafka topics of gridcase: names, partitions, retention, replication and cleanup, in one place.
 
-Names are versioned and built from ``settings.topic_prefix``:
+Names are versioned and built from the configured topic prefix:
 
 ``<prefix>.case-events.v1``
     Every case event, keyed by case id, **department-safe**: the resident's name and phone are
@@ -17,10 +17,10 @@ Names are versioned and built from ``settings.topic_prefix``:
     Records a consumer could not validate or handle, wrapped with the reason and the original
     bytes (see :mod:`events.consumer`).
 
-Partition count and replication come from the settings when they carry them
-(``kafka_case_events_partitions``, ``kafka_replication_factor``, ``kafka_min_insync_replicas``), else
-from the environment (``GRIDCASE_KAFKA_CASE_EVENTS_PARTITIONS`` ...), else the defaults: 6 partitions,
-replication factor 1 (a single local broker). Production uses replication factor 3 with
+Names, partition count and replication come from the :class:`~events.config.KafkaConfig` passed in
+(in a gridcase process: ``GRIDCASE_TOPIC_PREFIX``, ``GRIDCASE_KAFKA_CASE_EVENTS_PARTITIONS``,
+``GRIDCASE_KAFKA_REPLICATION_FACTOR``, ``GRIDCASE_KAFKA_MIN_INSYNC_REPLICAS``); the defaults are 6
+partitions and replication factor 1 (a single local broker). Production uses replication factor 3 with
 ``min.insync.replicas=2``. All topics use ``cleanup.policy=delete``: the topics are an event log
 keyed by case, and compaction would keep only a case's last event.
 """
@@ -31,9 +31,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from workers.settings import Settings
+from events.config import KafkaSource, kafka_config
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +39,6 @@ TOPIC_VERSION = 1
 DAY_MS = 24 * 60 * 60 * 1000
 
 SLA_ALERT_PREFIXES: tuple[str, ...] = ("sla.warning", "sla.breached", "sla.escalation")
-
-
-class TopicSettings(BaseSettings):
-    """Topic sizing read from ``GRIDCASE_*`` environment variables when Settings lacks the fields."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDCASE_", env_file=".env", extra="ignore")
-
-    kafka_case_events_partitions: int = 6
-    kafka_replication_factor: int = 1
-    kafka_min_insync_replicas: int | None = None  # default: 2 when replication >= 3, else 1
 
 
 @dataclass(frozen=True)
@@ -75,9 +63,9 @@ class TopicNames:
         return [self.case_events, self.case_events_restricted, self.sla_alerts, self.dead_letter]
 
 
-def topic_names(settings: Settings) -> TopicNames:
-    """The versioned topic names for ``settings.topic_prefix``."""
-    p = settings.topic_prefix
+def topic_names(kafka: KafkaSource) -> TopicNames:
+    """The versioned topic names for the configured topic prefix."""
+    p = kafka_config(kafka).topic_prefix
     v = f"v{TOPIC_VERSION}"
     return TopicNames(
         case_events=f"{p}.case-events.{v}",
@@ -92,24 +80,15 @@ def is_sla_alert(event_type: str) -> bool:
     return event_type.startswith(SLA_ALERT_PREFIXES)
 
 
-def _sizing(settings: Settings) -> tuple[int, int, int]:
-    env = TopicSettings()
-    partitions = int(getattr(settings, "kafka_case_events_partitions", env.kafka_case_events_partitions))
-    replication = int(getattr(settings, "kafka_replication_factor", env.kafka_replication_factor))
-    min_isr = getattr(settings, "kafka_min_insync_replicas", env.kafka_min_insync_replicas)
-    if min_isr is None:
-        min_isr = 2 if replication >= 3 else 1
-    return partitions, replication, int(min_isr)
-
-
 def topic_specs(
-    settings: Settings, *, partitions: int | None = None, replication_factor: int | None = None
+    kafka: KafkaSource, *, partitions: int | None = None, replication_factor: int | None = None
 ) -> list[TopicSpec]:
-    """Every topic gridcase uses, with its configuration."""
-    default_partitions, default_replication, min_isr = _sizing(settings)
-    parts = partitions if partitions is not None else default_partitions
-    repl = replication_factor if replication_factor is not None else default_replication
-    names = topic_names(settings)
+    """Every topic gridcase uses, with its configuration (``partitions``/``replication_factor`` override the config)."""
+    cfg_ = kafka_config(kafka)
+    parts = partitions if partitions is not None else cfg_.case_events_partitions
+    repl = replication_factor if replication_factor is not None else cfg_.replication_factor
+    min_isr = cfg_.effective_min_insync_replicas
+    names = topic_names(cfg_)
 
     def cfg(retention_days: int) -> dict[str, str]:
         return {
@@ -150,12 +129,12 @@ def topic_specs(
     ]
 
 
-def _admin(settings: Settings, timeout_s: float) -> Any:
+def _admin(kafka: KafkaSource, timeout_s: float) -> Any:
     from kafka import KafkaAdminClient
 
     ms = int(timeout_s * 1000)
     return KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=kafka_config(kafka).bootstrap,
         client_id="gridcase-topics",
         request_timeout_ms=ms,
         bootstrap_timeout_ms=ms,
@@ -163,7 +142,7 @@ def _admin(settings: Settings, timeout_s: float) -> Any:
 
 
 def ensure_topics(
-    settings: Settings,
+    kafka: KafkaSource,
     *,
     partitions: int | None = None,
     replication_factor: int | None = None,
@@ -176,8 +155,8 @@ def ensure_topics(
     """
     from kafka.errors import TopicAlreadyExistsError
 
-    specs = topic_specs(settings, partitions=partitions, replication_factor=replication_factor)
-    admin = _admin(settings, timeout_s)
+    specs = topic_specs(kafka, partitions=partitions, replication_factor=replication_factor)
+    admin = _admin(kafka, timeout_s)
     try:
         existing = set(admin.list_topics())
         missing = [s for s in specs if s.name not in existing]

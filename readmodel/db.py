@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, Engine, Table, create_engine, delete, event, insert, select
 
 from events.base import CaseEventBase
+from events.times import as_utc
 from readmodel import tables as t
 from readmodel.projection import CaseView, apply_event
 
@@ -126,7 +127,7 @@ def _utc_row(table: Table, row: Any) -> dict[str, Any]:
     for name in _DT_COLUMNS[table.name]:
         v = d[name]
         if v is not None:
-            d[name] = t.as_utc(v)
+            d[name] = as_utc(v)
     return d
 
 
@@ -370,6 +371,6 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             pk = list(table.primary_key.columns)
             rows = conn.execute(select(table).order_by(*pk)).all()
             out[table.name] = [
-                tuple(t.as_utc(v) if isinstance(v, datetime) else v for v in row) for row in rows
+                tuple(as_utc(v) if isinstance(v, datetime) else v for v in row) for row in rows
             ]
     return out

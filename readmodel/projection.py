@@ -11,12 +11,13 @@ nothing (:func:`apply_event` returns ``False``), so a replay or a duplicate is h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from events.base import CaseEventBase, UnitRef
 from events.schemas import (
     AppealDecided,
+    AppealFiled,
     CallbackRecorded,
     CaseAccepted,
     CaseClosed,
@@ -41,19 +42,32 @@ from events.schemas import (
     ClockStopped,
     DepartmentReportedIn,
     DepartmentTaskCompleted,
+    DuplicateAttached,
     EscalationRaised,
+    ExtensionDecided,
+    ExtensionRequested,
     Rating,
     ResidentContacted,
+    ReturnReviewed,
     ReworkOrdered,
     SlaBreached,
     SlaWarningRaised,
     WhistleBlown,
 )
+from events.times import as_utc
+from workflows.domain.state import TERMINAL
 
 Row = dict[str, Any]
 
-#: Statuses in which a case is finished.
-TERMINAL_STATUSES = frozenset({"closed", "rejected", "merged"})
+#: Events that only add a timeline row (no column of the case, assignment or clock rows changes).
+#: :func:`apply_event` has an arm for every other event of :data:`events.schemas.CaseEvent`; an event
+#: in neither raises, and ``tests/unit/test_exhaustive.py`` fails first.
+TIMELINE_ONLY: frozenset[type[CaseEventBase]] = frozenset(
+    {ReturnReviewed, ExtensionRequested, ExtensionDecided, AppealFiled, DuplicateAttached}
+)
+
+#: Statuses in which a case is finished, as stored in ``cases.status``: the domain's terminal statuses.
+TERMINAL_STATUSES: frozenset[str] = frozenset(status.value for status in TERMINAL)
 
 _BASE_FIELDS = frozenset({"schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type"})
 # Never copied into the timeline: personal data and long free text.
@@ -61,11 +75,6 @@ _OMITTED_FIELDS = frozenset(
     {"contact", "description", "title", "attachments", "evidence", "recipients", "location", "idempotency_key",
      "comment"}
 )
-
-
-def utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def new_case_row(case_id: str) -> Row:
@@ -251,12 +260,12 @@ def timeline_row(event: CaseEventBase) -> Row:
         "actor_role": event.actor.role.value,
         "actor_unit": event.actor.unit_id,
         "actor_person": event.actor.person_id,
-        "occurred_at": utc(event.occurred_at),
+        "occurred_at": as_utc(event.occurred_at),
         "unit_kind": unit_kind,
         "unit_id": unit_id,
         "clock_id": fields_.get("clock_id"),
         "clock_kind": kind.value if isinstance(kind, ClockKind) else None,
-        "due_at": utc(due) if isinstance(due, datetime) else None,
+        "due_at": as_utc(due) if isinstance(due, datetime) else None,
         "detail": _detail(event),
     }
 
@@ -271,7 +280,7 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
     if event.seq <= view.last_seq:
         return False
     c = view.case
-    now = utc(event.occurred_at)
+    now = as_utc(event.occurred_at)
     match event:
         case CaseReceived():
             loc = event.location
@@ -413,7 +422,7 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 "unit_kind": event.unit.kind.value,
                 "unit_id": event.unit.id,
                 "started_at": now,
-                "due_at": utc(event.due_at),
+                "due_at": as_utc(event.due_at),
                 "budget_seconds": event.budget.total_seconds(),
                 "working_time": event.working_time,
                 "extended_seconds": 0.0,
@@ -430,23 +439,23 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 c["time_scale"] = event.time_scale  # fixed for the case's whole life
             row = view.clock_assignment(event.kind, event.unit)
             if row is not None:
-                row["resolve_due_at" if event.kind == ClockKind.RESOLVE else "first_due_at"] = utc(event.due_at)
+                row["resolve_due_at" if event.kind == ClockKind.RESOLVE else "first_due_at"] = as_utc(event.due_at)
         case ClockPaused():
             if event.clock_id in view.clocks:
                 view.clocks[event.clock_id]["paused"] = True
         case ClockResumed():
             if event.clock_id in view.clocks:
-                view.clocks[event.clock_id].update(paused=False, due_at=utc(event.due_at))
+                view.clocks[event.clock_id].update(paused=False, due_at=as_utc(event.due_at))
         case ClockExtended():
             clock = view.clocks.get(event.clock_id)
             if clock is not None:
-                clock["due_at"] = utc(event.due_at)
+                clock["due_at"] = as_utc(event.due_at)
                 clock["extended_seconds"] += event.extra.total_seconds()
                 if event.kind == ClockKind.RESOLVE:
                     row = view.current_dispatch(UnitRef.model_validate({"kind": clock["unit_kind"],
                                                                         "id": clock["unit_id"]}))
                     if row is not None:
-                        row["resolve_due_at"] = utc(event.due_at)
+                        row["resolve_due_at"] = as_utc(event.due_at)
         case ClockStopped():
             clock = view.clocks.get(event.clock_id)
             if clock is not None:
@@ -480,8 +489,10 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             }
             if event.clock_id is not None and event.clock_id in view.clocks:
                 view.clocks[event.clock_id]["rungs"] += 1
+        case _ if type(event) in TIMELINE_ONLY:
+            pass
         case _:
-            pass  # timeline only (return review, extensions, appeals filed, duplicates)
+            raise ValueError(f"no projection arm for {type(event).__name__}: add one, or list it in TIMELINE_ONLY")
     c["next_due_at"] = None if c["status"] in TERMINAL_STATUSES else _next_due(view)
     c["updated_at"] = now
     c["last_seq"] = event.seq

@@ -1,6 +1,6 @@
 """The projector: a Kafka consumer group that keeps the read model up to date.
 
-It reads the department-safe ``case-events`` topic (``settings.projector_group_id``), validates
+It reads the department-safe ``case-events`` topic as one consumer group (``GRIDCASE_PROJECTOR_GROUP_ID``), validates
 each record with the same envelope code as :func:`events.consumer.consume`, dead-letters records
 that are not valid gridcase events in the same format, and applies each poll's events to the
 tables with :func:`readmodel.db.apply_events` in **one transaction**. Offsets are committed only
@@ -12,7 +12,7 @@ If the database is unavailable the batch is retried (offsets stay put) until it 
 projector is stopped. If a batch fails for another reason, its events are applied one by one and
 the one that fails is dead-lettered with reason ``handler_failed``.
 
-Prometheus metrics (served on ``settings.projector_metrics_port`` by ``gridcase projector``):
+Prometheus metrics (served on ``GRIDCASE_PROJECTOR_METRICS_PORT`` by ``gridcase projector``):
 ``gridcase_projector_events_applied_total{type}``, ``gridcase_projector_events_skipped_total``,
 ``gridcase_projector_dead_lettered_total{reason}``, ``gridcase_projector_batch_seconds``,
 ``gridcase_projector_lag_records{partition}``, ``gridcase_projector_lag_seconds``,
@@ -33,6 +33,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from events.config import KafkaSource, kafka_config
 from events.consumer import _dead_letter_record
 from events.envelope import EnvelopeError, from_cloudevent
 from events.producer import LazyProducer
@@ -41,9 +42,11 @@ from events.topics import topic_names
 from readmodel import tables as t
 from readmodel.db import apply_events
 from readmodel.projection import TERMINAL_STATUSES
-from workers.settings import Settings
 
 log = logging.getLogger("gridcase.projector")
+
+#: The consumer group of the projector when none is given (``GRIDCASE_PROJECTOR_GROUP_ID``'s default).
+DEFAULT_GROUP_ID = "gridcase-projector"
 
 EVENTS_APPLIED = Counter(
     "gridcase_projector_events_applied", "Case events applied to the read model.", ["type"]
@@ -101,28 +104,28 @@ class Projector:
     """Applies the case-events topic to the read model as a member of a consumer group.
 
     Args:
-        settings: Kafka bootstrap and topic prefix come from here.
+        kafka: the broker and the topic names (a :class:`~events.config.KafkaConfig`, or settings carrying one).
         engine: the read-model database (already migrated).
-        group_id: consumer group; default ``settings.projector_group_id``.
+        group_id: consumer group.
         max_poll_records: upper bound of a batch (one transaction per batch).
     """
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSource,
         engine: Engine,
         *,
-        group_id: str | None = None,
+        group_id: str = DEFAULT_GROUP_ID,
         max_poll_records: int = 2000,
         poll_timeout_s: float = 0.5,
     ) -> None:
-        self.settings = settings
+        self.kafka = kafka_config(kafka)
         self.engine = engine
-        self.group_id = group_id or settings.projector_group_id
+        self.group_id = group_id
         self.max_poll_records = max_poll_records
         self.poll_timeout_s = poll_timeout_s
-        self.topic = topic_names(settings).case_events
-        self.dead_letter_topic = topic_names(settings).dead_letter
+        self.topic = topic_names(self.kafka).case_events
+        self.dead_letter_topic = topic_names(self.kafka).dead_letter
         self._gauge_statuses: set[str] = set()
         self._last_gauges = 0.0
 
@@ -150,9 +153,9 @@ class Projector:
         stop = stop or threading.Event()
         stats = ProjectorStats()
         deadline = None if stop_after is None else time.monotonic() + stop_after
-        dlq = LazyProducer(self.settings, client_id=f"gridcase-dlq-{self.group_id}")
+        dlq = LazyProducer(self.kafka, client_id=f"gridcase-dlq-{self.group_id}")
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            bootstrap_servers=self.kafka.bootstrap,
             group_id=self.group_id,
             client_id=f"gridcase-projector-{self.group_id}",
             enable_auto_commit=False,

@@ -10,6 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, and_, exists, select
 
+from events.times import as_utc
 from readmodel import tables as t
 
 _MAX_LIMIT = 1000
@@ -89,7 +90,7 @@ _CASE_FIELDS = tuple(CaseRow.model_fields)
 
 def _case_row(row: object) -> CaseRow:
     m = row._mapping  # type: ignore[attr-defined]
-    return CaseRow.model_validate({k: t.as_utc(m[k]) if isinstance(m[k], datetime) else m[k] for k in _CASE_FIELDS})
+    return CaseRow.model_validate({k: as_utc(m[k]) if isinstance(m[k], datetime) else m[k] for k in _CASE_FIELDS})
 
 
 def list_cases(
@@ -141,7 +142,7 @@ def list_cases(
         if due_before.tzinfo is None:
             raise ValueError("due_before: must be a datetime with a time zone")
         conds.append(c.next_due_at.is_not(None))
-        conds.append(c.next_due_at < t.as_utc(due_before))
+        conds.append(c.next_due_at < as_utc(due_before))
     if department_id is not None:
         a = t.assignments.c
         conds.append(
@@ -165,7 +166,7 @@ def get_timeline(engine: Engine, case_id: str) -> list[TimelineRow]:
     with engine.connect() as conn:
         rows = conn.execute(select(t.timeline).where(tl.case_id == case_id).order_by(tl.seq)).all()
     return [
-        TimelineRow.model_validate({k: t.as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()})
+        TimelineRow.model_validate({k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()})
         for r in rows
     ]
 
@@ -175,4 +176,4 @@ def get_clocks(engine: Engine, case_id: str) -> list[dict[str, object]]:
     ck = t.clocks.c
     with engine.connect() as conn:
         rows = conn.execute(select(t.clocks).where(ck.case_id == case_id).order_by(ck.started_at, ck.clock_id)).all()
-    return [{k: t.as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()} for r in rows]
+    return [{k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()} for r in rows]

@@ -6,8 +6,12 @@ months, the ranking bars of the composite score, and the heat of overdue open ca
 category.
 
 Handling times are in policy hours: a case that ran on compressed SLA time counts its wall-clock
-seconds divided by its time scale (see :mod:`readmodel.metrics`); every format says how many cases
+seconds divided by its time scale (see :mod:`readmodel.kpis`); every format says how many cases
 of the period did (:func:`time_note`).
+
+Units are named by id (``S-0202``); given ``names`` (id → display name, e.g. from the city registry),
+every format shows the name beside the id (``S-0202 新华街道``) and the CSV adds a ``name`` column next
+to ``key``. The read model does not know the city: the caller passes the names in.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ import csv
 import html
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from readmodel.metrics import (
-    LOCAL_TZ,
+from events.times import city_time
+from readmodel.kpis import (
     AssignmentFacts,
     CaseFacts,
     MetricSet,
@@ -96,6 +101,13 @@ class Report:
     basic_weight: float
     weights: tuple[float, float, float]
     notes: list[str] = field(default_factory=list)
+    #: Display names of the ranked keys and of the heat map's streets, by id (may be empty).
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, key: str) -> str:
+        """``S-0202 新华街道`` when the id has a name, else the id."""
+        name = self.names.get(key)
+        return f"{key} {name}" if name and name != key else key
 
 
 def build_report(
@@ -107,15 +119,19 @@ def build_report(
     basic_weight: float = 0.9,
     weights: tuple[float, float, float] = (0.1, 0.5, 0.4),
     trend_months: int = 6,
+    names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The report of ``period`` ranked ``by`` street, department, grid...; ``as_of`` defaults to now."""
+    """The report of ``period`` ranked ``by`` street, department, grid...; ``as_of`` defaults to now.
+
+    ``names``: display names by id of the ``by`` dimension's units and of the streets (for the heat map).
+    """
     parse_period(period)
     if by not in REPORT_BY:
         raise ValueError(f"by: must be one of {', '.join(REPORT_BY)}, got {by!r}")
     as_of = as_of or datetime.now(UTC)
     cases, assignments = load_facts(engine)
     return report_from_facts(cases, assignments, period, by, as_of=as_of, basic_weight=basic_weight,
-                             weights=weights, trend_months=trend_months)
+                             weights=weights, trend_months=trend_months, names=names)
 
 
 def report_from_facts(
@@ -128,6 +144,7 @@ def report_from_facts(
     basic_weight: float,
     weights: tuple[float, float, float],
     trend_months: int = 6,
+    names: Mapping[str, str] | None = None,
 ) -> Report:
     """:func:`build_report` on facts already loaded (pure)."""
     in_period = [c for c in cases if c.period == period]
@@ -152,7 +169,7 @@ def report_from_facts(
         notes.append(f"no case was opened in {period}")
     return Report(period=period, by=by, as_of=as_of, total=total, rows=rows, trend=trend,
                   heat={k: heat[k] for k in sorted(heat)}, heat_categories=sorted(categories),
-                  basic_weight=basic_weight, weights=weights, notes=notes)
+                  basic_weight=basic_weight, weights=weights, notes=notes, names=dict(names or {}))
 
 
 # --- formatting -----------------------------------------------------------------------------------
@@ -188,18 +205,20 @@ def _raw(value: float | int | None) -> str:
 
 
 def _local(when: datetime) -> str:
-    return when.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M %Z")
+    return city_time(when, "%Y-%m-%d %H:%M %Z")
 
 
 def render_csv(report: Report) -> str:
-    """One row per ranked unit, plus a ``total`` row; rates as fractions, empty when undefined."""
+    """One row per ranked unit, plus a ``total`` row; rates as fractions, empty when undefined.
+
+    ``key`` is the unit's id, ``name`` its display name (empty when the report has none)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["period", "by", "rank", "key", *[c[0] for c in COLUMNS], "compressed_cases"])
+    w.writerow(["period", "by", "rank", "key", "name", *[c[0] for c in COLUMNS], "compressed_cases"])
     for r in report.rows:
-        w.writerow([report.period, report.by, r.rank, r.key, *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS],
-                    r.metrics.compressed_cases])
-    w.writerow([report.period, report.by, "", "total", *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
+        w.writerow([report.period, report.by, r.rank, r.key, report.names.get(r.key, ""),
+                    *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS], r.metrics.compressed_cases])
+    w.writerow([report.period, report.by, "", "total", "", *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
                 report.total.compressed_cases])
     return out.getvalue()
 
@@ -233,7 +252,8 @@ def table_renderables(report: Report) -> list[Any]:
         for _, short, _, _ in cols:
             table.add_column(short, justify="right")
         for r in report.rows:
-            table.add_row(str(r.rank), r.key, *[cell(getattr(r.metrics, c[0]), c[3], c[0], compact) for c in cols])
+            table.add_row(str(r.rank), report.label(r.key),
+                          *[cell(getattr(r.metrics, c[0]), c[3], c[0], compact) for c in cols])
         table.add_section()
         table.add_row("", Text("total", style="bold"),
                       *[cell(getattr(report.total, c[0]), c[3], c[0], compact) for c in cols])
@@ -316,9 +336,18 @@ def svg_trend(trend: list[tuple[str, MetricSet]], *, width: int = 640, height: i
     return "".join(parts)
 
 
-def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22) -> str:
-    """Horizontal bars of the composite score, best first; units without a score are marked."""
-    left, right, top = 150, 70, 8
+def _named(key: str, names: Mapping[str, str] | None) -> str:
+    name = (names or {}).get(key)
+    return f"{key} {name}" if name and name != key else key
+
+
+def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22,
+                names: Mapping[str, str] | None = None) -> str:
+    """Horizontal bars of the composite score, best first; units without a score are marked.
+
+    ``names``: display names by id, shown beside the ids."""
+    left, right, top = (230 if names else 150), 70, 8
+    width = width + left - 150
     height = top * 2 + max(1, len(rows)) * (bar_height + 6)
     pw = width - left - right
     e = html.escape
@@ -327,7 +356,7 @@ def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22) 
     for i, r in enumerate(rows):
         yy = top + i * (bar_height + 6)
         parts.append(f'<text x="{left - 8}" y="{yy + bar_height * 0.7:.1f}" text-anchor="end" font-size="12">'
-                     f"{r.rank}. {e(r.key)}</text>")
+                     f"{r.rank}. {e(_named(r.key, names))}</text>")
         parts.append(f'<rect x="{left}" y="{yy}" width="{pw}" height="{bar_height}" fill="#f0f0f0"/>')
         v = r.metrics.composite
         if v is None:
@@ -336,15 +365,18 @@ def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22) 
             continue
         color = "#2ca02c" if v >= 0.9 else "#ff7f0e" if v >= 0.7 else "#d62728"
         parts.append(f'<rect x="{left}" y="{yy}" width="{pw * v:.1f}" height="{bar_height}" fill="{color}">'
-                     f"<title>{e(r.key)}: composite {100 * v:.1f}%</title></rect>")
+                     f"<title>{e(_named(r.key, names))}: composite {100 * v:.1f}%</title></rect>")
         parts.append(f'<text x="{left + pw + 6}" y="{yy + bar_height * 0.7:.1f}" font-size="12">{100 * v:.1f}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: int = 44) -> str:
-    """Overdue open cases by street (rows) and category (columns), darker is more."""
-    left, top = 110, 70
+def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: int = 44,
+             names: Mapping[str, str] | None = None) -> str:
+    """Overdue open cases by street (rows) and category (columns), darker is more.
+
+    ``names``: display names of the streets by id, shown beside the ids."""
+    left, top = (200 if names else 110), 70
     streets = list(heat)
     width = left + max(1, len(categories)) * cell + 16
     height = top + max(1, len(streets)) * cell + 16
@@ -359,7 +391,7 @@ def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: in
     for i, street in enumerate(streets):
         yy = top + i * cell
         parts.append(f'<text x="{left - 8}" y="{yy + cell / 2 + 4:.1f}" text-anchor="end" font-size="12">'
-                     f"{e(street)}</text>")
+                     f"{e(_named(street, names))}</text>")
         for j, cat in enumerate(categories):
             v = heat[street].get(cat)
             xx = left + j * cell
@@ -370,8 +402,9 @@ def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: in
                 red = 255
                 gb = int(235 - 190 * level)
                 fill, label = f"#{red:02x}{gb:02x}{gb:02x}", str(v)
+            title = f"{_named(street, names)} / {cat}: {label or 'no case'}"
             parts.append(f'<rect x="{xx}" y="{yy}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" '
-                         f'stroke="#ccc"><title>{e(street)} / {e(cat)}: {label or "no case"}</title></rect>')
+                         f'stroke="#ccc"><title>{e(title)}</title></rect>')
             if label:
                 parts.append(f'<text x="{xx + cell / 2 - 1:.1f}" y="{yy + cell / 2 + 4:.1f}" text-anchor="middle" '
                              f'font-size="12">{label}</text>')
@@ -423,7 +456,7 @@ def render_html(report: Report) -> str:
             f'<td class="{_cls(c[0], getattr(r.metrics, c[0]))}">{fmt(getattr(r.metrics, c[0]), c[3])}</td>'
             for c in COLUMNS
         )
-        body.append(f"<tr><td>{r.rank}</td><td>{e(r.key)}</td>{cells}</tr>")
+        body.append(f"<tr><td>{r.rank}</td><td>{e(report.label(r.key))}</td>{cells}</tr>")
     total_cells = "".join(f"<td>{fmt(getattr(t, c[0]), c[3])}</td>" for c in COLUMNS)
     body.append(f'<tr class="total"><td></td><td>total</td>{total_cells}</tr>')
     legend = "".join(f"<li><b>{e(c[1])}</b>: {e(c[2])}</li>" for c in COLUMNS)
@@ -444,9 +477,10 @@ satisfaction = (满意 + {report.basic_weight:g} × 基本满意) / valid callba
 <div class="cards">{"".join(f"<div class='card'><b>{e(v)}</b><span>{e(k)}</span></div>" for k, v in cards)}</div>
 <div class="grid2">
 <section><h2>Trend of the three rates</h2>{svg_trend(report.trend)}</section>
-<section><h2>Ranking by composite ({e(report.by)})</h2>{svg_ranking(report.rows)}</section>
+<section><h2>Ranking by composite ({e(report.by)})</h2>{svg_ranking(report.rows, names=report.names)}</section>
 </div>
-<section><h2>Overdue open cases by street and category</h2>{svg_heat(report.heat, report.heat_categories)}</section>
+<section><h2>Overdue open cases by street and category</h2>
+{svg_heat(report.heat, report.heat_categories, names=report.names)}</section>
 <section><h2>All figures</h2>
 <table><thead><tr><th>#</th><th>{e(report.by)}</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
 <ul class="meta">{legend}</ul></section>

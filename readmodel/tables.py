@@ -5,12 +5,10 @@ department), never by autoincrement ids, so replaying the same events always yie
 No personal data is stored: no resident name, phone or id, and no free-text comments.
 
 Times are stored as timezone-aware UTC datetimes (``DateTime(timezone=True)``; SQLite keeps them
-as naive UTC text, :func:`as_utc` puts the zone back when reading).
+as naive UTC text, :func:`events.times.as_utc` puts the zone back when reading).
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -28,13 +26,6 @@ from sqlalchemy import (
 metadata = MetaData()
 
 TS = DateTime(timezone=True)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """A datetime read from the database as an aware UTC datetime (SQLite returns naive UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 cases = Table(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from readmodel.metrics import LOCAL_TZ
+from events.times import city_time
 
 _OUTCOME = re.compile(r"(?:^| )outcome=(\w+)")
 _CLOCK_FOLLOWERS = ("sla.clock_stopped", "sla.clock_started")
@@ -34,7 +34,7 @@ class AuditLine:
 
 
 def _local(when: datetime | None) -> str:
-    return "-" if when is None else when.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
+    return "-" if when is None else city_time(when, "%m-%d %H:%M")
 
 
 def _who(row: Mapping[str, Any]) -> str:
@@ -113,7 +113,7 @@ def render_audit(case_id: str, lines: Sequence[AuditLine], *, source: str) -> An
             "yellow" if ln.what == "warning_raised" else "bold")
         head = Text()
         head.append(f"{seq:>6}  ", style="dim")
-        head.append(ln.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") + "  ")
+        head.append(city_time(ln.occurred_at, "%Y-%m-%d %H:%M:%S") + "  ")
         head.append(f"{ln.what:<24}", style=style)
         head.append(f" by {ln.who}", style="cyan")
         if ln.unit:

@@ -18,6 +18,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from events.base import Actor
 from events.schemas import CaseEvent
@@ -50,6 +51,31 @@ def _refusal(err: WorkflowUpdateFailedError) -> ActionRefused:
         rule = str(cause.details[0]) if cause.details else (cause.type or "refused")
         return ActionRefused(rule, cause.message)
     return ActionRefused("refused", str(cause or err))
+
+
+FINISHED_RULE = "case.finished"
+
+
+def finished_refusal(case_id: str, action: str, state: CaseState | None) -> ActionRefused:
+    """``ActionRefused("case.finished", ...)``: the message says how the case ended."""
+    if state is None:
+        how = "finished"
+    elif state.terminated:
+        how = f"{state.status.value} (terminated)"
+    elif state.merged_into:
+        how = f"{state.status.value} into {state.merged_into}"
+    else:
+        how = state.status.value
+    return ActionRefused(FINISHED_RULE, f"case {case_id} is {how}: '{action}' cannot change it any more")
+
+
+_COMPLETED = ("already completed", "closing workflow")
+
+
+def _completed(err: RPCError) -> bool:
+    """Whether Temporal refused an update because the workflow execution has completed, or was
+    completing while the update waited (the update was then not applied)."""
+    return err.status == RPCStatusCode.NOT_FOUND and any(text in err.message for text in _COMPLETED)
 
 
 _QUERY_REFUSAL = re.compile(r"\[(?P<rule>[a-z_][a-z0-9_.]*)\] (?P<message>.*)", re.DOTALL)
@@ -109,13 +135,31 @@ class CaseClient:
             raise _refusal(err) from None
 
     async def act(self, case_id: str, command: CaseCommand, request_id: str | None = None) -> ActionResult:
-        """Send one actor action; ``request_id`` makes a retried call apply once."""
+        """Send one actor action; ``request_id`` makes a retried call apply once.
+
+        Raises:
+            ActionRefused: the case refused it (the domain's rule), or the case is finished (rule
+                ``case.finished``: closed, rejected or merged, its workflow completed), e.g. a
+                second ``close`` after the first one ended the case.
+        """
         handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
         update_id = f"{command.type}-{request_id or uuid.uuid4().hex}"
         try:
             return await handle.execute_update(CaseWorkflow.act, command, id=update_id)  # type: ignore[arg-type]
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
+        except RPCError as err:
+            if not _completed(err):
+                raise
+            raise await self._finished(case_id, command) from None
+
+    async def _finished(self, case_id: str, command: CaseCommand) -> ActionRefused:
+        """The refusal of an action sent to a case whose workflow has completed."""
+        try:
+            state: CaseState | None = await self.state(case_id)
+        except (RPCError, WorkflowQueryFailedError):
+            state = None
+        return finished_refusal(case_id, str(command.type), state)
 
     async def state(self, case_id: str) -> CaseState:
         handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))

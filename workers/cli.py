@@ -2,6 +2,8 @@
 
 Each command group lives in its own module and is registered here; commands build their
 clients through the composition root (:mod:`workers.composition`) when they run, never at import.
+The root group (:class:`workers.cli_errors.GridcaseGroup`) turns a missing service into one line and
+exit code 1; help is plain text (no Rich markup) in every command.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from pathlib import Path
 
 import typer
 
-from city.cli import app as city_app
-from readmodel.cli import app as readmodel_app
-from readmodel.cli import projector_cmd, report_cmd
 from workers.api.cli import users_app
 from workers.cli_bench import bench_cmd
 from workers.cli_case import app as case_app
+from workers.cli_city import app as city_app
+from workers.cli_errors import GridcaseGroup
 from workers.cli_events import events_app, topics_app
 from workers.cli_policy import app as policy_app
+from workers.cli_readmodel import app as readmodel_app
+from workers.cli_readmodel import projector_cmd, report_cmd
 from workers.cli_stack import app as stack_app
 from workers.cli_temporal import app as temporal_app
 from workers.sim.cli import simulate_cmd
@@ -27,9 +30,12 @@ app = typer.Typer(
     help="gridcase: durable case workflows for city grid governance (12345 hotline, grids, streets, departments).",
     no_args_is_help=True,
     add_completion=False,
+    cls=GridcaseGroup,
+    rich_markup_mode=None,
 )
 app.add_typer(stack_app, name="stack", help="Run the local stack: Temporal dev server, Kafka broker, SQL.")
-app.add_typer(case_app, name="case", help="Drive cases: intake, dispatch, accept, whistle, resolve, callback...")
+app.add_typer(case_app, name="case",
+              help="Drive cases: new, show, timeline and one command per action (dispatch, report-in, ...).")
 app.add_typer(policy_app, name="policy", help="Show and check the SLA policy.")
 app.add_typer(events_app, name="events", help="Watch case events on Kafka.")
 app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.")
@@ -58,12 +64,12 @@ def api_cmd(
 def worker_cmd() -> None:
     """Run the case worker until SIGINT/SIGTERM (in-flight tasks finish or are handed back)."""
     import asyncio
-    import logging
 
+    from workers.logs import setup_logging
     from workers.settings import get_settings
     from workers.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     asyncio.run(run_worker(get_settings()))
 
 
@@ -91,7 +97,14 @@ def demo_cmd(
     except ValueError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    raise typer.Exit(run(get_settings(), options))
+    raise typer.Exit(run(get_settings(), options, commands=available_commands()))
+
+
+def available_commands() -> set[str]:
+    """The top-level ``gridcase`` commands of this installation."""
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name or "" for g in app.registered_groups}
+    return names
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ def bench_cmd(
         "created on it); default GRIDCASE_TEST_POSTGRES_URL; without either it is skipped."),
 ) -> None:
     """Run the benchmarks (all five by default), print a table each and write JSON results."""
-    from deploy.bench.runner import run_benchmarks
+    from workers.bench.runner import run_benchmarks
     from workers.settings import get_settings
 
     names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()] or None

@@ -1,49 +1,58 @@
 """``gridcase case ...``: drive one case through every path from the command line.
 
+One command per action of the catalogue (:data:`workflows.domain.actions.CATALOGUE`), named by the
+action's path (``report_in`` is ``gridcase case report-in``, ``review_return`` is ``case
+review-return``), its help and options derived from the catalogue row and its command model
+(:func:`build_case_app`); ``case new``, ``case show`` and ``case timeline`` are written by hand.
+
 Every action names who acts with ``--as ROLE[:UNIT][/PERSON]``, e.g. ``--as dispatcher``,
-``--as street:S-1``, ``--as department:water``, ``--as grid_worker:G-101/zhang``,
-``--as supervisor:D-1``. A refused action prints the rule that refused it and exits with 2.
+``--as street:S-0101``, ``--as department:water``, ``--as grid_worker:G-01010101/zhang``,
+``--as supervisor:D-01``; it defaults to ``dispatcher`` where the hotline may take the action. A
+refused action prints the rule that refused it on one line and exits with 2.
+
+Options by form widget: ``unit`` → ``--<field> KIND:ID`` (checked against the city registry before
+anything is sent, rule ``registry.unknown_unit``); ``tasks`` → repeatable ``--task DEPT=TEXT``;
+``duration`` → ``--<field> 3d|12h|90m|1d12h``; ``bool`` → ``--<field>/--no-<field>``; ``choice`` →
+the enumeration's values; ``refs`` → repeatable; ``text``/``textarea``/``case`` → a string.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from enum import Enum
+from types import NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from events.base import Actor, Role, UnitKind, UnitRef
-from events.schemas import (
-    Channel,
-    ClosureType,
-    EscalationLevel,
-    Rating,
-    ResidentContact,
-    ReturnReason,
-    ReviewDecision,
-    Urgency,
-    WhistleTask,
-)
+from events.schemas import Channel, ResidentContact, Urgency, WhistleTask
+from events.times import city_time
 from workers.case_client import ActionRefused, CaseClient, case_id_for_key, new_case_id
+from workers.names import UnitNames, named
 from workers.settings import get_settings
 from workflows.domain import commands as c
+from workflows.domain.actions import CATALOGUE, Action, Catalogue, FormField, Widget
 from workflows.domain.registry import RegistryError
 from workflows.sla.timescale import describe_scale, format_policy_duration
 
-app = typer.Typer(no_args_is_help=True)
 T = TypeVar("T")
 
 _ROLE_FOR_UNIT = {"street": Role.STREET, "department": Role.DEPARTMENT, "grid": Role.GRID_WORKER}
+UNKNOWN_UNIT = "registry.unknown_unit"
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
+    """Print ``message`` as one line on stderr and exit with ``code``."""
+    typer.secho(" ".join(message.split()) if "\n" in message else message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
@@ -59,29 +68,44 @@ def parse_actor(spec: str) -> Actor:
     return Actor(role=role, unit_id=unit or None, person_id=person or f"cli-{role.value}")
 
 
-def parse_unit(spec: str) -> UnitRef:
-    """``street:S-1`` / ``department:water`` / ``grid:G-101`` → UnitRef."""
+def parse_unit(spec: str, option: str = "--unit") -> UnitRef:
+    """``street:S-0101`` / ``department:water`` / ``grid:G-01010101`` → UnitRef."""
     kind, _, unit_id = spec.partition(":")
     try:
         return UnitRef(kind=UnitKind(kind), id=unit_id)
     except (ValueError, ValidationError):
-        fail(f"unit {spec!r}: expected KIND:ID with KIND one of grid, street, department")
+        fail(f"{option} {spec!r}: expected KIND:ID with KIND one of grid, street, department")
         raise
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, option: str = "--extra") -> timedelta:
     """``3d``, ``12h``, ``90m``, or combinations like ``1d12h``."""
-    import re
-
     parts = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text.strip())
     if not parts or not any(parts.groups()):
-        fail(f"duration {text!r}: use forms like 3d, 12h, 90m or 1d12h")
+        fail(f"{option} {text!r}: use forms like 3d, 12h, 90m or 1d12h")
     assert parts is not None
     d, h, m = (int(x or 0) for x in parts.groups())
     return timedelta(days=d, hours=h, minutes=m)
 
 
+def parse_tasks(specs: list[str], option: str = "--task") -> list[WhistleTask]:
+    """``DEPARTMENT=task text`` (repeated) → whistle tasks."""
+    tasks = []
+    for spec in specs:
+        dept, sep, text = spec.partition("=")
+        if not sep or not dept:
+            fail(f"{option} {spec!r}: expected DEPARTMENT=task text")
+        tasks.append(WhistleTask(department_id=dept, task=text))
+    return tasks
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def _run(fn: Callable[[CaseClient], Awaitable[T]]) -> T:
+    from workers.cli_errors import refuse_unavailable, service_failure
+
     settings = get_settings()
 
     async def go() -> T:
@@ -90,7 +114,10 @@ def _run(fn: Callable[[CaseClient], Awaitable[T]]) -> T:
         try:
             client = await connect_temporal(settings)
         except Exception as err:
-            fail(f"cannot reach Temporal at {settings.temporal_address}: {err} (is `gridcase stack up` running?)", 1)
+            failure = service_failure(err, settings)
+            if failure is not None:
+                refuse_unavailable(failure)
+            fail(f"cannot reach Temporal at {settings.temporal_address}: {_one_line(str(err))}", 1)
         return await fn(CaseClient(client, settings.task_queue))
 
     return asyncio.run(go())
@@ -104,25 +131,253 @@ def _build(cls: type[c.Command], **fields: Any) -> Any:
         fail("invalid input: " + "; ".join(lines))
 
 
-def _act(case_id: str, actor: str, cls: type[c.Command], request_id: str | None = None, **fields: Any) -> None:
-    command = _build(cls, actor=parse_actor(actor), **fields)
+def _temporal_failure(case_id: str, err: Exception) -> None:
+    """Any other Temporal error as one line (exit 1); an unreachable server as the service line."""
+    from temporalio.service import RPCError, RPCStatusCode
 
+    from workers.cli_errors import refuse_unavailable, service_failure
+
+    failure = service_failure(err)
+    if failure is not None:
+        refuse_unavailable(failure)
+    if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+        fail(f"case {case_id}: no such case (Temporal: {_one_line(err.message)})", 1)
+    status = getattr(getattr(err, "status", None), "name", None)
+    kind = type(err).__name__ + (f" {status}" if status else "")
+    fail(f"case {case_id}: Temporal refused the call ({kind}): {_one_line(str(err)) or kind}", 1)
+
+
+def check_units(units: list[tuple[str, UnitRef]]) -> None:
+    """Refuse (one line, exit 2, rule ``registry.unknown_unit``) a unit the city registry does not know."""
+    if not units:
+        return
+    from workers.composition import build_registry
+
+    registry = build_registry(get_settings())
+    for option, unit in units:
+        if not registry.unit_exists(unit):
+            fail(
+                f"refused by rule {UNKNOWN_UNIT}: {option} {unit.key()}: the city registry has no "
+                f"{unit.kind.value} {unit.id!r} (see `gridcase city show`)"
+            )
+
+
+# --- commands generated from the catalogue --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One command-model field as a command-line option."""
+
+    field: str
+    param: str
+    widget: Widget
+    annotation: Any
+    option: typer.models.OptionInfo
+
+    @property
+    def flag(self) -> str:
+        return self.option.param_decls[0].split("/")[0] if self.option.param_decls else f"--{self.field}"
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not NoneType]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _widget_of(info: FieldInfo) -> Widget:
+    """The widget of a field the catalogue row does not describe, from its type."""
+    inner = _unwrap_optional(info.annotation)
+    if inner is bool:
+        return Widget.BOOL
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        return Widget.CHOICE
+    if inner is timedelta:
+        return Widget.DURATION
+    if inner is UnitRef:
+        return Widget.UNIT
+    if get_origin(inner) is list:
+        args = get_args(inner)
+        return Widget.TASKS if args and args[0] is WhistleTask else Widget.REFS
+    return Widget.TEXT
+
+
+def _options(action: Action) -> list[_Option]:
+    """The options of an action's command: its model's fields (``actor`` and ``type`` aside), in the
+    order of the catalogue row's form, each as its widget asks."""
+    model: type[BaseModel] = action.command
+    names = [f.name for f in action.fields if f.name in model.model_fields]
+    names += [n for n in model.model_fields if n not in names and n not in ("actor", "type")]
+    out = []
+    for name in names:
+        info = model.model_fields[name]
+        form = action.form_field(name) or FormField(name, name, name.replace("_", " ").capitalize(), _widget_of(info))
+        out.append(_option(name, info, form))
+    return out
+
+
+def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
+    required = info.is_required()
+    default: Any = ... if required else info.get_default(call_default_factory=True)
+    flag = "--" + name.replace("_", "-")
+    label = f"{form.label_zh} / {form.label_en}"
+    widget = form.widget
+    annotation: Any
+    if widget == Widget.UNIT:
+        annotation = str if required else str | None
+        option = typer.Option(
+            None if default is None else ...,
+            flag,
+            metavar="KIND:ID",
+            help=f"{label}: grid:ID, street:ID or department:ID of the city registry",
+        )
+    elif widget == Widget.TASKS:
+        annotation = list[str]
+        option = typer.Option(
+            ... if required else [],
+            "--task",
+            metavar="DEPT=TEXT",
+            help=f"{label}: a department of the city registry and its task (repeatable)",
+        )
+    elif widget == Widget.DURATION:
+        annotation = str if required else str | None
+        option = typer.Option(
+            None if default is None else ...,
+            flag,
+            metavar="3d|12h|90m|1d12h",
+            help=f"{label}: days, hours and minutes, e.g. 3d, 12h, 90m or 1d12h",
+        )
+    elif widget == Widget.BOOL:
+        annotation = bool
+        option = typer.Option(default, f"{flag}/--no-{flag[2:]}", help=label)
+    elif widget == Widget.CHOICE:
+        enum = _unwrap_optional(info.annotation)
+        annotation = enum if required or default is not None else enum | None
+        option = typer.Option(default, flag, help=label, case_sensitive=False)
+    elif widget == Widget.REFS:
+        annotation = list[str]
+        option = typer.Option(
+            ... if required else list(default or []),
+            flag,
+            metavar="REF",
+            help=f"{label}: a reference to an attached file (repeatable)",
+        )
+    else:
+        annotation = str if required or default is not None else str | None
+        option = typer.Option(default, flag, metavar="CASE_ID" if widget == Widget.CASE else "TEXT", help=label)
+    return _Option(field=name, param=f"field_{name}", widget=widget, annotation=annotation, option=option)
+
+
+def action_help(action: Action) -> str:
+    """``签收: the assigned unit accepts the case.`` plus who may take the action."""
+    summary = action.summary_en.rstrip(".")
+    return (
+        f"{action.summary_zh}: {summary}.\n\nAllowed roles: {', '.join(r.value for r in action.roles)}. "
+        f"Action `{action.name}` of the catalogue."
+    )
+
+
+def action_command(action: Action) -> Callable[..., None]:
+    """The ``gridcase case <path>`` command of one catalogue row, as a function typer can register."""
+    options = _options(action)
+    may_dispatcher = Role.DISPATCHER in action.roles
+    roles = ", ".join(r.value for r in action.roles)
+    as_help = f"Who acts: ROLE[:UNIT][/PERSON], e.g. street:S-0101 or department:water; allowed: {roles}"
+    params = [
+        inspect.Parameter(
+            "case_id",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=str,
+            default=typer.Argument(..., metavar="CASE_ID", help="The case's id"),
+        ),
+        *(
+            inspect.Parameter(o.param, inspect.Parameter.KEYWORD_ONLY, annotation=o.annotation, default=o.option)
+            for o in options
+        ),
+        inspect.Parameter(
+            "actor",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str,
+            default=typer.Option(
+                "dispatcher" if may_dispatcher else ..., "--as", metavar="ROLE[:UNIT][/PERSON]", help=as_help
+            ),
+        ),
+        inspect.Parameter(
+            "request_id",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str | None,
+            default=typer.Option(
+                None, "--request-id", metavar="ID", help="Stable id: a retried call with the same id applies once"
+            ),
+        ),
+    ]
+
+    def command(case_id: str, *, actor: str, request_id: str | None, **given: Any) -> None:
+        fields: dict[str, Any] = {}
+        units: list[tuple[str, UnitRef]] = []
+        for o in options:
+            value = given[o.param]
+            if o.widget == Widget.UNIT and value is not None:
+                value = parse_unit(value, o.flag)
+                units.append((o.flag, value))
+            elif o.widget == Widget.TASKS:
+                value = parse_tasks(list(value), o.flag)
+                units.extend((o.flag, UnitRef(kind=UnitKind.DEPARTMENT, id=t.department_id)) for t in value)
+            elif o.widget == Widget.DURATION and value is not None:
+                value = parse_duration(value, o.flag)
+            elif o.widget == Widget.REFS:
+                value = list(value)
+            fields[o.field] = value
+        command_ = _build(action.command, actor=parse_actor(actor), **fields)
+        check_units(units)
+        _send(case_id, command_, request_id)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    command.__name__ = action.name
+    command.__qualname__ = f"case_{action.name}"
+    command.__doc__ = action_help(action)
+    return command
+
+
+def _send(case_id: str, command: c.Command, request_id: str | None) -> None:
     async def go(cc: CaseClient) -> None:
+        from temporalio.exceptions import TemporalError
+        from temporalio.service import RPCError
+
         try:
-            result = await cc.act(case_id, command, request_id)
+            result = await cc.act(case_id, command, request_id)  # type: ignore[arg-type]
         except ActionRefused as err:
-            fail(f"refused by rule {err.rule}: {err.message}")
+            fail(f"refused by rule {err.rule}: {_one_line(err.message)}")
+            return
+        except (RPCError, TemporalError) as err:
+            _temporal_failure(case_id, err)
             return
         typer.echo(f"{case_id}: {result.status.value} (seq {result.seq}) events {', '.join(result.events)}")
 
     _run(go)
 
 
-AS = typer.Option(..., "--as", help="Who acts: ROLE[:UNIT][/PERSON], e.g. street:S-1 or department:water")
-REQ = typer.Option(None, "--request-id", help="Stable id: a retried call with the same id applies once")
+def build_case_app(catalogue: Catalogue = CATALOGUE) -> typer.Typer:
+    """The ``gridcase case`` group: ``new``, ``show``, ``timeline`` and one command per action of
+    ``catalogue.after_intake()``, named by :attr:`Action.path`."""
+    case_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+    case_app.command("new")(new)
+    for action in catalogue.after_intake():
+        if action.path in ("new", "show", "timeline"):
+            raise ValueError(f"catalogue action {action.name!r} collides with the command `case {action.path}`")
+        case_app.command(action.path, help=action_help(action))(action_command(action))
+    case_app.command("show")(show)
+    case_app.command("timeline")(timeline)
+    return case_app
 
 
-@app.command("new")
+# --- hand-written commands ------------------------------------------------------------------------
+
+
 def new(
     title: str = typer.Option(..., help="Short title of the complaint"),
     description: str = typer.Option(..., help="What the resident reports"),
@@ -137,7 +392,12 @@ def new(
     phone: str | None = typer.Option(None, help="Resident's phone (personal data)"),
     key: str | None = typer.Option(None, "--key", help="Idempotency key: a retried intake opens no second case"),
     self_handle: bool = typer.Option(False, help="Grid patrol: handled on the spot by the grid"),
-    actor: str = typer.Option("dispatcher", "--as"),
+    actor: str = typer.Option(
+        "dispatcher",
+        "--as",
+        metavar="ROLE[:UNIT][/PERSON]",
+        help="Who takes the complaint, e.g. dispatcher or grid_worker:G-01010101",
+    ),
 ) -> None:
     """受理: open a case from a complaint."""
     from workers.composition import build_registry
@@ -152,216 +412,43 @@ def new(
     urgency = urgency or city.urgency_for(cat.code, f"{title} {description}")
     case_id = case_id_for_key(key) if key else new_case_id()
     command = _build(
-        c.OpenCase, actor=parse_actor(actor), case_id=case_id, channel=channel, category=cat.code,
-        urgency=urgency, title=title, description=description, location=location,
-        contact=ResidentContact(name=name, phone=phone), idempotency_key=key, self_handle=self_handle,
+        c.OpenCase,
+        actor=parse_actor(actor),
+        case_id=case_id,
+        channel=channel,
+        category=cat.code,
+        urgency=urgency,
+        title=title,
+        description=description,
+        location=location,
+        contact=ResidentContact(name=name, phone=phone),
+        idempotency_key=key,
+        self_handle=self_handle,
     )
 
     async def go(cc: CaseClient) -> None:
+        from temporalio.exceptions import TemporalError
+        from temporalio.service import RPCError
+
         try:
             result = await cc.open(command)
         except ActionRefused as err:
-            fail(f"refused by rule {err.rule}: {err.message}")
+            fail(f"refused by rule {err.rule}: {_one_line(err.message)}")
+            return
+        except (RPCError, TemporalError) as err:
+            _temporal_failure(case_id, err)
             return
         typer.echo(f"{result.case_id}: {result.status.value} (seq {result.seq}) events {', '.join(result.events)}")
 
     _run(go)
 
 
-@app.command("reject")
-def reject(case_id: str, reason: str = typer.Option(...), actor: str = typer.Option("dispatcher", "--as"),
-           request_id: str | None = REQ) -> None:
-    """不予受理: reject an invalid complaint."""
-    _act(case_id, actor, c.RejectCase, request_id, reason=reason)
-
-
-@app.command("register")
-def register(case_id: str, note: str | None = None, actor: str = typer.Option("dispatcher", "--as"),
-             request_id: str | None = REQ) -> None:
-    """立案: register a received case."""
-    _act(case_id, actor, c.RegisterCase, request_id, note=note)
-
-
-@app.command("dispatch")
-def dispatch(case_id: str, to: str = typer.Option(..., help="street:S-1, grid:G-101 or department:water"),
-             note: str | None = None, actor: str = typer.Option("dispatcher", "--as"),
-             request_id: str | None = REQ) -> None:
-    """派单: send the case to a street, a grid or a department."""
-    _act(case_id, actor, c.DispatchCase, request_id, unit=parse_unit(to), note=note)
-
-
-@app.command("accept")
-def accept(case_id: str, actor: str = AS, request_id: str | None = REQ) -> None:
-    """签收: the assigned unit accepts the case."""
-    _act(case_id, actor, c.AcceptCase, request_id)
-
-
-@app.command("return")
-def return_(case_id: str, reason: str = typer.Option(...),
-            code: ReturnReason = typer.Option(ReturnReason.TERRITORY_MISMATCH),
-            evidence: list[str] = typer.Option([], help="Evidence references (repeatable)"),
-            actor: str = AS, request_id: str | None = REQ) -> None:
-    """退单: the assigned unit returns a wrongly dispatched case."""
-    _act(case_id, actor, c.ReturnCase, request_id, reason_code=code, reason=reason, evidence=evidence)
-
-
-@app.command("review")
-def review(case_id: str, decision: ReviewDecision = typer.Option(...), ruling: str = typer.Option(...),
-           to: str | None = typer.Option(None, help="Where to re-dispatch"),
-           actor: str = typer.Option("dispatcher", "--as"), request_id: str | None = REQ) -> None:
-    """Review a return: re-dispatch elsewhere or insist (final ruling)."""
-    _act(case_id, actor, c.ReviewReturn, request_id, decision=decision, ruling=ruling,
-         redispatch_to=parse_unit(to) if to else None)
-
-
-@app.command("contact")
-def contact(case_id: str, note: str | None = None, actor: str = AS, request_id: str | None = REQ) -> None:
-    """响应: first contact with the resident."""
-    _act(case_id, actor, c.ContactResident, request_id, note=note)
-
-
-@app.command("whistle")
-def whistle(case_id: str,
-            task: list[str] = typer.Option(..., help="DEPARTMENT=task text (repeatable)"),
-            reason: str | None = None, actor: str = AS, request_id: str | None = REQ) -> None:
-    """吹哨: the street summons departments, each with a task."""
-    tasks = []
-    for t in task:
-        dept, sep, text = t.partition("=")
-        if not sep:
-            fail(f"--task {t!r}: expected DEPARTMENT=task text")
-        tasks.append(WhistleTask(department_id=dept, task=text))
-    _act(case_id, actor, c.BlowWhistle, request_id, tasks=tasks, reason=reason)
-
-
-@app.command("report")
-def report(case_id: str, note: str | None = None, actor: str = AS, request_id: str | None = REQ) -> None:
-    """报到: a summoned department reports in."""
-    _act(case_id, actor, c.ReportIn, request_id, note=note)
-
-
-@app.command("complete")
-def complete(case_id: str, result: str = typer.Option(...), evidence: list[str] = typer.Option([]),
-             actor: str = AS, request_id: str | None = REQ) -> None:
-    """A summoned department finishes its task."""
-    _act(case_id, actor, c.CompleteTask, request_id, result=result, evidence=evidence)
-
-
-@app.command("resolve")
-def resolve(case_id: str, notes: str = typer.Option(...), evidence: list[str] = typer.Option([]),
-            actor: str = AS, request_id: str | None = REQ) -> None:
-    """办结: the handler declares the matter resolved."""
-    _act(case_id, actor, c.ResolveCase, request_id, notes=notes, evidence=evidence)
-
-
-@app.command("verify")
-def verify(case_id: str, passed: bool = typer.Option(True, "--passed/--failed"), note: str | None = None,
-           actor: str = AS, request_id: str | None = REQ) -> None:
-    """核查: the grid worker checks the fix (failed → rework)."""
-    _act(case_id, actor, c.VerifyCase, request_id, passed=passed, note=note)
-
-
-@app.command("callback")
-def callback(case_id: str, rating: Rating = typer.Option(...),
-             resolved: bool = typer.Option(True, "--resolved/--not-resolved"), comment: str | None = None,
-             actor: str = typer.Option("dispatcher", "--as"), request_id: str | None = REQ) -> None:
-    """回访: record the resident's rating (unsatisfied → reopen)."""
-    _act(case_id, actor, c.RecordCallback, request_id, rating=rating, resolved=resolved, comment=comment)
-
-
-@app.command("close")
-def close(case_id: str, closure: ClosureType | None = typer.Option(None, "--type"), note: str | None = None,
-          actor: str = typer.Option("dispatcher", "--as"), request_id: str | None = REQ) -> None:
-    """结案: close the case."""
-    _act(case_id, actor, c.CloseCase, request_id, closure_type=closure, note=note)
-
-
-@app.command("extend")
-def extend(case_id: str, extra: str = typer.Option(..., help="e.g. 3d"), reason: str = typer.Option(...),
-           actor: str = AS, request_id: str | None = REQ) -> None:
-    """延期: the handler requests an extension."""
-    _act(case_id, actor, c.RequestExtension, request_id, extra=parse_duration(extra), reason=reason)
-
-
-@app.command("decide-extension")
-def decide_extension(case_id: str, approved: bool = typer.Option(..., "--approve/--refuse"),
-                     note: str | None = None, actor: str = typer.Option("dispatcher", "--as"),
-                     request_id: str | None = REQ) -> None:
-    """Approve or refuse an extension request."""
-    _act(case_id, actor, c.DecideExtension, request_id, approved=approved, note=note)
-
-
-@app.command("pause")
-def pause(case_id: str, reason: str = typer.Option(...), actor: str = AS, request_id: str | None = REQ) -> None:
-    """Waiting for the resident: pause the handling clocks."""
-    _act(case_id, actor, c.PauseForResident, request_id, reason=reason)
-
-
-@app.command("resume")
-def resume(case_id: str, note: str | None = None, actor: str = AS, request_id: str | None = REQ) -> None:
-    """The resident answered: resume the handling clocks."""
-    _act(case_id, actor, c.ResumeFromResident, request_id, note=note)
-
-
-@app.command("shelve")
-def shelve(case_id: str, reason: str = typer.Option(...), actor: str = typer.Option("dispatcher", "--as"),
-           request_id: str | None = REQ) -> None:
-    """挂账: keep the case in the register as not resolvable now."""
-    _act(case_id, actor, c.ShelveCase, request_id, reason=reason)
-
-
-@app.command("unshelve")
-def unshelve(case_id: str, note: str | None = None, actor: str = typer.Option("dispatcher", "--as"),
-             request_id: str | None = REQ) -> None:
-    """Take a shelved case up again."""
-    _act(case_id, actor, c.UnshelveCase, request_id, note=note)
-
-
-@app.command("terminate")
-def terminate(case_id: str, reason: str = typer.Option(...), actor: str = typer.Option("dispatcher", "--as"),
-              request_id: str | None = REQ) -> None:
-    """终止: stop handling after review (closes the case as special)."""
-    _act(case_id, actor, c.TerminateCase, request_id, reason=reason)
-
-
-@app.command("appeal")
-def appeal(case_id: str, reason: str = typer.Option(...), actor: str = AS, request_id: str | None = REQ) -> None:
-    """申诉: the handling unit asks to exclude the case from its evaluation."""
-    _act(case_id, actor, c.FileAppeal, request_id, reason=reason)
-
-
-@app.command("decide-appeal")
-def decide_appeal(case_id: str, granted: bool = typer.Option(..., "--grant/--deny"), note: str | None = None,
-                  actor: str = AS, request_id: str | None = REQ) -> None:
-    """A supervisor decides an appeal."""
-    _act(case_id, actor, c.DecideAppeal, request_id, granted=granted, note=note)
-
-
-@app.command("merge")
-def merge(case_id: str, into: str = typer.Option(..., help="The case this one duplicates"),
-          actor: str = typer.Option("dispatcher", "--as"), request_id: str | None = REQ) -> None:
-    """Merge a duplicate report into an existing case."""
-    _act(case_id, actor, c.MergeInto, request_id, into_case_id=into)
-
-
-@app.command("supervise")
-def supervise(case_id: str, note: str = typer.Option(...),
-              level: EscalationLevel = typer.Option(EscalationLevel.SUPERVISION),
-              actor: str = AS, request_id: str | None = REQ) -> None:
-    """催办 / 督办 / 通报 by hand."""
-    _act(case_id, actor, c.Supervise, request_id, level=level, note=note)
-
-
-_CITY_TZ = ZoneInfo("Asia/Shanghai")  # the working calendar's time zone, as in `case timeline`
-
-
 def _fmt(t: datetime | None, seconds: bool = False) -> str:
     if t is None:
         return "-"
-    return t.astimezone(_CITY_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return city_time(t, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-@app.command("show")
 def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """The case's state and every SLA clock with its due time and state."""
 
@@ -369,49 +456,63 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
         try:
             s = await cc.state(case_id)
         except Exception as err:
-            fail(f"case {case_id}: {err}", 1)
+            _temporal_failure(case_id, err)
             return
         if as_json:
             typer.echo(s.model_dump_json(indent=2, exclude={"sla"}))
             return
         loc = s.location
+        names = UnitNames.load(get_settings())
         typer.echo(f"case {s.case_id}  status {s.status.value}  seq {s.seq}")
         typer.echo(f"  {s.title} [{s.category}/{s.urgency.value}] via {s.channel.value if s.channel else '-'}")
         if loc:
-            typer.echo(f"  where: grid {loc.grid_id} / community {loc.community_id} / street {loc.street_id} "
-                       f"/ district {loc.district_id}")
-        typer.echo(f"  unit: {s.unit.key() if s.unit else '-'}  accepted: {s.accepted}  "
-                   f"breached: {s.breached}  rework: {s.rework_count}  reopened: {s.reopen_count}")
+            typer.echo(
+                f"  where: grid {named(loc.grid_id, names.grid(loc.grid_id))} / community "
+                f"{named(loc.community_id, names.community(loc.community_id))} / street "
+                f"{named(loc.street_id, names.street(loc.street_id))} / district "
+                f"{named(loc.district_id, names.district(loc.district_id))}"
+            )
+        typer.echo(
+            f"  unit: {names.unit_key(s.unit.key()) if s.unit else '-'}  accepted: {s.accepted}  "
+            f"breached: {s.breached}  rework: {s.rework_count}  reopened: {s.reopen_count}"
+        )
         if s.whistles:
             for w in s.whistles:
                 for t in w.tasks.values():
-                    typer.echo(f"  whistle {w.round}: {t.department_id} reported {_fmt(t.reported_in_at)} "
-                               f"done {_fmt(t.completed_at)}")
+                    typer.echo(
+                        f"  whistle {w.round}: {named(t.department_id, names.department(t.department_id))} "
+                        f"reported {_fmt(t.reported_in_at)} done {_fmt(t.completed_at)}"
+                    )
         scale = s.sla.time_scale if s.sla else None
         if scale is not None:
             typer.echo(f"  {describe_scale(scale, s.sla.policy.working_day if s.sla else timedelta(hours=7))}")
             typer.echo("  clocks (wall-clock times, Asia/Shanghai; budget in policy hours):")
             typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<21}{'due':<21}{'budget':<24}{'state':<10}")
             for clock in s.clocks.values():
-                typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at, True):<21}"
-                           f"{_fmt(clock.due_at, True):<21}{format_policy_duration(clock.budget, scale):<24}"
-                           f"{clock.status.value:<10}")
+                typer.echo(
+                    f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at, True):<21}"
+                    f"{_fmt(clock.due_at, True):<21}{format_policy_duration(clock.budget, scale):<24}"
+                    f"{clock.status.value:<10}"
+                )
             return
         typer.echo("  clocks (times Asia/Shanghai):")
         typer.echo(f"    {'clock':<16}{'unit':<30}{'started':<18}{'due':<18}{'state':<10}")
         for clock in s.clocks.values():
-            typer.echo(f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at):<18}"
-                       f"{_fmt(clock.due_at):<18}{clock.status.value:<10}")
+            typer.echo(
+                f"    {clock.clock_id:<16}{clock.unit_key:<30}{_fmt(clock.started_at):<18}"
+                f"{_fmt(clock.due_at):<18}{clock.status.value:<10}"
+            )
 
     _run(go)
 
 
-@app.command("timeline")
 def timeline(
     case_id: str,
     source: str = typer.Option(
-        "auto", help="temporal (the workflow's own history), readmodel (the SQL read model), or auto: "
-        "temporal, else the read model"),
+        "auto",
+        help="temporal (the workflow's own history), readmodel (the SQL read model), or auto: "
+        "temporal, else the read model",
+    ),
     raw: bool = typer.Option(False, "--raw", help="One line per event: do not fold clock events into actions."),
 ) -> None:
     """The audit trail of one case: who did what, when, against which clock."""
@@ -420,28 +521,37 @@ def timeline(
     from events.schemas import parse_event
     from readmodel.projection import timeline_row
     from readmodel.timeline import audit_trail, render_audit
+    from workers.cli_errors import refuse_unavailable, service_failure
 
     if source not in ("auto", "temporal", "readmodel"):
         fail(f"--source: must be auto, temporal or readmodel, got {source!r}")
     settings = get_settings()
     rows: list[dict[str, Any]] | None = None
     used = source
+    temporal_problem: str | None = None
     if source in ("auto", "temporal"):
-        async def from_temporal() -> list[Any] | str:
+
+        async def from_temporal() -> list[Any] | Exception:
             from workers.composition import connect_temporal
 
             try:
                 client = await connect_temporal(settings)
                 return list(await CaseClient(client, settings.task_queue).timeline(case_id))
             except Exception as err:
-                return f"{type(err).__name__}: {err}"
+                return err
 
         got = asyncio.run(from_temporal())
-        if isinstance(got, str):
+        if isinstance(got, Exception):
+            failure = service_failure(got, settings)
             if source == "temporal":
-                fail(f"case {case_id}: {got}", 1)
-            typer.secho(f"(Temporal: {got.splitlines()[0][:120]}; reading the read model)", err=True,
-                        fg=typer.colors.YELLOW)
+                if failure is not None:
+                    refuse_unavailable(failure)
+                _temporal_failure(case_id, got)
+            temporal_problem = (
+                f"Temporal at {settings.temporal_address} is not reachable"
+                if failure is not None
+                else f"Temporal: {_one_line(f'{type(got).__name__}: {got}')[:120]}"
+            )
         else:
             rows = [timeline_row(parse_event(e) if isinstance(e, dict) else e) for e in got]
             used = "temporal"
@@ -449,22 +559,34 @@ def timeline(
         from readmodel.queries import get_timeline
         from workers.composition import build_readmodel_engine
 
+        also = f" ({temporal_problem} either)" if temporal_problem else ""
         engine = build_readmodel_engine(settings)
         try:
             rows = [r.model_dump() for r in get_timeline(engine, case_id)]
         except Exception as err:
-            fail(f"case {case_id}: read model unavailable: {err} (run `gridcase readmodel migrate`)", 1)
+            failure = service_failure(err, settings)
+            if failure is not None:
+                fail(failure.line + also, 1)
+            fail(
+                f"case {case_id}: read model unavailable: {_one_line(str(getattr(err, 'orig', None) or err))[:200]} "
+                f"(run `gridcase readmodel migrate`){also}",
+                1,
+            )
         finally:
             engine.dispose()
         used = "read model"
         if not rows:
-            fail(f"case {case_id}: not in the read model (is `gridcase projector` running?)", 1)
+            fail(f"case {case_id}: not in the read model (is `gridcase projector` running?){also}", 1)
+        if temporal_problem:
+            typer.secho(f"({temporal_problem}; reading the read model)", err=True, fg=typer.colors.YELLOW)
     assert rows is not None
     Console().print(render_audit(case_id, audit_trail(rows, fold=not raw), source=used))
     scales = {m.group(1) for r in rows if (m := re.search(r"time_scale=([0-9.e+-]+)", str(r.get("detail") or "")))}
     for scale in sorted(scales):  # the case ran on compressed time: its due times and budgets are compressed
         typer.echo(describe_scale(float(scale)))
 
+
+app = build_case_app()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

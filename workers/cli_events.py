@@ -14,10 +14,11 @@ import typer
 
 from events.base import CaseEventBase
 from events.schemas import CaseEvent, event_type
+from workers.cli_errors import require_kafka
 from workers.settings import get_settings
 
-events_app = typer.Typer(no_args_is_help=True)
-topics_app = typer.Typer(no_args_is_help=True)
+events_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+topics_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 _BASE_FIELDS = set(CaseEventBase.model_fields) | {"type"}
 _MAX_VALUE = 60
@@ -39,6 +40,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that nothing written after the reader left raises again."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
 def format_event(event: CaseEvent) -> str:
     """One readable line: time, case, seq, type, actor, key fields."""
     data = event.model_dump(mode="json", exclude=_BASE_FIELDS)
@@ -57,12 +72,17 @@ def tail(
     stop_after: float | None = typer.Option(None, "--seconds", help="Stop after this many seconds."),
 ) -> None:
     """Print case events (department-safe topic) as they happen, one line each; Ctrl-C stops."""
-    from events.consumer import Envelope, consume, new_group_id
+    from events.consumer import Envelope, StopConsuming, consume, new_group_id
 
     settings = get_settings()
+    require_kafka(settings)
 
     def show(_envelope: Envelope, event: CaseEvent) -> None:
-        typer.echo(format_event(event))
+        try:
+            typer.echo(format_event(event))
+        except BrokenPipeError:  # the reader went away (`| head`): stop; the event did not fail
+            _silence_stdout()
+            raise StopConsuming from None
 
     try:
         stats = consume(
@@ -90,24 +110,52 @@ def ensure(
 ) -> None:
     """Create the missing gridcase topics (idempotent)."""
     from events.topics import ensure_topics, topic_specs
+    from workers.cli_errors import refuse_unavailable, service_failure
 
     settings = get_settings()
+    require_kafka(settings)
     try:
         created = ensure_topics(settings, partitions=partitions, replication_factor=replication_factor)
     except Exception as exc:
-        typer.echo(f"could not ensure topics on {settings.kafka_bootstrap}: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        failure = service_failure(exc, settings)
+        if failure is not None:
+            refuse_unavailable(failure)
+        typer.echo(f"could not ensure topics on {settings.kafka_bootstrap}: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
     for spec in topic_specs(settings, partitions=partitions, replication_factor=replication_factor):
         state = "created" if spec.name in created else "exists"
         typer.echo(f"{state:<8} {spec.name}  partitions={spec.partitions} replication={spec.replication_factor}")
 
 
 @topics_app.command("list")
-def list_topics() -> None:
-    """Show the gridcase topics and their configuration."""
+def list_topics(
+    offline: bool = typer.Option(False, "--offline", help="Only the configuration: do not ask the broker."),
+    timeout: float = typer.Option(10.0, help="Seconds to wait for the broker."),
+) -> None:
+    """Show the gridcase topics, their configuration and whether the broker has them."""
     from events.topics import topic_specs
 
-    for spec in topic_specs(get_settings()):
+    settings = get_settings()
+    existing: set[str] | None = None
+    if not offline:
+        from kafka import KafkaAdminClient
+
+        require_kafka(settings)
+        ms = int(timeout * 1000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id="gridcase-topics",
+            request_timeout_ms=ms,
+            bootstrap_timeout_ms=ms,
+        )
+        try:
+            existing = set(admin.list_topics())
+        finally:
+            admin.close()
+    for spec in topic_specs(settings):
         cfg = " ".join(f"{k}={v}" for k, v in spec.configs.items())
-        typer.echo(f"{spec.name}  partitions={spec.partitions} replication={spec.replication_factor} {cfg}")
+        state = "" if existing is None else ("exists   " if spec.name in existing else "missing  ")
+        typer.echo(f"{state}{spec.name}  partitions={spec.partitions} replication={spec.replication_factor} {cfg}")
         typer.echo(f"    {spec.description}")
+    if existing is not None and any(s.name not in existing for s in topic_specs(settings)):
+        typer.echo("missing topics: `gridcase topics ensure` creates them", err=True)

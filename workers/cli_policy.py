@@ -1,7 +1,9 @@
-"""``gridcase policy ...``: show the SLA policy in force and check policy files.
+"""``gridcase policy ...``: show the SLA policy in force, check policy files and calendar overrides.
 
 The active policy is ``--file`` when given, else ``GRIDCASE_POLICY_FILE`` (``Settings.policy_file``),
-else the built-in ``workflows/sla/default_policy.yaml``.
+else the built-in ``workflows/sla/default_policy.yaml``. ``policy check`` checks the category overrides
+against the catalogue of the city in the registry (``--city DIR``: the city files in DIR instead).
+``policy calendar-check`` validates a working-calendar override file (``GRIDCASE_CALENDAR_OVERRIDE_FILE``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ from typing import Annotated
 import typer
 
 from workers.settings import get_settings
+from workflows.sla.calendar import (
+    CalendarError,
+    build_calendar,
+    calendar_coverage,
+    library_years,
+    quiet,
+    read_override,
+    today_in_shanghai,
+)
 from workflows.sla.policy import (
     DEFAULT_POLICY_FILE,
     ClockRule,
@@ -108,15 +119,93 @@ def show(
     Console().print(table)
 
 
+def city_categories(city_dir: Path | None = None) -> tuple[list[str], str]:
+    """The category codes of the city's catalogue and where they come from.
+
+    From the city files in ``city_dir`` when given, else from the city registry of the settings'
+    database (``workers.composition.build_registry``), as the worker reads them.
+    """
+    if city_dir is not None:
+        from city.files import read_city
+
+        return [c.code for c in read_city(city_dir).categories], f"city files {city_dir}"
+    from workers.composition import build_registry
+
+    settings = get_settings()
+    return [c.code for c in build_registry(settings).categories()], "the city registry"
+
+
 @app.command("check")
-def check(file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")]) -> None:
-    """Validate a policy file: print OK, or the problem (file, field, rule) and exit with 1."""
+def check(
+    file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")],
+    city: Annotated[
+        Path | None,
+        typer.Option("--city", help="Check categories against the city files in this folder, not the registry."),
+    ] = None,
+    no_city: Annotated[
+        bool, typer.Option("--no-city", help="Do not check category overrides against a city catalogue.")
+    ] = False,
+) -> None:
+    """Validate a policy file: print OK, or the problems (file, field, rule) and exit with 1.
+
+    Category overrides must name categories of the city's catalogue (rule policy.unknown_category).
+    """
+    categories: list[str] | None = None
+    against = "not checked against a city (--no-city)"
+    if not no_city:
+        try:
+            categories, where = city_categories(city)
+        except Exception as exc:
+            typer.secho(
+                f"cannot read the city catalogue to check the policy's categories: {exc} "
+                "(--city DIR reads city files, --no-city skips the check)",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        against = f"categories checked against {where} ({len(categories)} categories)"
     try:
-        policy = load_policy(file)
+        policy = load_policy(file, categories=categories)
     except PolicyError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     overrides = sum(len(cp.by_category) for cp in policy.clocks.values())
     typer.echo(
-        f"OK: {file} (version {policy.version}, {len(policy.clocks)} clocks, {overrides} category overrides)"
+        f"OK: {file} (version {policy.version}, {len(policy.clocks)} clocks, {overrides} category overrides; "
+        f"{against})"
     )
+
+
+@app.command("calendar-check")
+def calendar_check(
+    file: Annotated[Path, typer.Argument(help="Working-calendar override YAML (GRIDCASE_CALENDAR_OVERRIDE_FILE).")],
+) -> None:
+    """Validate a working-calendar override file: print what it adds, or every problem and exit with 1.
+
+    Catches dates that do not exist or lie outside the declared years, adjusted working days (调休)
+    that are not Saturdays or Sundays, dates that are both holiday and working day, and weekend
+    holidays listed as working days. Each problem names the file, the entry and the rule.
+    """
+    supported = library_years()
+    try:
+        override = read_override(file, library=supported)
+        today = today_in_shanghai()
+        years = sorted(set(range(today.year - 1, today.year + 3)) | set(override.cover_years))
+        with quiet():
+            calendar = build_calendar(years, override_file=file)
+    except CalendarError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    declared = ", ".join(map(str, override.cover_years)) or "none"
+    typer.echo(
+        f"OK: {file} (cover_years: {declared}; holidays +{len(override.holidays_add)} "
+        f"-{len(override.holidays_remove)}, adjusted working days +{len(override.workdays_add)} "
+        f"-{len(override.workdays_remove)})"
+    )
+    for year in override.cover_years:
+        if year in supported:
+            continue
+        days_off = [d for d in calendar.holidays if d.year == year and d.weekday() < 5]
+        worked = [d for d in calendar.extra_workdays if d.year == year]
+        typer.echo(f"{year}: {len(days_off)} weekday holidays, {len(worked)} adjusted working days")
+    typer.echo(calendar_coverage(calendar, today).summary())

@@ -9,7 +9,7 @@ import typer
 from deploy import stack
 from workers.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _rel(path: Path | None) -> str:
@@ -43,7 +43,7 @@ def up(
 ) -> None:
     """Start the Temporal dev server and the Kafka broker (if not running) and wait until healthy."""
     try:
-        result = stack.up(get_settings(), timeout=timeout)
+        result = stack.up(get_settings().stack, timeout=timeout)
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -56,7 +56,7 @@ def down(
 ) -> None:
     """Stop the processes `stack up` started; the data stays for the next `up`."""
     try:
-        done = stack.down(get_settings(), timeout=timeout)
+        done = stack.down(get_settings().stack, timeout=timeout)
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -68,7 +68,7 @@ def down(
 def status() -> None:
     """Show each service's state; exits 1 unless every service is healthy."""
     try:
-        result = stack.status(get_settings())
+        result = stack.status(get_settings().stack)
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("setup")
@@ -19,19 +19,22 @@ def setup_cmd(
     wait: float = typer.Option(120.0, min=0, help="Seconds to wait for the frontend (and a new namespace)."),
 ) -> None:
     """Create the namespace if missing and register gridcase's search attributes (idempotent)."""
-    import logging
-
     from deploy.temporal_setup import SetupError, setup_temporal
+    from workers.logs import setup_logging
     from workers.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     settings = get_settings()
-    if namespace:
-        settings = settings.model_copy(update={"temporal_namespace": namespace})
     try:
-        result = asyncio.run(setup_temporal(settings, retention=timedelta(days=retention_days), wait_s=wait))
+        result = asyncio.run(setup_temporal(settings.temporal_address, namespace or settings.temporal_namespace,
+                                            retention=timedelta(days=retention_days), wait_s=wait))
     except SetupError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from workers.cli_errors import refuse_unavailable, service_failure
+
+        failure = service_failure(exc.__cause__ or exc, settings) if exc.__cause__ is not None else None
+        if failure is not None:
+            refuse_unavailable(failure)
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"namespace {result.namespace}: {'created' if result.namespace_created else 'exists'}")
     for name in result.attributes_created:

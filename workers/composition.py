@@ -19,8 +19,8 @@ from activities.publishing import EventSink, PublishingActivities
 from activities.sla import SlaActivities
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
-from workflows.sla.calendar import WorkCalendar, build_calendar
-from workflows.sla.policy import SlaPolicy, default_policy, load_policy
+from workflows.sla.calendar import CalendarError, WorkCalendar, today_in_shanghai, worker_calendar
+from workflows.sla.policy import DEFAULT_POLICY_FILE, PolicyError, SlaPolicy, default_policy, load_policy
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,15 +46,44 @@ def active_policy(settings: Settings) -> SlaPolicy:
 
 def active_calendar(settings: Settings, today: dt.date | None = None) -> WorkCalendar:
     """The working-time calendar for last year to two years ahead."""
-    year = (today or dt.date.today()).year
-    return build_calendar(range(year - 1, year + 3), override_file=settings.calendar_override_file)
+    return worker_calendar(settings.calendar_override_file, today or today_in_shanghai())
+
+
+class RefusedToStart(SystemExit):
+    """The worker's SLA configuration is invalid; ``gridcase worker`` prints the message and exits with 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"gridcase worker: refusing to start: {message}")
+
+
+def checked_policy(settings: Settings) -> SlaPolicy:
+    """The active policy, its category overrides checked against the city registry's catalogue.
+
+    Raises :class:`RefusedToStart` when the policy is invalid or names a category the city lacks.
+    """
+    try:
+        categories = [c.code for c in build_registry(settings).categories()]
+    except Exception as exc:
+        raise RefusedToStart(f"cannot read the city registry to check the SLA policy's categories: {exc}") from None
+    try:
+        return load_policy(settings.policy_file or DEFAULT_POLICY_FILE, categories=categories)
+    except PolicyError as exc:
+        raise RefusedToStart(str(exc)) from None
+
+
+def checked_calendar(settings: Settings) -> WorkCalendar:
+    """The active calendar; raises :class:`RefusedToStart` for an invalid override file."""
+    try:
+        return active_calendar(settings)
+    except CalendarError as exc:
+        raise RefusedToStart(str(exc)) from None
 
 
 def build_sink(settings: Settings) -> EventSink:
     """The Kafka event sink (connects lazily, on first send)."""
     from activities.kafka_sink import KafkaEventSink
 
-    return KafkaEventSink(settings)
+    return KafkaEventSink(settings.kafka)
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:
@@ -75,12 +104,14 @@ def build_worker(
     """The case worker: the case workflow, the publishing and SLA activities.
 
     With ``settings.sla_time_scale`` set, new cases run on compressed time (see
-    :mod:`workflows.sla.timescale`).
+    :mod:`workflows.sla.timescale`). The policy and calendar named by the settings are checked
+    first (:func:`checked_policy`, :func:`checked_calendar`): an invalid one raises
+    :class:`RefusedToStart`.
     """
+    policy = policy or checked_policy(settings)
+    calendar = calendar or checked_calendar(settings)
     publishing = PublishingActivities(sink or build_sink(settings))
-    sla = SlaActivities(
-        policy or active_policy(settings), calendar or active_calendar(settings), time_scale=settings.sla_time_scale
-    )
+    sla = SlaActivities(policy, calendar, time_scale=settings.sla_time_scale)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -104,7 +135,9 @@ def build_projector(settings: Settings, engine: Engine | None = None, *, group_i
     """The projector: the case-events topic into the read model (consumer group ``settings.projector_group_id``)."""
     from readmodel.projector import Projector
 
-    return Projector(settings, engine or build_readmodel_engine(settings), group_id=group_id)
+    return Projector(
+        settings.kafka, engine or build_readmodel_engine(settings), group_id=group_id or settings.projector_group_id
+    )
 
 
 def build_registry(settings: Settings) -> SqlCityRegistry:

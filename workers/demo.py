@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from events.times import as_utc
+from readmodel.urls import mask_url
 from workers.settings import Settings
 from workers.sim.config import load_config
 from workers.sim.display import print_tally, progress_panel, scale_line
@@ -46,6 +48,8 @@ DEFAULT_MINUTES = 3.0
 DEFAULT_RATE = 40.0
 DEFAULT_SCALE = 2.0
 STOP_GRACE_SECONDS = 25.0
+#: The ``gridcase`` commands the demo runs as child processes: the case worker, the projector, the API.
+CHILD_COMMANDS: tuple[str, ...] = ("worker", "projector", "api")
 
 
 # --- child processes ----------------------------------------------------------------------------
@@ -118,15 +122,6 @@ def stop_children(children: list[Child], console: Console, grace: float = STOP_G
             console.print(f"  stopped {child.name} (pid {child.proc.pid}, exit code {child.proc.returncode})")
 
 
-def available_commands() -> set[str]:
-    """The top-level ``gridcase`` commands of this installation."""
-    from workers.cli import app
-
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    names |= {g.name or "" for g in app.registered_groups}
-    return names
-
-
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -157,12 +152,12 @@ def _prepare(settings: Settings, console: Console) -> bool:
     """Stack, topics, read model, registry. Returns False when the demo cannot go on."""
     from deploy import stack
 
-    status = stack.status(settings)
+    status = stack.status(settings.stack)
     if not status.healthy:
         console.print("the local stack is not running: starting it (it keeps running after the demo; "
                       "`gridcase stack down` stops it)")
         try:
-            status = stack.up(settings, timeout=180.0)
+            status = stack.up(settings.stack, timeout=180.0)
         except stack.StackError as err:
             console.print(f"[red]cannot start the local stack:[/red] {err}")
             return False
@@ -170,7 +165,7 @@ def _prepare(settings: Settings, console: Console) -> bool:
             console.print(f"[red]the local stack is not healthy:[/red] {status}")
             return False
     console.print(f"stack: Temporal {settings.temporal_address} (Web UI http://localhost:{settings.temporal_ui_port}),"
-                  f" Kafka {settings.kafka_bootstrap}, SQL {_safe_url(settings)}")
+                  f" Kafka {settings.kafka_bootstrap}, SQL {mask_url(settings.resolved_database_url)}")
     from events.topics import ensure_topics
 
     ensure_topics(settings)
@@ -181,12 +176,6 @@ def _prepare(settings: Settings, console: Console) -> bool:
     except Exception as err:  # the demo still runs cases without a read model
         console.print(f"[yellow]read model not migrated ({err}); the report will be missing[/yellow]")
     return True
-
-
-def _safe_url(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
 def _wait_http(url: str, timeout: float) -> bool:
@@ -243,8 +232,8 @@ def _overdue_table(settings: Settings, tally: Tally, limit: int = 8) -> Table | 
                      .join(t.cases, c.case_id == k.case_id)
                      .where(k.case_id.in_(ids[start:start + 500]), k.breached_at.is_not(None)))
                 for r in conn.execute(q):
-                    end = t.as_utc(r.stopped_at) or now
-                    due = t.as_utc(r.due_at)
+                    end = as_utc(r.stopped_at) or now
+                    due = as_utc(r.due_at)
                     assert due is not None
                     rows.append(((end - due).total_seconds(), r.case_id, r.kind, f"{r.unit_kind}:{r.unit_id}",
                                  r.status, r.category or "-"))
@@ -295,7 +284,7 @@ def _wait_projection(settings: Settings, tally: Tally, timeout: float) -> int:
 def print_report(settings: Settings, tally: Tally, console: Console) -> None:
     """The supervisor report: rates and rankings by street and by department, then the worst-overdue cases."""
     try:
-        from readmodel.metrics import month_of
+        from readmodel.kpis import month_of
         from readmodel.report import build_report, table_renderables
         from workers.composition import build_readmodel_engine
     except ImportError as err:
@@ -384,8 +373,18 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(settings: Settings, options: DemoOptions, console: Console | None = None) -> int:
-    """The demo; returns the process exit code. Every child it starts is stopped before it returns."""
+def run(
+    settings: Settings,
+    options: DemoOptions,
+    console: Console | None = None,
+    *,
+    commands: Collection[str] = CHILD_COMMANDS,
+) -> int:
+    """The demo; returns the process exit code. Every child it starts is stopped before it returns.
+
+    ``commands`` are the ``gridcase`` commands of this installation (``gridcase demo`` passes them);
+    a child whose command is missing is skipped, and the case worker then runs inside the demo.
+    """
     console = console or Console()
     settings = settings.model_copy(update={"sla_time_scale": options.time_scale})
     console.rule("[bold]gridcase demo")
@@ -393,7 +392,7 @@ def run(settings: Settings, options: DemoOptions, console: Console | None = None
     children: list[Child] = []
     with _sigterm_as_interrupt():
         try:
-            return _run(settings, options, console, children)
+            return _run(settings, options, console, children, commands)
         except KeyboardInterrupt:
             console.print("\n[yellow]interrupted[/yellow]")
             return 130
@@ -403,7 +402,9 @@ def run(settings: Settings, options: DemoOptions, console: Console | None = None
                 stop_children(children, console)
 
 
-def _run(settings: Settings, options: DemoOptions, console: Console, children: list[Child]) -> int:
+def _run(
+    settings: Settings, options: DemoOptions, console: Console, children: list[Child], commands: Collection[str]
+) -> int:
     if not _prepare(settings, console):
         return 1
     with console.status("loading the city registry (the seed city is loaded into SQL on first use)…"):
@@ -431,9 +432,8 @@ def _run(settings: Settings, options: DemoOptions, console: Console, children: l
         "GRIDCASE_PROJECTOR_METRICS_PORT": str(_free_port()),
         "PYTHONUNBUFFERED": "1",
     })
-    commands = available_commands()
     logs = settings.state_dir / "logs"
-    for name, command in (("case worker", "worker"), ("projector", "projector"), ("API and console", "api")):
+    for name, command in zip(("case worker", "projector", "API and console"), CHILD_COMMANDS, strict=True):
         child = Child(name, command, logs / f"demo-{command}.log")
         children.append(child)
         if command not in commands:

@@ -11,6 +11,10 @@
   workflows per ``GridcaseStatus`` through Temporal visibility. Every worker reports the same
   cluster-wide figure for its task queue, so it is right however many workers run: aggregate it
   with ``max without (instance, pod)``, never ``sum``.
+* :class:`CalendarCoverageCollector` serves how far ahead the working calendar has official holiday
+  data (``gridcase_calendar_covered_until_timestamp_seconds``) and whether a clock started now can
+  reach the Monday–Friday fallback (``gridcase_calendar_fallback_active``); the same line goes to
+  ``/readyz`` as a note (readiness stays true: a warning, not an outage).
 * :class:`WorkerObservability` wires all of that for ``gridcase worker``.
 
 Nothing here binds a port or starts a thread at import.
@@ -26,13 +30,14 @@ import math
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, MetricsHandler
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from temporalio.client import Client
 from temporalio.runtime import (
     BUFFERED_METRIC_KIND_COUNTER,
@@ -46,6 +51,7 @@ from temporalio.runtime import (
 
 from workers.settings import Settings
 from workflows.domain.state import TERMINAL, CaseStatus
+from workflows.sla.calendar import WorkCalendar, calendar_coverage, local_today
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +91,13 @@ class Health:
 
     ``beat()`` is called periodically from the process's event loop; ``alive()`` turns false when no
     beat came for ``stale_after_s`` (the loop is stuck). ``ready`` is set by the process once it does
-    its work and cleared when it starts shutting down.
+    its work and cleared when it starts shutting down. ``notes`` are called on every ``/readyz``;
+    each returns a line shown below the verdict (warnings that do not make the process unready).
     """
 
     stale_after_s: float = 60.0
     ready: bool = False
+    notes: list[Callable[[], str]] = field(default_factory=list)
     _last_beat: float = field(default_factory=time.monotonic)
 
     def beat(self) -> None:
@@ -97,6 +105,18 @@ class Health:
 
     def alive(self) -> bool:
         return time.monotonic() - self._last_beat < self.stale_after_s
+
+    def readiness(self) -> str:
+        """The ``/readyz`` body: ``ready`` or ``not ready``, then one line per note."""
+        lines = ["ready" if self.ready else "not ready"]
+        for note in self.notes:
+            try:
+                line = note()
+            except Exception as exc:  # a broken note never breaks the probe
+                line = f"note failed: {exc!r}"
+            if line:
+                lines.append(line)
+        return "\n".join(lines)
 
     async def beat_forever(self, interval_s: float = 5.0) -> None:
         """Beat every ``interval_s`` until cancelled."""
@@ -114,7 +134,7 @@ def _handler(registry: CollectorRegistry, health: Health) -> type[MetricsHandler
             if path in ("/healthz", "/livez"):
                 self._plain(200 if health.alive() else 503, "ok" if health.alive() else "event loop stalled")
             elif path == "/readyz":
-                self._plain(200 if health.ready else 503, "ready" if health.ready else "not ready")
+                self._plain(200 if health.ready else 503, health.readiness())
             elif path == "/metrics":
                 super().do_GET()
             else:
@@ -364,6 +384,56 @@ class OpenCasesCollector:
 
 
 # --------------------------------------------------------------------------------------------
+# Working-calendar coverage
+
+CALENDAR_COVERED_UNTIL = "gridcase_calendar_covered_until_timestamp_seconds"
+CALENDAR_FALLBACK_ACTIVE = "gridcase_calendar_fallback_active"
+
+
+class CalendarCoverageCollector:
+    """How far ahead the worker's working calendar has official holiday data, computed on every scrape.
+
+    * ``gridcase_calendar_covered_until_timestamp_seconds``: Unix time when the official data
+      (``chinese_calendar`` plus the override file) ends, i.e. local midnight after its last day;
+      0 when there is none;
+    * ``gridcase_calendar_fallback_active``: 1 when today, or any day a clock started now can reach
+      (``horizon_days``), falls back to Monday–Friday.
+
+    ``today`` returns the local date (default: the calendar's local date now).
+    """
+
+    def __init__(
+        self, calendar: WorkCalendar, horizon_days: int, *, today: Callable[[], date] | None = None
+    ) -> None:
+        self._calendar = calendar
+        self._horizon = horizon_days
+        self._today = today or (lambda: local_today(calendar))
+
+    def coverage_line(self) -> str:
+        """The ``calendar: ...`` line for ``/readyz``."""
+        return calendar_coverage(self._calendar, self._today(), horizon_days=self._horizon).summary()
+
+    def describe(self) -> list[Metric]:
+        return list(self.collect())
+
+    def collect(self) -> Iterable[Metric]:
+        coverage = calendar_coverage(self._calendar, self._today(), horizon_days=self._horizon)
+        until = GaugeMetricFamily(
+            CALENDAR_COVERED_UNTIL,
+            "Unix time when the working calendar's official holiday data ends (chinese_calendar plus the override "
+            "file); later days fall back to Monday-Friday. 0: no data at all.",
+        )
+        until.add_metric([], coverage.covered_until_timestamp(self._calendar.utc_offset_minutes))
+        active = GaugeMetricFamily(
+            CALENDAR_FALLBACK_ACTIVE,
+            "1 when today or a day a clock started now can reach (the policy's horizon) falls back to "
+            "Monday-Friday for lack of official holiday data.",
+        )
+        active.add_metric([], 1.0 if coverage.fallback_active else 0.0)
+        return [until, active]
+
+
+# --------------------------------------------------------------------------------------------
 # Wiring for the worker
 
 
@@ -371,15 +441,27 @@ class WorkerObservability:
     """Everything ``gridcase worker`` exposes on ``settings.metrics_port`` (0 turns it all off).
 
     Build it before connecting to Temporal and connect with :attr:`runtime` (so the SDK's metrics
-    land in the buffer), then run the worker inside :meth:`serving`.
+    land in the buffer), then run the worker inside :meth:`serving`. The calendar coverage is
+    computed for ``calendar`` and ``horizon_days`` when given, else for the calendar and policy the
+    settings name (as the worker computes them).
     """
 
-    def __init__(self, settings: Settings, task_queue: str, *, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        task_queue: str,
+        *,
+        registry: CollectorRegistry = REGISTRY,
+        calendar: WorkCalendar | None = None,
+        horizon_days: int | None = None,
+    ) -> None:
         self.enabled = settings.metrics_port > 0
         self.health = Health()
         self._settings = settings
         self._task_queue = task_queue
         self._registry = registry
+        self._calendar = calendar
+        self._horizon_days = horizon_days
         self._bridge: TemporalMetricsBridge | None = None
         self.runtime: Runtime | None = None
         self.server: MetricsServer | None = None
@@ -395,7 +477,10 @@ class WorkerObservability:
             yield self.health
             return
         assert self._bridge is not None
+        coverage = self._coverage_collector()
         self._registry.register(self._bridge)
+        self._registry.register(coverage)
+        self.health.notes.append(coverage.coverage_line)
         self._bridge.start()
         self.server = MetricsServer(self._settings.metrics_host, self._settings.metrics_port, self.health,
                                     self._registry)
@@ -414,4 +499,14 @@ class WorkerObservability:
             self.server.stop()
             self._bridge.stop()
             self._registry.unregister(self._bridge)
+            self._registry.unregister(coverage)
+            self.health.notes.remove(coverage.coverage_line)
+
+    def _coverage_collector(self) -> CalendarCoverageCollector:
+        from workers.composition import active_calendar, active_policy
+        from workflows.sla.policy import horizon_days
+
+        calendar = self._calendar or active_calendar(self._settings)
+        horizon = self._horizon_days if self._horizon_days is not None else horizon_days(active_policy(self._settings))
+        return CalendarCoverageCollector(calendar, horizon)
 

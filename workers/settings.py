@@ -13,6 +13,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deploy.config import StackConfig
+from events.config import KafkaConfig
+
 
 class Settings(BaseSettings):
     """Configuration for the stack, the worker and the command line."""
@@ -36,6 +39,13 @@ class Settings(BaseSettings):
         description="Where the broker's jars are cached after the first Maven fetch.",
     )
     topic_prefix: str = "gridcase"
+    kafka_case_events_partitions: int = Field(
+        default=6, ge=1, description="Partitions of the case-events topics, fixed when `topics ensure` creates them."
+    )
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of every topic (3 in production).")
+    kafka_min_insync_replicas: int | None = Field(
+        default=None, ge=1, description="min.insync.replicas of every topic; default 2 with 3+ replicas, else 1."
+    )
 
     # SQL
     database_url: str | None = Field(
@@ -102,6 +112,33 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.state_dir / 'gridcase.db').resolve()}"
+
+    @property
+    def kafka(self) -> KafkaConfig:
+        """What :mod:`events` needs to reach the broker and name and size the topics."""
+        return KafkaConfig(
+            bootstrap=self.kafka_bootstrap,
+            topic_prefix=self.topic_prefix,
+            case_events_partitions=self.kafka_case_events_partitions,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
+        )
+
+    @property
+    def stack(self) -> StackConfig:
+        """What :mod:`deploy.stack` needs to run the local Temporal dev server and Kafka broker and check SQL."""
+        return StackConfig(
+            state_dir=self.state_dir,
+            temporal_address=self.temporal_address,
+            temporal_namespace=self.temporal_namespace,
+            temporal_ui_port=self.temporal_ui_port,
+            kafka_controller_port=self.kafka_controller_port,
+            kafka_heap=self.kafka_heap,
+            kafka_cache_dir=self.kafka_cache_dir,
+            resolved_database_url=self.resolved_database_url,
+            calendar_override_file=self.calendar_override_file,
+            kafka=self.kafka,
+        )
 
     @property
     def temporal_host(self) -> str:

@@ -24,8 +24,20 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ApplicationError, FailureError
+
+from workflows.search_attributes import (
+    SA_BREACHED,
+    SA_CATEGORY,
+    SA_DISTRICT,
+    SA_GRID,
+    SA_NEXT_DUE,
+    SA_STATUS,
+    SA_STREET,
+    SA_UNITS,
+    SA_URGENCY,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.publishing import PUBLISH_ACTIVITY, PUBLISH_LOCAL_ACTIVITY, PublishBatch
@@ -59,16 +71,6 @@ _LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=2)
 _PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), backoff_coefficient=2.0,
                              maximum_interval=timedelta(seconds=15))
 
-SA_STATUS = SearchAttributeKey.for_keyword("GridcaseStatus")
-SA_CATEGORY = SearchAttributeKey.for_keyword("GridcaseCategory")
-SA_URGENCY = SearchAttributeKey.for_keyword("GridcaseUrgency")
-SA_DISTRICT = SearchAttributeKey.for_keyword("GridcaseDistrict")
-SA_STREET = SearchAttributeKey.for_keyword("GridcaseStreet")
-SA_GRID = SearchAttributeKey.for_keyword("GridcaseGrid")
-SA_UNITS = SearchAttributeKey.for_keyword_list("GridcaseUnits")
-SA_NEXT_DUE = SearchAttributeKey.for_datetime("GridcaseNextDue")
-SA_BREACHED = SearchAttributeKey.for_bool("GridcaseBreached")
-
 
 def workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
@@ -95,7 +97,15 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseSummary:
         if workflow.patched(PATCH_LOCAL_PUBLISH):
-            return await self._run_v1()
+            return await self._run_current()
+        return await self._run_legacy()
+
+    async def _run_legacy(self) -> CaseSummary:
+        """The main loop of cases started before ``local-publish-v1``, kept only for their replay.
+
+        Retired with the patch (docs/operations.md, "Retiring the legacy workflow path"): activity
+        publishing, SLA timer restarted on every update.
+        """
         if self._s.case.sla is None:
             ctx = await workflow.execute_local_activity(
                 SLA_CONTEXT_ACTIVITY,
@@ -104,7 +114,7 @@ class CaseWorkflow:
             )
             self._s.case = self._s.case.model_copy(update={"sla": ctx})
             self._ready = True
-        publisher = asyncio.create_task(self._publish_loop())
+        publisher = asyncio.create_task(self._publish_loop_legacy())
         while True:
             case = self._s.case
             if case.status in TERMINAL and case.status != CaseStatus.NEW:
@@ -142,10 +152,13 @@ class CaseWorkflow:
     def _all_published(self) -> bool:
         return self._s.published == len(self._s.timeline)
 
-    async def _run_v1(self) -> CaseSummary:
-        """The main loop since ``local-publish-v1``: local publishing, SLA timer kept while unchanged."""
+    async def _run_current(self) -> CaseSummary:
+        """The main loop of every case started since ``local-publish-v1``.
+
+        Local publishing (the retried activity only while the broker is away), SLA timer kept while unchanged.
+        """
         await self._load_sla_context()
-        publisher = asyncio.create_task(self._publish_loop_v1())
+        publisher = asyncio.create_task(self._publish_loop_current())
         timer: asyncio.Task[None] | None = None
         timer_at: datetime | None = None
         while True:
@@ -182,7 +195,7 @@ class CaseWorkflow:
     def _woken_by(self, timer: asyncio.Task[None] | None) -> Callable[[], bool]:
         return lambda: self._changed or (timer is not None and timer.done())
 
-    async def _publish_loop_v1(self) -> None:
+    async def _publish_loop_current(self) -> None:
         """Publish in order: a local activity first; after a failed one, the retried activity until caught up."""
         local = True
         while True:
@@ -207,7 +220,8 @@ class CaseWorkflow:
             self._s.published = start + len(batch.events)
             local = self._all_published()  # caught up: back to the local path
 
-    async def _publish_loop(self) -> None:
+    async def _publish_loop_legacy(self) -> None:
+        """Publish in order through the retried activity only (cases started before ``local-publish-v1``)."""
         while True:
             await workflow.wait_condition(lambda: self._s.published < len(self._s.timeline))
             start = self._s.published

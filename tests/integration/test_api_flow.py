@@ -18,7 +18,17 @@ import pytest
 
 from events.base import Actor, Role, UnitKind, UnitRef
 from events.schemas import EscalationLevel, WhistleTask
-from tests.integration.test_api_support import JWT_SECRET, ApiStack, act, intake_body, open_case, start_api_stack
+from tests.integration.test_api_support import (
+    JWT_SECRET,
+    ApiStack,
+    act,
+    cases_in_every_state,
+    drive,
+    intake_body,
+    lifecycle,
+    open_case,
+    start_api_stack,
+)
 from workers.api.auth import issue_jwt
 from workers.api.users import UserStore
 from workers.case_client import ActionRefused, CaseClient
@@ -76,6 +86,130 @@ def test_intake_is_idempotent_on_the_key(api: ApiStack) -> None:
     with api.client("resident-1") as resident:  # the key is the caller's own: another caller gets another case
         theirs = resident.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
         assert theirs.status_code == 201 and theirs.json()["case_id"] != first.json()["case_id"]
+
+
+FINISHED = ("closed", "rejected", "merged", "terminated")
+
+
+@pytest.fixture(scope="module")
+def states(api: ApiStack) -> dict[str, str]:
+    return cases_in_every_state(api)
+
+
+async def test_an_action_on_a_finished_case_is_refused_409_case_finished(api: ApiStack, states: dict[str, str]) -> None:
+    tries = [("op-1", "register", {}), ("op-1", "close", {}), ("op-1", "supervise", {"note": "快办"}),
+             ("op-1", "dispatch", {"unit": {"kind": "street", "id": api.geo.street}}),
+             ("op-1", "shelve", {"reason": "x"}), ("op-1", "callback", {"rating": "satisfied"}),
+             ("street-1", "accept", {}), ("street-1", "appeal", {"reason": "x"}),
+             ("grid-1", "verify", {"passed": True}),
+             ("sv-city", "decide-extension", {"approved": True})]
+    for status in FINISHED:
+        cid = states[status]
+        for user, action, body in tries:
+            with api.client(user) as http:
+                r = act(http, cid, action, body)
+            assert r.status_code == 409, f"{status} {action}: {r.status_code} {r.text}"
+            refused = r.json()
+            assert refused["rule"] == "case.finished", (status, action, refused)
+            word = "closed" if status == "terminated" else status
+            assert word in refused["message"], refused
+    # the client the CLI shares: an action sent to a completed workflow is refused the same way
+    cases = CaseClient(await connect_temporal(api.settings), api.settings.task_queue)
+    op = Actor(role=Role.DISPATCHER, person_id="op-1")
+    for status in FINISHED:
+        with pytest.raises(ActionRefused) as refused:
+            await cases.act(states[status], c.CloseCase(actor=op))
+        assert refused.value.rule == "case.finished", (status, refused.value)
+
+
+def test_a_second_close_gets_the_same_clean_answer(api: ApiStack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with api.client("op-1") as op:
+        cid = open_case(op, api.geo)
+    drive(api, cid, lifecycle(api.geo)[:-1])
+
+    def close() -> httpx.Response:
+        with api.client("op-1") as op:
+            return act(op, cid, "close")
+
+    with ThreadPoolExecutor(2) as pool:  # a double click: two closes at once, no Request-Id
+        answers = sorted([f.result() for f in [pool.submit(close), pool.submit(close)]], key=lambda r: r.status_code)
+    assert [r.status_code for r in answers] == [200, 409], [r.text for r in answers]
+    assert answers[1].json()["rule"] == "case.finished"
+    with api.client("op-1") as op:
+        again = act(op, cid, "close")
+    assert again.status_code == 409 and again.json()["rule"] == "case.finished", again.text
+
+
+def test_units_the_registry_does_not_know_are_refused_naming_the_field(api: ApiStack, states: dict[str, str]) -> None:
+    with api.client("op-1") as op:
+        cid = open_case(op, api.geo)
+        assert act(op, cid, "register").status_code == 200
+        before = op.get(f"/cases/{cid}").json()["seq"]
+        r = act(op, cid, "dispatch", {"unit": {"kind": "department", "id": "no-such-department"}})
+        assert _field_rules(r) == {("body.unit", "registry.unknown_unit")}
+        tasks = [{"department_id": "environment", "task": "执法"}, {"department_id": "no-such-department", "task": "x"}]
+        r = act(op, states["handling"], "whistle", {"tasks": tasks})
+        assert _field_rules(r) == {("body.tasks.1.department_id", "registry.unknown_unit")}
+        assert op.get(f"/cases/{cid}").json()["seq"] == before
+        assert act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}}).status_code == 200
+    with api.client("street-1") as street:
+        r = act(street, cid, "return", {"reason_code": "territory_mismatch", "reason": "不属本街道"})
+        assert r.status_code == 200, r.text
+    with api.client("op-1") as op:
+        review = {"decision": "redispatch", "ruling": "改派", "redispatch_to": {"kind": "street", "id": "S-NOWHERE"}}
+        assert _field_rules(act(op, cid, "review-return", review)) == {("body.redispatch_to", "registry.unknown_unit")}
+        review["redispatch_to"] = {"kind": "grid", "id": api.geo.grid}
+        r = act(op, cid, "review-return", review)
+        assert r.status_code == 200, r.text
+
+
+def test_an_idempotency_key_reused_with_another_body_is_refused(api: ApiStack) -> None:
+    key = f"reuse-{uuid.uuid4().hex}"
+    with api.client("op-1") as op:
+        first = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
+        assert first.status_code == 201, first.text
+        other = op.post("/cases", json=intake_body(api.geo, title="另一件事", description="楼道堆物"),
+                        headers={"Idempotency-Key": key})
+        assert _field_rules(other) == {("header.idempotency-key", "idempotency.key_reused")}
+        again = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
+        assert again.status_code == 201 and again.json()["case_id"] == first.json()["case_id"]
+        assert again.json()["events"] == first.json()["events"]
+        detail = op.get(f"/cases/{first.json()['case_id']}").json()
+        assert detail["title"] == "噪音扰民"
+
+
+def test_due_before_is_an_iso_date_time_and_options_lists_every_method(api: ApiStack) -> None:
+    with api.client("op-1") as op:
+        for value in ("0.5", "1764547200", "2026-11-26"):
+            assert {f for f, _ in _field_rules(op.get("/cases", params={"due_before": value}))} == {
+                "query.due_before"}, value
+        assert op.get("/cases", params={"due_before": "2026-11-26T10:00:00+08:00"}).status_code == 200
+        allowed = {m.strip() for m in op.options("/cases").headers["allow"].split(",")}
+        assert {"GET", "POST", "OPTIONS"} <= allowed
+        r = op.delete("/cases")
+        assert r.status_code == 405 and {"GET", "POST"} <= {m.strip() for m in r.headers["allow"].split(",")}
+
+
+def test_the_actions_a_caller_may_take_now(api: ApiStack, states: dict[str, str]) -> None:
+    pytest.importorskip("workflows.domain.available")
+    with api.client("op-1") as op:
+        received = op.get(f"/cases/{states['received']}/actions")
+        assert received.status_code == 200, received.text
+        names = {a["name"] for a in received.json()["actions"]}
+        assert {"register", "reject"} <= names and "accept" not in names
+        one = received.json()["actions"][0]
+        assert set(one) == {"name", "path", "summary_zh", "summary_en", "roles", "form"}
+        for status in FINISHED:
+            assert op.get(f"/cases/{states[status]}/actions").json()["actions"] == []
+        assert op.get("/cases/CNOSUCHCASE00/actions").json()["rule"] == "case.not_found"
+    with api.client("street-1") as street:
+        handling = {a["name"] for a in street.get(f"/cases/{states['handling']}/actions").json()["actions"]}
+        assert "resolve" in handling or "whistle" in handling, handling
+        assert "register" not in handling
+    with api.client("water-1") as water:
+        assert _error(water.get(f"/cases/{states['handling']}/actions"), 403)["rule"] == "jurisdiction.department"
 
 
 def test_bad_input_names_the_field_and_the_rule(api: ApiStack) -> None:
@@ -338,7 +472,7 @@ async def test_live_events_reach_the_callers_whose_jurisdiction_covers_the_case(
 
 
 def test_metrics_for_supervisors_within_their_jurisdiction(api: ApiStack) -> None:
-    from readmodel.metrics import month_of
+    from readmodel.kpis import month_of
 
     geo = api.geo
     with api.client("op-1") as op:

@@ -227,3 +227,49 @@ def open_case(http: httpx.Client, geo: Geo, key: str | None = None, **overrides:
 
 def act(http: httpx.Client, case_id: str, action: str, body: dict[str, Any] | None = None) -> httpx.Response:
     return http.post(f"/cases/{case_id}/{action}", json=body or {})
+
+
+def lifecycle(geo: Geo) -> list[tuple[str, str, dict[str, Any]]]:
+    """(user, action, body) of a whole hotline case after intake, ending with ``close``."""
+    return [
+        ("op-1", "register", {}),
+        ("op-1", "dispatch", {"unit": {"kind": "street", "id": geo.street}}),
+        ("street-1", "accept", {}),
+        ("street-1", "contact", {}),
+        ("street-1", "whistle", {"tasks": [{"department_id": "environment", "task": "夜间施工执法"}]}),
+        ("env-1", "report-in", {}),
+        ("env-1", "complete-task", {"result": "已责令停工"}),
+        ("street-1", "resolve", {"notes": "夜间施工已停止"}),
+        ("grid-1", "verify", {"passed": True}),
+        ("op-1", "callback", {"rating": "satisfied"}),
+        ("op-1", "close", {}),
+    ]
+
+
+def drive(stack: ApiStack, case_id: str, steps: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Take ``steps`` on the case, each as its user; every one must be accepted."""
+    for user, action, body in steps:
+        with stack.client(user) as http:
+            r = act(http, case_id, action, body)
+            assert r.status_code == 200, f"{user} {action}: {r.text}"
+
+
+def cases_in_every_state(stack: ApiStack) -> dict[str, str]:
+    """Cases of the stack in several states, open and finished: ``{state: case id}`` for received,
+    registered, dispatched, handling, whistle (a whistle round open), resolved, and the finished
+    closed, rejected, merged and terminated."""
+    steps = lifecycle(stack.geo)
+    out: dict[str, str] = {}
+    with stack.client("op-1") as op:
+        for name, upto in (("received", 0), ("registered", 1), ("dispatched", 2), ("handling", 4),
+                           ("whistle", 5), ("resolved", 8), ("closed", len(steps))):
+            cid = open_case(op, stack.geo)
+            drive(stack, cid, steps[:upto])
+            out[name] = cid
+        out["rejected"] = open_case(op, stack.geo)
+        drive(stack, out["rejected"], [("op-1", "reject", {"reason": "不属于受理范围"})])
+        out["merged"] = open_case(op, stack.geo)
+        drive(stack, out["merged"], [("op-1", "merge", {"into_case_id": out["handling"]})])
+        out["terminated"] = open_case(op, stack.geo)
+        drive(stack, out["terminated"], [("op-1", "register", {}), ("op-1", "terminate", {"reason": "无法处理"})])
+    return out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.bench.runner import BENCHMARKS, run_benchmarks
+from workers.bench.runner import BENCHMARKS, run_benchmarks
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration

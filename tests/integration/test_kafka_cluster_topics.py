@@ -54,7 +54,7 @@ class Cluster:
         self.root = root
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * BROKERS
         java = stack._java_binary()
-        libs = stack._kafka_libs(base, stack._Paths.of(base))  # fetched by the local stack already
+        libs = stack._kafka_libs(base.stack, stack._Paths.of(base.stack))  # fetched by the local stack already
         voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, (_, c) in enumerate(self.ports))
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         self.commands: list[list[str]] = []
@@ -72,9 +72,9 @@ class Cluster:
                 "num.network.threads": "2", "num.io.threads": "2", **compose_kafka_properties(),
             }
             paths.kafka_props.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-            base_cmd = stack._java_base(java, self.settings, paths, libs)
+            base_cmd = stack._java_base(java, self.settings.stack, paths, libs)
             base_cmd.insert(1, "-XX:TieredStopAtLevel=1")  # quicker JVM start; throughput does not matter here
-            formats.append(subprocess.Popen([*base_cmd, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+            formats.append(subprocess.Popen([*base_cmd, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                                              "-c", str(paths.kafka_props), "--ignore-formatted"],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             self.commands.append([*base_cmd, "kafka.Kafka", str(paths.kafka_props)])
@@ -162,9 +162,9 @@ def test_topics_job_creates_rf3_min_isr2_topics_that_survive_one_broker(cluster:
     names = topic_names(cluster.settings).all()
     assert all(f"{n}" in job.stdout and "replication=3" in job.stdout for n in names), job.stdout
     assert topic_layout(cluster) == {n: ({3}, "2") for n in names}
-    with pytest.MonkeyPatch.context() as mp:  # the job again (it runs at every deployment): nothing to do
-        mp.setenv("GRIDCASE_KAFKA_MIN_INSYNC_REPLICAS", "2")
-        assert ensure_topics(cluster.settings, replication_factor=3) == []
+    # the job again (it runs at every deployment): nothing to do
+    again = cluster.settings.model_copy(update={"kafka_min_insync_replicas": 2})
+    assert ensure_topics(again, replication_factor=3) == []
 
     case_id = f"RF3{uuid.uuid4().hex[:8].upper()}"
     sink = KafkaEventSink(cluster.settings, timeout_s=10)

@@ -27,7 +27,7 @@ from events.consumer import new_group_id
 from events.schemas import Channel, Rating, ResidentContact, ReturnReason, ReviewDecision
 from events.topics import ensure_topics
 from readmodel.db import make_engine, migrate
-from readmodel.metrics import month_of
+from readmodel.kpis import month_of
 from readmodel.projector import Projector
 from readmodel.queries import get_case, get_timeline
 from readmodel.report import build_report

@@ -25,7 +25,7 @@ from readmodel.db import (
     view_cache,
     write_views,
 )
-from readmodel.metrics import compute, load_facts
+from readmodel.kpis import compute, load_facts
 from readmodel.projection import apply_event
 from readmodel.queries import CaseRow, get_case, get_timeline, list_cases
 from readmodel.tables import ALL_TABLES

@@ -16,7 +16,7 @@ from events.base import CaseEventBase, UnitKind, UnitRef
 from events.schemas import Channel, Location, ResidentContact
 from readmodel import tables as t
 from readmodel.db import apply_events, clear, dump, make_engine, migrate
-from readmodel.metrics import compute, load_facts
+from readmodel.kpis import compute, load_facts
 from readmodel.report import render_csv, report_from_facts, time_note
 from tests.unit.domain_helpers import DISPATCHER, Case, at, unit_actor
 from workflows.domain import commands as c

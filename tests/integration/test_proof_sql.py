@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from deploy import stack
+from readmodel.urls import mask_url
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -103,4 +104,4 @@ def test_table_written_and_read(engine: Engine) -> None:
 def test_stack_reports_its_database_healthy(stack_settings: Settings) -> None:
     sql = stack.status(stack_settings)[stack.SQL]
     assert sql.ok, sql
-    assert sql.address == stack.mask_url(stack_settings.resolved_database_url)
+    assert sql.address == mask_url(stack_settings.resolved_database_url)

@@ -10,16 +10,16 @@ from temporalio import activity, workflow
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
-from deploy.stack import SEARCH_ATTRIBUTES
 from workers.settings import Settings
+from workflows.search_attributes import SA_STATUS, SA_UNITS, SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.integration
 
-STATUS = SearchAttributeKey.for_keyword("GridcaseStatus")
-UNITS = SearchAttributeKey.for_keyword_list("GridcaseUnits")
+STATUS = SA_STATUS
+UNITS = SA_UNITS
 
 
 @activity.defn(name="proof_greet")

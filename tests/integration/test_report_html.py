@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import Engine
 
 from readmodel.db import apply_events
-from readmodel.metrics import compute, load_facts
+from readmodel.kpis import compute, load_facts
 from readmodel.report import build_report, render_csv, render_html, render_table
 from tests.integration.conftest import free_port
 from tests.integration.projection_scenarios import PATHS, all_events
@@ -227,3 +227,38 @@ def test_case_timeline_command_from_the_read_model(db: tuple[str, Engine], tmp_p
     missing = run("NO-SUCH-CASE", "--source", "readmodel")
     assert missing.returncode == 1 and "not in the read model" in missing.stderr
     assert run("RM-00000", "--source", "nowhere").returncode == 2
+
+
+def test_report_command_names_units_from_the_city_registry(db: tuple[str, Engine], tmp_path: Path) -> None:
+    """``gridcase report`` reads the registry's names and shows them beside the ids, in every format."""
+    from city.files import write_city
+    from tests.unit.test_city_files import tiny_city
+
+    url, _ = db
+    city = tiny_city()
+    write_city(city, tmp_path / "city")
+    env = {**os.environ, "GRIDCASE_DATABASE_URL": url, "GRIDCASE_CITY_DATA_DIR": str(tmp_path / "city"),
+           "COLUMNS": "240"}
+    streets = {s.id: s.name for s in city.streets}  # S-1, S-2 (S-3 is not in this city: its id stands alone)
+    loaded = subprocess.run([sys.executable, "-m", "workers.cli", "city", "load", str(tmp_path / "city")], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+
+    def report(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "workers.cli", "report", "--period", "2026-11", *args],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    rows = {r["key"]: r for r in csv.DictReader(io.StringIO(report("--by", "street", "--format", "csv")))}
+    assert {k: r["name"] for k, r in rows.items()} == {**{k: v for k, v in streets.items() if k in rows},
+                                                        "S-3": "", "total": ""}
+    table = report("--by", "street")
+    assert all(f"{k} {v}" in table for k, v in streets.items() if k in rows)
+    page = report("--by", "street", "--format", "html")
+    assert all(f"<td>{k} {v}</td>" in page for k, v in streets.items() if k in rows)
+    departments = {d.id: d.name for d in city.departments}
+    by_dept = {r["key"]: r["name"] for r in csv.DictReader(io.StringIO(report("--by", "department",
+                                                                                "--format", "csv")))}
+    named = {k: v for k, v in by_dept.items() if k in departments}
+    assert named and all(v == departments[k] for k, v in named.items())

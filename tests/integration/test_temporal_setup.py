@@ -22,9 +22,9 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from deploy.stack import SEARCH_ATTRIBUTES
 from deploy.temporal_setup import SetupError, setup_temporal
 from workers.settings import Settings
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.integration
 GRIDCASE = str(Path(sys.executable).parent / "gridcase")
@@ -72,9 +72,8 @@ async def test_setup_refuses_an_attribute_registered_with_another_type(stack_set
                 namespace=ns, search_attributes={"GridcaseStatus": IndexedValueType.INDEXED_VALUE_TYPE_INT}))
 
         await retry_until_namespace_known(add_wrong_type)
-        settings = stack_settings.model_copy(update={"temporal_namespace": ns})
         with pytest.raises(SetupError, match="GridcaseStatus is registered as INDEXED_VALUE_TYPE_INT"):
-            await setup_temporal(settings, wait_s=30)
+            await setup_temporal(stack_settings.temporal_address, ns, wait_s=30)
     finally:
         with contextlib.suppress(Exception):
             await client.operator_service.delete_namespace(DeleteNamespaceRequest(namespace=ns))

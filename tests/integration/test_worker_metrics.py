@@ -47,6 +47,8 @@ from workers.settings import Settings
 from workflows.case_workflow import workflow_id
 from workflows.domain import commands as c
 from workflows.domain.explore import DISPATCHER, GRID_WORKER, LOCATION, unit_actor
+from workflows.sla.calendar import calendar_coverage, today_in_shanghai, worker_calendar
+from workflows.sla.policy import DEFAULT_POLICY_FILE, default_policy, horizon_days
 
 pytestmark = pytest.mark.integration
 GRIDCASE = str(Path(sys.executable).parent / "gridcase")
@@ -178,6 +180,14 @@ def opening(case_id: str) -> c.OpenCase:
 async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env, prometheus) -> None:
     settings, port, _proc = worker_env
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    # The calendar's coverage, as the worker computes it: on /readyz (still ready) and on /metrics.
+    today = today_in_shanghai()
+    coverage = calendar_coverage(worker_calendar(None, today), today, horizon_days=horizon_days(default_policy()))
+    readyz = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    assert readyz.status_code == 200 and readyz.text.splitlines() == ["ready", coverage.summary()]
+    first = scrape(port)
+    assert value(first, "gridcase_calendar_covered_until_timestamp_seconds") == coverage.covered_until_timestamp()
+    assert value(first, "gridcase_calendar_fallback_active") == (1.0 if coverage.fallback_active else 0.0)
     client = await connect_temporal(settings)
     cases = CaseClient(client, settings.task_queue)
     street = UnitRef(kind=UnitKind.STREET, id="S-1")
@@ -274,12 +284,51 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
                       "Event publish latency (occurred → acknowledged)", "Events published per second by type",
                       "Workflow task schedule-to-start (p95)", "Workflow task execution (p95)", "Task slots available",
                       "Activity execution (p95)",
-                      "Sticky cache size and pollers"):
+                      "Sticky cache size and pollers", "Official holiday data ends in",
+                      "Working-day clocks on the Monday-Friday fallback"):
             assert answered[title], f"dashboard panel {title!r} shows nothing for a worker that did work"
         groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
         rules = [r for g in groups for r in g["rules"]]
-        assert len(rules) == 10 and all(r["health"] == "ok" for r in rules), rules
+        assert len(rules) == 12 and all(r["health"] == "ok" for r in rules), rules
+        calendar_alerts = {r["name"]: r["state"] for r in rules if r["name"].startswith("GridcaseCalendar")}
+        assert set(calendar_alerts) == {"GridcaseCalendarCoverageEnding", "GridcaseCalendarFallbackActive"}
+        if coverage.expiring:  # e.g. in December 2026: 2027 has no official data yet
+            assert calendar_alerts["GridcaseCalendarCoverageEnding"] in ("pending", "firing")
     finally:
         for handle in handles.values():
             with contextlib.suppress(Exception):  # the closed case's workflow has already completed
                 await handle.terminate("test over")
+
+
+def _refusing_worker(stack_settings: Settings, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "GRIDCASE_STATE_DIR": str(stack_settings.state_dir), "GRIDCASE_METRICS_PORT": "0",
+            "GRIDCASE_TASK_QUEUE": f"refused-{uuid.uuid4().hex[:8]}", **env}
+    return subprocess.run([GRIDCASE, "worker"], env=full, capture_output=True, text=True, timeout=120)
+
+
+def test_worker_refuses_to_start_with_a_policy_naming_an_unknown_category(stack_settings: Settings,
+                                                                          tmp_path: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    doc["clocks"]["resolve"]["by_category"]["power"] = "24h calendar"  # the seed city has power-outage
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    done = _refusing_worker(stack_settings, tmp_path, GRIDCASE_POLICY_FILE=str(policy))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"gridcase worker: refusing to start: {policy}: clocks.resolve.by_category.power: "
+                                "policy.unknown_category: "), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_worker_refuses_to_start_with_an_invalid_calendar_override(stack_settings: Settings, tmp_path: Path) -> None:
+    override = tmp_path / "calendar-2027.yaml"
+    override.write_text("cover_years: [2027]\nholidays: {add: [2027-01-01]}\nworkdays: {add: [2027-03-03]}\n",
+                        encoding="utf-8")
+    done = _refusing_worker(stack_settings, tmp_path, GRIDCASE_CALENDAR_OVERRIDE_FILE=str(override))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"gridcase worker: refusing to start: {override}: workdays.add[0] 2027-03-03: calendar.workday_not_weekend: "
+    ), done.stderr
+    assert "Traceback" not in done.stderr

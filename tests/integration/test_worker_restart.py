@@ -18,10 +18,11 @@ from events.topics import ensure_topics
 from workers.case_client import CaseClient
 from workers.composition import connect_temporal
 from workers.settings import Settings
-from workflows.case_workflow import SA_STATUS, SA_STREET, CaseSummary, CaseWorkflow, workflow_id
+from workflows.case_workflow import CaseSummary, CaseWorkflow, workflow_id
 from workflows.domain import CaseStatus
 from workflows.domain import commands as c
 from workflows.domain.explore import DISPATCHER, GRID_WORKER, LOCATION, dept_actor, unit_actor
+from workflows.search_attributes import SA_STATUS, SA_STREET
 
 pytestmark = pytest.mark.integration
 GRIDCASE = str(Path(sys.executable).parent / "gridcase")

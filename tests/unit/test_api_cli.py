@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
+from city.files import write_city
+from events.base import Role
+from tests.unit.test_city_files import tiny_city
 from workers.api.cli import users_app
 from workers.api.users import UserStore
 from workers.settings import get_settings
@@ -18,6 +21,8 @@ from workers.settings import get_settings
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
+    write_city(tiny_city(), tmp_path / "city")  # the units users act for must exist in it
+    monkeypatch.setenv("GRIDCASE_CITY_DATA_DIR", str(tmp_path / "city"))
     monkeypatch.setenv("GRIDCASE_DATABASE_URL", url)
     monkeypatch.setenv("GRIDCASE_API_JWT_SECRET", "cli-test-secret-of-a-decent-length-000000")
     get_settings.cache_clear()
@@ -63,3 +68,35 @@ def test_bad_input_is_refused_with_the_field(db: str) -> None:
     assert r.exit_code == 2 and "user: no user 'nobody'" in r.output
     r = runner.invoke(users_app, ["revoke"])
     assert r.exit_code == 2 and "give a token id or --user" in r.output
+
+
+#: A known unit of the tiny city and an unknown one, for every role that acts for a unit.
+UNIT_ROLES = {
+    Role.GRID_WORKER: ("G-101", "G-999"),
+    Role.COMMUNITY: ("C-10", "C-99"),
+    Role.STREET: ("S-1", "S-9"),
+    Role.DEPARTMENT: ("water", "fire-brigade"),
+    Role.SUPERVISOR: ("D-1", "D-9"),
+}
+
+
+@pytest.mark.parametrize("role", list(UNIT_ROLES), ids=str)
+def test_units_must_exist_in_the_city_registry(db: str, role: Role) -> None:
+    known, unknown = UNIT_ROLES[role]
+    runner = CliRunner()
+    refused = runner.invoke(users_app, ["add", f"bad-{role.value}", "--role", role.value, "--unit", unknown])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.count("\n") == 1
+    assert refused.output.startswith(f"invalid input: unit: {unknown!r} is not a ")
+    assert "registry.unknown_unit" in refused.output
+    assert UserStore(create_engine(db)).get_user(f"bad-{role.value}") is None
+
+    added = runner.invoke(users_app, ["add", f"ok-{role.value}", "--role", role.value, "--unit", known, "--no-token"])
+    assert added.exit_code == 0, added.output
+
+
+def test_a_city_wide_supervisor_and_unitless_roles_need_no_registry_unit(db: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(users_app, ["add", "city-sv", "--role", "supervisor", "--unit", "city"]).exit_code == 0
+    assert runner.invoke(users_app, ["add", "op-9", "--role", "dispatcher"]).exit_code == 0
+    assert runner.invoke(users_app, ["add", "res-1", "--role", "resident"]).exit_code == 0

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.bench.common import BenchResult, machine_info, percentile, render_table, summarise, write_result
-from deploy.bench.projection import generate_events
-from deploy.bench.runner import BENCHMARKS, _check
+from workers.bench.common import BenchResult, machine_info, percentile, render_table, summarise, write_result
+from workers.bench.projection import generate_events
+from workers.bench.runner import BENCHMARKS, _check
 
 
 def test_summarise_gives_median_range_and_relative_spread() -> None:

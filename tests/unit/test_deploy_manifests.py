@@ -119,6 +119,10 @@ def test_every_deployment_has_probes_limits_and_a_disruption_budget() -> None:
     probes = worker["containers"][0]
     assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # the API is ready only with Temporal, Kafka and the read model reachable; alive while it serves
+    api = deployments["gridcase-api"]["spec"]["template"]["spec"]["containers"][0]
+    assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
     # the pod outlives the worker's own graceful shutdown (20 s in workers/composition.py)
     assert worker["terminationGracePeriodSeconds"] > 20
 

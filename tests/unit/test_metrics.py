@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from readmodel.metrics import (
+from readmodel.kpis import (
     AssignmentFacts,
     CaseFacts,
     composite_score,

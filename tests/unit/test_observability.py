@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.runtime import BUFFERED_METRIC_KIND_COUNTER, BUFFERED_METRIC_KIND_GAUGE, BUFFERED_METRIC_KIND_HISTOGRAM
 
-from activities.metrics import PublishedEventMetrics
+from activities.instruments import PublishedEventMetrics
 from events.base import SYSTEM_ACTOR, UnitKind, UnitRef
 from events.schemas import CaseEvent, ClockKind, EscalationLevel, EscalationRaised, SlaBreached
 from workers.observability import Health, MetricsServer, TemporalMetricsBridge, open_cases_query

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from workers.demo import Child, available_commands, stop_children
+from workers.cli import available_commands
+from workers.demo import Child, stop_children
 from workers.sim.display import print_tally, progress_panel
 from workers.sim.runner import Tally
 

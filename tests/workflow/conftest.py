@@ -21,11 +21,11 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from deploy.stack import SEARCH_ATTRIBUTES
 from tests.integration.conftest import stack_settings  # noqa: F401 - fixture re-exported
 from workers.case_client import CaseClient
 from workers.composition import build_worker
 from workers.settings import Settings
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 _INDEXED = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

@@ -20,13 +20,6 @@ from events.schemas import Channel, ClockKind, Rating, ResidentContact, ReturnRe
 from workers.case_client import ActionRefused, CaseClient
 from workers.settings import Settings
 from workflows.case_workflow import (
-    SA_BREACHED,
-    SA_CATEGORY,
-    SA_GRID,
-    SA_NEXT_DUE,
-    SA_STATUS,
-    SA_UNITS,
-    SA_URGENCY,
     CaseSummary,
     CaseWorkflow,
     workflow_id,
@@ -34,6 +27,15 @@ from workflows.case_workflow import (
 from workflows.domain import CaseStatus
 from workflows.domain import commands as c
 from workflows.domain.explore import DISPATCHER, GRID_WORKER, LOCATION, SUPERVISOR, dept_actor, unit_actor
+from workflows.search_attributes import (
+    SA_BREACHED,
+    SA_CATEGORY,
+    SA_GRID,
+    SA_NEXT_DUE,
+    SA_STATUS,
+    SA_UNITS,
+    SA_URGENCY,
+)
 from workflows.sla import clocks as sla_clocks
 
 STREET = UnitRef(kind=UnitKind.STREET, id="S-1")

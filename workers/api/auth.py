@@ -27,52 +27,49 @@ resident       cases whose contact they are, or that they opened through the API
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from events.base import Actor, Role
 from workflows.domain.access import may_read as domain_may_read
 from workflows.domain.access import sees_everything as domain_sees_everything
+from workflows.domain.actions import CATALOGUE, Action
 from workflows.domain.state import CaseState
 
 SYSTEM_ROLES = frozenset({Role.SYSTEM})
+
+
+def api_roles(action: Action) -> tuple[Role, ...]:
+    """The roles that may attempt ``action`` through the API: the catalogue's, but the system's."""
+    return tuple(r for r in action.roles if r not in SYSTEM_ROLES)
+
 #: Roles that see the resident's name and phone (the hotline calls residents back). A resident sees
 #: their own contact details on their own cases; everyone else sees them removed.
 PERSONAL_DATA_ROLES = frozenset({Role.DISPATCHER})
 
-#: Which roles may attempt each action (the workflow then checks the unit and the case's state).
-_UNIT_HANDLERS = (Role.GRID_WORKER, Role.STREET, Role.DEPARTMENT)
-ACTION_ROLES: dict[str, tuple[Role, ...]] = {
-    "reject": (Role.DISPATCHER,),
-    "register": (Role.DISPATCHER,),
-    "dispatch": (Role.DISPATCHER,),
-    "accept": _UNIT_HANDLERS,
-    "return": _UNIT_HANDLERS,
-    "review_return": (Role.DISPATCHER,),
-    "contact": _UNIT_HANDLERS,
-    "whistle": (Role.STREET, Role.DISPATCHER),
-    "report_in": (Role.DEPARTMENT,),
-    "complete_task": (Role.DEPARTMENT,),
-    "resolve": _UNIT_HANDLERS,
-    "verify": (Role.GRID_WORKER,),
-    "callback": (Role.DISPATCHER,),
-    "close": (Role.DISPATCHER,),
-    "request_extension": _UNIT_HANDLERS,
-    "decide_extension": (Role.DISPATCHER, Role.SUPERVISOR),
-    "pause": _UNIT_HANDLERS,
-    "resume": _UNIT_HANDLERS,
-    "shelve": (Role.DISPATCHER,),
-    "unshelve": (Role.DISPATCHER,),
-    "terminate": (Role.DISPATCHER,),
-    "appeal": _UNIT_HANDLERS,
-    "decide_appeal": (Role.SUPERVISOR,),
-    "merge": (Role.DISPATCHER,),
-    "attach_duplicate": (Role.DISPATCHER,),
-    "supervise": (Role.SUPERVISOR, Role.DISPATCHER),
-}
+class _CatalogueRoles(Mapping[str, tuple[Role, ...]]):
+    """``{action name: roles}`` read from the catalogue at each lookup (a row added later is seen)."""
+
+    def _rows(self) -> dict[str, Action]:
+        return {a.name: a for a in CATALOGUE.after_intake()}
+
+    def __getitem__(self, name: str) -> tuple[Role, ...]:
+        return api_roles(self._rows()[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+
+#: Which roles may attempt each action through the API (the workflow then checks the unit and the
+#: case's state): the action catalogue's roles, without the system's (no API caller is the system).
+ACTION_ROLES: Mapping[str, tuple[Role, ...]] = _CatalogueRoles()
 
 #: Roles that may open a case through the API, and through which channels (the domain rules again).
-INTAKE_ROLES = frozenset({Role.DISPATCHER, Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY, Role.STREET})
+INTAKE_ROLES = frozenset(api_roles(CATALOGUE["open"]))
 
 _UNIT_KIND_OF_ROLE = {Role.GRID_WORKER: "grid", Role.STREET: "street", Role.DEPARTMENT: "department"}
 
@@ -188,11 +185,15 @@ def require_read(p: Principal, case: CaseState, opened_by: str | None = None) ->
         )
 
 
-def require_action_role(p: Principal, action: str) -> None:
-    allowed = ACTION_ROLES.get(action, ())
+def require_action_role(p: Principal, action: str | Action) -> None:
+    """403 ``role.not_allowed`` unless ``p``'s role may attempt ``action`` (a catalogue row or name)."""
+    if isinstance(action, str):
+        name, allowed = action, ACTION_ROLES.get(action, ())
+    else:
+        name, allowed = action.name, api_roles(action)
     if p.role not in allowed:
         names = ", ".join(r.value for r in allowed)
-        raise AuthError(403, "role.not_allowed", f"'{action}' may be done by {names}, not by {p.role.value}")
+        raise AuthError(403, "role.not_allowed", f"'{name}' may be done by {names}, not by {p.role.value}")
 
 
 def require_intake_role(p: Principal) -> None:

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from types import FrameType
 
 import typer
 
 from events.base import Role
-from workers.api.users import UserStore
+from workers.api.users import UnitChecker, UserStore
 from workers.settings import Settings, get_settings
 
-users_app = typer.Typer(no_args_is_help=True)
+users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-def _store(settings: Settings) -> UserStore:
+def registry_unit_checker(settings: Settings) -> UnitChecker:
+    """``(role, unit_id) -> bool`` on the city registry: a grid worker's grid, a community's community,
+    a street office's street, a department, a supervisor's district (or ``city``)."""
+    from workers.composition import build_registry
+
+    registry = build_registry(settings)
+    units: dict[Role, Container[str]] = {
+        Role.GRID_WORKER: set(registry.grid_ids()),
+        Role.COMMUNITY: registry.communities,
+        Role.STREET: registry.streets,
+        Role.DEPARTMENT: registry.departments,
+        Role.SUPERVISOR: {"city", *registry.districts},
+    }
+
+    def unit_exists(role: Role, unit_id: str) -> bool:
+        known = units.get(role)
+        return known is None or unit_id in known
+
+    return unit_exists
+
+
+def _store(settings: Settings, *, check_units: bool = False) -> UserStore:
     from workers.api.app import create_engine_for
 
-    store = UserStore(create_engine_for(settings))
+    store = UserStore(create_engine_for(settings), unit_exists=registry_unit_checker(settings) if check_units else None)
     store.create_tables()
     return store
 
@@ -45,7 +67,7 @@ def add(
     """Add an API user (and print a first token, shown only this once)."""
     from workers.api.users import UserError
 
-    store = _store(get_settings())
+    store = _store(get_settings(), check_units=unit is not None)
     try:
         user = store.add_user(user_id, name or user_id, _role(role), unit)
         typer.echo(f"user {user.user_id}: {user.role.value}" + (f" of {user.unit_id}" if user.unit_id else ""))
@@ -131,6 +153,30 @@ def jwt_cmd(
     typer.echo(issue_jwt(settings.api_jwt_secret, u.user_id, u.role, u.unit_id, name=u.name, ttl_seconds=ttl))
 
 
+def _preflight(settings: Settings) -> None:
+    """Reach the database and Temporal before serving: one line and exit 1 when one is down, rather
+    than a startup traceback from the server."""
+    import asyncio
+
+    from workers.api.app import create_engine_for
+    from workers.cli_errors import refuse_unavailable, service_failure
+    from workers.composition import connect_temporal
+
+    try:
+        engine = create_engine_for(settings)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+        asyncio.run(connect_temporal(settings))
+    except Exception as err:
+        failure = service_failure(err, settings)
+        if failure is None:
+            raise
+        refuse_unavailable(failure)
+
+
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the API and the console with uvicorn until SIGINT/SIGTERM."""
     import logging
@@ -139,9 +185,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from workers.api.app import create_app
+    from workers.logs import setup_logging
 
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _preflight(settings)
+    setup_logging()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     h, p = host or settings.api_host, port or settings.api_port
     typer.echo(f"gridcase API on http://{h}:{p}  (console http://{h}:{p}/console/, OpenAPI http://{h}:{p}/docs)")

@@ -33,6 +33,13 @@ from workers.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _describe(exc: BaseException) -> str:
+    """``KafkaTimeoutError: ...``: the error's class, then its message (once)."""
+    text = str(exc)
+    name = type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}" if text else name
+
+
 def notice(event: CaseEvent) -> dict[str, Any]:
     """The small, personal-data-free notice sent to live clients for one event."""
     out: dict[str, Any] = {
@@ -84,7 +91,13 @@ class FeedStats:
 class LiveFeed:
     """Reads case events from Kafka on a background thread and fans them out to subscribers."""
 
-    def __init__(self, settings: Settings, *, max_cases: int = 100_000, queue_size: int = 1000) -> None:
+    def __init__(self, settings: Settings, *, max_cases: int = 100_000, queue_size: int = 1000,
+                 probe_every: float = 1.0, stale_after: float = 4.0) -> None:
+        """Args:
+            probe_every: seconds between two probes of the broker (an end-offsets request) while
+                the feed reads; a broker that does not answer is noticed at the next probe.
+            stale_after: the feed counts as down when the broker's last answer is older than this.
+        """
         self.settings = settings
         self.topic = topic_names(settings).case_events
         self.stats = FeedStats()
@@ -96,6 +109,10 @@ class LiveFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # set once every partition is assigned and positioned at its end
+        self.probe_every = probe_every
+        self.stale_after = stale_after
+        self._last_ok: float | None = None  # monotonic time of the broker's last answer
+        self._reason: str | None = None  # why the feed is not reading, when it is not
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -109,13 +126,42 @@ class LiveFeed:
             self._thread.join(timeout)
             self._thread = None
 
+    def health(self) -> tuple[bool, str | None]:
+        """Whether the feed reads Kafka now, and why not: not started, still connecting, or the
+        broker has not answered a probe for :attr:`stale_after` seconds."""
+        if self._thread is None:
+            return False, "the live feed is not running"
+        if not self.ready.is_set():
+            return False, self._reason or "connecting to Kafka"
+        last = self._last_ok
+        age = None if last is None else time.monotonic() - last
+        if age is None or age > self.stale_after:
+            since = "" if age is None else f" for {age:.0f} s"
+            return False, f"the broker has not answered{since}: {self._reason or 'no reply'}"
+        return True, None
+
+    @property
+    def healthy(self) -> bool:
+        return self.health()[0]
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self._consume()
             except Exception as exc:  # broker down or topic missing: try again shortly
+                self._reason = _describe(exc)
                 log.warning("live feed: %s; retrying in 2 s", exc)
                 self._stop.wait(2.0)
+
+    def _probe(self, consumer: Any, tps: list[Any]) -> None:
+        """Ask the broker for the partitions' end offsets (a cheap request with a short timeout)."""
+        try:
+            consumer.end_offsets(tps, timeout_ms=int(self.probe_every * 1000) or 500)
+        except Exception as exc:
+            self._reason = _describe(exc)
+            return
+        self._last_ok = time.monotonic()
+        self._reason = None
 
     def _consume(self) -> None:
         from kafka import KafkaConsumer, TopicPartition
@@ -144,14 +190,21 @@ class LiveFeed:
             for tp in tps:
                 consumer.position(tp)  # resolve the end offsets now, so nothing after "ready" is missed
             self.stats.assigned = [f"{tp.topic}[{tp.partition}]" for tp in tps]
+            self._last_ok = time.monotonic()
+            self._reason = None
             self.ready.set()
+            probed = time.monotonic()
             while not self._stop.is_set():
                 batches = consumer.poll(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
                         self._handle(record.value or b"")
+                if time.monotonic() - probed >= self.probe_every:
+                    self._probe(consumer, tps)
+                    probed = time.monotonic()
         finally:
             self.ready.clear()
+            self._last_ok = None
             consumer.close(autocommit=False)
 
     # --- fan-out ------------------------------------------------------------------------------

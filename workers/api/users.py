@@ -10,6 +10,9 @@ they sit next to the read model's tables without sharing its migrations.
   of the secret is stored (``hash = HMAC(salt, secret)``), so the token is shown once, when it is
   issued, and can never be read back. A revoked token stays listed with its revocation time.
 * ``api_intakes`` — who opened which case through the API (a resident sees their own cases).
+* ``api_intake_keys`` — the fingerprint of the request body each intake ``Idempotency-Key`` was
+  first used with (a reused key with another body is refused). A table of its own, so databases
+  created before it keep working: it is created when missing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from events.base import Role
+from events.times import as_utc
 
 metadata = MetaData()
 TS = DateTime(timezone=True)
@@ -75,6 +80,15 @@ intakes = Table(
     Column("idempotency_key", String(200), nullable=False),
     Column("created_at", TS, nullable=False),
     Index("ix_api_intakes_user", "user_id"),
+)
+
+intake_keys = Table(
+    "api_intake_keys",
+    metadata,
+    Column("scoped_key", String(300), primary_key=True),  # <person id>:<Idempotency-Key>
+    Column("case_id", String(64), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
 )
 
 TOKEN_RE = re.compile(r"^gct_([0-9a-f]{16})_([A-Za-z0-9_-]{20,128})$")
@@ -120,8 +134,17 @@ def hash_secret(salt: str, secret: str) -> str:
     return hmac.new(bytes.fromhex(salt), secret.encode(), hashlib.sha256).hexdigest()
 
 
-def check_user_fields(user_id: str, role: Role, unit_id: str | None) -> None:
-    """Raise :class:`UserError` when the user id or the role's unit is not acceptable."""
+#: Whether the city registry has the unit a user of this role acts for: ``(role, unit_id) -> bool``.
+#: Passed in by whoever holds the registry (``gridcase users add``), so this module needs none.
+UnitChecker = Callable[[Role, str], bool]
+UNKNOWN_UNIT = "registry.unknown_unit"
+
+
+def check_user_fields(user_id: str, role: Role, unit_id: str | None, unit_exists: UnitChecker | None = None) -> None:
+    """Raise :class:`UserError` when the user id or the role's unit is not acceptable.
+
+    With ``unit_exists``, the unit must also resolve in the city registry (rule ``registry.unknown_unit``).
+    """
     if not USER_ID_RE.match(user_id):
         raise UserError("user_id: 1-128 characters, letters, digits and _ . @ - (starting with a letter or digit)")
     if role == Role.SYSTEM:
@@ -132,21 +155,18 @@ def check_user_fields(user_id: str, role: Role, unit_id: str | None) -> None:
         raise UserError(f"unit: a {role.value} has no unit")
     if unit_id is not None and not (1 <= len(unit_id) <= 128):
         raise UserError("unit: 1-128 characters")
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
+    if unit_exists is not None and unit_id is not None and not unit_exists(role, unit_id):
+        raise UserError(f"unit: {unit_id!r} is not a {UNIT_ROLES[role]} of the city registry "
+                        f"(rule {UNKNOWN_UNIT}; see `gridcase city show`)")
 
 
 class UserStore:
     """Users, tokens and intake records on one SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, unit_exists: UnitChecker | None = None) -> None:
+        """``unit_exists``, when given, checks a new user's unit against the city registry."""
         self.engine = engine
+        self.unit_exists = unit_exists
 
     def create_tables(self) -> None:
         """Create the API's tables when they are missing (idempotent)."""
@@ -155,7 +175,7 @@ class UserStore:
     # --- users --------------------------------------------------------------------------------
     def add_user(self, user_id: str, name: str, role: Role, unit_id: str | None = None) -> User:
         """Create a user; raises :class:`UserError` when the id is taken or a field is wrong."""
-        check_user_fields(user_id, role, unit_id)
+        check_user_fields(user_id, role, unit_id, self.unit_exists)
         if not name or len(name) > 128:
             raise UserError("name: 1-128 characters")
         now = datetime.now(UTC)
@@ -195,8 +215,8 @@ class UserStore:
 
     @staticmethod
     def _user(r: RowMapping) -> User:
-        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], _utc(r["created_at"]),
-                    _utc_or_none(r["disabled_at"]))
+        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], as_utc(r["created_at"]),
+                    as_utc(r["disabled_at"]))
 
     def disable_user(self, user_id: str) -> int:
         """Disable a user and revoke every token of theirs; returns the number of tokens revoked."""
@@ -241,7 +261,7 @@ class UserStore:
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         return [
-            TokenInfo(r["token_id"], r["user_id"], r["label"], _utc(r["created_at"]), _utc_or_none(r["revoked_at"]))
+            TokenInfo(r["token_id"], r["user_id"], r["label"], as_utc(r["created_at"]), as_utc(r["revoked_at"]))
             for r in rows
         ]
 
@@ -272,7 +292,7 @@ class UserStore:
         if not hmac.compare_digest(hash_secret(row["salt"], secret), row["secret_hash"]):
             return None
         return User(row["user_id"], row["name"], Role(row["role"]), row["unit_id"],
-                    _utc(row["user_created_at"]))
+                    as_utc(row["user_created_at"]))
 
     # --- intakes ------------------------------------------------------------------------------
     def record_intake(self, case_id: str, user_id: str, role: Role, idempotency_key: str) -> None:
@@ -298,3 +318,20 @@ class UserStore:
                 .order_by(intakes.c.created_at.desc()).limit(limit)
             ).all()
         return [str(r[0]) for r in rows]
+
+    def bind_intake_key(self, scoped_key: str, case_id: str, fingerprint: str) -> str:
+        """Bind an intake key to the fingerprint of its request body, unless it is bound already;
+        returns the fingerprint the key is bound to (the first request's, for a retry)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(intake_keys).values(scoped_key=scoped_key, case_id=case_id, fingerprint=fingerprint,
+                                               created_at=datetime.now(UTC))
+                )
+            return fingerprint
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(intake_keys.c.fingerprint).where(intake_keys.c.scoped_key == scoped_key)
+                ).first()
+            return str(row[0]) if row else fingerprint

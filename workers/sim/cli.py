@@ -32,11 +32,12 @@ def simulate_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the tally to this JSON file."),
 ) -> None:
     """Simulate complaints and every actor's behaviour on compressed time, then print the tally."""
+    from workers.logs import setup_logging
     from workers.settings import get_settings
     from workers.sim.display import print_tally, scale_line
     from workers.sim.main import DEFAULT_TIME_SCALE, NoWorkerError, load_city, options_from_cli, simulate
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.WARNING)
     settings = get_settings()
     console = Console()
     if cases is None and minutes is None:

@@ -4,6 +4,7 @@
 Kafka or SQL imports. Time and ids come in as parameters.
 """
 
+from workflows.domain.available import available_actions
 from workflows.domain.commands import CaseCommand, Command
 from workflows.domain.decide import decide, next_alarm_at
 from workflows.domain.errors import DomainError
@@ -17,6 +18,7 @@ __all__ = [
     "Command",
     "DomainError",
     "SlaContext",
+    "available_actions",
     "decide",
     "evolve",
     "evolve_all",

@@ -15,7 +15,9 @@ another one.
 Adding an action: its command class (:mod:`workflows.domain.commands`), its ``decide`` handler, its
 ``evolve`` arm and projection arm for any new event, and one row here. Tests fail when a command
 has no row, a row's form does not match its command's fields, or a handler is missing
-(``tests/unit/test_catalogue.py``).
+(``tests/unit/test_exhaustive.py``, ``tests/unit/test_catalogue.py``). A plug-in adds its row and
+handler at run time with :func:`workflows.domain.decide.register_action`; which actions an actor
+may take now is :func:`workflows.domain.available.available_actions`.
 
 The catalogue is pure data: no framework is imported here.
 """
@@ -175,8 +177,8 @@ _ROWS: tuple[Action, ...] = (
         "approve or refuse an extension request",
         (FormField("approved", "批准", "Approved", Widget.BOOL), _NOTE), group="oversight",
     ),
-    Action("pause", c.PauseForResident, _UNIT_HANDLERS, "暂停计时", "waiting for the resident: pause the handling clocks",
-           (_REASON,)),
+    Action("pause", c.PauseForResident, _UNIT_HANDLERS, "暂停计时",
+           "waiting for the resident: pause the handling clocks", (_REASON,)),
     Action("resume", c.ResumeFromResident, _UNIT_HANDLERS, "恢复计时",
            "the resident answered: resume the handling clocks", (_NOTE,)),
     Action("shelve", c.ShelveCase, _HOTLINE, "挂账", "keep the case in the register as not resolvable now",
@@ -202,7 +204,10 @@ _ROWS: tuple[Action, ...] = (
     ),
     Action(
         "supervise", c.Supervise, (Role.SUPERVISOR, Role.DISPATCHER), "催办 / 督办 / 通报", "escalate by hand",
-        (FormField("level", "督办级别", "Level", Widget.CHOICE), FormField("note", "督办意见", "Note", Widget.TEXTAREA)),
+        (
+            FormField("level", "督办级别", "Level", Widget.CHOICE),
+            FormField("note", "督办意见", "Note", Widget.TEXTAREA),
+        ),
         group="oversight",
     ),
     Action("tick", c.Tick, (Role.SYSTEM,), "计时", "the SLA clock fires the alarms that are due", manual=False,
@@ -214,18 +219,42 @@ class Catalogue:
     """The rows, looked up by name, path or command class."""
 
     def __init__(self, rows: Iterable[Action]) -> None:
-        self.rows: tuple[Action, ...] = tuple(rows)
+        self.rows: tuple[Action, ...] = ()
         self.by_name: dict[str, Action] = {}
         self.by_command: dict[type[c.Command], Action] = {}
-        for row in self.rows:
+        self.by_path: dict[str, Action] = {}
+        self._index(tuple(rows))
+
+    def _index(self, rows: tuple[Action, ...]) -> None:
+        by_name: dict[str, Action] = {}
+        by_command: dict[type[c.Command], Action] = {}
+        for row in rows:
             declared = c.command_name_of(row.command)
             if declared != row.name:
                 raise ValueError(f"catalogue row {row.name!r}: its command's type is {declared!r}")
-            if row.name in self.by_name or row.command in self.by_command:
+            if row.name in by_name or row.command in by_command:
                 raise ValueError(f"catalogue row {row.name!r} is listed twice")
-            self.by_name[row.name] = row
-            self.by_command[row.command] = row
-        self.by_path: dict[str, Action] = {row.path: row for row in self.rows}
+            by_name[row.name] = row
+            by_command[row.command] = row
+        self.rows = rows
+        self.by_name = by_name
+        self.by_command = by_command
+        self.by_path = {row.path: row for row in rows}
+
+    def add(self, row: Action) -> None:
+        """Add a row in place (a plug-in's action; see :func:`workflows.domain.decide.register_action`).
+
+        The module-level :data:`CATALOGUE` is the object ``decide`` consults, so a row added to it is
+        seen by the domain's role check at once. Raises ``ValueError`` when the name or command is
+        already listed.
+        """
+        self._index((*self.rows, row))
+
+    def remove(self, name: str) -> Action:
+        """Take the row ``name`` out again (the inverse of :meth:`add`); returns it."""
+        row = self.by_name[name]
+        self._index(tuple(r for r in self.rows if r.name != name))
+        return row
 
     def __iter__(self) -> Any:
         return iter(self.rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from events.base import Actor, UnitRef
 from events.schemas import (
@@ -24,6 +24,7 @@ from events.schemas import (
     Urgency,
     WhistleTask,
 )
+from workflows.domain.contact import check_phone
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Refs = Annotated[list[Annotated[str, Field(min_length=1, max_length=512)]], Field(max_length=50)]
@@ -47,6 +48,63 @@ def command_name(cmd: Command) -> str:
     return command_name_of(type(cmd))
 
 
+class ContactDetails(ResidentContact):
+    """The resident's contact as a command carries it: the event's fields, with the phone rule
+    (:mod:`workflows.domain.contact`) checked. :meth:`to_event` gives the published form."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return check_phone(v)
+
+    def to_event(self) -> ResidentContact:
+        return ResidentContact(resident_id=self.resident_id, name=self.name, phone=self.phone)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the published contact with the same details (it is the same contact)."""
+        if isinstance(other, ResidentContact) and not isinstance(other, ContactDetails):
+            return self.to_event() == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.to_event())
+
+
+def _contact_input(v: object) -> object:
+    """An event-side :class:`ResidentContact` given to a command is checked like any other input."""
+    if isinstance(v, ResidentContact) and not isinstance(v, ContactDetails):
+        return v.model_dump()
+    return v
+
+
+class WhistleTaskInput(WhistleTask):
+    """One department summoned by a whistle and its task, as a command carries it: like the event's
+    :class:`~events.schemas.WhistleTask`, but unknown fields are refused. :meth:`to_event` gives the
+    published form."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_event(self) -> WhistleTask:
+        return WhistleTask(department_id=self.department_id, task=self.task)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the published task with the same department and text (it is the same task)."""
+        if isinstance(other, WhistleTask) and not isinstance(other, WhistleTaskInput):
+            return self.to_event() == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.to_event())
+
+
+def _task_input(v: object) -> object:
+    if isinstance(v, WhistleTask) and not isinstance(v, WhistleTaskInput):
+        return v.model_dump()
+    return v
+
+
 class OpenCase(Command):
     """受理: open a case from a complaint (hotline, web, grid patrol or proactive)."""
 
@@ -58,7 +116,7 @@ class OpenCase(Command):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=4000)
     location: Location
-    contact: ResidentContact = ResidentContact()
+    contact: Annotated[ContactDetails, BeforeValidator(_contact_input)] = ContactDetails()
     attachments: Refs = []
     idempotency_key: str | None = Field(default=None, max_length=200)
     self_handle: bool = False  # a grid worker's patrol report handled on the spot (小事不出网格)
@@ -105,12 +163,12 @@ class ContactResident(Command):
 
 class BlowWhistle(Command):
     type: Literal["whistle"] = "whistle"
-    tasks: list[WhistleTask] = Field(min_length=1, max_length=50)
+    tasks: list[Annotated[WhistleTaskInput, BeforeValidator(_task_input)]] = Field(min_length=1, max_length=50)
     reason: str | None = None
 
     @field_validator("tasks")
     @classmethod
-    def _distinct_departments(cls, tasks: list[WhistleTask]) -> list[WhistleTask]:
+    def _distinct_departments(cls, tasks: list[WhistleTaskInput]) -> list[WhistleTaskInput]:
         ids = [t.department_id for t in tasks]
         if len(set(ids)) != len(ids):
             raise ValueError("each department may be summoned once per whistle")

@@ -7,6 +7,8 @@ command, every SLA alarm due by ``now`` is fired, so events come out in time ord
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +57,7 @@ from events.schemas import (
     WhistleBlown,
 )
 from workflows.domain import commands as c
-from workflows.domain.actions import CATALOGUE
+from workflows.domain.actions import CATALOGUE, Action, Catalogue, role_allowed
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import apply_event
 from workflows.domain.state import HOTLINE, TERMINAL, CaseState, CaseStatus, clone
@@ -246,6 +248,14 @@ def _require_live(s: CaseState, cmd: c.Command) -> None:
 # --- the decision -----------------------------------------------------------------------------
 
 
+def role_refusal(action: Action, role: Role) -> DomainError | None:
+    """The catalogue's role check, ``decide``'s first rule: the refusal when ``role`` may not act."""
+    if role_allowed(action, role):
+        return None
+    names = ", ".join(r.value for r in action.roles)
+    return DomainError("role.not_allowed", f"'{action.name}' may be done by {names}, not by {role.value}")
+
+
 def decide(state: CaseState, command: c.CaseCommand, now: datetime) -> list[CaseEventBase]:
     """Decide the events that ``command`` causes on ``state`` at ``now``.
 
@@ -257,17 +267,37 @@ def decide(state: CaseState, command: c.CaseCommand, now: datetime) -> list[Case
     action = CATALOGUE.by_command.get(type(command))
     if action is None:
         raise DomainError("action.unknown", f"{type(command).__name__} has no row in the action catalogue")
-    if command.actor.role not in action.roles:
-        names = ", ".join(r.value for r in action.roles)
+    refusal = role_refusal(action, command.actor.role)
+    if refusal is not None:
+        raise refusal
+    if state.status in TERMINAL:
+        # a finished case's workflow completes: nothing could be applied to it (appeals included)
         raise DomainError(
-            "role.not_allowed", f"'{action.name}' may be done by {names}, not by {command.actor.role.value}"
+            "case.finished", f"case {state.case_id} is {state.status.value}: a finished case takes no further action"
         )
     d = _Decision(state, command.actor, now)
     if state.status != CaseStatus.NEW:
         d.fire_due(inclusive=isinstance(command, c.Tick))
-    handler = _HANDLERS[type(command)]
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        raise DomainError("action.unknown", f"{type(command).__name__} has no decide handler")
     handler(d, command)
     return d.events
+
+
+def catch_up(state: CaseState, now: datetime) -> CaseState:
+    """``state`` with every SLA alarm due before ``now`` applied (as ``decide`` does before a command).
+
+    ``decide(catch_up(s, now), cmd, now)`` is decided exactly as ``decide(s, cmd, now)``; callers that
+    try many commands on one state (:mod:`workflows.domain.available`) catch up once.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if state.status == CaseStatus.NEW:
+        return state
+    d = _Decision(state, _system(), now)
+    d.fire_due(inclusive=False)
+    return d.state
 
 
 def _open(d: _Decision, cmd: c.OpenCase) -> None:
@@ -276,7 +306,7 @@ def _open(d: _Decision, cmd: c.OpenCase) -> None:
         raise DomainError("case.already_open", f"case {s.case_id} is already open ({s.status.value})")
     a = cmd.actor
     loc = cmd.location
-    contact = cmd.contact
+    contact = cmd.contact.to_event()
     match a.role:
         case Role.DISPATCHER:
             if cmd.channel not in (Channel.HOTLINE, Channel.WEB):
@@ -431,7 +461,8 @@ def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
     if s.open_whistle is not None:
         raise DomainError("whistle.round_open", f"whistle round {s.open_whistle.round} is still open")
     rnd = len(s.whistles) + 1
-    d.emit(WhistleBlown, round=rnd, street_id=s.location.street_id, tasks=list(cmd.tasks), reason=cmd.reason)
+    tasks = [t.to_event() for t in cmd.tasks]
+    d.emit(WhistleBlown, round=rnd, street_id=s.location.street_id, tasks=tasks, reason=cmd.reason)
     for t in cmd.tasks:
         d.start_clock(ClockKind.REPORT_IN, UnitRef(kind=UnitKind.DEPARTMENT, id=t.department_id))
 
@@ -677,7 +708,13 @@ def _tick(d: _Decision, cmd: c.Tick) -> None:
     _require_role(cmd, Role.SYSTEM)
 
 
-_HANDLERS: dict[type, Any] = {
+Decision = _Decision
+"""What a handler receives: ``d.state`` (the case so far), ``d.actor``, ``d.now`` and ``d.emit(...)``."""
+
+Handler = Callable[[_Decision, Any], None]
+"""A command handler: checks the rules (raising :class:`DomainError`) and emits the events."""
+
+HANDLERS: dict[type[c.Command], Handler] = {
     c.OpenCase: _open,
     c.RejectCase: _reject,
     c.RegisterCase: _register,
@@ -707,6 +744,39 @@ _HANDLERS: dict[type, Any] = {
     c.Supervise: _supervise,
     c.Tick: _tick,
 }
+"""The handler of each command class. Plug-ins add theirs with :func:`register_action`."""
+
+_HANDLERS = HANDLERS
+
+
+def register_action(row: Action, handler: Handler, catalogue: Catalogue = CATALOGUE) -> None:
+    """Add an action: its catalogue row and its ``decide`` handler.
+
+    ``decide`` consults the module-level :data:`~workflows.domain.actions.CATALOGUE` (the default
+    here); a row added to another catalogue is not seen by ``decide``. Raises ``ValueError`` when the
+    action's name or command class is already registered (nothing is changed then).
+    """
+    if row.command in HANDLERS:
+        raise ValueError(f"{row.command.__name__} already has a decide handler")
+    catalogue.add(row)
+    HANDLERS[row.command] = handler
+
+
+def unregister_action(name: str, catalogue: Catalogue = CATALOGUE) -> Action:
+    """Remove an action added by :func:`register_action`; returns its row."""
+    row = catalogue.remove(name)
+    HANDLERS.pop(row.command, None)
+    return row
+
+
+@contextmanager
+def registered_action(row: Action, handler: Handler, catalogue: Catalogue = CATALOGUE) -> Iterator[Action]:
+    """``with registered_action(row, handler): ...``: the action exists inside the block only (tests)."""
+    register_action(row, handler, catalogue)
+    try:
+        yield row
+    finally:
+        unregister_action(row.name, catalogue)
 
 
 def next_alarm_at(state: CaseState) -> datetime | None:

@@ -10,6 +10,7 @@ documented table and diagram cannot drift from the code. Property tests use the 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from events.base import Actor, Role, UnitKind, UnitRef
@@ -121,10 +122,13 @@ def _signature(s: CaseState) -> tuple[object, ...]:
     )
 
 
-def transitions(sla: SlaContext, start: datetime, max_states: int = 5000) -> set[tuple[str, str, str]]:
-    """Every (status before, command, status after) reachable from a new case."""
+def walk(sla: SlaContext, start: datetime, max_states: int = 5000) -> Iterator[tuple[CaseState, datetime,
+                                                                                  c.Command, CaseState]]:
+    """Breadth-first over the lifecycle from a new case: every accepted (state, now, command, next state).
+
+    States are told apart by :func:`_signature`; each new one is explored ten minutes later.
+    """
     seen: set[tuple[object, ...]] = set()
-    found: set[tuple[str, str, str]] = set()
     queue: deque[tuple[CaseState, datetime]] = deque([(CaseState(case_id="T1", sla=sla), start)])
     while queue and len(seen) < max_states:
         state, now = queue.popleft()
@@ -134,12 +138,27 @@ def transitions(sla: SlaContext, start: datetime, max_states: int = 5000) -> set
             except DomainError:
                 continue
             nxt = evolve_all(state, events)
-            found.add((state.status.value, str(command_name(cmd)), nxt.status.value))
+            yield state, now, cmd, nxt
             sig = _signature(nxt)
             if sig not in seen:
                 seen.add(sig)
                 queue.append((nxt, now + timedelta(minutes=10)))
-    return found
+
+
+def reachable_states(sla: SlaContext, start: datetime, max_states: int = 5000) -> list[tuple[CaseState, datetime]]:
+    """One state per signature the walk reaches (the new case first), with the time it was reached."""
+    found: dict[tuple[object, ...], tuple[CaseState, datetime]] = {}
+    first = CaseState(case_id="T1", sla=sla)
+    found[_signature(first)] = (first, start)
+    for _, now, _, nxt in walk(sla, start, max_states):
+        found.setdefault(_signature(nxt), (nxt, now + timedelta(minutes=10)))
+    return list(found.values())
+
+
+def transitions(sla: SlaContext, start: datetime, max_states: int = 5000) -> set[tuple[str, str, str]]:
+    """Every (status before, command, status after) reachable from a new case."""
+    return {(state.status.value, str(command_name(cmd)), nxt.status.value)
+            for state, _, cmd, nxt in walk(sla, start, max_states)}
 
 
 def render(found: set[tuple[str, str, str]]) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime, timedelta
+from enum import Enum, StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -182,11 +182,32 @@ class CaseState(BaseModel):
         return h
 
 
+_IMMUTABLE = (str, int, float, bool, type(None), datetime, date, timedelta, Enum)
+
+
+def _copy_value(v: object) -> object:
+    """A copy of ``v`` deep enough that mutating the copy in place never changes ``v``.
+
+    Immutable values and frozen models are shared (evolve replaces them, never mutates them);
+    lists, dicts and unfrozen models are copied, recursively.
+    """
+    if isinstance(v, _IMMUTABLE):
+        return v
+    if isinstance(v, BaseModel):
+        if v.model_config.get("frozen"):
+            return v
+        return v.model_copy(update={k: _copy_value(getattr(v, k)) for k in type(v).model_fields})
+    if isinstance(v, list):
+        return [_copy_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _copy_value(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return tuple(_copy_value(x) for x in v)
+    return copy.deepcopy(v)
+
+
 def clone(state: CaseState) -> CaseState:
-    """A deep copy that shares the (never mutated) SLA context instead of copying it."""
-    memo: dict[int, object] = {}
-    if state.sla is not None:
-        memo[id(state.sla)] = state.sla
-    for clock in state.clocks.values():  # rules are policy data: shared, never mutated
-        memo[id(clock.rule)] = clock.rule
-    return copy.deepcopy(state, memo)
+    """A copy for evolving in place: shares the (never mutated) SLA context, the frozen clocks and
+    every other immutable value; copies lists, dicts and mutable models."""
+    update = {k: _copy_value(getattr(state, k)) for k in type(state).model_fields if k != "sla"}
+    return state.model_copy(update=update)

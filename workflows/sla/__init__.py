@@ -7,7 +7,15 @@ file do I/O and happen outside the workflow (their third-party imports are lazy)
 
 from __future__ import annotations
 
-from workflows.sla.calendar import CalendarError, WorkCalendar, build_calendar
+from workflows.sla.calendar import (
+    CalendarCoverage,
+    CalendarError,
+    CalendarOverrideError,
+    WorkCalendar,
+    build_calendar,
+    calendar_coverage,
+    read_override,
+)
 from workflows.sla.clocks import (
     Alarm,
     Clock,
@@ -30,6 +38,7 @@ from workflows.sla.policy import (
     PolicyError,
     Rung,
     SlaPolicy,
+    check_categories,
     default_policy,
     load_policy,
 )
@@ -37,7 +46,9 @@ from workflows.sla.policy import (
 __all__ = [
     "Alarm",
     "Basis",
+    "CalendarCoverage",
     "CalendarError",
+    "CalendarOverrideError",
     "Clock",
     "ClockPolicy",
     "ClockRule",
@@ -49,12 +60,15 @@ __all__ = [
     "SlaPolicy",
     "WorkCalendar",
     "build_calendar",
+    "calendar_coverage",
+    "check_categories",
     "default_policy",
     "extend",
     "fire_due",
     "load_policy",
     "next_alarm",
     "pause",
+    "read_override",
     "resolve_recipients",
     "resume",
     "start_clock",

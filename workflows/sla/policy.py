@@ -18,22 +18,31 @@ Policy file format (see ``default_policy.yaml`` for a documented example)::
       resolve:                    # ...or one per urgency
         urgent: 24h calendar
         ordinary: {duration: 7d, basis: calendar, warnings: [0.5, 0.75, 0.9]}
-        by_category:              # optional overrides by case category (exact match)
+        by_category:              # optional overrides by case category (a code of the city catalogue)
           water: 24h calendar
-          complex: {ordinary: 15d working}
+          illegal-construction: {ordinary: 15d working}
 
 Durations are written ``<amount> <basis>``: the amount is made of ``<n>d``, ``<n>h``, ``<n>m``,
 ``<n>s`` parts (``2h30m``), the basis is ``working`` (office hours of the working calendar only)
 or ``calendar`` (wall-clock time). ``1d working`` is one ``working_day`` of working time (7 h by
 default: 09:00–12:00 and 13:30–17:30), so a one-working-day clock started at 10:00 is due at
 10:00 on the next working day; ``1d calendar`` is 24 hours.
+
+Category overrides must name categories of the city's catalogue: the loaders take the known codes
+as ``categories`` (the composition root and the CLI read them from the city registry) and refuse
+an unknown one with rule ``policy.unknown_category``. Unknown urgencies, recipient levels and clock
+kinds are refused with ``policy.unknown_urgency``, ``policy.unknown_recipient`` and
+``policy.unknown_clock_kind``.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import math
 import re
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +67,11 @@ WARNINGS_RULE = "warning thresholds must be strictly increasing, each between 0 
 LADDER_RULE = (
     "ladder levels must go in order reminder → supervision → public_notice and delays must not decrease"
 )
+
+RULE_UNKNOWN_CATEGORY = "policy.unknown_category"
+RULE_UNKNOWN_URGENCY = "policy.unknown_urgency"
+RULE_UNKNOWN_RECIPIENT = "policy.unknown_recipient"
+RULE_UNKNOWN_CLOCK_KIND = "policy.unknown_clock_kind"
 
 _LADDER_ORDER = {
     EscalationLevel.REMINDER: 0,
@@ -486,8 +500,13 @@ class _Defaults(BaseModel):
         return None if v is None else _check_ladder(v)
 
 
-def policy_from_mapping(data: object, source: str = "<policy>") -> SlaPolicy:
-    """Validate a parsed policy document; raises :class:`PolicyError` naming ``source``."""
+def policy_from_mapping(
+    data: object, source: str = "<policy>", *, categories: Collection[str] | None = None
+) -> SlaPolicy:
+    """Validate a parsed policy document; raises :class:`PolicyError` naming ``source``.
+
+    With ``categories`` (the codes of the city's catalogue), every category override must name one.
+    """
     if not isinstance(data, dict):
         got = "an empty document" if data is None else f"a {type(data).__name__}"
         raise PolicyError(source, [("", f"an SLA policy must be a mapping with a 'clocks' key, got {got}")])
@@ -506,10 +525,95 @@ def policy_from_mapping(data: object, source: str = "<policy>") -> SlaPolicy:
         "warnings": defaults.warnings,
         "ladder": defaults.ladder if defaults.ladder is not None else default_ladder(working_day),
     }
+    unknown = [] if categories is None else _raw_category_issues(doc, categories)
     try:
-        return SlaPolicy.model_validate(doc, context=context)
+        policy = SlaPolicy.model_validate(doc, context=context)
     except ValidationError as exc:
-        raise PolicyError(source, _issues(exc)) from None
+        raise PolicyError(source, _issues(exc) + unknown) from None
+    if unknown:
+        raise PolicyError(source, unknown)
+    return policy
+
+
+def category_issues(policy: SlaPolicy, categories: Collection[str]) -> list[tuple[str, str]]:
+    """(path, message) for every category override of ``policy`` that is not in ``categories``."""
+    return _category_issues(((k.value, cp.by_category) for k, cp in policy.clocks.items()), categories)
+
+
+def check_categories(policy: SlaPolicy, categories: Collection[str], source: str = "<policy>") -> SlaPolicy:
+    """``policy`` itself when every override names a known category; else :class:`PolicyError`."""
+    issues = category_issues(policy, categories)
+    if issues:
+        raise PolicyError(source, issues)
+    return policy
+
+
+def _raw_category_issues(doc: dict[str, Any], categories: Collection[str]) -> list[tuple[str, str]]:
+    clocks = doc.get("clocks")
+    if not isinstance(clocks, dict):
+        return []
+    pairs = []
+    for kind, cp in clocks.items():
+        if isinstance(cp, dict) and isinstance(cp.get("by_category"), dict):
+            pairs.append((str(kind), cp["by_category"]))
+    return _category_issues(pairs, categories)
+
+
+def _category_issues(
+    by_kind: Iterable[tuple[str, Iterable[object]]], categories: Collection[str]
+) -> list[tuple[str, str]]:
+    known = sorted(set(categories))
+    out: list[tuple[str, str]] = []
+    for kind, codes in by_kind:
+        for code in codes:
+            if str(code) in known:
+                continue
+            close = _close_categories(str(code), known)
+            maybe = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            listed = ", ".join(known) if known else "none"
+            out.append((
+                f"clocks.{kind}.by_category.{code}",
+                f"{RULE_UNKNOWN_CATEGORY}: {str(code)!r} is not a category of the city catalogue, so no case "
+                f"would ever get this budget{maybe} (known categories: {listed})",
+            ))
+    return out
+
+
+def _close_categories(code: str, known: list[str]) -> list[str]:
+    """Known codes the unknown ``code`` may have meant: same words first (``power`` → ``power-outage``)."""
+    words = set(re.split(r"[-_\s]+", code.lower()))
+    same_words = sorted(
+        (k for k in known if words & set(k.split("-"))),
+        key=lambda k: -difflib.SequenceMatcher(None, code.lower(), k).ratio(),
+    )
+    spelled = difflib.get_close_matches(code.lower(), known, n=3, cutoff=0.6)
+    return list(dict.fromkeys([*same_words, *spelled]))[:3]
+
+
+def horizon_days(policy: SlaPolicy, *, longest_holiday_days: int = 9) -> int:
+    """How many calendar days ahead a clock started today can reach, at most.
+
+    The longest rule plus its last escalation rung; working time is stretched to calendar days
+    (five working days a week) plus ``longest_holiday_days`` (the Spring Festival break).
+    """
+    longest = 0.0
+    for cp in policy.clocks.values():
+        rules = [cp.urgent, cp.ordinary]
+        for cr in cp.by_category.values():
+            rules.extend(r for r in (cr.urgent, cr.ordinary) if r is not None)
+        for rule in rules:
+            days = _calendar_days(rule.duration, rule.working_time, policy.working_day)
+            if rule.ladder:
+                last = max(rule.ladder, key=lambda r: _calendar_days(r.delay, r.working_time, policy.working_day))
+                days += _calendar_days(last.delay, last.working_time, policy.working_day)
+            longest = max(longest, days)
+    return math.ceil(longest) + longest_holiday_days
+
+
+def _calendar_days(amount: timedelta, working: bool, working_day: timedelta) -> float:
+    if working:
+        return amount / working_day * 7 / 5
+    return amount / timedelta(days=1)
 
 
 def _parse_working_day(raw: object) -> timedelta:
@@ -526,8 +630,11 @@ def _parse_working_day(raw: object) -> timedelta:
     return value
 
 
-def load_policy(path: Path) -> SlaPolicy:
-    """Load and validate a policy YAML file; raises :class:`PolicyError` when it is invalid."""
+def load_policy(path: Path, *, categories: Collection[str] | None = None) -> SlaPolicy:
+    """Load and validate a policy YAML file; raises :class:`PolicyError` when it is invalid.
+
+    With ``categories`` (the codes of the city's catalogue), category overrides must name one.
+    """
     import yaml
 
     source = str(path)
@@ -539,7 +646,7 @@ def load_policy(path: Path) -> SlaPolicy:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(source, [("", f"not valid YAML: {exc}")]) from None
-    return policy_from_mapping(data, source)
+    return policy_from_mapping(data, source, categories=categories)
 
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.yaml")
@@ -550,9 +657,12 @@ def default_policy() -> SlaPolicy:
     return load_policy(DEFAULT_POLICY_FILE)
 
 
-def active_policy(policy_file: Path | None) -> SlaPolicy:
-    """``policy_file`` when given (``Settings.policy_file``), else the built-in policy."""
-    return load_policy(policy_file) if policy_file else default_policy()
+def active_policy(policy_file: Path | None, *, categories: Collection[str] | None = None) -> SlaPolicy:
+    """``policy_file`` when given (``Settings.policy_file``), else the built-in policy.
+
+    With ``categories``, category overrides must name categories of the city's catalogue.
+    """
+    return load_policy(policy_file or DEFAULT_POLICY_FILE, categories=categories)
 
 
 # --- error messages -----------------------------------------------------------------------------
@@ -573,21 +683,35 @@ def _issues(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[tu
             message = message.removeprefix("Value error, ")
         elif etype == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
+            if _is_urgency_slot(loc):
+                known = ", ".join(u.value for u in Urgency)
+                extra = " or by_category" if len(loc) == 3 else ""
+                message = f"{RULE_UNKNOWN_URGENCY}: unknown key {loc[-1]!r}: expected an urgency ({known}){extra}"
         elif etype == "missing":
             message = "required but missing"
         elif etype == "enum":
             expected = ctx.get("expected", "")
             if loc and loc[-1] == "[key]":
                 loc = loc[:-1]
-                what = "clock kind" if len(loc) == 2 and loc[0] == "clocks" else "key"
-                message = f"unknown {what} {err['input']!r}; expected {expected}"
+                if len(loc) == 2 and loc[0] == "clocks":
+                    message = f"{RULE_UNKNOWN_CLOCK_KIND}: unknown clock kind {err['input']!r}; expected {expected}"
+                else:
+                    message = f"unknown key {err['input']!r}; expected {expected}"
+            elif "recipients" in loc:
+                message = f"{RULE_UNKNOWN_RECIPIENT}: unknown recipient level {err['input']!r}; expected {expected}"
             else:
-                what = "recipient level" if "recipients" in loc else "value"
-                message = f"unknown {what} {err['input']!r}; expected {expected}"
+                message = f"unknown value {err['input']!r}; expected {expected}"
         elif etype in ("time_delta_parsing", "time_delta_type"):
             message = f"bad duration {err['input']!r}: write e.g. '30m', '2h30m working', '7d calendar'"
         out.append((_format_loc(loc), message))
     return out
+
+
+def _is_urgency_slot(loc: list[str | int]) -> bool:
+    """``clocks.<kind>.<urgency>`` or ``clocks.<kind>.by_category.<code>.<urgency>``."""
+    if not loc or loc[0] != "clocks":
+        return False
+    return len(loc) == 3 or (len(loc) == 5 and loc[2] == "by_category")
 
 
 def _format_loc(loc: list[str | int]) -> str:

@@ -22,6 +22,7 @@ const I18N = {
     st_returned: "returned", st_handling: "handling", st_resolved: "resolved", st_verified: "verified",
     st_called_back: "called back", st_shelved: "shelved", st_closed: "closed", st_rejected: "rejected",
     st_merged: "merged", opened: "opened", where: "where", contact: "resident", compressed: "compressed time",
+    noActions: "Nothing for you to do on this case now.", alsoAvailable: "Also available to you",
   },
   zh: {
     title: "gridcase 12345 派单台", login: "登录", logout: "退出", offline: "离线", live: "实时",
@@ -41,6 +42,7 @@ const I18N = {
     st_returned: "已退单", st_handling: "办理中", st_resolved: "已办结", st_verified: "已核查",
     st_called_back: "已回访", st_shelved: "挂账", st_closed: "已结案", st_rejected: "不予受理",
     st_merged: "已合并", opened: "受理时间", where: "位置", contact: "诉求人", compressed: "压缩时间",
+    noActions: "此工单当前没有您可办理的操作。", alsoAvailable: "您还可办理",
   },
 };
 const TERMINAL = new Set(["closed", "rejected", "merged"]);
@@ -356,12 +358,35 @@ function renderCase(v) {
       el("td", {}, new Date(c.due_at).toLocaleString()), el("td", { class: "sla" }, t(`sla_${c.sla_state}`)));
     return tr;
   }));
+  loadActions(v.case_id, v.status);
   $("#timeline").replaceChildren(...v.timeline.slice().reverse().map((e) => {
     const li = el("li");
     li.append(el("time", {}, new Date(e.occurred_at).toLocaleString()), el("b", {}, ` ${e.type} `),
       el("span", { class: "muted" }, e.actor), el("code", {}, " " + JSON.stringify(e.details).slice(0, 200)));
     return li;
   }));
+}
+
+// The forms shown are exactly the actions GET /cases/{id}/actions offers the caller now (the domain
+// decides); the other actions it offers are listed by name. A received case is registered on the
+// way to its first dispatch, so its dispatch form shows while "register" is offered.
+async function loadActions(id, status) {
+  let offered = [];
+  try {
+    offered = (await api(`/cases/${encodeURIComponent(id)}/actions`)).actions;
+  } catch (err) {
+    offered = [];
+  }
+  if (currentCase !== id) return;
+  const names = new Set(offered.map((a) => a.name));
+  document.querySelectorAll("form.action").forEach((f) => {
+    const name = f.dataset.action;
+    f.hidden = !(names.has(name) || (name === "dispatch" && status === "received" && names.has("register")));
+  });
+  const withForm = new Set([...document.querySelectorAll("form.action")].map((f) => f.dataset.action));
+  const others = offered.filter((a) => !withForm.has(a.name));
+  $("#available").textContent = offered.length === 0 ? t("noActions")
+    : others.length ? `${t("alsoAvailable")}: ${others.map((a) => (lang === "zh" ? a.summary_zh : a.path)).join(" · ")}` : "";
 }
 
 function unitOf(form) {

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deploy.bench.common import BenchResult
 from events.base import CaseEventBase
 from events.schemas import Rating
+from workers.bench.common import BenchResult
 from workflows.domain import commands as c
 from workflows.domain.decide import decide
 from workflows.domain.evolve import apply_event
@@ -46,7 +46,7 @@ def _sla() -> SlaContext:
 
 def generate_events(cases: int) -> list[CaseEventBase]:
     """Events of ``cases`` cases, interleaved across cases (deterministic)."""
-    from deploy.bench.lifecycle import lifecycle_actions, open_command
+    from workers.bench.lifecycle import lifecycle_actions, open_command
 
     sla = _sla()
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai

@@ -1,4 +1,6 @@
-"""Prometheus metrics of the case lifecycle, counted where every event passes: the publishing path.
+"""Prometheus instruments of the case lifecycle, counted where every event passes: the publishing path.
+
+(The closed-loop KPIs of the read model are another thing: :mod:`readmodel.kpis`.)
 
 The Kafka event sink behind the publishing activity calls :meth:`PublishedEventMetrics.observe` once
 the broker acknowledged a batch. Workflow code never counts anything (it replays); activities run once per attempt, and

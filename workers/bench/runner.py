@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deploy.bench.common import SIZES, BenchResult, machine_info, render_table, versions, write_result
-from deploy.bench.harness import WorkerRef, running_worker, unique
+from workers.bench.common import SIZES, BenchResult, machine_info, render_table, versions, write_result
+from workers.bench.harness import WorkerRef, running_worker, unique
 from workers.settings import Settings
 
 BENCHMARKS = ("lifecycle", "latency", "memory", "projection", "peak")
@@ -60,7 +60,7 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
             log(f"\n== {name} ==")
             started = time.perf_counter()
             if name == "lifecycle":
-                from deploy.bench.lifecycle import bench_lifecycle
+                from workers.bench.lifecycle import bench_lifecycle
 
                 await worker("gridcase")
                 await worker("baseline")
@@ -68,21 +68,21 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
                 rates = result.details["gridcase_updates_per_s"]
                 saturation = sorted(rates)[len(rates) // 2]
             elif name == "latency":
-                from deploy.bench.latency import bench_latency
+                from workers.bench.latency import bench_latency
 
                 result = await bench_latency(client, settings, await worker("gridcase"), size=size, repeat=repeat,
                                              saturation=saturation, log=log)
             elif name == "memory":
-                from deploy.bench.memory import bench_memory
+                from workers.bench.memory import bench_memory
 
                 result = await bench_memory(settings, size=size, repeat=repeat, worker_mode=worker_mode, log=log)
             elif name == "projection":
-                from deploy.bench.projection import bench_projection
+                from workers.bench.projection import bench_projection
 
                 result = await asyncio.to_thread(bench_projection, size=size, repeat=repeat,
                                                  postgres_url=postgres_url, log=log)
             else:
-                from deploy.bench.peak import bench_peak
+                from workers.bench.peak import bench_peak
 
                 result = await bench_peak(client, settings, None, size=size, repeat=repeat,
                                           worker_mode=worker_mode, log=log)

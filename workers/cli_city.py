@@ -12,10 +12,11 @@ from pathlib import Path
 
 import typer
 
+from readmodel.urls import mask_url
 from workers.settings import get_settings
 from workflows.domain.registry import RegistryError
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _folder(folder: Path | None) -> Path:
@@ -69,7 +70,7 @@ def load(folder: Path | None = typer.Argument(None, help="Data folder (default: 
     validated = time.perf_counter()
     version = save_city(engine_for(settings.resolved_database_url), data, str(path.resolve()))
     done = time.perf_counter()
-    typer.echo(f"loaded {data.name} from {path} into {settings.resolved_database_url}")
+    typer.echo(f"loaded {data.name} from {path} into {mask_url(settings.resolved_database_url)}")
     typer.echo(f"  {_counts_line(data.counts())}")
     typer.echo(f"  version {version}; read+validate {validated - started:.2f}s, write {done - validated:.2f}s")
 
@@ -134,7 +135,7 @@ def show(
                        f"{per_street[st.id]} grids")
         return
     data = reg.data
-    typer.echo(f"{reg.name} in {settings.resolved_database_url}")
+    typer.echo(f"{reg.name} in {mask_url(settings.resolved_database_url)}")
     typer.echo(f"  version {reg.version}, loaded from {data.meta.get('source', '?')}")
     typer.echo(f"  {_counts_line(data.counts())}")
     w, s, e, n = reg.bounds

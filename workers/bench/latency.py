@@ -23,9 +23,9 @@ from datetime import datetime
 
 from temporalio.client import Client
 
-from deploy.bench.common import BenchResult, percentile
-from deploy.bench.harness import WorkerRef
-from deploy.bench.lifecycle import UPDATES_PER_CASE, lifecycle_actions, open_command, run_shape
+from workers.bench.common import BenchResult, percentile
+from workers.bench.harness import WorkerRef
+from workers.bench.lifecycle import UPDATES_PER_CASE, lifecycle_actions, open_command, run_shape
 from workers.case_client import CaseClient
 from workers.settings import Settings
 
@@ -72,7 +72,7 @@ class _Reader:
 
 async def saturation_rate(client: Client, settings: Settings, worker: WorkerRef, size: str) -> float:
     """gridcase updates/s at saturation (a short closed-loop run of benchmark 1's gridcase shape)."""
-    from deploy.bench.lifecycle import SIZES as LIFECYCLE_SIZES
+    from workers.bench.lifecycle import SIZES as LIFECYCLE_SIZES
 
     n, concurrency = LIFECYCLE_SIZES[size]
     run = await run_shape("gridcase", client, settings, {"gridcase": worker}, n, concurrency)

@@ -9,11 +9,11 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from readmodel.urls import mask_url
+from workers.logs import setup_logging
+from workers.settings import Settings
 
-
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -43,7 +43,7 @@ def projector_cmd(
     from workers.composition import build_projector
     from workers.settings import get_settings
 
-    _logging()
+    setup_logging()
     settings = get_settings()
     migrate(settings.resolved_database_url)
     port = settings.projector_metrics_port if metrics_port is None else metrics_port
@@ -60,10 +60,8 @@ def projector_cmd(
                f"dead-lettered {stats.dead_lettered}, batches {stats.batches}")
 
 
-def _safe_url(settings: Any) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+def _safe_url(settings: Settings) -> str:
+    return mask_url(settings.resolved_database_url)
 
 
 @app.command("migrate")
@@ -90,13 +88,15 @@ def rebuild_cmd(
     """
     from events.consumer import new_group_id
     from readmodel.db import clear, migrate
+    from workers.cli_errors import require_kafka
     from workers.composition import build_projector, build_readmodel_engine
     from workers.settings import get_settings
 
     settings = get_settings()
+    require_kafka(settings)  # before anything is emptied
     if not yes:
         typer.confirm(f"empty the read model at {_safe_url(settings)} and replay the topic?", abort=True)
-    _logging()
+    setup_logging()
     migrate(settings.resolved_database_url)
     engine = build_readmodel_engine(settings)
     clear(engine)
@@ -117,10 +117,12 @@ def sync_cmd(
     Same consumer group as `gridcase projector`, so the two never apply an event twice.
     """
     from readmodel.db import migrate
+    from workers.cli_errors import require_kafka
     from workers.composition import build_projector
     from workers.settings import get_settings
 
     settings = get_settings()
+    require_kafka(settings)
     migrate(settings.resolved_database_url)
     projector = build_projector(settings)
     stats = projector.run(_stop_on_signals(), until_caught_up=True, stop_after=timeout)
@@ -176,7 +178,7 @@ def report_cmd(
 
     from rich.console import Console
 
-    from readmodel.metrics import month_of
+    from readmodel.kpis import month_of
     from readmodel.report import FORMATS, REPORT_BY, build_report, parse_period, render, table_renderables
     from workers.composition import build_readmodel_engine
     from workers.settings import get_settings
@@ -201,12 +203,23 @@ def report_cmd(
         report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
                               weights=settings.composite_weights)
     except Exception as err:
+        from workers.cli_errors import service_failure
+
+        if service_failure(err, settings) is not None:
+            raise  # the database is down: the command line says so in one line
         reason = str(getattr(err, "orig", None) or err).splitlines()[0]
         fail(f"cannot read the read model at {_safe_url(settings)}: {reason} (run `gridcase readmodel migrate` "
              "and `gridcase projector`)")
         raise
     finally:
         engine.dispose()
+    from dataclasses import replace
+
+    from workers.names import UnitNames, report_names
+
+    registry = UnitNames.load(settings).registry
+    if registry is not None:  # names beside the ids; without the registry, the ids alone
+        report = replace(report, names=report_names(registry, by))
     if out is None and fmt == "table":
         console = Console()
         for item in table_renderables(report):

@@ -7,9 +7,9 @@ sequence of updates, and times from the first update to the last case's workflow
   accept, contact the resident, whistle to two departments, two report-ins, two completed tasks,
   resolve, verify, callback, close: 14 updates, every event published to Kafka. The events are
   read back from the broker after the run and checked complete and in order for every case.
-* ``naive`` — :class:`~deploy.bench.baseline.NaiveWorkflow`: 14 updates, each followed by a no-op
+* ``naive`` — :class:`~workers.bench.baseline.NaiveWorkflow`: 14 updates, each followed by a no-op
   activity.
-* ``floor`` — :class:`~deploy.bench.baseline.FloorWorkflow`: 14 updates and nothing else.
+* ``floor`` — :class:`~workers.bench.baseline.FloorWorkflow`: 14 updates and nothing else.
 
 The shapes run interleaved (one run of each per round, the order rotating) on the same dev server,
 so a slower moment of a shared machine hurts them alike.
@@ -27,11 +27,11 @@ from typing import Any
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from deploy.bench.baseline import FLOOR_WORKFLOW, NAIVE_WORKFLOW
-from deploy.bench.common import BenchResult, cpu_seconds
-from deploy.bench.harness import WorkerRef, server_pid
 from events.base import UnitKind, UnitRef
 from events.schemas import Channel, Rating, ResidentContact, Urgency, WhistleTask
+from workers.bench.baseline import FLOOR_WORKFLOW, NAIVE_WORKFLOW
+from workers.bench.common import BenchResult, cpu_seconds
+from workers.bench.harness import WorkerRef, server_pid
 from workers.case_client import CaseClient
 from workers.settings import Settings
 from workflows.case_workflow import CaseSummary, CaseWorkflow, workflow_id

@@ -63,14 +63,14 @@ async def running_worker(
 
     queue = task_queue or unique(f"bench-{kind}-")
     if mode == "inproc":
-        from deploy.bench.workerproc import build
+        from workers.bench.workerproc import build
 
         async with build(kind, client, settings, queue, max_cached):
             yield WorkerRef(kind, queue, os.getpid(), mode)
         return
     if mode != "subprocess":
         raise ValueError(f"worker mode must be one of {WORKER_MODES}, not {mode!r}")
-    argv = [sys.executable, "-m", "deploy.bench.workerproc", "--kind", kind, "--task-queue", queue]
+    argv = [sys.executable, "-m", "workers.bench.workerproc", "--kind", kind, "--task-queue", queue]
     if max_cached is not None:
         argv += ["--max-cached", str(max_cached)]
     root = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def server_pid(settings: Settings) -> int | None:
     """The pid of the local stack's Temporal dev server, if it runs."""
     from deploy import stack
 
-    return stack._live_pid(stack._Paths.of(settings), stack.TEMPORAL)
+    return stack._live_pid(stack._Paths.of(settings.stack), stack.TEMPORAL)
 
 
 def wait_until(predicate: object, timeout: float, interval: float = 0.2) -> bool:

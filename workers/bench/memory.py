@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from deploy.bench.common import BenchResult, percentile, rss_mib
-from deploy.bench.harness import running_worker
-from deploy.bench.lifecycle import open_command
+from workers.bench.common import BenchResult, percentile, rss_mib
+from workers.bench.harness import running_worker
+from workers.bench.lifecycle import open_command
 from workers.case_client import CaseClient
 from workers.settings import Settings
 from workflows.domain import commands as c
@@ -57,15 +57,15 @@ def private_dev_server(settings: Settings) -> Iterator[tuple[Settings, int]]:
     private = settings.model_copy(update={
         "state_dir": state, "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_ui_port": _free_port(),
     })
-    paths = stack._Paths.of(private)
+    paths = stack._Paths.of(private.stack)
     paths.make()
-    argv = stack._temporal_argv(private, paths)
+    argv = stack._temporal_argv(private.stack, paths)
     with paths.temporal_log.open("ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=state,
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not stack._probe_temporal(private)[0]:
+        while not stack._probe_temporal(private.stack)[0]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the private dev server did not start; see {paths.temporal_log}")
             time.sleep(0.5)

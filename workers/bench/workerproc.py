@@ -1,4 +1,4 @@
-"""A benchmark worker in its own process: ``python -m deploy.bench.workerproc --kind gridcase|baseline``.
+"""A benchmark worker in its own process: ``python -m workers.bench.workerproc --kind gridcase|baseline``.
 
 The benchmarks run the worker as a subprocess by default, so its memory and CPU are measured on
 their own and the driver (the clients sending updates) does not share its interpreter lock.
@@ -31,7 +31,7 @@ def build(kind: str, client: object, settings: Settings, task_queue: str, max_ca
 
         return build_worker(client, settings, task_queue=task_queue, max_cached_workflows=max_cached)
     if kind == "baseline":
-        from deploy.bench.baseline import FloorWorkflow, NaiveWorkflow, bench_noop
+        from workers.bench.baseline import FloorWorkflow, NaiveWorkflow, bench_noop
 
         return Worker(client, task_queue=task_queue, workflows=[NaiveWorkflow, FloorWorkflow],
                       activities=[bench_noop], max_cached_workflows=max_cached or settings.worker_max_cached_workflows)

@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 from temporalio.client import Client
 
-from deploy.bench.common import BenchResult, percentile
-from deploy.bench.harness import running_worker
+from workers.bench.common import BenchResult, percentile
+from workers.bench.harness import running_worker
 from workers.case_client import ActionRefused, CaseClient
 from workers.settings import Settings
 

@@ -1,4 +1,6 @@
-"""Closed-loop metrics of case handling, computed from the read model.
+"""Closed-loop KPIs of case handling (response, resolution, satisfaction ...), computed from the read model.
+
+(Prometheus instruments are another thing: :mod:`activities.instruments`, :mod:`workers.observability`.)
 
 Two steps, so every formula can be checked by hand:
 
@@ -23,19 +25,17 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from events.times import as_utc, city_time
 from readmodel import tables as t
+from readmodel.projection import TERMINAL_STATUSES
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SliceBy = Literal["district", "street", "community", "grid", "department", "category", "period"]
 SLICES: tuple[str, ...] = ("district", "street", "community", "grid", "department", "category", "period")
-#: Statuses that end a case.
-TERMINAL = frozenset({"closed", "rejected", "merged"})
 #: Closure types that count for the on-time closure rate (``special`` ones do not).
 EVALUATED_CLOSURES = frozenset({"normal", "overdue", "error"})
 
@@ -78,7 +78,7 @@ class CaseFacts:
 
     @property
     def open(self) -> bool:
-        return self.status not in TERMINAL
+        return self.status not in TERMINAL_STATUSES
 
     @property
     def compressed(self) -> bool:
@@ -144,8 +144,7 @@ RATE_FIELDS: tuple[str, ...] = (
 
 def month_of(when: datetime) -> str:
     """``YYYY-MM`` of ``when`` in local (Asia/Shanghai) time."""
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL_TZ).strftime("%Y-%m")
+    return city_time(when, "%Y-%m")
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -450,7 +449,7 @@ def response_outcome(clock_rows: Sequence[tuple[str | None, datetime | None]]) -
 def load_facts(engine: Engine) -> tuple[list[CaseFacts], list[AssignmentFacts]]:
     """Per-case and per-assignment facts of every case in the read model that has been opened."""
     c, a, k, cb = t.cases.c, t.assignments.c, t.clocks.c, t.callbacks.c
-    u = t.as_utc
+    u = as_utc
     with engine.connect() as conn:
         assignment_rows = conn.execute(
             select(a.case_id, a.kind, a.unit_kind, a.unit_id, a.returned_at, a.first_on_time)
@@ -490,7 +489,7 @@ def load_facts(engine: Engine) -> tuple[list[CaseFacts], list[AssignmentFacts]]:
             CaseFacts(
                 case_id=cid,
                 status=r.status,
-                opened_at=u(r.opened_at),  # type: ignore[arg-type]
+                opened_at=u(r.opened_at),
                 category=r.category,
                 channel=r.channel,
                 district_id=r.district_id,

@@ -1,0 +1,415 @@
+"""``gridcase case <action>``: one command per catalogue row, its options derived from the row's form.
+
+Every action is driven through the command line against a recording client (no Temporal): the
+command it builds must be the row's command with every option parsed into its field. Unknown units
+are refused before anything is sent; refusals and Temporal errors print one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+from typer.testing import CliRunner
+
+from city.files import write_city
+from events.base import Role, UnitKind, UnitRef
+from events.schemas import EscalationLevel, WhistleTask
+from tests.unit.test_city_files import tiny_city
+from workers import cli_case
+from workers.case_client import ActionRefused
+from workers.cli import app
+from workers.cli_case import build_case_app
+from workers.settings import get_settings
+from workflows.case_models import ActionResult
+from workflows.domain import commands as c
+from workflows.domain.actions import CATALOGUE, Action, FormField, Widget
+from workflows.domain.state import CaseStatus
+
+ACTIONS = CATALOGUE.after_intake()
+
+
+@pytest.fixture(autouse=True)
+def tiny_city_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A city of its own (S-1, S-2, water, environment ...) and a Temporal nobody listens on."""
+    write_city(tiny_city(), tmp_path / "city")
+    monkeypatch.setenv("GRIDCASE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GRIDCASE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("GRIDCASE_CITY_DATA_DIR", str(tmp_path / "city"))
+    monkeypatch.setenv("GRIDCASE_TEMPORAL_ADDRESS", "localhost:1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+class Recorder:
+    """Stands in for :class:`CaseClient`: records each action, or raises what it is told to."""
+
+    def __init__(self, raises: Exception | None = None) -> None:
+        self.sent: list[tuple[str, c.Command, str | None]] = []
+        self.raises = raises
+
+    async def act(self, case_id: str, command: c.Command, request_id: str | None = None) -> ActionResult:
+        if self.raises is not None:
+            raise self.raises
+        self.sent.append((case_id, command, request_id))
+        return ActionResult(case_id=case_id, status=CaseStatus.HANDLING, seq=7, events=[f"{case_id}:7"])
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    rec = Recorder()
+
+    def run(fn: Callable[[Any], Any]) -> Any:
+        return asyncio.run(fn(rec))
+
+    monkeypatch.setattr(cli_case, "_run", run)
+    return rec
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _widget(action: Action, name: str) -> Widget:
+    form = action.form_field(name)
+    assert form is not None, f"{action.name}.{name} has no form field"
+    return form.widget
+
+
+def _fields(action: Action) -> list[str]:
+    return [n for n in action.command.model_fields if n not in ("actor", "type")]
+
+
+def _enum_of(action: Action, name: str) -> type[enum.Enum]:
+    annotation = action.command.model_fields[name].annotation
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return candidate
+    raise AssertionError(f"{action.name}.{name}: not an enumeration")
+
+
+def args_and_expected(action: Action) -> tuple[list[str], dict[str, Any]]:
+    """Options for every field of the action (optional ones too) and the field values they must give."""
+    args: list[str] = []
+    expected: dict[str, Any] = {}
+    for name in _fields(action):
+        w = _widget(action, name)
+        if w == Widget.UNIT:
+            args += [_flag(name), "street:S-1"]
+            expected[name] = UnitRef(kind=UnitKind.STREET, id="S-1")
+        elif w == Widget.TASKS:
+            args += ["--task", "water=fix the main", "--task", "environment=measure the noise"]
+            expected[name] = [
+                WhistleTask(department_id="water", task="fix the main"),
+                WhistleTask(department_id="environment", task="measure the noise"),
+            ]
+        elif w == Widget.DURATION:
+            args += [_flag(name), "1d12h"]
+            expected[name] = timedelta(days=1, hours=12)
+        elif w == Widget.BOOL:
+            args += [_flag(name)]
+            expected[name] = True
+        elif w == Widget.CHOICE:
+            member = list(_enum_of(action, name))[-1]
+            args += [_flag(name), str(member.value)]
+            expected[name] = member
+        elif w == Widget.REFS:
+            args += [_flag(name), "photo-1", _flag(name), "photo-2"]
+            expected[name] = ["photo-1", "photo-2"]
+        elif w == Widget.CASE:
+            args += [_flag(name), "C-OTHER"]
+            expected[name] = "C-OTHER"
+        else:
+            args += [_flag(name), f"{name} text 文字"]
+            expected[name] = f"{name} text 文字"
+    return args, expected
+
+
+def _as(action: Action) -> list[str]:
+    if Role.DISPATCHER in action.roles:
+        return []
+    role = action.roles[0]
+    unit = {Role.STREET: "S-1", Role.DEPARTMENT: "water", Role.GRID_WORKER: "G-101", Role.SUPERVISOR: "city"}
+    return ["--as", f"{role.value}:{unit.get(role, 'x')}/tester"]
+
+
+def test_one_command_per_action_named_by_its_path() -> None:
+    names = {cmd.name for cmd in build_case_app().registered_commands}
+    assert {a.path for a in ACTIONS} | {"new", "show", "timeline"} == names
+    assert {"report-in", "review-return", "complete-task", "request-extension"} <= names
+    assert not {"report", "review", "complete", "extend"} & names, "the old names are gone"
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.path)
+def test_help_lists_every_field_with_its_widget(action: Action) -> None:
+    result = CliRunner().invoke(app, ["case", action.path, "--help"], prog_name="gridcase")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert action.summary_zh in out and ", ".join(r.value for r in action.roles) in out
+    for name in _fields(action):
+        w = _widget(action, name)
+        flag = "--task" if w == Widget.TASKS else _flag(name)
+        assert flag in out, f"{action.path}: {flag} missing"
+        if w == Widget.BOOL:
+            assert f"{flag} / --no-{flag[2:]}" in out
+        if w == Widget.CHOICE:
+            assert all(str(m.value) in out for m in _enum_of(action, name))
+        if w == Widget.UNIT:
+            assert f"{flag} KIND:ID" in out
+        if w == Widget.TASKS:
+            assert "--task DEPT=TEXT" in out
+        if w == Widget.DURATION:
+            assert f"{flag} 3d|12h|90m|1d12h" in out
+    assert "--request-id" in out and "--as ROLE[:UNIT][/PERSON]" in out
+    assert ("[default: dispatcher]" in out) == (Role.DISPATCHER in action.roles)
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.path)
+def test_every_action_sends_its_command_with_every_option_parsed(action: Action, recorder: Recorder) -> None:
+    args, expected = args_and_expected(action)
+    result = CliRunner().invoke(app, ["case", action.path, "C-1", *args, *_as(action), "--request-id", "r-1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "C-1: handling (seq 7) events C-1:7"
+    [(case_id, command, request_id)] = recorder.sent
+    assert (case_id, request_id, type(command)) == ("C-1", "r-1", action.command)
+    assert {k: getattr(command, k) for k in expected} == expected
+    role = Role.DISPATCHER if Role.DISPATCHER in action.roles else action.roles[0]
+    assert command.actor.role == role
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.path)
+def test_required_fields_are_required(action: Action, recorder: Recorder) -> None:
+    required = [n for n in _fields(action) if action.command.model_fields[n].is_required()]
+    for missing in required:
+        args, _ = args_and_expected(action)
+        flag = "--task" if _widget(action, missing) == Widget.TASKS else _flag(missing)
+        kept = _drop(args, flag, _widget(action, missing) == Widget.BOOL)
+        result = CliRunner().invoke(app, ["case", action.path, "C-1", *kept, *_as(action)])
+        assert result.exit_code == 2 and flag in result.output, (action.path, missing, result.output)
+    assert not recorder.sent
+
+
+def _drop(args: list[str], flag: str, is_flag: bool) -> list[str]:
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == flag:
+            skip = not is_flag
+            continue
+        out.append(a)
+    return out
+
+
+UNIT_ACTIONS = [a for a in ACTIONS if any(f.widget in (Widget.UNIT, Widget.TASKS) for f in a.fields)]
+
+
+@pytest.mark.parametrize("action", UNIT_ACTIONS, ids=lambda a: a.path)
+@pytest.mark.parametrize("bad", ["street:S-404", "grid:G-404", "department:nowhere"])
+def test_unknown_units_are_refused_before_sending(action: Action, bad: str, recorder: Recorder) -> None:
+    args, _ = args_and_expected(action)
+    kind, _, unit_id = bad.partition(":")
+    flags = []
+    for name in _fields(action):
+        w = _widget(action, name)
+        if w == Widget.UNIT:
+            args[args.index(_flag(name)) + 1] = bad
+            flags.append(_flag(name))
+        elif w == Widget.TASKS and kind == "department":
+            args[args.index("--task") + 1] = f"{unit_id}=a task"
+            flags.append("--task")
+    if not flags:
+        pytest.skip("a whistle's tasks name departments only")
+    flag = flags[0]
+    result = CliRunner().invoke(app, ["case", action.path, "C-1", *args, *_as(action)])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"refused by rule registry.unknown_unit: {flag} {bad}")
+    assert not recorder.sent
+
+
+def test_malformed_values_are_refused_naming_the_option(recorder: Recorder) -> None:
+    cases = [
+        (["dispatch", "C-1", "--unit", "planet:X"], "--unit 'planet:X': expected KIND:ID"),
+        (
+            ["request-extension", "C-1", "--extra", "3 weeks", "--reason", "r", "--as", "street:S-1"],
+            "--extra '3 weeks': use forms like 3d",
+        ),
+        (["whistle", "C-1", "--task", "water"], "--task 'water': expected DEPARTMENT=task text"),
+        (["accept", "C-1", "--as", "mayor"], "--as: unknown role 'mayor'"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(app, ["case", *args])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    assert not recorder.sent
+
+
+@pytest.mark.parametrize(
+    "error, code, line",
+    [
+        (
+            ActionRefused("case.finished", "case C-1 is closed: 'register' cannot change it any more"),
+            2,
+            "refused by rule case.finished: case C-1 is closed: 'register' cannot change it any more",
+        ),
+        (
+            ActionRefused("jurisdiction.not_assigned", "only the assigned unit\nmay do it"),
+            2,
+            "refused by rule jurisdiction.not_assigned: only the assigned unit may do it",
+        ),
+        (
+            RPCError("workflow not found for ID: case-C-1", RPCStatusCode.NOT_FOUND, b""),
+            1,
+            "case C-1: no such case (Temporal: workflow not found for ID: case-C-1)",
+        ),
+        (
+            RPCError("namespace\nrate limited", RPCStatusCode.RESOURCE_EXHAUSTED, b""),
+            1,
+            "case C-1: Temporal refused the call (RPCError RESOURCE_EXHAUSTED): namespace rate limited",
+        ),
+    ],
+)
+def test_refusals_and_temporal_errors_are_one_line(error: Exception, code: int, line: str, recorder: Recorder) -> None:
+    recorder.raises = error
+    for action in ACTIONS:
+        args, _ = args_and_expected(action)
+        result = CliRunner().invoke(app, ["case", action.path, "C-1", *args, *_as(action)])
+        assert (result.exit_code, result.output) == (code, line + "\n"), action.path
+
+
+def test_temporal_down_is_one_line_for_every_action() -> None:
+    for action in ACTIONS:
+        args, _ = args_and_expected(action)
+        result = CliRunner().invoke(app, ["case", action.path, "C-1", *args, *_as(action)])
+        assert result.exit_code == 1, (action.path, result.output)
+        assert result.output.count("\n") == 1
+        assert result.output.startswith("Temporal is not reachable at localhost:1"), result.output
+
+
+class ToyLevel(enum.StrEnum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class PolishBadge(c.Command):
+    """A plug-in's action, with a field of every widget."""
+
+    type: Literal["polish_badge"] = "polish_badge"
+    unit: UnitRef
+    shiny: bool
+    level: ToyLevel = ToyLevel.LOW
+    extra: timedelta
+    tasks: list[WhistleTask]
+    note: str | None = None
+    evidence: list[str] = []
+    other_case_id: str
+    escalation: EscalationLevel | None = None
+
+
+TOY = Action(
+    "polish_badge",
+    PolishBadge,
+    (Role.STREET, Role.SUPERVISOR),
+    "擦徽章",
+    "polish the street's badge",
+    (
+        FormField("unit", "单位", "Unit", Widget.UNIT),
+        FormField("shiny", "锃亮", "Shiny", Widget.BOOL),
+        FormField("level", "级别", "Level", Widget.CHOICE),
+        FormField("extra", "时长", "Extra", Widget.DURATION),
+        FormField("tasks", "任务", "Tasks", Widget.TASKS),
+        FormField("note", "备注", "Note", Widget.TEXTAREA),
+        FormField("evidence", "材料", "Evidence", Widget.REFS),
+        FormField("other_case_id", "另案", "Other case", Widget.CASE),
+    ),
+)
+
+
+def test_a_catalogue_with_a_toy_action_gets_its_command(recorder: Recorder) -> None:
+    toy_app = build_case_app(CATALOGUE.extended(TOY))
+    listing = CliRunner().invoke(toy_app, ["--help"])
+    assert listing.exit_code == 0 and "polish-badge" in listing.output and "擦徽章" in listing.output
+    assert "polish-badge" not in CliRunner().invoke(build_case_app(), ["--help"]).output
+
+    help_ = CliRunner().invoke(toy_app, ["polish-badge", "--help"])
+    assert help_.exit_code == 0, help_.output
+    flat = " ".join(help_.output.split())
+    for text in (
+        "--unit KIND:ID",
+        "--shiny / --no-shiny",
+        "<low|high>",
+        "--extra 3d|12h|90m|1d12h",
+        "--task DEPT=TEXT",
+        "--note TEXT",
+        "--evidence REF",
+        "--other-case-id CASE_ID",
+        "--escalation",
+        "street, supervisor",
+    ):
+        assert text in flat, text
+    assert "[default: dispatcher]" not in flat, "the hotline may not take this action"
+
+    missing_as = CliRunner().invoke(
+        toy_app,
+        [
+            "polish-badge",
+            "C-9",
+            "--unit",
+            "street:S-2",
+            "--shiny",
+            "--extra",
+            "90m",
+            "--task",
+            "water=polish",
+            "--other-case-id",
+            "C-8",
+        ],
+    )
+    assert missing_as.exit_code == 2 and "--as" in missing_as.output
+    ok = CliRunner().invoke(
+        toy_app,
+        [
+            "polish-badge",
+            "C-9",
+            "--unit",
+            "street:S-2",
+            "--no-shiny",
+            "--level",
+            "high",
+            "--extra",
+            "90m",
+            "--task",
+            "water=polish",
+            "--other-case-id",
+            "C-8",
+            "--as",
+            "street:S-2",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    [(_, command, _)] = recorder.sent
+    assert command == PolishBadge(
+        actor=command.actor,
+        unit=UnitRef(kind=UnitKind.STREET, id="S-2"),
+        shiny=False,
+        level=ToyLevel.HIGH,
+        extra=timedelta(minutes=90),
+        tasks=[WhistleTask(department_id="water", task="polish")],
+        other_case_id="C-8",
+    )
+
+
+def test_a_toy_action_colliding_with_a_hand_written_command_is_refused() -> None:
+    class Show(c.Command):
+        type: Literal["show"] = "show"
+
+    with pytest.raises(ValueError, match="collides"):
+        build_case_app(CATALOGUE.extended(Action("show", Show, (Role.DISPATCHER,), "看", "look")))

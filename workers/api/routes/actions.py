@@ -1,0 +1,175 @@
+"""The actions on a case, from the action catalogue.
+
+* ``POST /cases/{case_id}/<path>`` — one route per catalogue action after intake (``dispatch``,
+  ``review-return``...), its summary, body and role check taken from the catalogue row; each is the
+  workflow's ``act`` update, the actor being the caller.
+* ``GET /cases/{case_id}/actions`` — what the caller may do on the case now (the domain decides),
+  each with its form.
+
+Before a command is sent, the API refuses what would leave the case stuck or answer with a
+server error: a finished case (409 ``case.finished``) and a unit the registry does not know
+(422 ``registry.unknown_unit``, on every field whose form widget is a unit or a whistle's tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from events.base import Actor, UnitKind, UnitRef
+from workers.api.auth import api_roles, require_action_role, require_read
+from workers.api.deps import KEY, Caller, CaseIdParam, load_case, services
+from workers.api.errors import ApiError, invalid_fields, responses, validation_error
+from workers.api.schemas import ActionResponse, AvailableAction, CaseActions, body_model
+from workers.case_client import ActionRefused, finished_refusal
+from workflows.domain.actions import Action, Catalogue, Widget, form_schema
+from workflows.domain.registry import CityRegistry
+from workflows.domain.state import TERMINAL, CaseState
+
+UNKNOWN_UNIT = "registry.unknown_unit"
+
+
+def action_path(name: str) -> str:
+    """How URLs spell an action: ``review_return`` → ``review-return``."""
+    return name.replace("_", "-")
+
+
+def action_body(action: Action) -> type[BaseModel]:
+    """The request body of ``action``: its command's fields but the actor; a whistle's tasks refuse
+    unknown fields."""
+    return body_model(action.command, frozenset(f.name for f in action.fields if f.widget == Widget.TASKS))
+
+
+def action_bodies(catalogue: Catalogue) -> dict[str, type[BaseModel]]:
+    """The request body of each action on an existing case."""
+    return {a.name: action_body(a) for a in catalogue.after_intake()}
+
+
+# --- unit references ---------------------------------------------------------------------------
+
+
+def unit_references(action: Action, command: BaseModel) -> Iterator[tuple[str, UnitRef]]:
+    """Every unit ``command`` names, with its field (``unit``, ``tasks.0.department_id``): the
+    fields whose form widget is a unit (a ``UnitRef``, or a list of them) or a whistle's tasks (each
+    naming a department)."""
+    for f in action.fields:
+        value = getattr(command, f.name, None)
+        if value is None:
+            continue
+        if f.widget == Widget.UNIT:
+            if isinstance(value, UnitRef):
+                yield f.name, value
+            elif isinstance(value, list | tuple):
+                for i, item in enumerate(value):
+                    if isinstance(item, UnitRef):
+                        yield f"{f.name}.{i}", item
+        elif f.widget == Widget.TASKS and isinstance(value, list | tuple):
+            for i, task in enumerate(value):
+                dept = getattr(task, "department_id", None)
+                if isinstance(dept, str):
+                    yield f"{f.name}.{i}.department_id", UnitRef(kind=UnitKind.DEPARTMENT, id=dept)
+
+
+def check_units(registry: CityRegistry, action: Action, command: BaseModel) -> None:
+    """422 ``registry.unknown_unit`` naming each field whose unit the city's registry does not have."""
+    unknown = [
+        (f"body.{where}", UNKNOWN_UNIT, f"the registry has no {unit.kind.value} {unit.id!r}")
+        for where, unit in unit_references(action, command)
+        if not registry.unit_exists(unit)
+    ]
+    if unknown:
+        raise invalid_fields(unknown)
+
+
+# --- the routes --------------------------------------------------------------------------------
+
+
+def _available(state: CaseState, actor: Actor, now: datetime, catalogue: Catalogue) -> list[Action]:
+    """The domain's answer (:func:`workflows.domain.available.available_actions`)."""
+    try:
+        from workflows.domain.available import available_actions
+    except ImportError as err:
+        raise ApiError(503, "unavailable", "actions.unavailable",
+                       f"the domain's available actions cannot be loaded: {err}") from None
+    return available_actions(state, actor, now, catalogue)
+
+
+def build_router(catalogue: Catalogue) -> APIRouter:
+    """The action routes of ``catalogue`` (a new row gets its route, summary and role check here)."""
+    router = APIRouter()
+    rows = catalogue.after_intake()
+    routed = {a.name for a in rows}
+
+    @router.get("/cases/{case_id}/actions", tags=["actions"], name="case_actions",
+                responses=responses(401, 403, 404, 422, 503))
+    async def case_actions(request: Request, case_id: CaseIdParam, p: Caller) -> CaseActions:
+        """The actions the caller may take on this case now (the domain's role, jurisdiction and state
+        rules), each with its form; none for a finished case."""
+        import asyncio
+
+        from events.base import Role
+
+        svc = services(request)
+        state = await load_case(svc, case_id)
+        opened_by = await asyncio.to_thread(svc.store.opened_by, case_id) if p.role == Role.RESIDENT else None
+        require_read(p, state, opened_by)
+        found: list[Action] = []
+        if state.status not in TERMINAL:
+            found = [a for a in _available(state, p.actor(), datetime.now(UTC), catalogue) if a.name in routed]
+        return CaseActions(case_id=state.case_id, status=state.status, actions=[
+            AvailableAction(name=a.name, path=a.path, summary_zh=a.summary_zh, summary_en=a.summary_en,
+                            roles=list(api_roles(a)), form=form_schema(a))
+            for a in found
+        ])
+
+    for action in rows:
+        _add_action_route(router, action)
+    return router
+
+
+def _add_action_route(router: APIRouter, action: Action) -> None:
+    body_cls = action_body(action)
+    command_cls = action.command
+    roles = ", ".join(r.value for r in api_roles(action))
+
+    async def act(
+        request: Request,
+        case_id: CaseIdParam,
+        body: body_cls,  # type: ignore[valid-type]
+        p: Caller,
+        request_id: Annotated[str | None, Header(
+            pattern=KEY, min_length=1, max_length=128,
+            description="Your id for this call: a retry with the same id applies once")] = None,
+    ) -> ActionResponse:
+        svc = services(request)
+        require_action_role(p, action)
+        state = await load_case(svc, case_id)
+        require_read(p, state)
+        if state.status in TERMINAL:
+            raise finished_refusal(case_id, action.name, state)
+        try:
+            command = command_cls(actor=p.actor(), **body.model_dump(exclude_unset=False))  # type: ignore[attr-defined]
+        except ValidationError as err:
+            raise validation_error(err) from None
+        check_units(svc.registry, action, command)
+        rid = f"{p.person_id}:{request_id}" if request_id else None
+        try:
+            result = await svc.cases.act(case_id, cast(Any, command), rid)
+        except ActionRefused as err:
+            if err.rule == "status.not_allowed":  # it may have finished meanwhile (a double click on close)
+                now = await load_case(svc, case_id)
+                if now.status in TERMINAL:
+                    raise finished_refusal(case_id, action.name, now) from None
+            raise
+        return ActionResponse(case_id=result.case_id, status=result.status, seq=result.seq, events=result.events)
+
+    act.__doc__ = f"{action.summary}.\n\nMay be attempted by: {roles}; the workflow checks the rest."
+    act.__name__ = f"act_{action.name}"
+    act.__annotations__["body"] = body_cls  # a per-action model: resolved here, not from the module's globals
+    router.post(f"/cases/{{case_id}}/{action.path}", tags=["actions"], name=action.name,
+                summary=f"{action.path} ({action.summary_zh})",
+                responses=responses(401, 403, 404, 409, 422, 503))(act)
