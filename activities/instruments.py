@@ -50,13 +50,9 @@ from events.schemas import (
 )
 
 CASES_OPENED = Counter("gridcase_cases_opened_total", "Cases opened (case.received), by intake channel.", ["channel"])
-CASES_CLOSED = Counter(
-    "gridcase_cases_closed_total", "Cases closed (case.closed), by closure type.", ["closure_type"]
-)
+CASES_CLOSED = Counter("gridcase_cases_closed_total", "Cases closed (case.closed), by closure type.", ["closure_type"])
 CASES_REOPENED = Counter("gridcase_cases_reopened_total", "Cases reopened (case.reopened).")
-SLA_WARNINGS = Counter(
-    "gridcase_sla_warnings_total", "SLA warnings raised, by clock kind and unit.", ["clock", "unit"]
-)
+SLA_WARNINGS = Counter("gridcase_sla_warnings_total", "SLA warnings raised, by clock kind and unit.", ["clock", "unit"])
 SLA_BREACHES = Counter("gridcase_sla_breaches_total", "SLA breaches, by clock kind and unit.", ["clock", "unit"])
 ESCALATIONS = Counter(
     "gridcase_escalations_total", "Escalation rungs raised (催办, 督办, 通报), by level and unit.", ["level", "unit"]

@@ -83,9 +83,7 @@ class KafkaEventSink:
             masked = to_cloudevent(event, mask_pii=True)
             records.append((self._topics.case_events, masked, etype))
             if self._keep_restricted:
-                records.append(
-                    (self._topics.case_events_restricted, to_cloudevent(event, mask_pii=False), etype)
-                )
+                records.append((self._topics.case_events_restricted, to_cloudevent(event, mask_pii=False), etype))
             if is_sla_alert(etype):
                 records.append((self._topics.sla_alerts, masked, etype))
         return records

@@ -21,11 +21,11 @@ class SlaActivities:
 
     def __init__(self, policy: SlaPolicy, calendar: WorkCalendar, time_scale: float | None = None) -> None:
         """Args:
-            policy: the SLA policy in force.
-            calendar: the working-time calendar.
-            time_scale: wall-clock seconds per policy hour for compressed time (``None``: real time).
-                New cases then get the policy compressed onto continuous time, and the scale is
-                recorded in their SLA context for their whole life.
+        policy: the SLA policy in force.
+        calendar: the working-time calendar.
+        time_scale: wall-clock seconds per policy hour for compressed time (``None``: real time).
+            New cases then get the policy compressed onto continuous time, and the scale is
+            recorded in their SLA context for their whole life.
         """
         scale = check_scale(time_scale)
         if scale is not None:

@@ -115,8 +115,12 @@ class _Reader:
             header = [h.strip() for h in (reader.fieldnames or [])]
             missing = [c for c in COLUMNS[file] if c not in header]
             if missing:
-                self.issue(file, "header", "missing-column",
-                           f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS[file])}")
+                self.issue(
+                    file,
+                    "header",
+                    "missing-column",
+                    f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS[file])}",
+                )
                 return
             reader.fieldnames = header
             for n, raw in enumerate(reader, start=2):
@@ -196,8 +200,12 @@ def read_city(folder: Path) -> CityData:
         if not r.unique("streets.csv", label, row["id"], seen):
             continue
         if row["district_id"] not in district_ids:
-            r.issue("streets.csv", label, "unknown-parent",
-                    f"street {row['id']!r}: district {row['district_id']!r} is not in districts.csv")
+            r.issue(
+                "streets.csv",
+                label,
+                "unknown-parent",
+                f"street {row['id']!r}: district {row['district_id']!r} is not in districts.csv",
+            )
             continue
         streets.append(Street(row["id"], row["district_id"], row["name"]))
     street_ids = {s.id for s in streets}
@@ -208,8 +216,12 @@ def read_city(folder: Path) -> CityData:
         if not r.unique("communities.csv", label, row["id"], seen):
             continue
         if row["street_id"] not in street_ids:
-            r.issue("communities.csv", label, "unknown-parent",
-                    f"community {row['id']!r}: street {row['street_id']!r} is not in streets.csv")
+            r.issue(
+                "communities.csv",
+                label,
+                "unknown-parent",
+                f"community {row['id']!r}: street {row['street_id']!r} is not in streets.csv",
+            )
             continue
         communities.append(Community(row["id"], row["street_id"], row["name"]))
     community_ids = {c.id for c in communities}
@@ -226,27 +238,43 @@ def read_city(folder: Path) -> CityData:
         try:
             role = StaffRole(row["role"])
         except ValueError:
-            r.issue("staff.csv", label, "bad-role",
-                    f"role {row['role']!r} is not one of {', '.join(x.value for x in StaffRole)}")
+            r.issue(
+                "staff.csv",
+                label,
+                "bad-role",
+                f"role {row['role']!r} is not one of {', '.join(x.value for x in StaffRole)}",
+            )
             continue
         if row["grid_id"] not in grid_ids:
-            r.issue("staff.csv", label, "unknown-parent",
-                    f"staff {row['id']!r}: grid {row['grid_id']!r} is not in {GRIDS_FILE}")
+            r.issue(
+                "staff.csv",
+                label,
+                "unknown-parent",
+                f"staff {row['id']!r}: grid {row['grid_id']!r} is not in {GRIDS_FILE}",
+            )
             continue
         roles[row["grid_id"]][role] += 1
         limit = MAX_ROLES[role]
         if limit is not None and roles[row["grid_id"]][role] > limit:
-            r.issue("staff.csv", label, "too-many-staff-role",
-                    f"grid {row['grid_id']!r} already has {limit} {role.value} (1+1+1+N: one leader, one manager)")
+            r.issue(
+                "staff.csv",
+                label,
+                "too-many-staff-role",
+                f"grid {row['grid_id']!r} already has {limit} {role.value} (1+1+1+N: one leader, one manager)",
+            )
             continue
         staff.append(StaffMember(row["id"], row["grid_id"], role, row["name"]))
     if (folder / "staff.csv").is_file():
         for g in grids:
             for role, need in REQUIRED_ROLES.items():
                 if roles[g.id][role] < need:
-                    r.issue(GRIDS_FILE, grid_rows[g.id], "missing-staff-role",
-                            f"grid {g.id!r} has no {role.value} in staff.csv (1+1+1+N: one leader, one manager, "
-                            "at least one full-time worker per grid)")
+                    r.issue(
+                        GRIDS_FILE,
+                        grid_rows[g.id],
+                        "missing-staff-role",
+                        f"grid {g.id!r} has no {role.value} in staff.csv (1+1+1+N: one leader, one manager, "
+                        "at least one full-time worker per grid)",
+                    )
 
     departments: list[Department] = []
     seen = {}
@@ -263,8 +291,12 @@ def read_city(folder: Path) -> CityData:
         try:
             kind = CategoryKind(row["kind"])
         except ValueError:
-            r.issue("categories.csv", label, "bad-kind",
-                    f"kind {row['kind']!r} is not one of {', '.join(k.value for k in CategoryKind)}")
+            r.issue(
+                "categories.csv",
+                label,
+                "bad-kind",
+                f"kind {row['kind']!r} is not one of {', '.join(k.value for k in CategoryKind)}",
+            )
             continue
         try:
             weight = float(row["weight"])
@@ -281,36 +313,46 @@ def read_city(folder: Path) -> CityData:
     keyword_rows: dict[str, str] = {}
     for label, row in r.rows("urgency_rules.csv"):
         if row["category"] not in codes:
-            r.issue("urgency_rules.csv", label, "unknown-category",
-                    f"category {row['category']!r} is not in categories.csv")
+            r.issue(
+                "urgency_rules.csv", label, "unknown-category", f"category {row['category']!r} is not in categories.csv"
+            )
             continue
         try:
             urgency = Urgency(row["urgency"])
         except ValueError:
-            r.issue("urgency_rules.csv", label, "bad-urgency",
-                    f"urgency {row['urgency']!r} is not one of {', '.join(u.value for u in Urgency)}")
+            r.issue(
+                "urgency_rules.csv",
+                label,
+                "bad-urgency",
+                f"urgency {row['urgency']!r} is not one of {', '.join(u.value for u in Urgency)}",
+            )
             continue
         keywords = tuple(k.strip() for k in row["keywords"].split("|") if k.strip())
         if not keywords:
             if not r.unique("urgency_rules.csv", label, row["category"], defaults, "default-rule"):
                 continue
-        elif not r.unique("urgency_rules.csv", label, f"{row['category']}:{'|'.join(keywords)}", keyword_rows,
-                          "keyword-rule"):
+        elif not r.unique(
+            "urgency_rules.csv", label, f"{row['category']}:{'|'.join(keywords)}", keyword_rows, "keyword-rule"
+        ):
             continue
         urgency_rules.append(UrgencyRule(row["category"], urgency, keywords))
     if (folder / "urgency_rules.csv").is_file():
         for c in categories:
             if c.code not in defaults:
-                r.issue("categories.csv", category_rows[c.code], "missing-urgency-rule",
-                        f"category {c.code!r} has no default urgency rule (a row with empty keywords) "
-                        "in urgency_rules.csv")
+                r.issue(
+                    "categories.csv",
+                    category_rows[c.code],
+                    "missing-urgency-rule",
+                    f"category {c.code!r} has no default urgency rule (a row with empty keywords) in urgency_rules.csv",
+                )
 
     routing_rules: list[RoutingRule] = []
     routed: dict[str, str] = {}
     for label, row in r.rows("routing_rules.csv"):
         if row["category"] not in codes:
-            r.issue("routing_rules.csv", label, "unknown-category",
-                    f"category {row['category']!r} is not in categories.csv")
+            r.issue(
+                "routing_rules.csv", label, "unknown-category", f"category {row['category']!r} is not in categories.csv"
+            )
             continue
         if not r.unique("routing_rules.csv", label, row["category"], routed, "routing-rule"):
             continue
@@ -319,14 +361,19 @@ def read_city(folder: Path) -> CityData:
             if route == UnitKind.HOTLINE:
                 raise ValueError
         except ValueError:
-            r.issue("routing_rules.csv", label, "bad-route",
-                    f"route {row['route']!r} is not grid, street or department")
+            r.issue(
+                "routing_rules.csv", label, "bad-route", f"route {row['route']!r} is not grid, street or department"
+            )
             continue
         depts = tuple(d.strip() for d in row["departments"].split("|") if d.strip())
         unknown = [d for d in depts if d not in department_ids]
         if unknown:
-            r.issue("routing_rules.csv", label, "unknown-department",
-                    f"department(s) {', '.join(repr(d) for d in unknown)} not in departments.csv")
+            r.issue(
+                "routing_rules.csv",
+                label,
+                "unknown-department",
+                f"department(s) {', '.join(repr(d) for d in unknown)} not in departments.csv",
+            )
             continue
         flag = row["needs_whistle"].lower()
         if flag not in _BOOL:
@@ -337,15 +384,23 @@ def read_city(folder: Path) -> CityData:
             r.issue("routing_rules.csv", label, "bad-route", "route department needs at least one department")
             continue
         if whistle and (route != UnitKind.STREET or not depts):
-            r.issue("routing_rules.csv", label, "bad-whistle",
-                    "needs_whistle requires route street and at least one department to summon")
+            r.issue(
+                "routing_rules.csv",
+                label,
+                "bad-whistle",
+                "needs_whistle requires route street and at least one department to summon",
+            )
             continue
         routing_rules.append(RoutingRule(row["category"], route, depts, whistle))
     if (folder / "routing_rules.csv").is_file():
         for c in categories:
             if c.code not in routed:
-                r.issue("categories.csv", category_rows[c.code], "missing-routing-rule",
-                        f"category {c.code!r} has no row in routing_rules.csv")
+                r.issue(
+                    "categories.csv",
+                    category_rows[c.code],
+                    "missing-routing-rule",
+                    f"category {c.code!r} has no row in routing_rules.csv",
+                )
 
     # Every unit has something under it.
     streets_with = {c.street_id for c in communities}
@@ -367,9 +422,17 @@ def read_city(folder: Path) -> CityData:
         raise CityDataError(r.issues)
     name = meta.pop("name", folder.name)
     return CityData(
-        name=name, districts=districts, streets=streets, communities=communities, grids=grids,
-        staff=staff, departments=departments, categories=categories, urgency_rules=urgency_rules,
-        routing_rules=routing_rules, meta=meta,
+        name=name,
+        districts=districts,
+        streets=streets,
+        communities=communities,
+        grids=grids,
+        staff=staff,
+        departments=departments,
+        categories=categories,
+        urgency_rules=urgency_rules,
+        routing_rules=routing_rules,
+        meta=meta,
     )
 
 
@@ -413,8 +476,12 @@ def _read_grids(r: _Reader, community_ids: set[str]) -> tuple[list[GridCell], di
         if not r.unique(GRIDS_FILE, label, gid, rows):
             continue
         if values["community_id"] not in community_ids:
-            r.issue(GRIDS_FILE, label, "unknown-parent",
-                    f"grid {gid!r}: community {values['community_id']!r} is not in communities.csv")
+            r.issue(
+                GRIDS_FILE,
+                label,
+                "unknown-parent",
+                f"grid {gid!r}: community {values['community_id']!r} is not in communities.csv",
+            )
             continue
         ring, why = _ring(feature.get("geometry"))
         if ring is None:
@@ -430,8 +497,12 @@ def _read_grids(r: _Reader, community_ids: set[str]) -> tuple[list[GridCell], di
         grids = [g for g, b in zip(grids, bad, strict=True) if not b]
         polys = polys[~bad]
     for a, b, area in overlapping_pairs(grids, polys):
-        r.issue(GRIDS_FILE, rows[b.id], "overlapping-grids",
-                f"grid {b.id!r} overlaps grid {a.id!r} ({rows[a.id]}) by {area:.3g} square degrees")
+        r.issue(
+            GRIDS_FILE,
+            rows[b.id],
+            "overlapping-grids",
+            f"grid {b.id!r} overlaps grid {a.id!r} ({rows[a.id]}) by {area:.3g} square degrees",
+        )
     return grids, rows
 
 
@@ -458,8 +529,7 @@ def overlapping_pairs(grids: list[GridCell], polys: np.ndarray | None = None) ->
     inner = shapely.relate_pattern(polys[left], polys[right], "T********")  # interiors meet
     left, right = left[inner], right[inner]
     areas = shapely.area(shapely.intersection(polys[left], polys[right]))
-    return [(grids[i], grids[j], float(a)) for i, j, a in zip(left, right, areas, strict=True)
-            if a > OVERLAP_TOLERANCE]
+    return [(grids[i], grids[j], float(a)) for i, j, a in zip(left, right, areas, strict=True) if a > OVERLAP_TOLERANCE]
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -474,11 +544,14 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
         "communities.csv": [(c.id, c.street_id, c.name) for c in data.communities],
         "staff.csv": [(s.id, s.grid_id, s.role.value, s.name) for s in data.staff],
         "departments.csv": [(d.id, d.name, d.head, d.head_title) for d in data.departments],
-        "categories.csv": [(c.code, c.kind.value, c.group, c.name, c.name_zh, f"{c.weight:g}")
-                           for c in data.categories],
+        "categories.csv": [
+            (c.code, c.kind.value, c.group, c.name, c.name_zh, f"{c.weight:g}") for c in data.categories
+        ],
         "urgency_rules.csv": [(u.category, u.urgency.value, "|".join(u.keywords)) for u in data.urgency_rules],
-        "routing_rules.csv": [(x.category, x.route.value, "|".join(x.departments), str(x.needs_whistle).lower())
-                              for x in data.routing_rules],
+        "routing_rules.csv": [
+            (x.category, x.route.value, "|".join(x.departments), str(x.needs_whistle).lower())
+            for x in data.routing_rules
+        ],
     }
     written = []
     for file, rows in tables.items():
@@ -489,9 +562,15 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
             w.writerows(rows)
         written.append(path)
     features = [
-        json.dumps({"type": "Feature", "properties": {"id": g.id, "community_id": g.community_id, "name": g.name},
-                    "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in g.ring]]}},
-                   ensure_ascii=False, separators=(",", ":"))
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"id": g.id, "community_id": g.community_id, "name": g.name},
+                "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in g.ring]]},
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         for g in data.grids
     ]
     path = folder / GRIDS_FILE

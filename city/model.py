@@ -26,7 +26,10 @@ class StaffRole(StrEnum):
 REQUIRED_ROLES: dict[StaffRole, int] = {StaffRole.LEADER: 1, StaffRole.MANAGER: 1, StaffRole.FULL_TIME: 1}
 #: The maximum (None: no limit).
 MAX_ROLES: dict[StaffRole, int | None] = {
-    StaffRole.LEADER: 1, StaffRole.MANAGER: 1, StaffRole.FULL_TIME: None, StaffRole.PART_TIME: None,
+    StaffRole.LEADER: 1,
+    StaffRole.MANAGER: 1,
+    StaffRole.FULL_TIME: None,
+    StaffRole.PART_TIME: None,
 }
 
 

@@ -78,9 +78,13 @@ class SqlCityRegistry:
         for r in data.routing_rules:
             entry = self.catalogue[r.category]
             self._categories[r.category] = Category(
-                code=entry.code, name=entry.name, name_zh=entry.name_zh,
-                default_urgency=defaults.get(r.category, Urgency.ORDINARY), route=r.route,
-                departments=r.departments, needs_whistle=r.needs_whistle,
+                code=entry.code,
+                name=entry.name,
+                name_zh=entry.name_zh,
+                default_urgency=defaults.get(r.category, Urgency.ORDINARY),
+                route=r.route,
+                departments=r.departments,
+                needs_whistle=r.needs_whistle,
             )
         # longest names first, for address matching
         self._grid_names = sorted(((g.name, g.id) for g in data.grids), key=lambda t: (-len(t[0]), t[1]))
@@ -91,7 +95,11 @@ class SqlCityRegistry:
     # -- CityRegistry ----------------------------------------------------------------------------
 
     def locate(
-        self, *, grid_id: str | None = None, lat: float | None = None, lon: float | None = None,
+        self,
+        *,
+        grid_id: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
         address: str | None = None,
     ) -> Location:
         """Resolve a grid id, coordinates or address text to grid → community → street → district."""
@@ -114,7 +122,8 @@ class SqlCityRegistry:
         except KeyError:
             raise RegistryError(
                 f"category: unknown category {code!r} ({len(self._categories)} known, see `gridcase city show "
-                "--categories`)") from None
+                "--categories`)"
+            ) from None
 
     def unit_exists(self, unit: UnitRef) -> bool:
         return unit_known(unit, grids=self._grids, streets=self.streets, departments=self.departments)
@@ -134,7 +143,8 @@ class SqlCityRegistry:
             w, s, e, n = self.bounds
             raise RegistryError(
                 f"location: point (lat {lat}, lon {lon}) lies outside every grid of {self.name} "
-                f"(the city spans lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f})")
+                f"(the city spans lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f})"
+            )
         return min(self._grid_order[int(i)] for i in hits)
 
     def grid_for_address(self, address: str) -> str:
@@ -144,17 +154,25 @@ class SqlCityRegistry:
             longest = len(found[0][0])
             found = [f for f in found if len(f[0]) == longest]
             if len(found) > 1:
-                narrowed = [f for f in found if self.streets[self._grids[f[1]].street_id].name in address
-                            or self.districts[self._grids[f[1]].district_id].name in address]
+                narrowed = [
+                    f
+                    for f in found
+                    if self.streets[self._grids[f[1]].street_id].name in address
+                    or self.districts[self._grids[f[1]].district_id].name in address
+                ]
                 found = narrowed or found
             if len(found) > 1:
-                raise RegistryError(f"location.address: {address!r} is ambiguous: it matches grids "
-                                    f"{', '.join(gid for _, gid in found)}; add the street name or give a grid id")
+                raise RegistryError(
+                    f"location.address: {address!r} is ambiguous: it matches grids "
+                    f"{', '.join(gid for _, gid in found)}; add the street name or give a grid id"
+                )
             return found[0][1]
         for name, cid in self._community_names:
             if name in address:
-                raise RegistryError(f"location.address: {address!r} names community {name} ({cid}) but no grid in it; "
-                                    "add the compound name or give coordinates")
+                raise RegistryError(
+                    f"location.address: {address!r} names community {name} ({cid}) but no grid in it; "
+                    "add the compound name or give coordinates"
+                )
         raise RegistryError(f"location.address: no grid matches address {address!r}")
 
     def grid(self, grid_id: str) -> GridInfo:
@@ -229,8 +247,15 @@ class SqlCityRegistry:
         return unit.id
 
     def _location(self, g: GridInfo, address: str | None, lat: float | None, lon: float | None) -> Location:
-        return Location(grid_id=g.id, community_id=g.community_id, street_id=g.street_id,
-                        district_id=g.district_id, address=address, lat=lat, lon=lon)
+        return Location(
+            grid_id=g.id,
+            community_id=g.community_id,
+            street_id=g.street_id,
+            district_id=g.district_id,
+            address=address,
+            lat=lat,
+            lon=lon,
+        )
 
     def locate_points(self, points: Sequence[tuple[float, float]]) -> list[str | None]:
         """Grid ids for many (lat, lon) points at once (None outside every grid); same border rule."""

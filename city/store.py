@@ -60,19 +60,22 @@ ID = String(64)
 meta_table = Table("city_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
 districts = Table("city_districts", metadata, Column("id", ID, primary_key=True), Column("name", String(128)))
 streets = Table(
-    "city_streets", metadata,
+    "city_streets",
+    metadata,
     Column("id", ID, primary_key=True),
     Column("district_id", ID, ForeignKey("city_districts.id"), nullable=False),
     Column("name", String(128), nullable=False),
 )
 communities = Table(
-    "city_communities", metadata,
+    "city_communities",
+    metadata,
     Column("id", ID, primary_key=True),
     Column("street_id", ID, ForeignKey("city_streets.id"), nullable=False),
     Column("name", String(128), nullable=False),
 )
 grids = Table(
-    "city_grids", metadata,
+    "city_grids",
+    metadata,
     Column("id", ID, primary_key=True),
     Column("community_id", ID, ForeignKey("city_communities.id"), nullable=False),
     Column("name", String(128), nullable=False),
@@ -83,7 +86,8 @@ grids = Table(
     Column("geometry_wkt", Text, nullable=False),
 )
 staff = Table(
-    "city_staff", metadata,
+    "city_staff",
+    metadata,
     Column("id", ID, primary_key=True),
     Column("grid_id", ID, ForeignKey("city_grids.id"), nullable=False),
     Column("role", String(16), nullable=False),
@@ -91,14 +95,16 @@ staff = Table(
     Index("ix_city_staff_grid", "grid_id"),
 )
 departments = Table(
-    "city_departments", metadata,
+    "city_departments",
+    metadata,
     Column("id", ID, primary_key=True),
     Column("name", String(128), nullable=False),
     Column("head", String(128), nullable=False),
     Column("head_title", String(64), nullable=False),
 )
 categories = Table(
-    "city_categories", metadata,
+    "city_categories",
+    metadata,
     Column("code", ID, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("grp", String(64), nullable=False),
@@ -107,22 +113,34 @@ categories = Table(
     Column("weight", Float, nullable=False),
 )
 urgency_rules = Table(
-    "city_urgency_rules", metadata,
+    "city_urgency_rules",
+    metadata,
     Column("category", ID, ForeignKey("city_categories.code"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("urgency", String(16), nullable=False),
     Column("keywords", Text, nullable=False),  # "|"-separated; empty: the category's default
 )
 routing_rules = Table(
-    "city_routing_rules", metadata,
+    "city_routing_rules",
+    metadata,
     Column("category", ID, ForeignKey("city_categories.code"), primary_key=True),
     Column("route", String(16), nullable=False),
     Column("departments", Text, nullable=False),  # "|"-separated
     Column("needs_whistle", Boolean, nullable=False),
 )
 #: Children first: the order to delete in (reverse it to insert).
-TABLES = [routing_rules, urgency_rules, categories, departments, staff, grids, communities, streets, districts,
-          meta_table]
+TABLES = [
+    routing_rules,
+    urgency_rules,
+    categories,
+    departments,
+    staff,
+    grids,
+    communities,
+    streets,
+    districts,
+    meta_table,
+]
 
 _engines: dict[str, Engine] = {}
 
@@ -177,30 +195,67 @@ def save_city(engine: Engine, data: CityData, source: str, *, only_if_empty: boo
     bounds = shapely.bounds(polys)
     wkt = shapely.to_wkt(polys, rounding_precision=-1, trim=True)
     version = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
-    meta = {**data.meta, "name": data.name, "version": version, "source": source,
-            "loaded_at": datetime.now(UTC).isoformat(), "counts": json.dumps(data.counts())}
+    meta = {
+        **data.meta,
+        "name": data.name,
+        "version": version,
+        "source": source,
+        "loaded_at": datetime.now(UTC).isoformat(),
+        "counts": json.dumps(data.counts()),
+    }
     rows: dict[Table, list[dict[str, Any]]] = {
         meta_table: [{"key": k, "value": v} for k, v in meta.items()],
         districts: [{"id": d.id, "name": d.name} for d in data.districts],
         streets: [{"id": s.id, "district_id": s.district_id, "name": s.name} for s in data.streets],
         communities: [{"id": c.id, "street_id": c.street_id, "name": c.name} for c in data.communities],
-        grids: [{"id": g.id, "community_id": g.community_id, "name": g.name, "min_lon": float(b[0]),
-                 "min_lat": float(b[1]), "max_lon": float(b[2]), "max_lat": float(b[3]), "geometry_wkt": str(w)}
-                for g, b, w in zip(data.grids, bounds, wkt, strict=True)],
+        grids: [
+            {
+                "id": g.id,
+                "community_id": g.community_id,
+                "name": g.name,
+                "min_lon": float(b[0]),
+                "min_lat": float(b[1]),
+                "max_lon": float(b[2]),
+                "max_lat": float(b[3]),
+                "geometry_wkt": str(w),
+            }
+            for g, b, w in zip(data.grids, bounds, wkt, strict=True)
+        ],
         staff: [{"id": s.id, "grid_id": s.grid_id, "role": s.role.value, "name": s.name} for s in data.staff],
-        departments: [{"id": d.id, "name": d.name, "head": d.head, "head_title": d.head_title}
-                      for d in data.departments],
-        categories: [{"code": c.code, "kind": c.kind.value, "grp": c.group, "name": c.name, "name_zh": c.name_zh,
-                      "weight": c.weight} for c in data.categories],
-        urgency_rules: [{"category": u.category, "position": n, "urgency": u.urgency.value,
-                         "keywords": "|".join(u.keywords)} for n, u in enumerate(data.urgency_rules)],
-        routing_rules: [{"category": r.category, "route": r.route.value, "departments": "|".join(r.departments),
-                         "needs_whistle": r.needs_whistle} for r in data.routing_rules],
+        departments: [
+            {"id": d.id, "name": d.name, "head": d.head, "head_title": d.head_title} for d in data.departments
+        ],
+        categories: [
+            {
+                "code": c.code,
+                "kind": c.kind.value,
+                "grp": c.group,
+                "name": c.name,
+                "name_zh": c.name_zh,
+                "weight": c.weight,
+            }
+            for c in data.categories
+        ],
+        urgency_rules: [
+            {"category": u.category, "position": n, "urgency": u.urgency.value, "keywords": "|".join(u.keywords)}
+            for n, u in enumerate(data.urgency_rules)
+        ],
+        routing_rules: [
+            {
+                "category": r.category,
+                "route": r.route.value,
+                "departments": "|".join(r.departments),
+                "needs_whistle": r.needs_whistle,
+            }
+            for r in data.routing_rules
+        ],
     }
     with engine.begin() as conn:
         _lock_city(conn)
-        if only_if_empty and conn.execute(
-                select(meta_table.c.value).where(meta_table.c.key == "version")).first() is not None:
+        if (
+            only_if_empty
+            and conn.execute(select(meta_table.c.value).where(meta_table.c.key == "version")).first() is not None
+        ):
             return None
         for table in TABLES:
             conn.execute(delete(table))
@@ -217,34 +272,82 @@ def read_city_from_db(engine: Engine) -> CityData | None:
     with engine.connect() as conn:
         meta = {k: v for k, v in conn.execute(select(meta_table.c.key, meta_table.c.value))}
         ds = [District(*r) for r in conn.execute(select(districts.c.id, districts.c.name).order_by(districts.c.id))]
-        ss = [Street(*r) for r in conn.execute(
-            select(streets.c.id, streets.c.district_id, streets.c.name).order_by(streets.c.id))]
-        cs = [Community(*r) for r in conn.execute(
-            select(communities.c.id, communities.c.street_id, communities.c.name).order_by(communities.c.id))]
+        ss = [
+            Street(*r)
+            for r in conn.execute(select(streets.c.id, streets.c.district_id, streets.c.name).order_by(streets.c.id))
+        ]
+        cs = [
+            Community(*r)
+            for r in conn.execute(
+                select(communities.c.id, communities.c.street_id, communities.c.name).order_by(communities.c.id)
+            )
+        ]
         grid_rows = conn.execute(
-            select(grids.c.id, grids.c.community_id, grids.c.name, grids.c.geometry_wkt).order_by(grids.c.id)).all()
+            select(grids.c.id, grids.c.community_id, grids.c.name, grids.c.geometry_wkt).order_by(grids.c.id)
+        ).all()
         polys = shapely.from_wkt([r[3] for r in grid_rows])
         coords, index = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
         ends = np.flatnonzero(np.diff(index)) + 1
         rings = [tuple(map(tuple, part.tolist())) for part in np.split(coords, ends)] if len(coords) else []
         gs = [GridCell(r[0], r[1], r[2], ring) for r, ring in zip(grid_rows, rings, strict=True)]
         roles = {r.value: r for r in StaffRole}
-        st = [StaffMember(r[0], r[1], roles[r[2]], r[3]) for r in conn.execute(
-            select(staff.c.id, staff.c.grid_id, staff.c.role, staff.c.name).order_by(staff.c.grid_id, staff.c.id)
-        ).all()]
-        dp = [Department(*r) for r in conn.execute(
-            select(departments.c.id, departments.c.name, departments.c.head, departments.c.head_title)
-            .order_by(departments.c.id))]
-        cat = [CategoryEntry(r[0], CategoryKind(r[1]), r[2], r[3], r[4], float(r[5])) for r in conn.execute(
-            select(categories.c.code, categories.c.kind, categories.c.grp, categories.c.name, categories.c.name_zh,
-                   categories.c.weight).order_by(categories.c.code))]
-        ur = [UrgencyRule(r[0], Urgency(r[1]), tuple(k for k in r[2].split("|") if k)) for r in conn.execute(
-            select(urgency_rules.c.category, urgency_rules.c.urgency, urgency_rules.c.keywords)
-            .order_by(urgency_rules.c.position))]
-        rr = [RoutingRule(r[0], UnitKind(r[1]), tuple(d for d in r[2].split("|") if d), bool(r[3]))
-              for r in conn.execute(select(routing_rules.c.category, routing_rules.c.route,
-                                           routing_rules.c.departments, routing_rules.c.needs_whistle)
-                                    .order_by(routing_rules.c.category))]
+        st = [
+            StaffMember(r[0], r[1], roles[r[2]], r[3])
+            for r in conn.execute(
+                select(staff.c.id, staff.c.grid_id, staff.c.role, staff.c.name).order_by(staff.c.grid_id, staff.c.id)
+            ).all()
+        ]
+        dp = [
+            Department(*r)
+            for r in conn.execute(
+                select(departments.c.id, departments.c.name, departments.c.head, departments.c.head_title).order_by(
+                    departments.c.id
+                )
+            )
+        ]
+        cat = [
+            CategoryEntry(r[0], CategoryKind(r[1]), r[2], r[3], r[4], float(r[5]))
+            for r in conn.execute(
+                select(
+                    categories.c.code,
+                    categories.c.kind,
+                    categories.c.grp,
+                    categories.c.name,
+                    categories.c.name_zh,
+                    categories.c.weight,
+                ).order_by(categories.c.code)
+            )
+        ]
+        ur = [
+            UrgencyRule(r[0], Urgency(r[1]), tuple(k for k in r[2].split("|") if k))
+            for r in conn.execute(
+                select(urgency_rules.c.category, urgency_rules.c.urgency, urgency_rules.c.keywords).order_by(
+                    urgency_rules.c.position
+                )
+            )
+        ]
+        rr = [
+            RoutingRule(r[0], UnitKind(r[1]), tuple(d for d in r[2].split("|") if d), bool(r[3]))
+            for r in conn.execute(
+                select(
+                    routing_rules.c.category,
+                    routing_rules.c.route,
+                    routing_rules.c.departments,
+                    routing_rules.c.needs_whistle,
+                ).order_by(routing_rules.c.category)
+            )
+        ]
     extra = {k: v for k, v in meta.items() if k not in ("name",)}
-    return CityData(name=meta.get("name", "city"), districts=ds, streets=ss, communities=cs, grids=gs, staff=st,
-                    departments=dp, categories=cat, urgency_rules=ur, routing_rules=rr, meta=extra)
+    return CityData(
+        name=meta.get("name", "city"),
+        districts=ds,
+        streets=ss,
+        communities=cs,
+        grids=gs,
+        staff=st,
+        departments=dp,
+        categories=cat,
+        urgency_rules=ur,
+        routing_rules=rr,
+        meta=extra,
+    )

@@ -270,9 +270,7 @@ def _reap(pid: int) -> None:
 _CHILDREN: list[subprocess.Popen[bytes]] = []
 
 
-def _spawn(
-    argv: list[str], out: Path, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], out: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("ab") as fh:
         fh.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
@@ -369,8 +367,7 @@ def _check_ports_free(settings: StackConfig, service: str) -> None:
             owner = _port_owner(port)
             by = f" by another process ({owner})" if owner else " by another process"
             raise StackError(
-                f"port {port} ({what}) is already in use{by}: stop that process, "
-                f"or set {env} to use another port"
+                f"port {port} ({what}) is already in use{by}: stop that process, or set {env} to use another port"
             )
 
 
@@ -483,9 +480,7 @@ def _ensure_search_attributes(settings: StackConfig) -> None:
     for name, type_ in SEARCH_ATTRIBUTES.items():
         have = custom.get(name)
         if have is None:
-            made = _temporal_cli(
-                settings, "operator", "search-attribute", "create", "--name", name, "--type", type_
-            )
+            made = _temporal_cli(settings, "operator", "search-attribute", "create", "--name", name, "--type", type_)
             if made.returncode != 0 and "already" not in made.stderr.lower():
                 raise StackError(f"could not register search attribute {name}: {made.stderr.strip()[:200]}")
         elif have != _SA_TYPE_NAMES[type_]:
@@ -914,9 +909,7 @@ def _stop(paths: _Paths, service: str, timeout: float) -> str:
     return f"stopped (pid {pid})"
 
 
-def down(
-    settings: StackSource, timeout: float = 30.0, services: tuple[str, ...] = (KAFKA, TEMPORAL)
-) -> dict[str, str]:
+def down(settings: StackSource, timeout: float = 30.0, services: tuple[str, ...] = (KAFKA, TEMPORAL)) -> dict[str, str]:
     """Stop the processes that ``up`` started (SIGTERM, then SIGKILL after ``timeout``); data stays.
 
     Args:

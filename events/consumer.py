@@ -264,17 +264,13 @@ def consume(
         key, value, headers = _dead_letter_record(record, reason, error, group_id)
         producer = dlq.get()
         try:
-            producer.send(topics.dead_letter, value=value, key=key, headers=headers).get(
-                timeout=dlq.timeout_s
-            )
+            producer.send(topics.dead_letter, value=value, key=key, headers=headers).get(timeout=dlq.timeout_s)
         except Exception:
             dlq.reset(producer)
             raise  # do not commit past a record we could neither handle nor park
         stats.dead_lettered += 1
         stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
-        log.warning(
-            "dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, error
-        )
+        log.warning("dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, error)
 
     def run_handler(envelope: Envelope, event: CaseEvent) -> str | None:
         """None on success, else the last error text; StopConsuming passes through."""

@@ -138,9 +138,7 @@ def mask_event(event: CaseEvent) -> CaseEvent:
         update["actor"] = masked_actor
     if isinstance(event, CaseReceived):
         c = event.contact
-        update["contact"] = ResidentContact(
-            resident_id=None, name=mask_name(c.name), phone=mask_phone(c.phone)
-        )
+        update["contact"] = ResidentContact(resident_id=None, name=mask_name(c.name), phone=mask_phone(c.phone))
     if not update:
         return event
     return event.model_copy(update=update)
@@ -172,9 +170,7 @@ def to_envelope(event: CaseEvent, *, mask_pii: bool) -> dict[str, Any]:
 
 def to_cloudevent(event: CaseEvent, *, mask_pii: bool) -> bytes:
     """Serialize one event as a CloudEvents 1.0 structured JSON record value (UTF-8)."""
-    return json.dumps(
-        to_envelope(event, mask_pii=mask_pii), ensure_ascii=False, separators=(",", ":")
-    ).encode()
+    return json.dumps(to_envelope(event, mask_pii=mask_pii), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def from_cloudevent(raw: bytes | str) -> tuple[dict[str, Any], CaseEvent]:

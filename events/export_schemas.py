@@ -97,9 +97,7 @@ def stale_files(directory: Path = SCHEMA_DIR) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--check", action="store_true", help="do not write; fail on breaking or stale schemas"
-    )
+    parser.add_argument("--check", action="store_true", help="do not write; fail on breaking or stale schemas")
     parser.add_argument("--force", action="store_true", help="write even with breaking changes (new version)")
     parser.add_argument("--dir", type=Path, default=SCHEMA_DIR)
     args = parser.parse_args(argv)

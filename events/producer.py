@@ -19,9 +19,7 @@ from typing import Any
 from events.config import KafkaSource, kafka_config
 
 
-def producer_config(
-    kafka: KafkaSource, *, timeout_s: float = 10.0, client_id: str = "gridcase"
-) -> dict[str, Any]:
+def producer_config(kafka: KafkaSource, *, timeout_s: float = 10.0, client_id: str = "gridcase") -> dict[str, Any]:
     """KafkaProducer keyword arguments; ``timeout_s`` bounds connecting and delivering."""
     total_ms = max(int(timeout_s * 1000), 2000)
     request_ms = max(total_ms // 2, 1000)

@@ -467,7 +467,8 @@ CaseEvent = Annotated[
 CASE_EVENT_ADAPTER: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 
 EVENT_CLASSES: tuple[type[CaseEventBase], ...] = tuple(
-    t for t in CaseEventBase.__subclasses__()  # direct subclasses, in definition order
+    t
+    for t in CaseEventBase.__subclasses__()  # direct subclasses, in definition order
 )
 
 SLA_EVENT_TYPES = frozenset(

@@ -370,7 +370,5 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         for table in t.ALL_TABLES:
             pk = list(table.primary_key.columns)
             rows = conn.execute(select(table).order_by(*pk)).all()
-            out[table.name] = [
-                tuple(as_utc(v) if isinstance(v, datetime) else v for v in row) for row in rows
-            ]
+            out[table.name] = [tuple(as_utc(v) if isinstance(v, datetime) else v for v in row) for row in rows]
     return out

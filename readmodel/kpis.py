@@ -466,8 +466,16 @@ def load_facts(engine: Engine) -> tuple[list[CaseFacts], list[AssignmentFacts]]:
     departments: dict[str, set[str]] = defaultdict(set)
     street_handled: set[str] = set()
     for r in assignment_rows:
-        assignments.append(AssignmentFacts(case_id=r.case_id, kind=r.kind, unit_kind=r.unit_kind, unit_id=r.unit_id,
-                                           returned=r.returned_at is not None, first_on_time=r.first_on_time))
+        assignments.append(
+            AssignmentFacts(
+                case_id=r.case_id,
+                kind=r.kind,
+                unit_kind=r.unit_kind,
+                unit_id=r.unit_id,
+                returned=r.returned_at is not None,
+                first_on_time=r.first_on_time,
+            )
+        )
         if r.unit_kind == "department":
             departments[r.case_id].add(r.unit_id)
         if r.kind == "dispatch" and r.unit_kind == "street":

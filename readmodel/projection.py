@@ -72,8 +72,17 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(status.value for status in TERMINA
 _BASE_FIELDS = frozenset({"schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type"})
 # Never copied into the timeline: personal data and long free text.
 _OMITTED_FIELDS = frozenset(
-    {"contact", "description", "title", "attachments", "evidence", "recipients", "location", "idempotency_key",
-     "comment"}
+    {
+        "contact",
+        "description",
+        "title",
+        "attachments",
+        "evidence",
+        "recipients",
+        "location",
+        "idempotency_key",
+        "comment",
+    }
 )
 
 
@@ -196,19 +205,40 @@ def whistle_key(round_: int, department_id: str) -> str:
     return f"w{round_:03d}:{department_id}"
 
 
-
 def _new_assignment(
-    case_id: str, assignment_id: str, kind: str, unit_kind: str, unit_id: str, *,
-    round_: int | None, assigned_at: datetime, final_ruling: bool,
+    case_id: str,
+    assignment_id: str,
+    kind: str,
+    unit_kind: str,
+    unit_id: str,
+    *,
+    round_: int | None,
+    assigned_at: datetime,
+    final_ruling: bool,
 ) -> dict[str, Any]:
     """A fresh, open assignment row: a dispatch to a unit, or a department summoned by a whistle."""
     return {
-        "case_id": case_id, "assignment_id": assignment_id, "kind": kind, "unit_kind": unit_kind,
-        "unit_id": unit_id, "round": round_, "assigned_at": assigned_at, "final_ruling": final_ruling,
-        "first_due_at": None, "resolve_due_at": None, "accepted_at": None, "reported_at": None,
-        "contacted_at": None, "returned_at": None, "return_reason": None, "resolved_at": None,
-        "completed_at": None, "first_on_time": None, "status": "open",
+        "case_id": case_id,
+        "assignment_id": assignment_id,
+        "kind": kind,
+        "unit_kind": unit_kind,
+        "unit_id": unit_id,
+        "round": round_,
+        "assigned_at": assigned_at,
+        "final_ruling": final_ruling,
+        "first_due_at": None,
+        "resolve_due_at": None,
+        "accepted_at": None,
+        "reported_at": None,
+        "contacted_at": None,
+        "returned_at": None,
+        "return_reason": None,
+        "resolved_at": None,
+        "completed_at": None,
+        "first_on_time": None,
+        "status": "open",
     }
+
 
 def _first(row: Row, column: str, value: Any) -> None:
     if row.get(column) is None:
@@ -310,8 +340,14 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             c["dispatch_count"] += 1
             _first(c, "dispatched_at", now)
             view.assignments[dispatch_key(event.seq)] = _new_assignment(
-                event.case_id, dispatch_key(event.seq), "dispatch", event.unit.kind.value, event.unit.id,
-                round_=None, assigned_at=now, final_ruling=event.final_ruling,
+                event.case_id,
+                dispatch_key(event.seq),
+                "dispatch",
+                event.unit.kind.value,
+                event.unit.id,
+                round_=None,
+                assigned_at=now,
+                final_ruling=event.final_ruling,
             )
         case CaseAccepted():
             c.update(status="handling", accepted=True)
@@ -345,8 +381,14 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             for task in event.tasks:
                 key = whistle_key(event.round, task.department_id)
                 view.assignments[key] = _new_assignment(
-                    event.case_id, key, "whistle", "department", task.department_id,
-                    round_=event.round, assigned_at=now, final_ruling=False,
+                    event.case_id,
+                    key,
+                    "whistle",
+                    "department",
+                    task.department_id,
+                    round_=event.round,
+                    assigned_at=now,
+                    final_ruling=False,
                 )
         case DepartmentReportedIn():
             row = view.whistle_assignment(event.department_id, event.round)
@@ -378,9 +420,7 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             if row is not None and row["status"] == "resolved":
                 row["status"] = "accepted"
         case CallbackRecorded():
-            c.update(
-                status="called_back", rating=event.rating.value, callback_resolved=event.resolved, callback_at=now
-            )
+            c.update(status="called_back", rating=event.rating.value, callback_resolved=event.resolved, callback_at=now)
             view.callbacks[event.seq] = {
                 "case_id": event.case_id,
                 "seq": event.seq,
@@ -452,8 +492,9 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 clock["due_at"] = as_utc(event.due_at)
                 clock["extended_seconds"] += event.extra.total_seconds()
                 if event.kind == ClockKind.RESOLVE:
-                    row = view.current_dispatch(UnitRef.model_validate({"kind": clock["unit_kind"],
-                                                                        "id": clock["unit_id"]}))
+                    row = view.current_dispatch(
+                        UnitRef.model_validate({"kind": clock["unit_kind"], "id": clock["unit_id"]})
+                    )
                     if row is not None:
                         row["resolve_due_at"] = as_utc(event.due_at)
         case ClockStopped():

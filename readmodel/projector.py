@@ -48,9 +48,7 @@ log = logging.getLogger("gridcase.projector")
 #: The consumer group of the projector when none is given (``GRIDCASE_PROJECTOR_GROUP_ID``'s default).
 DEFAULT_GROUP_ID = "gridcase-projector"
 
-EVENTS_APPLIED = Counter(
-    "gridcase_projector_events_applied", "Case events applied to the read model.", ["type"]
-)
+EVENTS_APPLIED = Counter("gridcase_projector_events_applied", "Case events applied to the read model.", ["type"])
 EVENTS_SKIPPED = Counter(
     "gridcase_projector_events_skipped", "Case events skipped: already applied (at or below the case's last seq)."
 )
@@ -58,11 +56,13 @@ DEAD_LETTERED = Counter(
     "gridcase_projector_dead_lettered", "Records the projector sent to the dead-letter topic.", ["reason"]
 )
 BATCH_SECONDS = Histogram(
-    "gridcase_projector_batch_seconds", "Time to apply one batch in one database transaction.",
+    "gridcase_projector_batch_seconds",
+    "Time to apply one batch in one database transaction.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 LAG_RECORDS = Gauge(
-    "gridcase_projector_lag_records", "Records on the case-events topic not yet applied, per partition.",
+    "gridcase_projector_lag_records",
+    "Records on the case-events topic not yet applied, per partition.",
     ["partition"],
 )
 LAG_SECONDS = Gauge(
@@ -91,11 +91,7 @@ class ProjectorStats:
 def open_cases_by_status(engine: Engine) -> dict[str, int]:
     """Number of non-terminal cases per status in the read model."""
     c = t.cases.c
-    q = (
-        select(c.status, func.count())
-        .where(c.status.not_in(sorted(TERMINAL_STATUSES)))
-        .group_by(c.status)
-    )
+    q = select(c.status, func.count()).where(c.status.not_in(sorted(TERMINAL_STATUSES))).group_by(c.status)
     with engine.connect() as conn:
         return {str(s): int(n) for s, n in conn.execute(q)}
 
@@ -174,17 +170,14 @@ class Projector:
             key, value, headers = _dead_letter_record(record, reason, error, self.group_id)
             producer = dlq.get()
             try:
-                producer.send(self.dead_letter_topic, value=value, key=key, headers=headers).get(
-                    timeout=dlq.timeout_s
-                )
+                producer.send(self.dead_letter_topic, value=value, key=key, headers=headers).get(timeout=dlq.timeout_s)
             except Exception:
                 dlq.reset(producer)
                 raise
             stats.dead_lettered += 1
             stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
             DEAD_LETTERED.labels(reason).inc()
-            log.warning("dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset,
-                        reason, error)
+            log.warning("dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, error)
 
         def caught_up() -> bool:
             """Every partition of the topic is assigned to this member and read to its end."""
@@ -273,8 +266,7 @@ class Projector:
                 result = apply_events(self.engine, events)
             except (OperationalError, InterfaceError) as exc:
                 stats.db_retries += 1
-                log.warning("read-model database unavailable (%s); retrying in %.1fs", exc.__class__.__name__,
-                            delay)
+                log.warning("read-model database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
                 if stop.wait(delay):
                     return False
                 delay = min(delay * 2, 10.0)
@@ -295,9 +287,7 @@ class Projector:
         return True
 
     @staticmethod
-    def _count(
-        types: dict[str, int], skipped: int, applied: int, last: datetime | None, stats: ProjectorStats
-    ) -> None:
+    def _count(types: dict[str, int], skipped: int, applied: int, last: datetime | None, stats: ProjectorStats) -> None:
         for name, n in types.items():
             EVENTS_APPLIED.labels(name).inc(n)
         if skipped:
@@ -332,4 +322,3 @@ class Projector:
             self._gauge_statuses |= counts.keys()
         except Exception as exc:  # gauges must never stop the projection
             log.warning("could not update projector gauges: %s", exc)
-

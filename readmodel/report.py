@@ -130,8 +130,17 @@ def build_report(
         raise ValueError(f"by: must be one of {', '.join(REPORT_BY)}, got {by!r}")
     as_of = as_of or datetime.now(UTC)
     cases, assignments = load_facts(engine)
-    return report_from_facts(cases, assignments, period, by, as_of=as_of, basic_weight=basic_weight,
-                             weights=weights, trend_months=trend_months, names=names)
+    return report_from_facts(
+        cases,
+        assignments,
+        period,
+        by,
+        as_of=as_of,
+        basic_weight=basic_weight,
+        weights=weights,
+        trend_months=trend_months,
+        names=names,
+    )
 
 
 def report_from_facts(
@@ -151,8 +160,16 @@ def report_from_facts(
     total = compute(in_period, assignments, as_of=as_of, basic_weight=basic_weight, weights=weights)
     rows = ranking(cases, assignments, by, period, as_of=as_of, basic_weight=basic_weight, weights=weights)
     trend = [
-        (m, compute([c for c in cases if c.period == m], assignments, as_of=as_of, basic_weight=basic_weight,
-                    weights=weights))
+        (
+            m,
+            compute(
+                [c for c in cases if c.period == m],
+                assignments,
+                as_of=as_of,
+                basic_weight=basic_weight,
+                weights=weights,
+            ),
+        )
         for m in previous_months(period, trend_months)
     ]
     heat: dict[str, dict[str, int]] = {}
@@ -167,9 +184,20 @@ def report_from_facts(
     notes = []
     if not in_period:
         notes.append(f"no case was opened in {period}")
-    return Report(period=period, by=by, as_of=as_of, total=total, rows=rows, trend=trend,
-                  heat={k: heat[k] for k in sorted(heat)}, heat_categories=sorted(categories),
-                  basic_weight=basic_weight, weights=weights, notes=notes, names=dict(names or {}))
+    return Report(
+        period=period,
+        by=by,
+        as_of=as_of,
+        total=total,
+        rows=rows,
+        trend=trend,
+        heat={k: heat[k] for k in sorted(heat)},
+        heat_categories=sorted(categories),
+        basic_weight=basic_weight,
+        weights=weights,
+        notes=notes,
+        names=dict(names or {}),
+    )
 
 
 # --- formatting -----------------------------------------------------------------------------------
@@ -181,9 +209,10 @@ def time_note(report: Report) -> str | None:
     if n == 0:
         return None
     real = report.total.cases - n
-    return (f"handling times in policy hours; {n} of {report.total.cases} cases ran on compressed time "
-            f"(wall-clock seconds ÷ time scale)" + (f", {real} in real time (wall-clock hours)" if real else ""))
-
+    return (
+        f"handling times in policy hours; {n} of {report.total.cases} cases ran on compressed time "
+        f"(wall-clock seconds ÷ time scale)" + (f", {real} in real time (wall-clock hours)" if real else "")
+    )
 
 
 def fmt(value: float | int | None, kind: str) -> str:
@@ -216,10 +245,28 @@ def render_csv(report: Report) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["period", "by", "rank", "key", "name", *[c[0] for c in COLUMNS], "compressed_cases"])
     for r in report.rows:
-        w.writerow([report.period, report.by, r.rank, r.key, report.names.get(r.key, ""),
-                    *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS], r.metrics.compressed_cases])
-    w.writerow([report.period, report.by, "", "total", "", *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
-                report.total.compressed_cases])
+        w.writerow(
+            [
+                report.period,
+                report.by,
+                r.rank,
+                r.key,
+                report.names.get(r.key, ""),
+                *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS],
+                r.metrics.compressed_cases,
+            ]
+        )
+    w.writerow(
+        [
+            report.period,
+            report.by,
+            "",
+            "total",
+            "",
+            *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
+            report.total.compressed_cases,
+        ]
+    )
     return out.getvalue()
 
 
@@ -229,9 +276,11 @@ def table_renderables(report: Report) -> list[Any]:
     from rich.table import Table
     from rich.text import Text
 
-    caption = (f"as of {_local(report.as_of)}; composite = {report.weights[0]:g}×response + "
-               f"{report.weights[1]:g}×resolution + {report.weights[2]:g}×satisfaction; "
-               f"基本满意 weighs {report.basic_weight:g}")
+    caption = (
+        f"as of {_local(report.as_of)}; composite = {report.weights[0]:g}×response + "
+        f"{report.weights[1]:g}×resolution + {report.weights[2]:g}×satisfaction; "
+        f"基本满意 weighs {report.basic_weight:g}"
+    )
 
     def cell(value: float | None, kind: str, name: str, compact: bool = False) -> Text:
         text = f"{100 * value:.0f}%" if compact and kind == "rate" and value is not None else fmt(value, kind)
@@ -252,11 +301,13 @@ def table_renderables(report: Report) -> list[Any]:
         for _, short, _, _ in cols:
             table.add_column(short, justify="right")
         for r in report.rows:
-            table.add_row(str(r.rank), report.label(r.key),
-                          *[cell(getattr(r.metrics, c[0]), c[3], c[0], compact) for c in cols])
+            table.add_row(
+                str(r.rank), report.label(r.key), *[cell(getattr(r.metrics, c[0]), c[3], c[0], compact) for c in cols]
+            )
         table.add_section()
-        table.add_row("", Text("total", style="bold"),
-                      *[cell(getattr(report.total, c[0]), c[3], c[0], compact) for c in cols])
+        table.add_row(
+            "", Text("total", style="bold"), *[cell(getattr(report.total, c[0]), c[3], c[0], compact) for c in cols]
+        )
         tables.append(table)
     trend = Table(title="trend (cases opened per month)", header_style="bold", box=box.SIMPLE_HEAD)
     trend.add_column("month")
@@ -284,8 +335,11 @@ def render_table(report: Report, *, width: int = 160) -> str:
 # --- HTML with inline SVG -------------------------------------------------------------------------
 
 _COLORS = {"response_rate": "#1f77b4", "resolution_rate": "#2ca02c", "satisfaction_rate": "#d62728"}
-_LABELS = {"response_rate": "response 响应率", "resolution_rate": "resolution 解决率",
-           "satisfaction_rate": "satisfaction 满意率"}
+_LABELS = {
+    "response_rate": "response 响应率",
+    "resolution_rate": "resolution 解决率",
+    "satisfaction_rate": "satisfaction 满意率",
+}
 
 
 def svg_trend(trend: list[tuple[str, MetricSet]], *, width: int = 640, height: int = 280) -> str:
@@ -301,8 +355,10 @@ def svg_trend(trend: list[tuple[str, MetricSet]], *, width: int = 640, height: i
         return top + ph * (1 - v)
 
     e = html.escape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="trend of response, resolution and satisfaction rates" class="chart trend">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="trend of response, resolution and satisfaction rates" class="chart trend">'
+    ]
     for k in range(0, 101, 25):
         yy = y(k / 100)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>')
@@ -320,8 +376,10 @@ def svg_trend(trend: list[tuple[str, MetricSet]], *, width: int = 640, height: i
                 segment = []
                 continue
             segment.append(f"{x(i):.1f},{y(v):.1f}")
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" fill="{color}">'
-                         f"<title>{e(_LABELS[name])} {100 * v:.1f}%</title></circle>")
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" fill="{color}">'
+                f"<title>{e(_LABELS[name])} {100 * v:.1f}%</title></circle>"
+            )
         if segment:
             segments.append(segment)
         for seg in segments:
@@ -341,8 +399,9 @@ def _named(key: str, names: Mapping[str, str] | None) -> str:
     return f"{key} {name}" if name and name != key else key
 
 
-def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22,
-                names: Mapping[str, str] | None = None) -> str:
+def svg_ranking(
+    rows: list[RankRow], *, width: int = 640, bar_height: int = 22, names: Mapping[str, str] | None = None
+) -> str:
     """Horizontal bars of the composite score, best first; units without a score are marked.
 
     ``names``: display names by id, shown beside the ids."""
@@ -351,28 +410,37 @@ def svg_ranking(rows: list[RankRow], *, width: int = 640, bar_height: int = 22,
     height = top * 2 + max(1, len(rows)) * (bar_height + 6)
     pw = width - left - right
     e = html.escape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="ranking by composite score" class="chart ranking">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="ranking by composite score" class="chart ranking">'
+    ]
     for i, r in enumerate(rows):
         yy = top + i * (bar_height + 6)
-        parts.append(f'<text x="{left - 8}" y="{yy + bar_height * 0.7:.1f}" text-anchor="end" font-size="12">'
-                     f"{r.rank}. {e(_named(r.key, names))}</text>")
+        parts.append(
+            f'<text x="{left - 8}" y="{yy + bar_height * 0.7:.1f}" text-anchor="end" font-size="12">'
+            f"{r.rank}. {e(_named(r.key, names))}</text>"
+        )
         parts.append(f'<rect x="{left}" y="{yy}" width="{pw}" height="{bar_height}" fill="#f0f0f0"/>')
         v = r.metrics.composite
         if v is None:
-            parts.append(f'<text x="{left + 6}" y="{yy + bar_height * 0.7:.1f}" font-size="11" fill="#777">'
-                         "no valid callback yet</text>")
+            parts.append(
+                f'<text x="{left + 6}" y="{yy + bar_height * 0.7:.1f}" font-size="11" fill="#777">'
+                "no valid callback yet</text>"
+            )
             continue
         color = "#2ca02c" if v >= 0.9 else "#ff7f0e" if v >= 0.7 else "#d62728"
-        parts.append(f'<rect x="{left}" y="{yy}" width="{pw * v:.1f}" height="{bar_height}" fill="{color}">'
-                     f"<title>{e(_named(r.key, names))}: composite {100 * v:.1f}%</title></rect>")
+        parts.append(
+            f'<rect x="{left}" y="{yy}" width="{pw * v:.1f}" height="{bar_height}" fill="{color}">'
+            f"<title>{e(_named(r.key, names))}: composite {100 * v:.1f}%</title></rect>"
+        )
         parts.append(f'<text x="{left + pw + 6}" y="{yy + bar_height * 0.7:.1f}" font-size="12">{100 * v:.1f}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: int = 44,
-             names: Mapping[str, str] | None = None) -> str:
+def svg_heat(
+    heat: dict[str, dict[str, int]], categories: list[str], *, cell: int = 44, names: Mapping[str, str] | None = None
+) -> str:
     """Overdue open cases by street (rows) and category (columns), darker is more.
 
     ``names``: display names of the streets by id, shown beside the ids."""
@@ -382,16 +450,22 @@ def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: in
     height = top + max(1, len(streets)) * cell + 16
     peak = max([v for row in heat.values() for v in row.values()] or [0])
     e = html.escape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="overdue open cases by street and category" class="chart heat">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="overdue open cases by street and category" class="chart heat">'
+    ]
     for j, cat in enumerate(categories):
         cx = left + j * cell + cell / 2
-        parts.append(f'<text x="{cx:.1f}" y="{top - 8}" font-size="11" text-anchor="start" '
-                     f'transform="rotate(-35 {cx:.1f} {top - 8})">{e(cat)}</text>')
+        parts.append(
+            f'<text x="{cx:.1f}" y="{top - 8}" font-size="11" text-anchor="start" '
+            f'transform="rotate(-35 {cx:.1f} {top - 8})">{e(cat)}</text>'
+        )
     for i, street in enumerate(streets):
         yy = top + i * cell
-        parts.append(f'<text x="{left - 8}" y="{yy + cell / 2 + 4:.1f}" text-anchor="end" font-size="12">'
-                     f"{e(_named(street, names))}</text>")
+        parts.append(
+            f'<text x="{left - 8}" y="{yy + cell / 2 + 4:.1f}" text-anchor="end" font-size="12">'
+            f"{e(_named(street, names))}</text>"
+        )
         for j, cat in enumerate(categories):
             v = heat[street].get(cat)
             xx = left + j * cell
@@ -403,11 +477,15 @@ def svg_heat(heat: dict[str, dict[str, int]], categories: list[str], *, cell: in
                 gb = int(235 - 190 * level)
                 fill, label = f"#{red:02x}{gb:02x}{gb:02x}", str(v)
             title = f"{_named(street, names)} / {cat}: {label or 'no case'}"
-            parts.append(f'<rect x="{xx}" y="{yy}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" '
-                         f'stroke="#ccc"><title>{e(title)}</title></rect>')
+            parts.append(
+                f'<rect x="{xx}" y="{yy}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" '
+                f'stroke="#ccc"><title>{e(title)}</title></rect>'
+            )
             if label:
-                parts.append(f'<text x="{xx + cell / 2 - 1:.1f}" y="{yy + cell / 2 + 4:.1f}" text-anchor="middle" '
-                             f'font-size="12">{label}</text>')
+                parts.append(
+                    f'<text x="{xx + cell / 2 - 1:.1f}" y="{yy + cell / 2 + 4:.1f}" text-anchor="middle" '
+                    f'font-size="12">{label}</text>'
+                )
     parts.append("</svg>")
     return "".join(parts)
 

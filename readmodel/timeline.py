@@ -87,8 +87,18 @@ def audit_trail(rows: Iterable[Mapping[str, Any]], *, fold: bool = True) -> list
                 folded.append(int(nxt["seq"]))
                 j += 1
             clock = "; ".join(effects)
-        lines.append(AuditLine(seq=int(row["seq"]), occurred_at=row["occurred_at"], who=_who(row), what=what,
-                               unit=_unit(row), clock=clock, detail=row.get("detail") or "", folded=tuple(folded)))
+        lines.append(
+            AuditLine(
+                seq=int(row["seq"]),
+                occurred_at=row["occurred_at"],
+                who=_who(row),
+                what=what,
+                unit=_unit(row),
+                clock=clock,
+                detail=row.get("detail") or "",
+                folded=tuple(folded),
+            )
+        )
         i += 1 + len(folded)
     return lines
 
@@ -109,8 +119,11 @@ def render_audit(case_id: str, lines: Sequence[AuditLine], *, source: str) -> An
     out: list[Any] = [Text(f"case {case_id}: audit trail ({source}); times Asia/Shanghai", style="bold")]
     for ln in lines:
         seq = f"{ln.seq}" if not ln.folded else f"{ln.seq}-{ln.folded[-1]}"
-        style = "bold red" if ln.what in ("breached", "escalation_raised") else (
-            "yellow" if ln.what == "warning_raised" else "bold")
+        style = (
+            "bold red"
+            if ln.what in ("breached", "escalation_raised")
+            else ("yellow" if ln.what == "warning_raised" else "bold")
+        )
         head = Text()
         head.append(f"{seq:>6}  ", style="dim")
         head.append(city_time(ln.occurred_at, "%Y-%m-%d %H:%M:%S") + "  ")

@@ -94,12 +94,12 @@ class CaseClient:
 
     def __init__(self, client: Client, task_queue: str, *, update_with_start: bool = True) -> None:
         """Args:
-            client: a Temporal client with the pydantic data converter.
-            task_queue: the case worker's task queue.
-            update_with_start: open cases with one atomic update-with-start call (the default). When
-                ``False`` (servers without multi-operation support, such as the time-skipping test
-                server), intake starts the workflow with the USE_EXISTING conflict policy and then
-                sends the same update with the same id: two calls, equally idempotent.
+        client: a Temporal client with the pydantic data converter.
+        task_queue: the case worker's task queue.
+        update_with_start: open cases with one atomic update-with-start call (the default). When
+            ``False`` (servers without multi-operation support, such as the time-skipping test
+            server), intake starts the workflow with the USE_EXISTING conflict policy and then
+            sends the same update with the same id: two calls, equally idempotent.
         """
         self.client = client
         self.task_queue = task_queue

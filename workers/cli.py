@@ -34,8 +34,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(stack_app, name="stack", help="Run the local stack: Temporal dev server, Kafka broker, SQL.")
-app.add_typer(case_app, name="case",
-              help="Drive cases: new, show, timeline and one command per action (dispatch, report-in, ...).")
+app.add_typer(
+    case_app,
+    name="case",
+    help="Drive cases: new, show, timeline and one command per action (dispatch, report-in, ...).",
+)
 app.add_typer(policy_app, name="policy", help="Show and check the SLA policy.")
 app.add_typer(events_app, name="events", help="Watch case events on Kafka.")
 app.add_typer(topics_app, name="topics", help="Create and list the Kafka topics.")
@@ -89,8 +92,16 @@ def demo_cmd(
     from workers.settings import get_settings
 
     try:
-        options = DemoOptions(minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, wait=wait,
-                              sample_city=sample_city, tour=tour, config=config)
+        options = DemoOptions(
+            minutes=minutes,
+            rate=rate,
+            time_scale=time_scale,
+            seed=seed,
+            wait=wait,
+            sample_city=sample_city,
+            tour=tour,
+            config=config,
+        )
         from workers.sim.config import load_config
 
         load_config(config)  # a bad file is refused before anything starts

@@ -26,10 +26,12 @@ def _folder(folder: Path | None) -> Path:
 
 
 def _counts_line(counts: dict[str, int]) -> str:
-    return (f"{counts['districts']} districts, {counts['streets']} streets, {counts['communities']} communities, "
-            f"{counts['grids']} grids, {counts['staff']} staff ({counts['leaders']} leaders, {counts['managers']} "
-            f"managers, {counts['full_time_workers']} full-time and {counts['part_time_workers']} part-time workers), "
-            f"{counts['departments']} departments, {counts['categories']} categories")
+    return (
+        f"{counts['districts']} districts, {counts['streets']} streets, {counts['communities']} communities, "
+        f"{counts['grids']} grids, {counts['staff']} staff ({counts['leaders']} leaders, {counts['managers']} "
+        f"managers, {counts['full_time_workers']} full-time and {counts['part_time_workers']} part-time workers), "
+        f"{counts['departments']} departments, {counts['categories']} categories"
+    )
 
 
 def _refuse(err: Exception) -> None:
@@ -38,8 +40,9 @@ def _refuse(err: Exception) -> None:
 
 
 @app.command("check")
-def check(folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)")
-          ) -> None:
+def check(
+    folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)"),
+) -> None:
     """Validate a data folder without loading it; every problem is listed with file, row and rule."""
     from city.files import CityDataError, read_city
 
@@ -53,8 +56,9 @@ def check(folder: Path | None = typer.Argument(None, help="Data folder (default:
 
 
 @app.command("load")
-def load(folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)")
-         ) -> None:
+def load(
+    folder: Path | None = typer.Argument(None, help="Data folder (default: GRIDCASE_CITY_DATA_DIR or the seed)"),
+) -> None:
     """Replace the city in the database with a data folder, in one transaction (nothing on error)."""
     from city.files import CityDataError, read_city
     from city.store import engine_for, save_city
@@ -76,8 +80,10 @@ def load(folder: Path | None = typer.Argument(None, help="Data folder (default: 
 
 
 @app.command("generate")
-def generate(seed: int = typer.Option(2026, help="Seed: the same seed gives the same files"),
-             out: Path = typer.Option(..., help="Folder to write the data files into")) -> None:
+def generate(
+    seed: int = typer.Option(2026, help="Seed: the same seed gives the same files"),
+    out: Path = typer.Option(..., help="Folder to write the data files into"),
+) -> None:
     """Generate the seed city's data files deterministically from a seed."""
     from city.files import write_city
     from city.seed import generate_city
@@ -108,8 +114,10 @@ def show(
             raise typer.Exit(2) from None
         w, s, e, n = reg.polygon(grid).bounds
         typer.echo(f"{g.id} {g.name}")
-        typer.echo(f"  community {g.community_id} {reg.communities[g.community_id].name}, street {g.street_id} "
-                   f"{reg.streets[g.street_id].name}, district {g.district_id} {reg.districts[g.district_id].name}")
+        typer.echo(
+            f"  community {g.community_id} {reg.communities[g.community_id].name}, street {g.street_id} "
+            f"{reg.streets[g.street_id].name}, district {g.district_id} {reg.districts[g.district_id].name}"
+        )
         typer.echo(f"  bounds lon {w:.6f}..{e:.6f}, lat {s:.6f}..{n:.6f}")
         for m in reg.staff_of(grid):
             typer.echo(f"  {m.role.value:<10} {m.id:<16} {m.name}")
@@ -124,15 +132,19 @@ def show(
         for c in reg.categories():
             entry = reg.catalogue[c.code]
             whistle = " whistle" if c.needs_whistle else ""
-            typer.echo(f"{c.code:<24} {entry.kind.value:<8} {c.name_zh:<10} {c.default_urgency.value:<9} "
-                       f"{100 * weights[c.code] / total:4.1f}%  → {c.route.value} {','.join(c.departments)}{whistle}")
+            typer.echo(
+                f"{c.code:<24} {entry.kind.value:<8} {c.name_zh:<10} {c.default_urgency.value:<9} "
+                f"{100 * weights[c.code] / total:4.1f}%  → {c.route.value} {','.join(c.departments)}{whistle}"
+            )
         return
     if streets:
         per_street = Counter(g.street_id for g in reg.grids())
         comms = Counter(c.street_id for c in reg.communities.values())
         for st in reg.streets.values():
-            typer.echo(f"{st.id}  {reg.districts[st.district_id].name}{st.name}: {comms[st.id]} communities, "
-                       f"{per_street[st.id]} grids")
+            typer.echo(
+                f"{st.id}  {reg.districts[st.district_id].name}{st.name}: {comms[st.id]} communities, "
+                f"{per_street[st.id]} grids"
+            )
         return
     data = reg.data
     typer.echo(f"{reg.name} in {mask_url(settings.resolved_database_url)}")
@@ -144,14 +156,18 @@ def show(
     workers = Counter(reg.grid(m.grid_id).district_id for m in data.staff if m.role == StaffRole.FULL_TIME)
     for district in reg.districts.values():
         n_streets = sum(1 for x in reg.streets.values() if x.district_id == district.id)
-        typer.echo(f"  {district.id} {district.name}: {n_streets} streets, {grids_per_district[district.id]} grids, "
-                   f"{workers[district.id]} full-time workers")
+        typer.echo(
+            f"  {district.id} {district.name}: {n_streets} streets, {grids_per_district[district.id]} grids, "
+            f"{workers[district.id]} full-time workers"
+        )
 
 
 @app.command("locate")
 def locate(
-    lat: float | None = typer.Option(None), lon: float | None = typer.Option(None),
-    address: str | None = typer.Option(None), grid: str | None = typer.Option(None),
+    lat: float | None = typer.Option(None),
+    lon: float | None = typer.Option(None),
+    address: str | None = typer.Option(None),
+    grid: str | None = typer.Option(None),
 ) -> None:
     """Resolve coordinates, address text or a grid id to grid → community → street → district."""
     from workers.composition import build_registry
@@ -162,6 +178,8 @@ def locate(
     except RegistryError as err:
         typer.secho(str(err), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"grid {loc.grid_id} {reg.grid(loc.grid_id).name} | community {loc.community_id} "
-               f"{reg.communities[loc.community_id].name} | street {loc.street_id} {reg.streets[loc.street_id].name} "
-               f"| district {loc.district_id} {reg.districts[loc.district_id].name}")
+    typer.echo(
+        f"grid {loc.grid_id} {reg.grid(loc.grid_id).name} | community {loc.community_id} "
+        f"{reg.communities[loc.community_id].name} | street {loc.street_id} {reg.streets[loc.street_id].name} "
+        f"| district {loc.district_id} {reg.districts[loc.district_id].name}"
+    )

@@ -171,8 +171,7 @@ def check(
         raise typer.Exit(1) from None
     overrides = sum(len(cp.by_category) for cp in policy.clocks.values())
     typer.echo(
-        f"OK: {file} (version {policy.version}, {len(policy.clocks)} clocks, {overrides} category overrides; "
-        f"{against})"
+        f"OK: {file} (version {policy.version}, {len(policy.clocks)} clocks, {overrides} category overrides; {against})"
     )
 
 

@@ -56,8 +56,10 @@ def projector_cmd(
         "projecting %s (group %s) into %s", projector.topic, projector.group_id, _safe_url(settings)
     )
     stats = projector.run(stop)
-    typer.echo(f"projector stopped: applied {stats.applied}, skipped {stats.skipped}, "
-               f"dead-lettered {stats.dead_lettered}, batches {stats.batches}")
+    typer.echo(
+        f"projector stopped: applied {stats.applied}, skipped {stats.skipped}, "
+        f"dead-lettered {stats.dead_lettered}, batches {stats.batches}"
+    )
 
 
 def _safe_url(settings: Settings) -> str:
@@ -102,8 +104,9 @@ def rebuild_cmd(
     clear(engine)
     projector = build_projector(settings, engine, group_id=new_group_id("gridcase-rebuild"))
     stop = _stop_on_signals()
-    stats = projector.run(stop, until_caught_up=True,
-                          on_batch=lambda s: typer.echo(f"  applied {s.applied} events", err=True))
+    stats = projector.run(
+        stop, until_caught_up=True, on_batch=lambda s: typer.echo(f"  applied {s.applied} events", err=True)
+    )
     typer.echo(f"rebuilt: applied {stats.applied}, skipped {stats.skipped}, dead-lettered {stats.dead_lettered}")
     engine.dispose()
 
@@ -127,8 +130,9 @@ def sync_cmd(
     projector = build_projector(settings)
     stats = projector.run(_stop_on_signals(), until_caught_up=True, stop_after=timeout)
     projector.engine.dispose()
-    typer.echo(f"read model synced: applied {stats.applied}, skipped {stats.skipped}, "
-               f"dead-lettered {stats.dead_lettered}")
+    typer.echo(
+        f"read model synced: applied {stats.applied}, skipped {stats.skipped}, dead-lettered {stats.dead_lettered}"
+    )
 
 
 @app.command("status")
@@ -158,8 +162,9 @@ def status_cmd() -> None:
         for status, n in sorted(open_cases_by_status(engine).items()):
             typer.echo(f"open {status:<15}{n}")
     except Exception:
-        typer.secho("the read model is not migrated: run `gridcase readmodel migrate`", err=True,
-                    fg=typer.colors.YELLOW)
+        typer.secho(
+            "the read model is not migrated: run `gridcase readmodel migrate`", err=True, fg=typer.colors.YELLOW
+        )
     engine.dispose()
 
 
@@ -200,16 +205,24 @@ def report_cmd(
     settings = get_settings()
     engine = build_readmodel_engine(settings)
     try:
-        report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
-                              weights=settings.composite_weights)
+        report = build_report(
+            engine,
+            period,
+            by,
+            as_of=now,
+            basic_weight=settings.satisfaction_basic_weight,
+            weights=settings.composite_weights,
+        )
     except Exception as err:
         from workers.cli_errors import service_failure
 
         if service_failure(err, settings) is not None:
             raise  # the database is down: the command line says so in one line
         reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-        fail(f"cannot read the read model at {_safe_url(settings)}: {reason} (run `gridcase readmodel migrate` "
-             "and `gridcase projector`)")
+        fail(
+            f"cannot read the read model at {_safe_url(settings)}: {reason} (run `gridcase readmodel migrate` "
+            "and `gridcase projector`)"
+        )
         raise
     finally:
         engine.dispose()

@@ -26,8 +26,14 @@ def setup_cmd(
     setup_logging()
     settings = get_settings()
     try:
-        result = asyncio.run(setup_temporal(settings.temporal_address, namespace or settings.temporal_namespace,
-                                            retention=timedelta(days=retention_days), wait_s=wait))
+        result = asyncio.run(
+            setup_temporal(
+                settings.temporal_address,
+                namespace or settings.temporal_namespace,
+                retention=timedelta(days=retention_days),
+                wait_s=wait,
+            )
+        )
     except SetupError as exc:
         from workers.cli_errors import refuse_unavailable, service_failure
 

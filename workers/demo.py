@@ -81,12 +81,14 @@ class Child:
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        self._log.write(f"\n--- gridcase {self.command} started by gridcase demo at {datetime.now(UTC)} ---\n"
-                        .encode())
+        self._log.write(f"\n--- gridcase {self.command} started by gridcase demo at {datetime.now(UTC)} ---\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workers.cli", self.command],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in the terminal reaches the demo only; the demo stops its children
         )
 
@@ -154,8 +156,10 @@ def _prepare(settings: Settings, console: Console) -> bool:
 
     status = stack.status(settings.stack)
     if not status.healthy:
-        console.print("the local stack is not running: starting it (it keeps running after the demo; "
-                      "`gridcase stack down` stops it)")
+        console.print(
+            "the local stack is not running: starting it (it keeps running after the demo; "
+            "`gridcase stack down` stops it)"
+        )
         try:
             status = stack.up(settings.stack, timeout=180.0)
         except stack.StackError as err:
@@ -164,8 +168,10 @@ def _prepare(settings: Settings, console: Console) -> bool:
         if not status.healthy:
             console.print(f"[red]the local stack is not healthy:[/red] {status}")
             return False
-    console.print(f"stack: Temporal {settings.temporal_address} (Web UI http://localhost:{settings.temporal_ui_port}),"
-                  f" Kafka {settings.kafka_bootstrap}, SQL {mask_url(settings.resolved_database_url)}")
+    console.print(
+        f"stack: Temporal {settings.temporal_address} (Web UI http://localhost:{settings.temporal_ui_port}),"
+        f" Kafka {settings.kafka_bootstrap}, SQL {mask_url(settings.resolved_database_url)}"
+    )
     from events.topics import ensure_topics
 
     ensure_topics(settings)
@@ -228,22 +234,35 @@ def _overdue_table(settings: Settings, tally: Tally, limit: int = 8) -> Table | 
         ids = tally.case_ids
         with engine.connect() as conn:
             for start in range(0, len(ids), 500):
-                q = (select(k.case_id, k.kind, k.unit_kind, k.unit_id, k.due_at, k.stopped_at, c.status, c.category)
-                     .join(t.cases, c.case_id == k.case_id)
-                     .where(k.case_id.in_(ids[start:start + 500]), k.breached_at.is_not(None)))
+                q = (
+                    select(k.case_id, k.kind, k.unit_kind, k.unit_id, k.due_at, k.stopped_at, c.status, c.category)
+                    .join(t.cases, c.case_id == k.case_id)
+                    .where(k.case_id.in_(ids[start : start + 500]), k.breached_at.is_not(None))
+                )
                 for r in conn.execute(q):
                     end = as_utc(r.stopped_at) or now
                     due = as_utc(r.due_at)
                     assert due is not None
-                    rows.append(((end - due).total_seconds(), r.case_id, r.kind, f"{r.unit_kind}:{r.unit_id}",
-                                 r.status, r.category or "-"))
+                    rows.append(
+                        (
+                            (end - due).total_seconds(),
+                            r.case_id,
+                            r.kind,
+                            f"{r.unit_kind}:{r.unit_id}",
+                            r.status,
+                            r.category or "-",
+                        )
+                    )
     finally:
         engine.dispose()
     if not rows:
         return None
     scale = tally.time_scale
-    table = Table(title=f"Worst-overdue cases of this run (overdue in policy hours; {describe_scale(scale)})",
-                  title_justify="left", header_style="bold")
+    table = Table(
+        title=f"Worst-overdue cases of this run (overdue in policy hours; {describe_scale(scale)})",
+        title_justify="left",
+        header_style="bold",
+    )
     for col in ("case", "clock", "unit", "overdue", "status", "category"):
         table.add_column(col, justify="right" if col == "overdue" else "left")
     for seconds, case_id, kind, unit, status, category in sorted(rows, reverse=True)[:limit]:
@@ -269,9 +288,10 @@ def _wait_projection(settings: Settings, tally: Tally, timeout: float) -> int:
             with engine.connect() as conn:
                 have = 0
                 for start in range(0, len(tally.case_ids), 500):
-                    chunk = tally.case_ids[start:start + 500]
-                    have += conn.execute(select(func.count()).where(
-                        c.case_id.in_(chunk), c.status.in_(["closed", "rejected", "merged"]))).scalar_one()
+                    chunk = tally.case_ids[start : start + 500]
+                    have += conn.execute(
+                        select(func.count()).where(c.case_id.in_(chunk), c.status.in_(["closed", "rejected", "merged"]))
+                    ).scalar_one()
             if have >= tally.finished or time.monotonic() > deadline:
                 return have
             time.sleep(1.0)
@@ -297,20 +317,30 @@ def print_report(settings: Settings, tally: Tally, console: Console) -> None:
     console.print(scale_line(tally.time_scale))
     try:
         for by, limit in (("street", 10), ("department", 10)):
-            report = build_report(engine, period, by, as_of=now, basic_weight=settings.satisfaction_basic_weight,
-                                  weights=settings.composite_weights)
+            report = build_report(
+                engine,
+                period,
+                by,
+                as_of=now,
+                basic_weight=settings.satisfaction_basic_weight,
+                weights=settings.composite_weights,
+            )
             shown = len(report.rows)
             if shown > limit:  # the best and the worst
-                report.rows = report.rows[: limit // 2] + report.rows[-(limit - limit // 2):]
+                report.rows = report.rows[: limit // 2] + report.rows[-(limit - limit // 2) :]
             items = table_renderables(report)
             console.print(items[0])
             if by == "street":
                 console.print(items[1])
             if shown > limit:
-                console.print(f"  ({limit // 2} best and {limit - limit // 2} worst of {shown} {by} rows; "
-                              f"`gridcase report --by {by}` shows them all)")
-        console.print(f"The report covers every case of {period} in the read model ({report.total.cases}); "
-                      f"this run opened {tally.opened}.")
+                console.print(
+                    f"  ({limit // 2} best and {limit - limit // 2} worst of {shown} {by} rows; "
+                    f"`gridcase report --by {by}` shows them all)"
+                )
+        console.print(
+            f"The report covers every case of {period} in the read model ({report.total.cases}); "
+            f"this run opened {tally.opened}."
+        )
     except Exception as err:
         console.print(f"[yellow]no supervisor report: {err}[/yellow]")
         return
@@ -363,6 +393,7 @@ def _components_panel(children: list[Child], addresses: list[tuple[str, str]]) -
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (e.g. from a supervisor) stops the demo like Ctrl-C does."""
+
     def handler(_sig: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -413,25 +444,31 @@ def _run(
         except Exception as err:
             console.print(f"[yellow]city registry unavailable ({err}); using the small sample city[/yellow]")
             city = load_city(settings, sample=True)
-    console.print(f"city {city.name}: {len(city.grids):,} grids, {len(city.categories)} categories, "
-                  f"{len(city.departments)} departments")
+    console.print(
+        f"city {city.name}: {len(city.grids):,} grids, {len(city.categories)} categories, "
+        f"{len(city.departments)} departments"
+    )
     task_queue = settings.task_queue
     if asyncio.run(_pollers(settings, task_queue)):
         task_queue = f"{settings.task_queue}-demo-{os.getpid()}"
-        console.print(f"[yellow]a worker already serves task queue {settings.task_queue}; the demo's cases "
-                      f"use {task_queue}[/yellow]")
+        console.print(
+            f"[yellow]a worker already serves task queue {settings.task_queue}; the demo's cases "
+            f"use {task_queue}[/yellow]"
+        )
     settings = settings.model_copy(update={"task_queue": task_queue})
     api_port = settings.api_port if _port_free(settings.api_host, settings.api_port) else _free_port()
     settings = settings.model_copy(update={"api_port": api_port})
     env = dict(os.environ)
-    env.update({
-        "GRIDCASE_SLA_TIME_SCALE": repr(options.time_scale),
-        "GRIDCASE_TASK_QUEUE": task_queue,
-        "GRIDCASE_API_PORT": str(api_port),
-        "GRIDCASE_METRICS_PORT": str(_free_port()),
-        "GRIDCASE_PROJECTOR_METRICS_PORT": str(_free_port()),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "GRIDCASE_SLA_TIME_SCALE": repr(options.time_scale),
+            "GRIDCASE_TASK_QUEUE": task_queue,
+            "GRIDCASE_API_PORT": str(api_port),
+            "GRIDCASE_METRICS_PORT": str(_free_port()),
+            "GRIDCASE_PROJECTOR_METRICS_PORT": str(_free_port()),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     logs = settings.state_dir / "logs"
     for name, command in zip(("case worker", "projector", "API and console"), CHILD_COMMANDS, strict=True):
         child = Child(name, command, logs / f"demo-{command}.log")
@@ -463,27 +500,36 @@ def _run(
     addresses = [("console", console_url if api.running else "-"), ("Temporal Web UI", ui_url)]
     if token:
         addresses.append(("console token", token))
-    sim_options = SimOptions(minutes=options.minutes, rate=options.rate, time_scale=options.time_scale,
-                             seed=options.seed, config=load_config(options.config, {"cover_all_paths": options.tour}),
-                             drain_seconds=max(30.0, 60.0 * options.minutes / 3))
+    sim_options = SimOptions(
+        minutes=options.minutes,
+        rate=options.rate,
+        time_scale=options.time_scale,
+        seed=options.seed,
+        config=load_config(options.config, {"cover_all_paths": options.tour}),
+        drain_seconds=max(30.0, 60.0 * options.minutes / 3),
+    )
     target = f"of {options.minutes:g} min"
 
     def render(t: Tally) -> RenderableType:
-        return Group(_components_panel(children, addresses),
-                     progress_panel(t, target=target, arrivals_seconds=options.minutes * 60))
+        return Group(
+            _components_panel(children, addresses),
+            progress_panel(t, target=target, arrivals_seconds=options.minutes * 60),
+        )
 
     if not console.is_terminal:
         console.print(_components_panel(children, addresses))
-    tally = asyncio.run(simulate(settings, sim_options, city, with_worker=in_process_worker, console=console,
-                                 render=render))
+    tally = asyncio.run(
+        simulate(settings, sim_options, city, with_worker=in_process_worker, console=console, render=render)
+    )
     print_tally(console, tally)
     if projector.running:
         with console.status("waiting for the projector to catch up…"):
             have = _wait_projection(settings, tally, timeout=60)
         console.print(f"read model: {have} of this run's {tally.finished} finished cases projected")
     else:
-        console.print(f"[yellow]projector {projector.status()}: the report reads whatever the read model "
-                      "already has[/yellow]")
+        console.print(
+            f"[yellow]projector {projector.status()}: the report reads whatever the read model already has[/yellow]"
+        )
     print_report(settings, tally, console)
     console.print(_components_panel(children, addresses))
     if api.running and token:

@@ -72,8 +72,27 @@ OPEN_CASES_FAILURES = Counter(
 OPEN_STATES: tuple[str, ...] = tuple(s.value for s in CaseStatus if s not in TERMINAL and s != CaseStatus.NEW)
 
 DURATION_BUCKETS: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
-    3600.0, 21600.0, 86400.0, 604800.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    21600.0,
+    86400.0,
+    604800.0,
 )
 VALUE_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
@@ -157,9 +176,7 @@ def _handler(registry: CollectorRegistry, health: Health) -> type[MetricsHandler
 class MetricsServer:
     """``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port``, served from a daemon thread."""
 
-    def __init__(
-        self, host: str, port: int, health: Health, registry: CollectorRegistry = REGISTRY
-    ) -> None:
+    def __init__(self, host: str, port: int, health: Health, registry: CollectorRegistry = REGISTRY) -> None:
         self._address = (host, port)
         self._health = health
         self._registry = registry
@@ -180,7 +197,8 @@ class MetricsServer:
                 raise
             log.error(
                 "metrics port %s:%d is in use: /metrics, /healthz and /readyz are NOT served by this process "
-                "(set GRIDCASE_METRICS_PORT to a free port)", *self._address
+                "(set GRIDCASE_METRICS_PORT to a free port)",
+                *self._address,
             )
             return False
         server.daemon_threads = True
@@ -259,9 +277,7 @@ class TemporalMetricsBridge:
             updates = self._buffer.retrieve_updates()
             for update in updates:
                 metric = update.metric
-                labels: LabelKey = tuple(
-                    sorted((_name(str(k)), _label_value(v)) for k, v in update.attributes.items())
-                )
+                labels: LabelKey = tuple(sorted((_name(str(k)), _label_value(v)) for k, v in update.attributes.items()))
                 if metric.kind == BUFFERED_METRIC_KIND_HISTOGRAM:
                     seconds = metric.unit in ("s", "ms", "duration")
                     name = _name(metric.name) + ("_seconds" if seconds else "")
@@ -290,9 +306,7 @@ class TemporalMetricsBridge:
         except Exception as exc:  # never fail a scrape because of the SDK side
             log.warning("draining Temporal SDK metrics failed: %r", exc)
         with self._lock:
-            families: dict[str, Metric] = {
-                name: Metric(name, doc, typ) for name, (typ, doc) in self._types.items()
-            }
+            families: dict[str, Metric] = {name: Metric(name, doc, typ) for name, (typ, doc) in self._types.items()}
             for (name, labels), value in self._values.items():
                 family = families[name]
                 sample = f"{family.name}_total" if family.type == "counter" else family.name
@@ -402,9 +416,7 @@ class CalendarCoverageCollector:
     ``today`` returns the local date (default: the calendar's local date now).
     """
 
-    def __init__(
-        self, calendar: WorkCalendar, horizon_days: int, *, today: Callable[[], date] | None = None
-    ) -> None:
+    def __init__(self, calendar: WorkCalendar, horizon_days: int, *, today: Callable[[], date] | None = None) -> None:
         self._calendar = calendar
         self._horizon = horizon_days
         self._today = today or (lambda: local_today(calendar))
@@ -482,8 +494,9 @@ class WorkerObservability:
         self._registry.register(coverage)
         self.health.notes.append(coverage.coverage_line)
         self._bridge.start()
-        self.server = MetricsServer(self._settings.metrics_host, self._settings.metrics_port, self.health,
-                                    self._registry)
+        self.server = MetricsServer(
+            self._settings.metrics_host, self._settings.metrics_port, self.health, self._registry
+        )
         self.server.start()
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(self.health.beat_forever())]
         interval = self._settings.metrics_open_cases_interval_s
@@ -509,4 +522,3 @@ class WorkerObservability:
         calendar = self._calendar or active_calendar(self._settings)
         horizon = self._horizon_days if self._horizon_days is not None else horizon_days(active_policy(self._settings))
         return CalendarCoverageCollector(calendar, horizon)
-

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         default=None, description="YAML adding or removing holidays and adjusted working days (调休)."
     )
     sla_time_scale: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Compressed time for demos and tests: wall-clock seconds per policy hour. When set, clocks "
         "run continuously (no working calendar) and every output says so. Default: real time.",
     )
@@ -66,7 +67,8 @@ class Settings(BaseSettings):
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus /metrics of the worker (0: off).")
     worker_max_cached_workflows: int = Field(
-        default=500, ge=1,
+        default=500,
+        ge=1,
         description="Cases a worker keeps in memory (about 0.2 MiB each); others replay their history on their "
         "next action. Bounds the worker's memory however many cases are open (see docs/performance.md).",
     )

@@ -27,8 +27,12 @@ async def run_worker(settings: Settings, *, task_queue: str | None = None) -> No
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with observability.serving(client) as health, worker:
-        log.info("worker polling %s on %s; new cases run on %s", task_queue or settings.task_queue,
-                 settings.temporal_address, describe_scale(settings.sla_time_scale))
+        log.info(
+            "worker polling %s on %s; new cases run on %s",
+            task_queue or settings.task_queue,
+            settings.temporal_address,
+            describe_scale(settings.sla_time_scale),
+        )
         health.ready = True
         await stop.wait()
         health.ready = False

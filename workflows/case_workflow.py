@@ -68,8 +68,9 @@ _PUBLISH_TIMEOUT = timedelta(seconds=30)  # above the Kafka sink's own bounded w
 # every reply for the sink's own timeout. (The sink's flush may still deliver the batch afterwards:
 # a duplicate with the same event id, which consumers drop.)
 _LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=2)
-_PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(seconds=15))
+_PUBLISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=15)
+)
 
 
 def workflow_id(case_id: str) -> str:
@@ -201,12 +202,15 @@ class CaseWorkflow:
         while True:
             await workflow.wait_condition(lambda: not self._all_published())
             start = self._s.published
-            batch = PublishBatch(case_id=self._s.case.case_id,
-                                 events=self._s.timeline[start : start + PUBLISH_BATCH_MAX])
+            batch = PublishBatch(
+                case_id=self._s.case.case_id, events=self._s.timeline[start : start + PUBLISH_BATCH_MAX]
+            )
             if local:
                 try:
                     await workflow.execute_local_activity(
-                        PUBLISH_LOCAL_ACTIVITY, batch, start_to_close_timeout=_LOCAL_PUBLISH_TIMEOUT,
+                        PUBLISH_LOCAL_ACTIVITY,
+                        batch,
+                        start_to_close_timeout=_LOCAL_PUBLISH_TIMEOUT,
                         retry_policy=RetryPolicy(maximum_attempts=1),
                     )
                 except FailureError:  # failed, refused or timed out (surfaces unwrapped for local activities)
@@ -298,8 +302,7 @@ class CaseWorkflow:
 
     def _result(self, events: list[CaseEventBase]) -> ActionResult:
         case = self._s.case
-        return ActionResult(case_id=case.case_id, status=case.status, seq=case.seq,
-                            events=[e.event_id for e in events])
+        return ActionResult(case_id=case.case_id, status=case.status, seq=case.seq, events=[e.event_id for e in events])
 
     # --- updates ------------------------------------------------------------------------------
     @workflow.update(name="open")
@@ -309,12 +312,16 @@ class CaseWorkflow:
         case = self._s.case
         if case.status != CaseStatus.NEW:
             if command.idempotency_key and command.idempotency_key == case.idempotency_key:
-                return ActionResult(case_id=case.case_id, status=case.status, seq=case.seq,
-                                    events=list(self._s.opened_events))
+                return ActionResult(
+                    case_id=case.case_id, status=case.status, seq=case.seq, events=list(self._s.opened_events)
+                )
             raise _rejection(DomainError("case.already_open", f"case {case.case_id} is already open"))
         if command.case_id != case.case_id:
-            raise ApplicationError(f"case_id {command.case_id!r} does not match workflow case {case.case_id!r}",
-                                   type="InvalidCommand", non_retryable=True)
+            raise ApplicationError(
+                f"case_id {command.case_id!r} does not match workflow case {case.case_id!r}",
+                type="InvalidCommand",
+                non_retryable=True,
+            )
         try:
             events = self._apply_command(command)
         except DomainError as err:

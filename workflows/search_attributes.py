@@ -22,7 +22,15 @@ SA_NEXT_DUE = SearchAttributeKey.for_datetime("GridcaseNextDue")
 SA_BREACHED = SearchAttributeKey.for_bool("GridcaseBreached")
 
 ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
-    SA_STATUS, SA_CATEGORY, SA_URGENCY, SA_DISTRICT, SA_STREET, SA_GRID, SA_UNITS, SA_NEXT_DUE, SA_BREACHED,
+    SA_STATUS,
+    SA_CATEGORY,
+    SA_URGENCY,
+    SA_DISTRICT,
+    SA_STREET,
+    SA_GRID,
+    SA_UNITS,
+    SA_NEXT_DUE,
+    SA_BREACHED,
 )
 
 _TYPE_NAMES = {

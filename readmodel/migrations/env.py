@@ -23,8 +23,9 @@ def _serialise(connection: Connection) -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE,
-                          render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, version_table=VERSION_TABLE, render_as_batch=True
+        )
         with context.begin_transaction():
             _serialise(connection)
             context.run_migrations()
@@ -34,8 +35,9 @@ def run_migrations_online() -> None:
     engine = make_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
-            context.configure(connection=conn, target_metadata=metadata, version_table=VERSION_TABLE,
-                              render_as_batch=True)
+            context.configure(
+                connection=conn, target_metadata=metadata, version_table=VERSION_TABLE, render_as_batch=True
+            )
             with context.begin_transaction():
                 _serialise(conn)
                 context.run_migrations()

@@ -167,8 +167,9 @@ class Processes:
         self.log_dir = log_dir
         self.started: list[GridcaseProcess] = []
 
-    def start(self, name: str, *args: str, env: dict[str, str | int | None] | None = None,
-              settings: Settings | None = None) -> GridcaseProcess:
+    def start(
+        self, name: str, *args: str, env: dict[str, str | int | None] | None = None, settings: Settings | None = None
+    ) -> GridcaseProcess:
         """Start ``gridcase <args>`` named ``name``; ``env`` adds GRIDCASE_* settings (lower-case keys)."""
         proc = GridcaseProcess(name, args, gridcase_env(settings or self.settings, **(env or {})), self.log_dir)
         self.started.append(proc.start())
@@ -208,9 +209,17 @@ _ENV = dept_actor("environment")
 def lifecycle(case_id: str) -> list[c.Command]:
     """Every action of one case, intake to closure (12 actions)."""
     return [
-        c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="noise",
-                   title="噪音扰民", description="夜间施工噪音", location=LOCATION,
-                   contact=ResidentContact(name="李四", phone="13900001111"), idempotency_key=f"key-{case_id}"),
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id=case_id,
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="噪音扰民",
+            description="夜间施工噪音",
+            location=LOCATION,
+            contact=ResidentContact(name="李四", phone="13900001111"),
+            idempotency_key=f"key-{case_id}",
+        ),
         c.RegisterCase(actor=DISPATCHER),
         c.DispatchCase(actor=DISPATCHER, unit=STREET),
         c.AcceptCase(actor=_SA),

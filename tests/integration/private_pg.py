@@ -59,22 +59,42 @@ class PrivatePostgres:
         self.log = self.root / "postgres.log"
 
     def _run(self, *argv: str, timeout: float = 60.0) -> None:
-        result = subprocess.run([*self._as, *argv], capture_output=True, text=True, timeout=timeout,
-                                cwd=self.root, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [*self._as, *argv], capture_output=True, text=True, timeout=timeout, cwd=self.root, stdin=subprocess.DEVNULL
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{Path(argv[0]).name} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
 
     def init(self) -> PrivatePostgres:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.USER, "--auth=trust",
-                  "--encoding=UTF8", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
         return self
 
     def start(self) -> None:
         # fsync off is safe here (the drills crash the server, never the machine), but synchronous_commit stays
         # on: with it off, an immediate stop loses the last commits that were already acknowledged
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off -c full_page_writes=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server: ``fast`` (clean) or ``immediate`` (like a crash: recovery at the next start)."""

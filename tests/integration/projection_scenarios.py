@@ -56,10 +56,19 @@ def case_events(i: int, prefix: str = "RM") -> list[CaseEventBase]:
     category = CATEGORIES[i % len(CATEGORIES)]
 
     def open_hotline() -> None:
-        case.do(c.OpenCase(actor=DISPATCHER, case_id=case.state.case_id, channel=Channel.HOTLINE,
-                           category=category, urgency=Urgency.ORDINARY, title=f"{category} complaint",
-                           description="居民反映问题", location=loc,
-                           contact=ResidentContact(name="张三", phone="13812345678")))
+        case.do(
+            c.OpenCase(
+                actor=DISPATCHER,
+                case_id=case.state.case_id,
+                channel=Channel.HOTLINE,
+                category=category,
+                urgency=Urgency.ORDINARY,
+                title=f"{category} complaint",
+                description="居民反映问题",
+                location=loc,
+                contact=ResidentContact(name="张三", phone="13812345678"),
+            )
+        )
 
     if path == "whistle":
         open_hotline()
@@ -67,8 +76,12 @@ def case_events(i: int, prefix: str = "RM") -> list[CaseEventBase]:
         case.later().do(c.DispatchCase(actor=DISPATCHER, unit=street))
         case.later().do(c.AcceptCase(actor=street_actor))
         case.later().do(c.ContactResident(actor=street_actor))
-        case.later().do(c.BlowWhistle(actor=street_actor, tasks=[
-            WhistleTask(department_id=dept, task="执法"), WhistleTask(department_id=other, task="整改")]))
+        case.later().do(
+            c.BlowWhistle(
+                actor=street_actor,
+                tasks=[WhistleTask(department_id=dept, task="执法"), WhistleTask(department_id=other, task="整改")],
+            )
+        )
         case.later(20).do(c.ReportIn(actor=unit_actor(UnitRef(kind=UnitKind.DEPARTMENT, id=dept))))
         case.tick(case.now + timedelta(days=2))  # the other department is late: warnings, breach, escalation
         case.later().do(c.ReportIn(actor=unit_actor(UnitRef(kind=UnitKind.DEPARTMENT, id=other))))
@@ -82,10 +95,14 @@ def case_events(i: int, prefix: str = "RM") -> list[CaseEventBase]:
         open_hotline()
         case.later().do(c.RegisterCase(actor=DISPATCHER))
         case.later().do(c.DispatchCase(actor=DISPATCHER, unit=dept_unit))
-        case.later().do(c.ReturnCase(actor=unit_actor(dept_unit), reason_code=ReturnReason.TERRITORY_MISMATCH,
-                                     reason="不属本部门"))
-        case.later().do(c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派街道",
-                                       redispatch_to=street))
+        case.later().do(
+            c.ReturnCase(actor=unit_actor(dept_unit), reason_code=ReturnReason.TERRITORY_MISMATCH, reason="不属本部门")
+        )
+        case.later().do(
+            c.ReviewReturn(
+                actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派街道", redispatch_to=street
+            )
+        )
         case.later().do(c.AcceptCase(actor=street_actor))
         case.later().do(c.ContactResident(actor=street_actor))
         case.later(120).do(c.ResolveCase(actor=street_actor, notes="已处理"))
@@ -93,8 +110,18 @@ def case_events(i: int, prefix: str = "RM") -> list[CaseEventBase]:
         case.later().do(c.RecordCallback(actor=DISPATCHER, rating=Rating.BASICALLY_SATISFIED))
         case.later().do(c.CloseCase(actor=DISPATCHER))
     elif path == "grid":
-        case.do(c.OpenCase(actor=grid_actor, case_id=case.state.case_id, channel=Channel.GRID_PATROL,
-                           category=category, title="巡查发现", description="垃圾堆放", location=loc, self_handle=True))
+        case.do(
+            c.OpenCase(
+                actor=grid_actor,
+                case_id=case.state.case_id,
+                channel=Channel.GRID_PATROL,
+                category=category,
+                title="巡查发现",
+                description="垃圾堆放",
+                location=loc,
+                self_handle=True,
+            )
+        )
         case.later(30).do(c.ResolveCase(actor=grid_actor, notes="当场处理"))
         case.later().do(c.VerifyCase(actor=grid_actor, passed=True))
         case.later().do(c.CloseCase(actor=DISPATCHER))

@@ -97,12 +97,18 @@ def states(api: ApiStack) -> dict[str, str]:
 
 
 async def test_an_action_on_a_finished_case_is_refused_409_case_finished(api: ApiStack, states: dict[str, str]) -> None:
-    tries = [("op-1", "register", {}), ("op-1", "close", {}), ("op-1", "supervise", {"note": "快办"}),
-             ("op-1", "dispatch", {"unit": {"kind": "street", "id": api.geo.street}}),
-             ("op-1", "shelve", {"reason": "x"}), ("op-1", "callback", {"rating": "satisfied"}),
-             ("street-1", "accept", {}), ("street-1", "appeal", {"reason": "x"}),
-             ("grid-1", "verify", {"passed": True}),
-             ("sv-city", "decide-extension", {"approved": True})]
+    tries = [
+        ("op-1", "register", {}),
+        ("op-1", "close", {}),
+        ("op-1", "supervise", {"note": "快办"}),
+        ("op-1", "dispatch", {"unit": {"kind": "street", "id": api.geo.street}}),
+        ("op-1", "shelve", {"reason": "x"}),
+        ("op-1", "callback", {"rating": "satisfied"}),
+        ("street-1", "accept", {}),
+        ("street-1", "appeal", {"reason": "x"}),
+        ("grid-1", "verify", {"passed": True}),
+        ("sv-city", "decide-extension", {"approved": True}),
+    ]
     for status in FINISHED:
         cid = states[status]
         for user, action, body in tries:
@@ -170,8 +176,11 @@ def test_an_idempotency_key_reused_with_another_body_is_refused(api: ApiStack) -
     with api.client("op-1") as op:
         first = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
         assert first.status_code == 201, first.text
-        other = op.post("/cases", json=intake_body(api.geo, title="另一件事", description="楼道堆物"),
-                        headers={"Idempotency-Key": key})
+        other = op.post(
+            "/cases",
+            json=intake_body(api.geo, title="另一件事", description="楼道堆物"),
+            headers={"Idempotency-Key": key},
+        )
         assert _field_rules(other) == {("header.idempotency-key", "idempotency.key_reused")}
         again = op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": key})
         assert again.status_code == 201 and again.json()["case_id"] == first.json()["case_id"]
@@ -184,7 +193,8 @@ def test_due_before_is_an_iso_date_time_and_options_lists_every_method(api: ApiS
     with api.client("op-1") as op:
         for value in ("0.5", "1764547200", "2026-11-26"):
             assert {f for f, _ in _field_rules(op.get("/cases", params={"due_before": value}))} == {
-                "query.due_before"}, value
+                "query.due_before"
+            }, value
         assert op.get("/cases", params={"due_before": "2026-11-26T10:00:00+08:00"}).status_code == 200
         allowed = {m.strip() for m in op.options("/cases").headers["allow"].split(",")}
         assert {"GET", "POST", "OPTIONS"} <= allowed
@@ -220,21 +230,27 @@ def test_bad_input_names_the_field_and_the_rule(api: ApiStack) -> None:
         key = {"Idempotency-Key": uuid.uuid4().hex}
         actor = {"role": "dispatcher", "person_id": "someone-else"}
         assert ("body.actor", "extra_forbidden") in _field_rules(
-            op.post("/cases", json=intake_body(api.geo, actor=actor), headers=key))
+            op.post("/cases", json=intake_body(api.geo, actor=actor), headers=key)
+        )
         assert ("body.title", "string_too_short") in _field_rules(
-            op.post("/cases", json=intake_body(api.geo, title=""), headers=key))
+            op.post("/cases", json=intake_body(api.geo, title=""), headers=key)
+        )
         assert ("body.category", "registry.unknown_category") in _field_rules(
-            op.post("/cases", json=intake_body(api.geo, category="no-such-category"), headers=key))
+            op.post("/cases", json=intake_body(api.geo, category="no-such-category"), headers=key)
+        )
         assert ("body.location.grid_id", "registry.unknown_location") in _field_rules(
-            op.post("/cases", json=intake_body(api.geo, location={"grid_id": "G-NOWHERE"}), headers=key))
+            op.post("/cases", json=intake_body(api.geo, location={"grid_id": "G-NOWHERE"}), headers=key)
+        )
         assert ("body.self_handle", "bool_type") in _field_rules(
-            op.post("/cases", json=intake_body(api.geo, self_handle="yes"), headers=key))
+            op.post("/cases", json=intake_body(api.geo, self_handle="yes"), headers=key)
+        )
 
         cid = open_case(op, api.geo)
         planet = {"unit": {"kind": "planet", "id": "x"}}
         assert ("body.unit.kind", "enum") in _field_rules(act(op, cid, "dispatch", planet))
         assert ("body.actor", "extra_forbidden") in _field_rules(
-            act(op, cid, "register", {"actor": {"role": "system", "person_id": "sla-clock"}}))
+            act(op, cid, "register", {"actor": {"role": "system", "person_id": "sla-clock"}})
+        )
         twice = [{"department_id": "environment", "task": "a"}, {"department_id": "environment", "task": "b"}]
         assert ("body.tasks", "value_error") in _field_rules(act(op, cid, "whistle", {"tasks": twice}))
         assert ("path.case_id", "string_pattern_mismatch") in _field_rules(op.get("/cases/bad id!"))
@@ -251,14 +267,17 @@ def test_bad_input_names_the_field_and_the_rule(api: ApiStack) -> None:
 def test_authentication_tokens_and_jwts(api: ApiStack) -> None:
     with api.client() as anon:
         assert _error(anon.get("/me"), 401)["rule"] == "auth.missing"
-        assert _error(anon.get("/me", headers={"Authorization": "Bearer gct_0000000000000000_" + "x" * 43}),
-                      401)["rule"] == "auth.invalid_token"
+        assert (
+            _error(anon.get("/me", headers={"Authorization": "Bearer gct_0000000000000000_" + "x" * 43}), 401)["rule"]
+            == "auth.invalid_token"
+        )
         token = issue_jwt(JWT_SECRET, "jwt-op", Role.DISPATCHER, None)
         me = anon.get("/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["role"] == "dispatcher" and me.json()["via"] == "jwt"
         expired = issue_jwt(JWT_SECRET, "jwt-op", Role.DISPATCHER, None, ttl_seconds=-10)
-        assert _error(anon.get("/me", headers={"Authorization": f"Bearer {expired}"}),
-                      401)["rule"] == "auth.jwt_expired"
+        assert (
+            _error(anon.get("/me", headers={"Authorization": f"Bearer {expired}"}), 401)["rule"] == "auth.jwt_expired"
+        )
         forged = issue_jwt("another-secret-of-sufficient-length-000", "jwt-op", Role.DISPATCHER, None)
         assert _error(anon.get("/me", headers={"Authorization": f"Bearer {forged}"}), 401)["rule"] == "auth.jwt_invalid"
         no_unit = issue_jwt(JWT_SECRET, "jwt-street", Role.STREET, None)
@@ -325,8 +344,10 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
     with api.client("grid-2") as g2:
         assert _error(act(g2, gcid, "accept"), 403)["rule"] == "jurisdiction.grid_worker"
     other_grid_actor = Actor(role=Role.GRID_WORKER, person_id="g2", unit_id=geo.other_grid)
-    assert await _refused_by_the_validator(cases, gcid, c.AcceptCase(actor=other_grid_actor)) \
+    assert (
+        await _refused_by_the_validator(cases, gcid, c.AcceptCase(actor=other_grid_actor))
         == "jurisdiction.not_assigned"
+    )
     with api.client("grid-1") as g1:
         assert act(g1, gcid, "accept").status_code == 200
 
@@ -403,8 +424,10 @@ def test_lists_come_from_the_read_model_within_the_callers_jurisdiction(api: Api
         seen = {r["case_id"] for r in _wait_rows(street, {}, cid)}
         assert cid in seen and other not in seen
     with api.client("street-1") as street:
-        assert act(street, cid, "whistle", {"tasks": [{"department_id": "environment", "task": "执法"}]}).status_code \
+        assert (
+            act(street, cid, "whistle", {"tasks": [{"department_id": "environment", "task": "执法"}]}).status_code
             == 200
+        )
     with api.client("env-1") as env:
         rows = _wait_rows(env, {}, cid)
         assert cid in {r["case_id"] for r in rows} and other not in {r["case_id"] for r in rows}
@@ -418,7 +441,8 @@ def test_lists_come_from_the_read_model_within_the_callers_jurisdiction(api: Api
         mine = open_case(resident, geo)
         rows = _wait_rows(resident, {}, mine)
         assert {r["case_id"] for r in rows} == {r["case_id"] for r in rows} & set(
-            api_cases_opened_by(api, "resident-1")) and mine in {r["case_id"] for r in rows}
+            api_cases_opened_by(api, "resident-1")
+        ) and mine in {r["case_id"] for r in rows}
 
 
 def api_cases_opened_by(api: ApiStack, user: str) -> list[str]:
@@ -442,17 +466,21 @@ async def _read_stream(client: httpx.AsyncClient, seen: list[dict[str, Any]], re
 
 async def test_live_events_reach_the_callers_whose_jurisdiction_covers_the_case(api: ApiStack) -> None:
     def client(user: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=api.base_url, headers={"Authorization": f"Bearer {api.tokens[user]}"},
-                                 timeout=httpx.Timeout(60, read=None))
+        return httpx.AsyncClient(
+            base_url=api.base_url,
+            headers={"Authorization": f"Bearer {api.tokens[user]}"},
+            timeout=httpx.Timeout(60, read=None),
+        )
 
     op_seen: list[dict[str, Any]] = []
     water_seen: list[dict[str, Any]] = []
     street_seen: list[dict[str, Any]] = []
     async with client("op-1") as op, client("water-1") as water, client("street-1") as street:
         readies = [asyncio.Event() for _ in range(3)]
-        tasks = [asyncio.create_task(_read_stream(cl, seen, ev))
-                 for cl, seen, ev in zip((op, water, street), (op_seen, water_seen, street_seen), readies,
-                                         strict=True)]
+        tasks = [
+            asyncio.create_task(_read_stream(cl, seen, ev))
+            for cl, seen, ev in zip((op, water, street), (op_seen, water_seen, street_seen), readies, strict=True)
+        ]
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
         r = await op.post("/cases", json=intake_body(api.geo), headers={"Idempotency-Key": uuid.uuid4().hex})
         cid = r.json()["case_id"]
@@ -490,7 +518,8 @@ def test_metrics_for_supervisors_within_their_jurisdiction(api: ApiStack) -> Non
         ranked = sv.get("/metrics/ranking", params={"by": "street", "period": period}).json()["rows"]
         assert geo.street in {r["key"] for r in ranked} and ranked[0]["rank"] == 1
         assert _field_rules(sv.get("/metrics/summary", params={"period": "2026-13"})) == {
-            ("query.period", "string_pattern_mismatch")}
+            ("query.period", "string_pattern_mismatch")
+        }
         assert ("query.by", "literal_error") in _field_rules(sv.get("/metrics/slices", params={"by": "planet"}))
     with api.client("sv-other") as other:
         assert other.get("/metrics/summary").json()["metrics"]["cases"] == 0
@@ -512,9 +541,14 @@ def test_gridcase_api_stops_promptly_on_sigterm_with_a_live_stream_open(api: Api
 
     port = free_port()
     s = api.settings
-    env = {**os.environ, "GRIDCASE_API_PORT": str(port), "GRIDCASE_DATABASE_URL": str(s.database_url),
-           "GRIDCASE_TOPIC_PREFIX": s.topic_prefix, "GRIDCASE_TASK_QUEUE": s.task_queue,
-           "GRIDCASE_STATE_DIR": str(s.state_dir)}
+    env = {
+        **os.environ,
+        "GRIDCASE_API_PORT": str(port),
+        "GRIDCASE_DATABASE_URL": str(s.database_url),
+        "GRIDCASE_TOPIC_PREFIX": s.topic_prefix,
+        "GRIDCASE_TASK_QUEUE": s.task_queue,
+        "GRIDCASE_STATE_DIR": str(s.state_dir),
+    }
     gridcase = str(Path(sys.executable).parent / "gridcase")
     proc = subprocess.Popen([gridcase, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -70,19 +70,30 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_status(api: ApiStack)
     states = cases_in_every_state(api)
     targets = list(states.values())
     schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
-    checks = [not_a_server_error, negative_data_rejection, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        negative_data_rejection,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     failures: list[str] = []
     statuses: collections.Counter[int] = collections.Counter()
     calls = 0
     operations = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 35
+
     def runner(operation: Any, mode: GenerationMode) -> Callable[[], None]:
         positive = mode == GenerationMode.POSITIVE
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal calls
             caller = CALLERS[calls % len(CALLERS)]
@@ -111,9 +122,11 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_status(api: ApiStack)
                 failures.append(f"{operation.method.upper()} {operation.path} [{mode.value}]: {exc}")
     fuzzed = len(operations) - len(SKIPPED)
     server_errors = sum(n for code, n in statuses.items() if code >= 500)
-    print(f"schemathesis: {calls} requests over {fuzzed} operations, {len(targets)} cases "
-          f"({', '.join(states)}), {len(CALLERS)} roles; statuses {dict(sorted(statuses.items()))}; "
-          f"server errors {server_errors}")
+    print(
+        f"schemathesis: {calls} requests over {fuzzed} operations, {len(targets)} cases "
+        f"({', '.join(states)}), {len(CALLERS)} roles; statuses {dict(sorted(statuses.items()))}; "
+        f"server errors {server_errors}"
+    )
     assert calls > 300
     assert server_errors == 0, dict(statuses)
     assert {200, 403, 404, 409, 422} <= set(statuses), dict(statuses)

@@ -62,27 +62,38 @@ def test_readiness_and_the_live_feed_follow_the_broker(
     from workers.api.app import create_app
 
     # the shared Temporal, the private broker, a database of its own
-    settings = stack_settings.model_copy(update={
-        "kafka_bootstrap": private_kafka.kafka_bootstrap,
-        "topic_prefix": private_kafka.topic_prefix,
-        "database_url": f"sqlite:///{tmp_path / 'api.db'}",
-    })
+    settings = stack_settings.model_copy(
+        update={
+            "kafka_bootstrap": private_kafka.kafka_bootstrap,
+            "topic_prefix": private_kafka.topic_prefix,
+            "database_url": f"sqlite:///{tmp_path / 'api.db'}",
+        }
+    )
     ensure_topics(settings, partitions=1)
     with TestClient(create_app(settings)) as http:
+
         def ready() -> bool:
             return http.get("/readyz").status_code == 200
 
         _wait(ready, 60, "the API did not become ready")
         body = http.get("/readyz").json()
-        assert body == {"ok": True, "checks": {"temporal": {"ok": True, "reason": None},
-                                               "kafka": {"ok": True, "reason": None},
-                                               "readmodel": {"ok": True, "reason": None}}}
+        assert body == {
+            "ok": True,
+            "checks": {
+                "temporal": {"ok": True, "reason": None},
+                "kafka": {"ok": True, "reason": None},
+                "readmodel": {"ok": True, "reason": None},
+            },
+        }
         assert http.get("/healthz").json() == {"ok": True, "live_feed": True}
 
         stopped = stack.down(private_kafka, 30.0, (stack.KAFKA,))
         assert "stopped" in stopped[stack.KAFKA] or "killed" in stopped[stack.KAFKA], stopped
-        took = _wait(lambda: not http.get("/healthz").json()["live_feed"], NOTICE_WITHIN,
-                     "the live feed did not notice the broker had gone")
+        took = _wait(
+            lambda: not http.get("/healthz").json()["live_feed"],
+            NOTICE_WITHIN,
+            "the live feed did not notice the broker had gone",
+        )
         health = http.get("/healthz")
         assert health.status_code == 200 and health.json()["ok"] is True  # still alive
         r = http.get("/readyz")

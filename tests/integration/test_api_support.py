@@ -97,7 +97,8 @@ def _geo(settings: Settings) -> Geo:
     reg = build_registry(settings)
     first = reg.locate(grid_id=reg._grid_order[0])
     other = next(
-        loc for gid in reg._grid_order
+        loc
+        for gid in reg._grid_order
         if (loc := reg.locate(grid_id=gid)).street_id != first.street_id and loc.district_id == first.district_id
     )
     return Geo(first.grid_id, first.community_id, first.street_id, first.district_id, other.grid_id, other.street_id)
@@ -114,18 +115,20 @@ def start_api_stack(base: Settings, tmp: Path, *, time_scale: float | None = Non
     from workers.composition import build_projector, build_worker, connect_temporal
 
     suffix = uuid.uuid4().hex[:8]
-    settings = base.model_copy(update={
-        "topic_prefix": f"api{suffix}",
-        "task_queue": f"api-{suffix}",
-        "database_url": f"sqlite:///{tmp / 'api.db'}",
-        "sla_time_scale": time_scale,
-        "api_jwt_secret": JWT_SECRET,
-        "api_host": "127.0.0.1",
-        "api_port": free_port(),
-        "projector_group_id": f"api-projector-{suffix}",
-        "metrics_port": 0,
-        "projector_metrics_port": 0,
-    })
+    settings = base.model_copy(
+        update={
+            "topic_prefix": f"api{suffix}",
+            "task_queue": f"api-{suffix}",
+            "database_url": f"sqlite:///{tmp / 'api.db'}",
+            "sla_time_scale": time_scale,
+            "api_jwt_secret": JWT_SECRET,
+            "api_host": "127.0.0.1",
+            "api_port": free_port(),
+            "projector_group_id": f"api-projector-{suffix}",
+            "metrics_port": 0,
+            "projector_metrics_port": 0,
+        }
+    )
     ensure_topics(settings, partitions=1)
     migrate(settings.resolved_database_url)
     geo = _geo(settings)
@@ -170,8 +173,9 @@ def start_api_stack(base: Settings, tmp: Path, *, time_scale: float | None = Non
         await task
 
     async def run_api(stop: asyncio.Event, started: threading.Event) -> None:
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning",
-                                lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning", lifespan="on"
+        )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started:
@@ -261,8 +265,15 @@ def cases_in_every_state(stack: ApiStack) -> dict[str, str]:
     steps = lifecycle(stack.geo)
     out: dict[str, str] = {}
     with stack.client("op-1") as op:
-        for name, upto in (("received", 0), ("registered", 1), ("dispatched", 2), ("handling", 4),
-                           ("whistle", 5), ("resolved", 8), ("closed", len(steps))):
+        for name, upto in (
+            ("received", 0),
+            ("registered", 1),
+            ("dispatched", 2),
+            ("handling", 4),
+            ("whistle", 5),
+            ("resolved", 8),
+            ("closed", len(steps)),
+        ):
             cid = open_case(op, stack.geo)
             drive(stack, cid, steps[:upto])
             out[name] = cid

@@ -20,8 +20,15 @@ pytestmark = pytest.mark.integration
 
 def test_every_benchmark_runs_at_tiny_size(stack_settings: Settings, tmp_path: Path) -> None:
     lines: list[str] = []
-    results = run_benchmarks(stack_settings, size="tiny", repeat=1, out_dir=tmp_path, log=lines.append,
-                             postgres_url=os.environ.get("GRIDCASE_TEST_POSTGRES_URL"), start_stack=False)
+    results = run_benchmarks(
+        stack_settings,
+        size="tiny",
+        repeat=1,
+        out_dir=tmp_path,
+        log=lines.append,
+        postgres_url=os.environ.get("GRIDCASE_TEST_POSTGRES_URL"),
+        start_stack=False,
+    )
     assert [r.name for r in results] == list(BENCHMARKS)
     by_name = {r.name: r for r in results}
 

@@ -78,8 +78,10 @@ def test_first_use_loads_the_seed_and_later_uses_hit_the_cache(db_url: str) -> N
     assert reg.data.meta["source"] == str(SEED_DIR)
     started = time.perf_counter()
     assert open_registry(db_url) is reg
-    print(f"seed into an empty database and load: {first:.2f}s; cached call: "
-          f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    print(
+        f"seed into an empty database and load: {first:.2f}s; cached call: "
+        f"{(time.perf_counter() - started) * 1000:.1f} ms"
+    )
     clear_cache()
     started = time.perf_counter()
     again = open_registry(db_url)
@@ -90,8 +92,16 @@ def test_first_use_loads_the_seed_and_later_uses_hit_the_cache(db_url: str) -> N
     # the database holds exactly the files
     stored = again.data
     assert stored.name == files.name and stored.counts() == files.counts()
-    for field in ("districts", "streets", "communities", "grids", "staff", "departments", "categories",
-                  "routing_rules"):
+    for field in (
+        "districts",
+        "streets",
+        "communities",
+        "grids",
+        "staff",
+        "departments",
+        "categories",
+        "routing_rules",
+    ):
         assert sorted(getattr(stored, field), key=repr) == sorted(getattr(files, field), key=repr), field
     assert stored.urgency_rules == files.urgency_rules
 
@@ -111,8 +121,10 @@ def test_a_failed_load_leaves_the_previous_city(db_url: str) -> None:
     engine = store.engine_for(db_url)
     version = store.save_city(engine, tiny_city(), "first")
     broken = dataclasses.replace(
-        tiny_city(), name="坏城",
-        staff=[*tiny_city().staff, StaffMember("W-G-101-1", "G-102", StaffRole.PART_TIME, "重复")])
+        tiny_city(),
+        name="坏城",
+        staff=[*tiny_city().staff, StaffMember("W-G-101-1", "G-102", StaffRole.PART_TIME, "重复")],
+    )
     with pytest.raises(IntegrityError):
         store.save_city(engine, broken, "second")
     assert store.city_version(engine) == version
@@ -129,9 +141,12 @@ def test_a_new_load_replaces_the_city_and_the_cached_registry(db_url: str) -> No
     assert len(reg.grid_ids()) == 6
     smaller = tiny_city()
     smaller = dataclasses.replace(
-        smaller, name="更小的城", grids=[g for g in smaller.grids if g.community_id != "C-11"],
+        smaller,
+        name="更小的城",
+        grids=[g for g in smaller.grids if g.community_id != "C-11"],
         communities=[c for c in smaller.communities if c.id != "C-11"],
-        staff=[s for s in smaller.staff if s.grid_id != "G-111"])
+        staff=[s for s in smaller.staff if s.grid_id != "G-111"],
+    )
     store.save_city(engine, smaller, "second")
     again = open_registry(db_url)
     assert again is not reg and again.name == "更小的城" and len(again.grid_ids()) == 5
@@ -158,12 +173,21 @@ def test_concurrent_first_uses_load_the_city_once(db_url: str, tmp_path: Path) -
     write_city(tiny_city(), tmp_path / "small")
     go = tmp_path / "go"
     # every process imports first, then waits for the go file, so the first uses really happen at once
-    script = ("import sys, pathlib, time; from city.registry import open_registry; "
-              "go = pathlib.Path(sys.argv[3]); pathlib.Path(sys.argv[3] + sys.argv[4]).touch()\n"
-              "while not go.exists(): time.sleep(0.001)\n"
-              "r = open_registry(sys.argv[1], pathlib.Path(sys.argv[2])); print(len(r.grid_ids()), r.version)")
-    procs = [subprocess.Popen([sys.executable, "-c", script, db_url, str(tmp_path / "small"), str(go), f".ready{n}"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(3)]
+    script = (
+        "import sys, pathlib, time; from city.registry import open_registry; "
+        "go = pathlib.Path(sys.argv[3]); pathlib.Path(sys.argv[3] + sys.argv[4]).touch()\n"
+        "while not go.exists(): time.sleep(0.001)\n"
+        "r = open_registry(sys.argv[1], pathlib.Path(sys.argv[2])); print(len(r.grid_ids()), r.version)"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, db_url, str(tmp_path / "small"), str(go), f".ready{n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("go.ready*"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)

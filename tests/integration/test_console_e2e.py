@@ -22,8 +22,15 @@ from workers.settings import Settings
 pytestmark = pytest.mark.integration
 
 CHROMIUM = os.environ.get("GRIDCASE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = ROOT / ".gridcase" / "artifacts"
 SECONDS_PER_POLICY_HOUR = 30.0
 
@@ -32,8 +39,9 @@ SECONDS_PER_POLICY_HOUR = 30.0
 def api(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    stack = start_api_stack(stack_settings, Path(tmp_path_factory.mktemp("console")),
-                            time_scale=SECONDS_PER_POLICY_HOUR)
+    stack = start_api_stack(
+        stack_settings, Path(tmp_path_factory.mktemp("console")), time_scale=SECONDS_PER_POLICY_HOUR
+    )
     yield stack
     stack.stop()
 
@@ -75,8 +83,10 @@ def test_dispatcher_sees_a_new_case_live_dispatches_it_and_watches_it_turn_warne
             expect(page.locator("#case-title")).to_contain_text(cid)
             expect(page.locator("#timeline")).to_contain_text("case.received")
             href = page.get_attribute("#temporal-link", "href")
-            assert href == (f"http://localhost:{api.settings.temporal_ui_port}/namespaces/"
-                            f"{api.settings.temporal_namespace}/workflows/case-{cid}")
+            assert href == (
+                f"http://localhost:{api.settings.temporal_ui_port}/namespaces/"
+                f"{api.settings.temporal_namespace}/workflows/case-{cid}"
+            )
             page.select_option("#a-dispatch select[name=kind]", "street")
             page.fill("#a-dispatch input[name=unit]", api.geo.street)
             page.click("#a-dispatch button[type=submit]")

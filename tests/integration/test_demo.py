@@ -30,23 +30,42 @@ def _alive(pid: int) -> bool:
 def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     env = dict(os.environ)
-    env.update({
-        "GRIDCASE_STATE_DIR": str(stack_settings.state_dir),
-        "GRIDCASE_TOPIC_PREFIX": f"demo{tag}",
-        "GRIDCASE_TASK_QUEUE": f"demo-{tag}",
-        "GRIDCASE_PROJECTOR_GROUP_ID": f"demo-{tag}",
-        "GRIDCASE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-        "GRIDCASE_API_PORT": str(free_port()),
-        "COLUMNS": "200",
-    })
+    env.update(
+        {
+            "GRIDCASE_STATE_DIR": str(stack_settings.state_dir),
+            "GRIDCASE_TOPIC_PREFIX": f"demo{tag}",
+            "GRIDCASE_TASK_QUEUE": f"demo-{tag}",
+            "GRIDCASE_PROJECTOR_GROUP_ID": f"demo-{tag}",
+            "GRIDCASE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+            "GRIDCASE_API_PORT": str(free_port()),
+            "COLUMNS": "200",
+        }
+    )
     config = tmp_path / "sim.yaml"  # slow handling units, so that the report has overdue clocks to show
     config.write_text("behaviour:\n  accept_late: {reminder: 0.6}\n", encoding="utf-8")
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "demo", "--minutes", "0.15", "--rate", "60", "--time-scale", "0.5",
-             "--no-tour", "--config", str(config)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "workers.cli",
+                "demo",
+                "--minutes",
+                "0.15",
+                "--rate",
+                "60",
+                "--time-scale",
+                "0.5",
+                "--no-tour",
+                "--config",
+                str(config),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 150
             while "Ctrl-C stops" not in out_path.read_text(encoding="utf-8", errors="replace"):

@@ -128,16 +128,19 @@ def _restore(base: Settings, pg: PrivatePostgres | None) -> None:
             pg.start()  # fails harmlessly when it is running
 
 
-async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_path: Path, fault: Fault,
-                    *, at: float = 0.3) -> DrillReport:
+async def run_drill(
+    name: str, base: Settings, pg: PrivatePostgres | None, tmp_path: Path, fault: Fault, *, at: float = 0.3
+) -> DrillReport:
     """Drive ``CASES`` cases with a real worker and a real projector; run ``fault`` once ``at`` of the actions
     are done; then check the cases, the topic and the read model against a clean rebuild."""
-    settings = base.model_copy(update={
-        "topic_prefix": f"{name}{uuid.uuid4().hex[:6]}",
-        "task_queue": f"{name}-{uuid.uuid4().hex[:6]}",
-        "database_url": _database(pg, tmp_path, "rm"),
-        "projector_group_id": f"projector-{name}-{uuid.uuid4().hex[:6]}",
-    })
+    settings = base.model_copy(
+        update={
+            "topic_prefix": f"{name}{uuid.uuid4().hex[:6]}",
+            "task_queue": f"{name}-{uuid.uuid4().hex[:6]}",
+            "database_url": _database(pg, tmp_path, "rm"),
+            "projector_group_id": f"projector-{name}-{uuid.uuid4().hex[:6]}",
+        }
+    )
     await asyncio.to_thread(ensure_topics, settings, partitions=2)
     client = await connect_temporal(settings)
     load = CaseLoad(CaseClient(client, settings.task_queue), CASES, prefix=name[:3].upper(), pace=PACE)
@@ -180,15 +183,22 @@ async def run_drill(name: str, base: Settings, pg: PrivatePostgres | None, tmp_p
             f"{max(watch.first_seen.values()) - drill.repaired_at:.1f} s, read model complete "
             f"{max(rm_watch.grew_at) - drill.repaired_at:.1f} s"
         )
-    report = DrillReport(name, CASES, sum(expected.values()), load.longest_stall(), watch.longest_stall(),
-                         rm_watch.longest_stall(), load.retries, resent, drill.notes)
+    report = DrillReport(
+        name,
+        CASES,
+        sum(expected.values()),
+        load.longest_stall(),
+        watch.longest_stall(),
+        rm_watch.longest_stall(),
+        load.retries,
+        resent,
+        drill.notes,
+    )
     print(report.line())
     return report
 
 
-async def test_worker_killed_mid_case(
-    drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path
-) -> None:
+async def test_worker_killed_mid_case(drill_stack: Settings, drill_pg: PrivatePostgres | None, tmp_path: Path) -> None:
     """SIGKILL on the only worker mid-run; a fresh process (no cache: full replay) takes over."""
 
     async def kill_worker(d: Drill) -> None:
@@ -261,10 +271,14 @@ async def test_projector_killed_mid_batch(
 
                 def projector_waiting() -> bool:
                     conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
-                    return bool(conn.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock' AND state = 'active' AND pid <> pg_backend_pid()"
-                    )).scalar_one())
+                    return bool(
+                        conn.execute(
+                            text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock' AND state = 'active' AND pid <> pg_backend_pid()"
+                            )
+                        ).scalar_one()
+                    )
 
                 deadline = time.monotonic() + 30
                 while not projector_waiting():
@@ -283,8 +297,9 @@ async def test_projector_killed_mid_batch(
         replacement = d.procs.start("projector-2", "projector")
         await asyncio.to_thread(replacement.wait_for_log, "projecting")
         d.repaired_at = time.monotonic()
-        d.notes.append(f"killed inside a batch transaction; replacement consuming {d.repaired_at - killed_at:.1f} s "
-                       "after the kill")
+        d.notes.append(
+            f"killed inside a batch transaction; replacement consuming {d.repaired_at - killed_at:.1f} s after the kill"
+        )
 
     await run_drill("projector", drill_stack, drill_pg, tmp_path, fault)
 

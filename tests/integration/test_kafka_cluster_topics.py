@@ -39,9 +39,15 @@ BROKERS = 3
 def compose_kafka_properties() -> dict[str, str]:
     """The broker settings of deploy/compose/compose.yaml, as server.properties keys."""
     env = yaml.safe_load(COMPOSE.read_text())["services"]["kafka-1"]["environment"]
-    keys = ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
-            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
-            "KAFKA_AUTO_CREATE_TOPICS_ENABLE", "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE")
+    keys = (
+        "KAFKA_DEFAULT_REPLICATION_FACTOR",
+        "KAFKA_MIN_INSYNC_REPLICAS",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE",
+        "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE",
+    )
     return {k.removeprefix("KAFKA_").lower().replace("_", "."): str(env[k]) for k in keys}
 
 
@@ -49,8 +55,13 @@ class Cluster:
     def __init__(self, base: Settings, root: Path) -> None:
         self.ports = [(free_port(), free_port()) for _ in range(BROKERS)]
         self.bootstrap = ",".join(f"127.0.0.1:{p}" for p, _ in self.ports)
-        self.settings = base.model_copy(update={"kafka_bootstrap": self.bootstrap, "kafka_heap": "256m",
-                                                "topic_prefix": f"rf3{uuid.uuid4().hex[:6]}"})
+        self.settings = base.model_copy(
+            update={
+                "kafka_bootstrap": self.bootstrap,
+                "kafka_heap": "256m",
+                "topic_prefix": f"rf3{uuid.uuid4().hex[:6]}",
+            }
+        )
         self.root = root
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * BROKERS
         java = stack._java_binary()
@@ -63,20 +74,38 @@ class Cluster:
             paths = stack._Paths(root / f"broker-{i + 1}")
             paths.make()
             props = {
-                "process.roles": "broker,controller", "node.id": str(i + 1), "controller.quorum.voters": voters,
+                "process.roles": "broker,controller",
+                "node.id": str(i + 1),
+                "controller.quorum.voters": voters,
                 "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
-                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}", "controller.listener.names": "CONTROLLER",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+                "controller.listener.names": "CONTROLLER",
                 "inter.broker.listener.name": "PLAINTEXT",
                 "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                "log.dirs": str(paths.kafka_data), "group.initial.rebalance.delay.ms": "0",
-                "num.network.threads": "2", "num.io.threads": "2", **compose_kafka_properties(),
+                "log.dirs": str(paths.kafka_data),
+                "group.initial.rebalance.delay.ms": "0",
+                "num.network.threads": "2",
+                "num.io.threads": "2",
+                **compose_kafka_properties(),
             }
             paths.kafka_props.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
             base_cmd = stack._java_base(java, self.settings.stack, paths, libs)
             base_cmd.insert(1, "-XX:TieredStopAtLevel=1")  # quicker JVM start; throughput does not matter here
-            formats.append(subprocess.Popen([*base_cmd, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-                                             "-c", str(paths.kafka_props), "--ignore-formatted"],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            formats.append(
+                subprocess.Popen(
+                    [
+                        *base_cmd,
+                        "kafka.tools.StorageTool",
+                        "format",
+                        f"--cluster-id={cluster_id}",
+                        "-c",
+                        str(paths.kafka_props),
+                        "--ignore-formatted",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             self.commands.append([*base_cmd, "kafka.Kafka", str(paths.kafka_props)])
         assert all(f.wait(timeout=120) == 0 for f in formats), "formatting the brokers' storage failed"
 
@@ -148,16 +177,26 @@ def topic_layout(cluster: Cluster) -> dict[str, tuple[set[int], str]]:
 
 
 def registered(case_id: str, seq: int) -> CaseRegistered:
-    return CaseRegistered(event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=datetime.now(UTC),
-                          actor=SYSTEM_ACTOR)
+    return CaseRegistered(
+        event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=datetime.now(UTC), actor=SYSTEM_ACTOR
+    )
 
 
 def test_topics_job_creates_rf3_min_isr2_topics_that_survive_one_broker(cluster: Cluster) -> None:
-    env = {**os.environ, "GRIDCASE_KAFKA_BOOTSTRAP": cluster.bootstrap, "GRIDCASE_TOPIC_PREFIX":
-           cluster.settings.topic_prefix, "GRIDCASE_KAFKA_MIN_INSYNC_REPLICAS": "2"}
+    env = {
+        **os.environ,
+        "GRIDCASE_KAFKA_BOOTSTRAP": cluster.bootstrap,
+        "GRIDCASE_TOPIC_PREFIX": cluster.settings.topic_prefix,
+        "GRIDCASE_KAFKA_MIN_INSYNC_REPLICAS": "2",
+    }
     # the command of the compose service kafka-topics and of the Kubernetes Job gridcase-kafka-topics
-    job = subprocess.run([GRIDCASE, "topics", "ensure", "--replication-factor", "3"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    job = subprocess.run(
+        [GRIDCASE, "topics", "ensure", "--replication-factor", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert job.returncode == 0, job.stdout + job.stderr
     names = topic_names(cluster.settings).all()
     assert all(f"{n}" in job.stdout and "replication=3" in job.stdout for n in names), job.stdout

@@ -43,13 +43,23 @@ GRIDCASE = str(Path(sys.executable).parent / "gridcase")
 
 @pytest.fixture
 def worker(stack_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
-    settings = stack_settings.model_copy(update={"topic_prefix": f"rme2e{uuid.uuid4().hex[:8]}",
-                                                 "task_queue": f"rm-e2e-{uuid.uuid4().hex[:8]}",
-                                                 "database_url": f"sqlite:///{tmp_path / 'rm.db'}"})
+    settings = stack_settings.model_copy(
+        update={
+            "topic_prefix": f"rme2e{uuid.uuid4().hex[:8]}",
+            "task_queue": f"rm-e2e-{uuid.uuid4().hex[:8]}",
+            "database_url": f"sqlite:///{tmp_path / 'rm.db'}",
+        }
+    )
     ensure_topics(settings)
-    env = {**os.environ, "GRIDCASE_TASK_QUEUE": settings.task_queue, "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
-           "GRIDCASE_STATE_DIR": str(settings.state_dir), "GRIDCASE_METRICS_PORT": "0",
-           "GRIDCASE_DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "GRIDCASE_TASK_QUEUE": settings.task_queue,
+        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+        "GRIDCASE_STATE_DIR": str(settings.state_dir),
+        "GRIDCASE_METRICS_PORT": "0",
+        "GRIDCASE_DATABASE_URL": str(settings.database_url),
+        "COLUMNS": "200",
+    }
     proc = subprocess.Popen([GRIDCASE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield settings, env
@@ -63,9 +73,17 @@ def worker(stack_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings,
 
 
 def _open(case_id: str) -> c.OpenCase:
-    return c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="noise", title="噪音",
-                      description="夜间施工", location=LOCATION,
-                      contact=ResidentContact(name="王五", phone="13700002222"), idempotency_key=f"k-{case_id}")
+    return c.OpenCase(
+        actor=DISPATCHER,
+        case_id=case_id,
+        channel=Channel.HOTLINE,
+        category="noise",
+        title="噪音",
+        description="夜间施工",
+        location=LOCATION,
+        contact=ResidentContact(name="王五", phone="13700002222"),
+        idempotency_key=f"k-{case_id}",
+    )
 
 
 async def test_real_cases_reach_the_read_model_the_report_and_the_audit_trail(
@@ -80,17 +98,25 @@ async def test_real_cases_reach_the_read_model_the_report_and_the_audit_trail(
     closed, handling = (f"E{uuid.uuid4().hex[:10].upper()}" for _ in range(2))
 
     await cases.open(_open(closed))
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=street),
-                c.AcceptCase(actor=sa), c.ContactResident(actor=sa), c.ResolveCase(actor=sa, notes="已停工"),
-                c.VerifyCase(actor=GRID_WORKER, passed=True),
-                c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED), c.CloseCase(actor=DISPATCHER)):
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=street),
+        c.AcceptCase(actor=sa),
+        c.ContactResident(actor=sa),
+        c.ResolveCase(actor=sa, notes="已停工"),
+        c.VerifyCase(actor=GRID_WORKER, passed=True),
+        c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED),
+        c.CloseCase(actor=DISPATCHER),
+    ):
         await cases.act(closed, cmd)
     await cases.open(_open(handling))
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=water),
-                c.ReturnCase(actor=unit_actor(water), reason_code=ReturnReason.TERRITORY_MISMATCH, reason="属地"),
-                c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="街道办理",
-                               redispatch_to=street),
-                c.AcceptCase(actor=sa)):
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=water),
+        c.ReturnCase(actor=unit_actor(water), reason_code=ReturnReason.TERRITORY_MISMATCH, reason="属地"),
+        c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="街道办理", redispatch_to=street),
+        c.AcceptCase(actor=sa),
+    ):
         await cases.act(handling, cmd)
     states = {cid: await cases.state(cid) for cid in (closed, handling)}
 
@@ -100,8 +126,9 @@ async def test_real_cases_reach_the_read_model_the_report_and_the_audit_trail(
         group = new_group_id("rm-e2e")
         deadline = time.monotonic() + 90
         while True:  # the worker publishes asynchronously: project until both cases are complete
-            await asyncio.to_thread(Projector(settings, engine, group_id=group).run, until_caught_up=True,
-                                    stop_after=20)
+            await asyncio.to_thread(
+                Projector(settings, engine, group_id=group).run, until_caught_up=True, stop_after=20
+            )
             rows = {cid: get_case(engine, cid) for cid in states}
             if all(r is not None and r.last_seq == states[cid].seq for cid, r in rows.items()):
                 break
@@ -117,8 +144,7 @@ async def test_real_cases_reach_the_read_model_the_report_and_the_audit_trail(
         history = await cases.timeline(closed)
         assert [t.event_id for t in get_timeline(engine, closed)] == [e.event_id for e in history]
 
-        report = build_report(engine, month_of(datetime.now(UTC)), "street", basic_weight=0.9,
-                              weights=(0.1, 0.5, 0.4))
+        report = build_report(engine, month_of(datetime.now(UTC)), "street", basic_weight=0.9, weights=(0.1, 0.5, 0.4))
         row = next(r for r in report.rows if r.key == LOCATION.street_id)
         m = row.metrics
         assert m.cases == 2 and m.open == 1 and m.closed == 1 and m.valid_callbacks == 1
@@ -130,8 +156,13 @@ async def test_real_cases_reach_the_read_model_the_report_and_the_audit_trail(
         engine.dispose()
 
     out = await asyncio.to_thread(
-        subprocess.run, [GRIDCASE, "case", "timeline", closed, "--source", "temporal"], env=env,
-        capture_output=True, text=True, timeout=60)
+        subprocess.run,
+        [GRIDCASE, "case", "timeline", closed, "--source", "temporal"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "audit trail (temporal)" in out.stdout
     assert "stops accept-" in out.stdout and ": met" in out.stdout and "by street:" in out.stdout

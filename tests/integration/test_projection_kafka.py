@@ -79,7 +79,8 @@ def test_projection_rebuild_equality(published: tuple[Settings, list], lane: str
         expected = dump(direct)
 
         first = Projector(settings, engine, group_id=new_group_id("rm-a"), max_poll_records=50).run(
-            until_caught_up=True, stop_after=60)
+            until_caught_up=True, stop_after=60
+        )
         assert first.applied == len(events), first
         assert first.skipped > 0, first  # the re-sent batches
         assert first.dead_lettered == 1 and first.reasons == {"invalid_json": 1}
@@ -95,7 +96,8 @@ def test_projection_rebuild_equality(published: tuple[Settings, list], lane: str
         # From the beginning into an emptied database.
         clear(engine)
         third = Projector(settings, engine, group_id=new_group_id("rm-c"), max_poll_records=7).run(
-            until_caught_up=True, stop_after=60)
+            until_caught_up=True, stop_after=60
+        )
         assert third.applied == len(events), third
         assert dump(engine) == expected
 
@@ -124,8 +126,14 @@ def test_projector_command_serves_metrics_and_stops_on_sigterm(
         "GRIDCASE_PROJECTOR_GROUP_ID": new_group_id("rm-cmd"),
         "GRIDCASE_PROJECTOR_METRICS_PORT": str(port),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "workers.cli", "projector"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "projector"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         text = ""
@@ -134,10 +142,12 @@ def test_projector_command_serves_metrics_and_stops_on_sigterm(
                 text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
                 text = ""
-            if (_metric(text, "gridcase_projector_events_applied_total") >= len(events)
-                    and "gridcase_readmodel_open_cases{" in text
-                    and _metric(text, "gridcase_projector_lag_records") == 0
-                    and "gridcase_projector_lag_records{" in text):
+            if (
+                _metric(text, "gridcase_projector_events_applied_total") >= len(events)
+                and "gridcase_readmodel_open_cases{" in text
+                and _metric(text, "gridcase_projector_lag_records") == 0
+                and "gridcase_projector_lag_records{" in text
+            ):
                 break
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.5)
@@ -165,13 +175,23 @@ def test_projector_command_serves_metrics_and_stops_on_sigterm(
 def test_readmodel_commands_migrate_sync_and_rebuild(published: tuple[Settings, list], tmp_path: Path) -> None:
     settings, events = published
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {**os.environ, "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
-           "GRIDCASE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GRIDCASE_DATABASE_URL": url,
-           "GRIDCASE_PROJECTOR_GROUP_ID": new_group_id("rm-cli")}
+    env = {
+        **os.environ,
+        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+        "GRIDCASE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "GRIDCASE_DATABASE_URL": url,
+        "GRIDCASE_PROJECTOR_GROUP_ID": new_group_id("rm-cli"),
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "workers.cli", "readmodel", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "workers.cli", "readmodel", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     out = run("migrate")
     assert out.returncode == 0 and f"revision {head_revision()}" in out.stdout, out.stderr

@@ -138,9 +138,12 @@ def test_list_cases_filters(db: tuple[str, Engine]) -> None:
 
     # department: dispatched to it or summoned by a whistle
     housing = {r.case_id for r in list_cases(engine, department_id="housing", limit=1000)}
-    expected = {e.case_id for e in events
-                if (getattr(getattr(e, "unit", None), "id", None) == "housing" and e.type == "case.dispatched")
-                or (e.type == "case.whistle_blown" and any(t.department_id == "housing" for t in e.tasks))}
+    expected = {
+        e.case_id
+        for e in events
+        if (getattr(getattr(e, "unit", None), "id", None) == "housing" and e.type == "case.dispatched")
+        or (e.type == "case.whistle_blown" and any(t.department_id == "housing" for t in e.tasks))
+    }
     assert housing == expected and housing
 
     due = list_cases(engine, due_before=datetime(2027, 1, 1, tzinfo=UTC), limit=1000)
@@ -151,8 +154,9 @@ def test_list_cases_filters(db: tuple[str, Engine]) -> None:
     page2 = list_cases(engine, limit=5, offset=5)
     assert [r.case_id for r in page1 + page2] == [r.case_id for r in everything[:10]]
     combined = list_cases(engine, street_id="S-1", status="closed", limit=1000)
-    assert {r.case_id for r in combined} == {r.case_id for r in everything if r.street_id == "S-1"
-                                             and r.status == "closed"}
+    assert {r.case_id for r in combined} == {
+        r.case_id for r in everything if r.street_id == "S-1" and r.status == "closed"
+    }
 
 
 def test_list_cases_rejects_bad_paging(db: tuple[str, Engine]) -> None:
@@ -176,14 +180,17 @@ def test_metric_facts_loaded_from_the_read_model(db: tuple[str, Engine]) -> None
     assert w.whistled and w.street_handled and w.breached and w.closure_type == "overdue"
     assert w.departments == {"environment", "urban-management"} and w.rating == "satisfied"
     assert w.responded_on_time is True and w.resolved_on_time is True
-    summons = sorted((a.unit_id, a.first_on_time) for a in assignments
-                     if a.case_id == w.case_id and a.kind == "whistle")
+    summons = sorted(
+        (a.unit_id, a.first_on_time) for a in assignments if a.case_id == w.case_id and a.kind == "whistle"
+    )
     assert summons == [("environment", True), ("urban-management", False)]  # the second reported in late
 
     r = by_path["return"]
     assert r.departments == {"urban-management"} and r.rating == "basically_satisfied"
     assert [(a.unit_kind, a.returned) for a in assignments if a.case_id == r.case_id] == [
-        ("department", True), ("street", False)]
+        ("department", True),
+        ("street", False),
+    ]
 
     g = by_path["grid"]
     assert g.self_handled and not g.street_handled and g.responded_on_time is None and g.rating is None

@@ -38,9 +38,19 @@ def _resolved_case(case_id: str, after: timedelta, scale: float | None) -> list[
         ctx = SlaActivities(default_policy(), build_calendar([2026]), time_scale=scale).context
         case.state = case.state.model_copy(update={"sla": ctx})
     actor = unit_actor(STREET)
-    case.do(c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="noise",
-                       title="噪音", description="夜间施工", location=LOC,
-                       contact=ResidentContact(name="张三", phone="13812345678")), T0)
+    case.do(
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id=case_id,
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="噪音",
+            description="夜间施工",
+            location=LOC,
+            contact=ResidentContact(name="张三", phone="13812345678"),
+        ),
+        T0,
+    )
     case.do(c.RegisterCase(actor=DISPATCHER), T0 + after / 6)
     case.do(c.DispatchCase(actor=DISPATCHER, unit=STREET), T0 + after / 3)
     case.do(c.AcceptCase(actor=actor), T0 + after / 2)
@@ -72,8 +82,9 @@ def test_compressed_case_counts_policy_hours(db: tuple[str, Engine]) -> None:
     assert m.compressed_cases == 1 and m.cases == 2
     assert m.mean_handling_hours == pytest.approx((30 + 3) / 2)
     assert m.p90_handling_hours == pytest.approx(30)
-    report = report_from_facts(cases, assignments, "2026-11", "street", as_of=T0 + timedelta(days=1),
-                               basic_weight=0.9, weights=(0.1, 0.5, 0.4))
+    report = report_from_facts(
+        cases, assignments, "2026-11", "street", as_of=T0 + timedelta(days=1), basic_weight=0.9, weights=(0.1, 0.5, 0.4)
+    )
     assert time_note(report) is not None and "1 of 2 cases ran on compressed time" in (time_note(report) or "")
     assert render_csv(report).splitlines()[-1].endswith(",1")  # the total row's compressed_cases
 

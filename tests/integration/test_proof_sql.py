@@ -87,9 +87,7 @@ def test_table_written_and_read(engine: Engine) -> None:
             raise RuntimeError("roll back")
 
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(cases.c.case_no, cases.c.district, cases.c.breached).order_by(cases.c.id)
-            )
+            rows = conn.execute(select(cases.c.case_no, cases.c.district, cases.c.breached).order_by(cases.c.id))
             assert [tuple(r) for r in rows] == [
                 ("12345-0001", "东城区", False),
                 ("12345-0002", "西城区", True),

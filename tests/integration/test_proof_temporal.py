@@ -34,9 +34,7 @@ class ProofWorkflow:
 
     @workflow.run
     async def run(self, name: str) -> str:
-        greeting = await workflow.execute_activity(
-            proof_greet, name, start_to_close_timeout=timedelta(seconds=30)
-        )
+        greeting = await workflow.execute_activity(proof_greet, name, start_to_close_timeout=timedelta(seconds=30))
         workflow.upsert_search_attributes([STATUS.value_set("closed")])
         return greeting
 

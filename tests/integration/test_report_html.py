@@ -86,8 +86,14 @@ def test_report_command(db: tuple[str, Engine], tmp_path: Path) -> None:
     env = {**os.environ, "GRIDCASE_DATABASE_URL": url, "COLUMNS": "160"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "workers.cli", "report", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "workers.cli", "report", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     out = run("--period", "2026-11", "--by", "department", "--format", "csv")
     assert out.returncode == 0, out.stderr
@@ -178,10 +184,22 @@ def test_html_report_renders_in_headless_chromium(db: tuple[str, Engine], tmp_pa
     page.write_text(render_html(build_report(engine, "2026-11", "street", as_of=AS_OF)), encoding="utf-8")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = tmp_path / "report.png"
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1400,1300",
-            "--enable-logging=stderr", "--v=0"]
+    base = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--window-size=1400,1300",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     run = subprocess.run([*base, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     console_errors = [ln for ln in run.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
@@ -209,12 +227,22 @@ def test_html_report_renders_in_headless_chromium(db: tuple[str, Engine], tmp_pa
 
 def test_case_timeline_command_from_the_read_model(db: tuple[str, Engine], tmp_path: Path) -> None:
     url, _ = db
-    env = {**os.environ, "GRIDCASE_DATABASE_URL": url, "COLUMNS": "160",
-           "GRIDCASE_TEMPORAL_ADDRESS": f"localhost:{free_port()}"}  # no Temporal there: auto falls back
+    env = {
+        **os.environ,
+        "GRIDCASE_DATABASE_URL": url,
+        "COLUMNS": "160",
+        "GRIDCASE_TEMPORAL_ADDRESS": f"localhost:{free_port()}",
+    }  # no Temporal there: auto falls back
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "workers.cli", "case", "timeline", *args], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "workers.cli", "case", "timeline", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     out = run("RM-00000")
     assert out.returncode == 0, out.stderr
@@ -237,28 +265,48 @@ def test_report_command_names_units_from_the_city_registry(db: tuple[str, Engine
     url, _ = db
     city = tiny_city()
     write_city(city, tmp_path / "city")
-    env = {**os.environ, "GRIDCASE_DATABASE_URL": url, "GRIDCASE_CITY_DATA_DIR": str(tmp_path / "city"),
-           "COLUMNS": "240"}
+    env = {
+        **os.environ,
+        "GRIDCASE_DATABASE_URL": url,
+        "GRIDCASE_CITY_DATA_DIR": str(tmp_path / "city"),
+        "COLUMNS": "240",
+    }
     streets = {s.id: s.name for s in city.streets}  # S-1, S-2 (S-3 is not in this city: its id stands alone)
-    loaded = subprocess.run([sys.executable, "-m", "workers.cli", "city", "load", str(tmp_path / "city")], env=env,
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    loaded = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "city", "load", str(tmp_path / "city")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert loaded.returncode == 0, loaded.stderr
 
     def report(*args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "workers.cli", "report", "--period", "2026-11", *args],
-                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "workers.cli", "report", "--period", "2026-11", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout
 
     rows = {r["key"]: r for r in csv.DictReader(io.StringIO(report("--by", "street", "--format", "csv")))}
-    assert {k: r["name"] for k, r in rows.items()} == {**{k: v for k, v in streets.items() if k in rows},
-                                                        "S-3": "", "total": ""}
+    assert {k: r["name"] for k, r in rows.items()} == {
+        **{k: v for k, v in streets.items() if k in rows},
+        "S-3": "",
+        "total": "",
+    }
     table = report("--by", "street")
     assert all(f"{k} {v}" in table for k, v in streets.items() if k in rows)
     page = report("--by", "street", "--format", "html")
     assert all(f"<td>{k} {v}</td>" in page for k, v in streets.items() if k in rows)
     departments = {d.id: d.name for d in city.departments}
-    by_dept = {r["key"]: r["name"] for r in csv.DictReader(io.StringIO(report("--by", "department",
-                                                                                "--format", "csv")))}
+    by_dept = {
+        r["key"]: r["name"] for r in csv.DictReader(io.StringIO(report("--by", "department", "--format", "csv")))
+    }
     named = {k: v for k, v in by_dept.items() if k in departments}
     assert named and all(v == departments[k] for k, v in named.items())

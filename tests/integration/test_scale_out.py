@@ -126,8 +126,9 @@ class HttpLoad:
     async def drive(self, i: int) -> None:
         home = i % 2
         await asyncio.sleep(0.05 * i)
-        opened = await self._post(home, "op-1", "/cases", intake_body(self.geo),
-                                  ("Idempotency-Key", f"scale-{uuid.uuid4().hex}"))
+        opened = await self._post(
+            home, "op-1", "/cases", intake_body(self.geo), ("Idempotency-Key", f"scale-{uuid.uuid4().hex}")
+        )
         case_id = opened["case_id"]
         self.case_ids.append(case_id)
         for step, (user, action, body) in enumerate(lifecycle(self.geo)):
@@ -178,19 +179,25 @@ async def test_two_of_each_share_the_work_and_one_of_each_may_stop(
     from workers.api.users import UserStore
 
     suffix = uuid.uuid4().hex[:8]
-    settings = stack_settings.model_copy(update={
-        "topic_prefix": f"scale{suffix}",
-        "task_queue": f"scale-{suffix}",
-        "database_url": database,
-        "projector_group_id": f"scale-projector-{suffix}",
-    })
+    settings = stack_settings.model_copy(
+        update={
+            "topic_prefix": f"scale{suffix}",
+            "task_queue": f"scale-{suffix}",
+            "database_url": database,
+            "projector_group_id": f"scale-projector-{suffix}",
+        }
+    )
     ensure_topics(settings, partitions=2)
     geo = _geo(settings)
     store = UserStore(create_engine_for(settings))
     store.create_tables()
     tokens: dict[str, str] = {}
-    for person, role, unit in (("op-1", Role.DISPATCHER, None), ("street-1", Role.STREET, geo.street),
-                               ("env-1", Role.DEPARTMENT, "environment"), ("grid-1", Role.GRID_WORKER, geo.grid)):
+    for person, role, unit in (
+        ("op-1", Role.DISPATCHER, None),
+        ("street-1", Role.STREET, geo.street),
+        ("env-1", Role.DEPARTMENT, "environment"),
+        ("grid-1", Role.GRID_WORKER, geo.grid),
+    ):
         store.add_user(person, person, role, unit)
         tokens[person], _ = store.issue_token(person, "scale-out")
 
@@ -199,28 +206,37 @@ async def test_two_of_each_share_the_work_and_one_of_each_may_stop(
         workers = [procs.worker(f"worker-{n}") for n in (1, 2)]
         projectors = [procs.start(f"projector-{n}", "projector") for n in (1, 2)]
         apis = [procs.start(f"api-{n}", "api", env={"api_port": port}) for n, port in zip((1, 2), ports, strict=True)]
-        for proc, ready in [*((w, "worker polling") for w in workers), *((p, "projecting") for p in projectors),
-                            *((a, "Application startup complete") for a in apis)]:
+        for proc, ready in [
+            *((w, "worker polling") for w in workers),
+            *((p, "projecting") for p in projectors),
+            *((a, "Application startup complete") for a in apis),
+        ]:
             await asyncio.to_thread(proc.wait_for_log, ready, 90.0)
         # one consumer group, two partitions: once the group settled, each projector holds one
-        await asyncio.to_thread(wait_until, lambda: _group_partitions(settings) == [1, 1], 60.0,
-                                "each of the two projectors holding one partition", 0.5)
+        await asyncio.to_thread(
+            wait_until,
+            lambda: _group_partitions(settings) == [1, 1],
+            60.0,
+            "each of the two projectors holding one partition",
+            0.5,
+        )
 
         load = HttpLoad([f"http://127.0.0.1:{p}" for p in ports], tokens, geo)
         driving = asyncio.gather(*(load.drive(i) for i in range(CASES)))
         await asyncio.to_thread(wait_until, lambda: len(load.done_at) >= 0.4 * load.total, 120.0, "40% of the actions")
         stopped_at = time.monotonic()
-        exits = await asyncio.gather(*(asyncio.to_thread(p.stop, signal.SIGTERM, 30.0)
-                                       for p in (workers[1], projectors[1], apis[1])))
+        exits = await asyncio.gather(
+            *(asyncio.to_thread(p.stop, signal.SIGTERM, 30.0) for p in (workers[1], projectors[1], apis[1]))
+        )
         for proc, exit_ in zip((workers[1], projectors[1], apis[1]), exits, strict=True):
             assert exit_.returncode == 0, f"{proc.name}: {exit_}\n{proc.tail()}"
         await asyncio.wait_for(driving, 180)
         during_stop = sum(1 for t in load.done_at if t >= stopped_at)
 
         client = await connect_temporal(settings)
-        summaries: list[CaseSummary] = await asyncio.gather(*(
-            client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(cid)).result() for cid in load.case_ids
-        ))
+        summaries: list[CaseSummary] = await asyncio.gather(
+            *(client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(cid)).result() for cid in load.case_ids)
+        )
         assert {s.status for s in summaries} == {CaseStatus.CLOSED}
         assert [s.events for s in summaries] == [EVENTS_PER_CASE] * CASES  # no action applied twice
         expected = {s.case_id: s.events for s in summaries}
@@ -241,6 +257,8 @@ async def test_two_of_each_share_the_work_and_one_of_each_may_stop(
     assert len(live["rm_case_timeline"]) == sum(expected.values())  # one row per event id
     clean = await asyncio.to_thread(rebuilt, settings, rebuild_database)
     assert live == clean, dump_diff(live, clean)
-    print(f"SCALE-OUT: {CASES} cases, {sum(expected.values())} events; projectors applied {applied}; "
-          f"{load.failovers} calls failed over; {during_stop} actions after one of each stopped; "
-          f"longest stall {longest_gap(load.done_at):.1f} s")
+    print(
+        f"SCALE-OUT: {CASES} cases, {sum(expected.values())} events; projectors applied {applied}; "
+        f"{load.failovers} calls failed over; {during_stop} actions after one of each stopped; "
+        f"longest stall {longest_gap(load.done_at):.1f} s"
+    )

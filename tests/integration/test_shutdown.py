@@ -45,12 +45,14 @@ EXIT_BOUND = 30.0  # seconds a process may take to exit after SIGTERM
 @pytest.fixture
 def settings(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     suffix = uuid.uuid4().hex[:8]
-    s = stack_settings.model_copy(update={
-        "topic_prefix": f"term{suffix}",
-        "task_queue": f"term-{suffix}",
-        "database_url": f"sqlite:///{tmp_path / 'readmodel.db'}",
-        "projector_group_id": f"term-projector-{suffix}",
-    })
+    s = stack_settings.model_copy(
+        update={
+            "topic_prefix": f"term{suffix}",
+            "task_queue": f"term-{suffix}",
+            "database_url": f"sqlite:///{tmp_path / 'readmodel.db'}",
+            "projector_group_id": f"term-projector-{suffix}",
+        }
+    )
     ensure_topics(s, partitions=2)
     yield s
 
@@ -129,8 +131,9 @@ async def test_api_sigterm_answers_requests_in_flight(settings: Settings, tmp_pa
         api = procs.start("api", "api")
         await asyncio.to_thread(worker.wait_for_log, "worker polling")
         await asyncio.to_thread(api.wait_for_log, "Application startup complete")
-        async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
-                                     timeout=60) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
             ids = []
             for _ in range(4):
                 r = await http.post("/cases", json=intake_body(geo), headers={"Idempotency-Key": uuid.uuid4().hex})

@@ -37,10 +37,15 @@ SCALE = 0.5  # wall-clock seconds per policy hour
 def sim_settings(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tag = uuid.uuid4().hex[:8]
     registry_db = tmp_path_factory.mktemp("city") / "city.db"
-    settings = stack_settings.model_copy(update={
-        "topic_prefix": f"sim{tag}", "task_queue": f"sim-{tag}", "sla_time_scale": SCALE,
-        "database_url": f"sqlite:///{registry_db}", "metrics_port": 0,
-    })
+    settings = stack_settings.model_copy(
+        update={
+            "topic_prefix": f"sim{tag}",
+            "task_queue": f"sim-{tag}",
+            "sla_time_scale": SCALE,
+            "database_url": f"sqlite:///{registry_db}",
+            "metrics_port": 0,
+        }
+    )
     ensure_topics(settings, partitions=2)
     return settings
 
@@ -77,15 +82,27 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
         ids = tally.case_ids
         c = t.cases.c
         with engine.connect() as conn:
-            statuses = Counter(dict(conn.execute(
-                select(c.status, func.count()).where(c.case_id.in_(ids)).group_by(c.status)).all()))
+            statuses = Counter(
+                dict(conn.execute(select(c.status, func.count()).where(c.case_id.in_(ids)).group_by(c.status)).all())
+            )
             breached = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.breached.is_(True))).scalar()
             e = t.escalations.c
-            rungs = Counter(dict(conn.execute(
-                select(e.level, func.count()).where(e.case_id.in_(ids), e.manual.is_(False)).group_by(e.level)).all()))
-            rung_cases = Counter(dict(conn.execute(
-                select(e.level, func.count(func.distinct(e.case_id)))
-                .where(e.case_id.in_(ids), e.manual.is_(False)).group_by(e.level)).all()))
+            rungs = Counter(
+                dict(
+                    conn.execute(
+                        select(e.level, func.count()).where(e.case_id.in_(ids), e.manual.is_(False)).group_by(e.level)
+                    ).all()
+                )
+            )
+            rung_cases = Counter(
+                dict(
+                    conn.execute(
+                        select(e.level, func.count(func.distinct(e.case_id)))
+                        .where(e.case_id.in_(ids), e.manual.is_(False))
+                        .group_by(e.level)
+                    ).all()
+                )
+            )
             manual = conn.execute(select(func.count()).where(e.case_id.in_(ids), e.manual.is_(True))).scalar()
             reopened = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.reopen_count > 0)).scalar()
             reworked = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.rework_count > 0)).scalar()
@@ -93,9 +110,15 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
             whistled = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.whistle_count > 0)).scalar()
             tl = t.timeline.c
             started = conn.execute(select(tl.detail).where(tl.case_id.in_(ids), tl.type == "sla.clock_started")).all()
-            closure = Counter(dict(conn.execute(
-                select(c.closure_type, func.count()).where(c.case_id.in_(ids), c.closure_type.is_not(None))
-                .group_by(c.closure_type)).all()))
+            closure = Counter(
+                dict(
+                    conn.execute(
+                        select(c.closure_type, func.count())
+                        .where(c.case_id.in_(ids), c.closure_type.is_not(None))
+                        .group_by(c.closure_type)
+                    ).all()
+                )
+            )
     assert started and all(f"time_scale={SCALE}" in d for (d,) in started)  # every clock on compressed time
     assert statuses == tally.final_status
     assert breached == tally.breached_cases

@@ -32,8 +32,13 @@ GRIDCASE = str(Path(sys.executable).parent / "gridcase")
 
 def run_setup(settings: Settings, namespace: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRIDCASE_TEMPORAL_ADDRESS": settings.temporal_address}
-    return subprocess.run([GRIDCASE, "temporal", "setup", "--namespace", namespace, "--retention-days", "2",
-                           "--wait", "30"], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [GRIDCASE, "temporal", "setup", "--namespace", namespace, "--retention-days", "2", "--wait", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 async def test_setup_creates_namespace_and_search_attributes_once(stack_settings: Settings) -> None:
@@ -47,9 +52,11 @@ async def test_setup_creates_namespace_and_search_attributes_once(stack_settings
         described = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=ns))
         assert described.config.workflow_execution_retention_ttl.ToSeconds() == 2 * 86400
         listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=ns))
-        assert {n: IndexedValueType.Name(t).removeprefix("INDEXED_VALUE_TYPE_") for n, t in
-                listed.custom_attributes.items() if n.startswith("Gridcase")} == {
-            n: {"KeywordList": "KEYWORD_LIST"}.get(t, t.upper()) for n, t in SEARCH_ATTRIBUTES.items()}
+        assert {
+            n: IndexedValueType.Name(t).removeprefix("INDEXED_VALUE_TYPE_")
+            for n, t in listed.custom_attributes.items()
+            if n.startswith("Gridcase")
+        } == {n: {"KeywordList": "KEYWORD_LIST"}.get(t, t.upper()) for n, t in SEARCH_ATTRIBUTES.items()}
 
         again = run_setup(stack_settings, ns)  # the job may run on every deployment
         assert again.returncode == 0, again.stderr[-2000:]
@@ -65,11 +72,16 @@ async def test_setup_refuses_an_attribute_registered_with_another_type(stack_set
     period = Duration()
     period.FromSeconds(86400)
     await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=ns, workflow_execution_retention_period=period))
+        RegisterNamespaceRequest(namespace=ns, workflow_execution_retention_period=period)
+    )
     try:
+
         async def add_wrong_type() -> None:
-            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-                namespace=ns, search_attributes={"GridcaseStatus": IndexedValueType.INDEXED_VALUE_TYPE_INT}))
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=ns, search_attributes={"GridcaseStatus": IndexedValueType.INDEXED_VALUE_TYPE_INT}
+                )
+            )
 
         await retry_until_namespace_known(add_wrong_type)
         with pytest.raises(SetupError, match="GridcaseStatus is registered as INDEXED_VALUE_TYPE_INT"):

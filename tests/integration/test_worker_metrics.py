@@ -91,13 +91,20 @@ async def eventually(check, timeout: float = 60.0, interval: float = 0.3):
 
 @pytest.fixture
 def worker_env(stack_settings: Settings) -> Iterator[tuple[Settings, int, subprocess.Popen[bytes]]]:
-    settings = stack_settings.model_copy(update={"topic_prefix": f"mt{uuid.uuid4().hex[:8]}",
-                                                 "task_queue": f"metrics-{uuid.uuid4().hex[:8]}"})
+    settings = stack_settings.model_copy(
+        update={"topic_prefix": f"mt{uuid.uuid4().hex[:8]}", "task_queue": f"metrics-{uuid.uuid4().hex[:8]}"}
+    )
     ensure_topics(settings, partitions=1)
     port = free_port()
-    env = {**os.environ, "GRIDCASE_TASK_QUEUE": settings.task_queue, "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
-           "GRIDCASE_STATE_DIR": str(settings.state_dir), "GRIDCASE_METRICS_PORT": str(port),
-           "GRIDCASE_METRICS_OPEN_CASES_INTERVAL_S": "0.5", "GRIDCASE_SLA_TIME_SCALE": "2"}
+    env = {
+        **os.environ,
+        "GRIDCASE_TASK_QUEUE": settings.task_queue,
+        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+        "GRIDCASE_STATE_DIR": str(settings.state_dir),
+        "GRIDCASE_METRICS_PORT": str(port),
+        "GRIDCASE_METRICS_OPEN_CASES_INTERVAL_S": "0.5",
+        "GRIDCASE_SLA_TIME_SCALE": "2",
+    }
     proc = subprocess.Popen([GRIDCASE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -136,13 +143,24 @@ def prometheus(worker_env, tmp_path: Path) -> Iterator[str]:
         pytest.skip("prometheus not installed (apt-get install prometheus)")
     _settings, metrics_port, _proc = worker_env
     port = free_port()
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "rule_files": [str(ALERTS)],
-              "scrape_configs": [{"job_name": "gridcase-worker",
-                                  "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}]}
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(ALERTS)],
+        "scrape_configs": [
+            {"job_name": "gridcase-worker", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+        ],
+    }
     (tmp_path / "prometheus.yml").write_text(json.dumps(config))
-    proc = subprocess.Popen([binary, f"--config.file={tmp_path / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -172,9 +190,17 @@ def promql(base: str, query: str) -> list[dict]:
 
 
 def opening(case_id: str) -> c.OpenCase:
-    return c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category="noise", title="噪音",
-                      description="夜间施工", location=LOCATION,
-                      contact=ResidentContact(name="李四", phone="13900001111"), idempotency_key=f"k-{case_id}")
+    return c.OpenCase(
+        actor=DISPATCHER,
+        case_id=case_id,
+        channel=Channel.HOTLINE,
+        category="noise",
+        title="噪音",
+        description="夜间施工",
+        location=LOCATION,
+        contact=ResidentContact(name="李四", phone="13900001111"),
+        idempotency_key=f"k-{case_id}",
+    )
 
 
 async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env, prometheus) -> None:
@@ -200,13 +226,20 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
     await cases.act(waiting, c.DispatchCase(actor=DISPATCHER, unit=street))
     # A case taken through to closure.
     await cases.open(opening(closed))
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=street),
-                c.AcceptCase(actor=sa), c.ContactResident(actor=sa), c.ResolveCase(actor=sa, notes="fixed"),
-                c.VerifyCase(actor=GRID_WORKER, passed=True),
-                c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED), c.CloseCase(actor=DISPATCHER)):
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=street),
+        c.AcceptCase(actor=sa),
+        c.ContactResident(actor=sa),
+        c.ResolveCase(actor=sa, notes="fixed"),
+        c.VerifyCase(actor=GRID_WORKER, passed=True),
+        c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED),
+        c.CloseCase(actor=DISPATCHER),
+    ):
         await cases.act(closed, cmd)
     handles = {cid: client.get_workflow_handle(workflow_id(cid)) for cid in (waiting, closed)}
     try:
+
         async def published(cid: str) -> list[CaseEvent]:
             progress = await handles[cid].query("publishing")
             events = await cases.timeline(cid)
@@ -215,7 +248,8 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
         async def breached_and_escalated() -> bool:
             events = await published(waiting)
             return any(isinstance(e, SlaBreached) for e in events) and any(
-                isinstance(e, EscalationRaised) for e in events)
+                isinstance(e, EscalationRaised) for e in events
+            )
 
         await eventually(breached_and_escalated)
 
@@ -235,20 +269,29 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
             return (before[0] + before[1], samples) if before == after else None
 
         events, samples = await eventually(snapshot)
-        assert value(samples, "gridcase_cases_opened_total", channel="hotline") == sum(
-            isinstance(e, CaseReceived) for e in events) == 2
-        assert value(samples, "gridcase_cases_closed_total", closure_type="normal") == sum(
-            isinstance(e, CaseClosed) for e in events) == 1
+        assert (
+            value(samples, "gridcase_cases_opened_total", channel="hotline")
+            == sum(isinstance(e, CaseReceived) for e in events)
+            == 2
+        )
+        assert (
+            value(samples, "gridcase_cases_closed_total", closure_type="normal")
+            == sum(isinstance(e, CaseClosed) for e in events)
+            == 1
+        )
         warnings = Counter((e.kind.value, e.unit.key()) for e in events if isinstance(e, SlaWarningRaised))
         breaches = Counter((e.kind.value, e.unit.key()) for e in events if isinstance(e, SlaBreached))
         escalations = Counter((e.level.value, e.unit.key()) for e in events if isinstance(e, EscalationRaised))
         assert breaches[("accept", "street:S-1")] >= 1 and warnings[("accept", "street:S-1")] >= 1
-        assert {(dict(k)["clock"], dict(k)["unit"]): v
-                for k, v in series(samples, "gridcase_sla_warnings_total").items()} == warnings
-        assert {(dict(k)["clock"], dict(k)["unit"]): v
-                for k, v in series(samples, "gridcase_sla_breaches_total").items()} == breaches
-        assert {(dict(k)["level"], dict(k)["unit"]): v
-                for k, v in series(samples, "gridcase_escalations_total").items()} == escalations
+        assert {
+            (dict(k)["clock"], dict(k)["unit"]): v for k, v in series(samples, "gridcase_sla_warnings_total").items()
+        } == warnings
+        assert {
+            (dict(k)["clock"], dict(k)["unit"]): v for k, v in series(samples, "gridcase_sla_breaches_total").items()
+        } == breaches
+        assert {
+            (dict(k)["level"], dict(k)["unit"]): v for k, v in series(samples, "gridcase_escalations_total").items()
+        } == escalations
         assert value(samples, "gridcase_event_publish_latency_seconds_count") == len(events)
         assert 0 < value(samples, "gridcase_event_publish_latency_seconds_sum") < 60 * len(events)
         assert value(samples, "gridcase_event_last_published_timestamp_seconds") > time.time() - 300
@@ -277,15 +320,25 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
             for target in panel.get("targets", []):
                 result = promql(prometheus, target["expr"].replace("$__rate_interval", "30s"))
                 answered[panel["title"]] = answered.get(panel["title"], False) or bool(result)
-        for title in ("Open cases", "Opened / closed (24 h)", "Cases opened and closed per hour",
-                      "Open cases by state (workflows)", "SLA warnings per hour by clock",
-                      "SLA breaches per hour by clock", "Escalations per hour by level",
-                      "Units with most breaches (24 h)",
-                      "Event publish latency (occurred → acknowledged)", "Events published per second by type",
-                      "Workflow task schedule-to-start (p95)", "Workflow task execution (p95)", "Task slots available",
-                      "Activity execution (p95)",
-                      "Sticky cache size and pollers", "Official holiday data ends in",
-                      "Working-day clocks on the Monday-Friday fallback"):
+        for title in (
+            "Open cases",
+            "Opened / closed (24 h)",
+            "Cases opened and closed per hour",
+            "Open cases by state (workflows)",
+            "SLA warnings per hour by clock",
+            "SLA breaches per hour by clock",
+            "Escalations per hour by level",
+            "Units with most breaches (24 h)",
+            "Event publish latency (occurred → acknowledged)",
+            "Events published per second by type",
+            "Workflow task schedule-to-start (p95)",
+            "Workflow task execution (p95)",
+            "Task slots available",
+            "Activity execution (p95)",
+            "Sticky cache size and pollers",
+            "Official holiday data ends in",
+            "Working-day clocks on the Monday-Friday fallback",
+        ):
             assert answered[title], f"dashboard panel {title!r} shows nothing for a worker that did work"
         groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
         rules = [r for g in groups for r in g["rules"]]
@@ -301,13 +354,19 @@ async def test_worker_serves_lifecycle_sla_open_cases_and_sdk_metrics(worker_env
 
 
 def _refusing_worker(stack_settings: Settings, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "GRIDCASE_STATE_DIR": str(stack_settings.state_dir), "GRIDCASE_METRICS_PORT": "0",
-            "GRIDCASE_TASK_QUEUE": f"refused-{uuid.uuid4().hex[:8]}", **env}
+    full = {
+        **os.environ,
+        "GRIDCASE_STATE_DIR": str(stack_settings.state_dir),
+        "GRIDCASE_METRICS_PORT": "0",
+        "GRIDCASE_TASK_QUEUE": f"refused-{uuid.uuid4().hex[:8]}",
+        **env,
+    }
     return subprocess.run([GRIDCASE, "worker"], env=full, capture_output=True, text=True, timeout=120)
 
 
-def test_worker_refuses_to_start_with_a_policy_naming_an_unknown_category(stack_settings: Settings,
-                                                                          tmp_path: Path) -> None:
+def test_worker_refuses_to_start_with_a_policy_naming_an_unknown_category(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
     import yaml
 
     doc = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
@@ -317,18 +376,20 @@ def test_worker_refuses_to_start_with_a_policy_naming_an_unknown_category(stack_
     done = _refusing_worker(stack_settings, tmp_path, GRIDCASE_POLICY_FILE=str(policy))
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
-    assert lines[-1].startswith(f"gridcase worker: refusing to start: {policy}: clocks.resolve.by_category.power: "
-                                "policy.unknown_category: "), done.stderr
+    assert lines[-1].startswith(
+        f"gridcase worker: refusing to start: {policy}: clocks.resolve.by_category.power: policy.unknown_category: "
+    ), done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_worker_refuses_to_start_with_an_invalid_calendar_override(stack_settings: Settings, tmp_path: Path) -> None:
     override = tmp_path / "calendar-2027.yaml"
-    override.write_text("cover_years: [2027]\nholidays: {add: [2027-01-01]}\nworkdays: {add: [2027-03-03]}\n",
-                        encoding="utf-8")
+    override.write_text(
+        "cover_years: [2027]\nholidays: {add: [2027-01-01]}\nworkdays: {add: [2027-03-03]}\n", encoding="utf-8"
+    )
     done = _refusing_worker(stack_settings, tmp_path, GRIDCASE_CALENDAR_OVERRIDE_FILE=str(override))
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1].startswith(
-        f"gridcase worker: refusing to start: {override}: workdays.add[0] 2027-03-03: calendar.workday_not_weekend: "
-    ), done.stderr
+    expected = f"gridcase worker: refusing to start: {override}: workdays.add[0] 2027-03-03: "
+    expected += "calendar.workday_not_weekend: "
+    assert done.stderr.strip().splitlines()[-1].startswith(expected), done.stderr
     assert "Traceback" not in done.stderr

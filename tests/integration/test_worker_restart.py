@@ -29,8 +29,12 @@ GRIDCASE = str(Path(sys.executable).parent / "gridcase")
 
 
 def start_worker(settings: Settings, task_queue: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GRIDCASE_TASK_QUEUE": task_queue, "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
-           "GRIDCASE_STATE_DIR": str(settings.state_dir)}
+    env = {
+        **os.environ,
+        "GRIDCASE_TASK_QUEUE": task_queue,
+        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+        "GRIDCASE_STATE_DIR": str(settings.state_dir),
+    }
     return subprocess.Popen([GRIDCASE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -45,21 +49,38 @@ async def test_worker_killed_mid_case_loses_nothing(stack_settings: Settings) ->
     cid = "K" + uuid.uuid4().hex[:10].upper()
     worker = start_worker(settings, task_queue)
     try:
-        await cases.open(c.OpenCase(actor=DISPATCHER, case_id=cid, channel=Channel.HOTLINE, category="noise",
-                                    title="噪音", description="夜间施工", location=LOCATION,
-                                    contact=ResidentContact(name="李四", phone="13900001111"),
-                                    idempotency_key=f"k-{cid}"))
-        for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=street),
-                    c.AcceptCase(actor=sa), c.ContactResident(actor=sa),
-                    c.BlowWhistle(actor=sa, tasks=[WhistleTask(department_id="environment", task="执法")])):
+        await cases.open(
+            c.OpenCase(
+                actor=DISPATCHER,
+                case_id=cid,
+                channel=Channel.HOTLINE,
+                category="noise",
+                title="噪音",
+                description="夜间施工",
+                location=LOCATION,
+                contact=ResidentContact(name="李四", phone="13900001111"),
+                idempotency_key=f"k-{cid}",
+            )
+        )
+        for cmd in (
+            c.RegisterCase(actor=DISPATCHER),
+            c.DispatchCase(actor=DISPATCHER, unit=street),
+            c.AcceptCase(actor=sa),
+            c.ContactResident(actor=sa),
+            c.BlowWhistle(actor=sa, tasks=[WhistleTask(department_id="environment", task="执法")]),
+        ):
             await cases.act(cid, cmd)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         worker = start_worker(settings, task_queue)  # a fresh process: no cache, full replay
-        for cmd in (c.ReportIn(actor=dept_actor("environment")),
-                    c.CompleteTask(actor=dept_actor("environment"), result="done"),
-                    c.ResolveCase(actor=sa, notes="fixed"), c.VerifyCase(actor=GRID_WORKER, passed=True),
-                    c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED), c.CloseCase(actor=DISPATCHER)):
+        for cmd in (
+            c.ReportIn(actor=dept_actor("environment")),
+            c.CompleteTask(actor=dept_actor("environment"), result="done"),
+            c.ResolveCase(actor=sa, notes="fixed"),
+            c.VerifyCase(actor=GRID_WORKER, passed=True),
+            c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED),
+            c.CloseCase(actor=DISPATCHER),
+        ):
             await cases.act(cid, cmd)
         handle = client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(cid))
         result: CaseSummary = await handle.result()
@@ -69,8 +90,15 @@ async def test_worker_killed_mid_case_loses_nothing(stack_settings: Settings) ->
         assert desc.typed_search_attributes.get(SA_STATUS) == "closed"
         assert desc.typed_search_attributes.get(SA_STREET) == "S-1"
         seen: list[str] = []
-        consume(lambda env, ev: seen.append(ev.event_id), settings=settings, group_id=f"t-{uuid.uuid4().hex[:6]}",
-                case_id=cid, from_beginning=True, stop_after=30, max_events=result.events)
+        consume(
+            lambda env, ev: seen.append(ev.event_id),
+            settings=settings,
+            group_id=f"t-{uuid.uuid4().hex[:6]}",
+            case_id=cid,
+            from_beginning=True,
+            stop_after=30,
+            max_events=result.events,
+        )
         assert seen == [f"{cid}:{n}" for n in range(1, result.events + 1)]
     finally:
         worker.send_signal(signal.SIGTERM)

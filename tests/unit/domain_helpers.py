@@ -18,8 +18,7 @@ STREET = UnitRef(kind=UnitKind.STREET, id="S-1")
 STREET_ACTOR = unit_actor(STREET)
 SYSTEM = Actor(role=Role.SYSTEM, person_id="sla")
 
-__all__ = ["DISPATCHER", "GRID_WORKER", "LOCATION", "STREET", "STREET_ACTOR", "SUPERVISOR", "dept_actor",
-           "unit_actor"]
+__all__ = ["DISPATCHER", "GRID_WORKER", "LOCATION", "STREET", "STREET_ACTOR", "SUPERVISOR", "dept_actor", "unit_actor"]
 
 
 def at(text: str) -> datetime:
@@ -59,10 +58,20 @@ class Case:
         return [str(e.model_dump()["type"]) for e in (self.events if events is None else events)]
 
     def open_hotline(self, category: str = "noise", urgency: Urgency = Urgency.ORDINARY, **kw: object) -> Case:
-        self.do(c.OpenCase(actor=DISPATCHER, case_id=self.state.case_id, channel=Channel.HOTLINE,
-                           category=category, urgency=urgency, title="噪音扰民", description="夜间施工",
-                           location=LOCATION, contact=ResidentContact(name="张三", phone="13812345678"),
-                           **kw))  # type: ignore[arg-type]
+        self.do(
+            c.OpenCase(
+                actor=DISPATCHER,
+                case_id=self.state.case_id,
+                channel=Channel.HOTLINE,
+                category=category,
+                urgency=urgency,
+                title="噪音扰民",
+                description="夜间施工",
+                location=LOCATION,
+                contact=ResidentContact(name="张三", phone="13812345678"),
+                **kw,
+            )
+        )  # type: ignore[arg-type]
         return self
 
     def to_street_handling(self) -> Case:

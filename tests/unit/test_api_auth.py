@@ -95,8 +95,9 @@ def test_disabling_a_user_revokes_every_token(store: UserStore) -> None:
         ("clock", Role.SYSTEM, None, "role: 'system' is reserved"),
     ],
 )
-def test_bad_users_are_refused_naming_the_field(store: UserStore, user_id: str, role: Role, unit: str | None,
-                                                rule: str) -> None:
+def test_bad_users_are_refused_naming_the_field(
+    store: UserStore, user_id: str, role: Role, unit: str | None, rule: str
+) -> None:
     with pytest.raises(UserError, match=rule):
         store.add_user(user_id, "x", role, unit)
 
@@ -134,9 +135,14 @@ def test_jwts_are_verified_and_their_claims_checked() -> None:
 
 
 def _case(**update: object) -> CaseState:
-    base = CaseState(case_id="C1", status=CaseStatus.HANDLING, location=LOC,
-                     contact=ResidentContact(resident_id="res-1", name="张三", phone="13812345678"),
-                     unit=UnitRef(kind=UnitKind.STREET, id="S-1"), units_involved=["street:S-1", "department:water"])
+    base = CaseState(
+        case_id="C1",
+        status=CaseStatus.HANDLING,
+        location=LOC,
+        contact=ResidentContact(resident_id="res-1", name="张三", phone="13812345678"),
+        unit=UnitRef(kind=UnitKind.STREET, id="S-1"),
+        units_involved=["street:S-1", "department:water"],
+    )
     return base.model_copy(update=update)
 
 
@@ -172,8 +178,13 @@ def test_a_street_or_grid_dispatched_to_sees_a_case_outside_its_territory() -> N
 
 def test_action_roles_follow_the_domain() -> None:
     require_action_role(Principal("op", Role.DISPATCHER), "dispatch")
-    for role, action in [(Role.RESIDENT, "dispatch"), (Role.DEPARTMENT, "verify"), (Role.COMMUNITY, "accept"),
-                         (Role.STREET, "report_in"), (Role.GRID_WORKER, "decide_appeal")]:
+    for role, action in [
+        (Role.RESIDENT, "dispatch"),
+        (Role.DEPARTMENT, "verify"),
+        (Role.COMMUNITY, "accept"),
+        (Role.STREET, "report_in"),
+        (Role.GRID_WORKER, "decide_appeal"),
+    ]:
         with pytest.raises(AuthError) as err:
             require_action_role(Principal("x", role, "u"), action)
         assert err.value.status == 403 and err.value.rule == "role.not_allowed"

@@ -65,6 +65,5 @@ async def test_each_subscriber_gets_the_events_of_cases_in_its_jurisdiction() ->
     for name in ("other-district", "other-street", "water"):
         assert got[name] == [], name
     # a department hears of the case from the whistle that summoned it on
-    assert got["env"] == everything[everything.index("case.whistle_blown"):]
+    assert got["env"] == everything[everything.index("case.whistle_blown") :]
     assert feed.subscribers == 0
-

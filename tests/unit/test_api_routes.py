@@ -129,8 +129,13 @@ class Api:
 
 
 def intake(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"category": "noise", "title": "噪音扰民", "description": "工地夜间施工",
-                            "location": {"grid_id": "G-101"}, "contact": {"name": "张三", "phone": "13812345678"}}
+    body: dict[str, Any] = {
+        "category": "noise",
+        "title": "噪音扰民",
+        "description": "工地夜间施工",
+        "location": {"grid_id": "G-101"},
+        "contact": {"name": "张三", "phone": "13812345678"},
+    }
     body.update(overrides)
     return body
 
@@ -144,8 +149,14 @@ def make_api(tmp_path: Path, catalogue: Catalogue = CATALOGUE) -> Iterator[Api]:
         store.add_user(person, person, role, unit)
         tokens[person], _ = store.issue_token(person)
     cases = FakeCases()
-    app = create_app(Settings(), cases=cases, engine=engine, registry=sample_city(), live=False,  # type: ignore[arg-type]
-                     catalogue=catalogue)
+    app = create_app(
+        Settings(),
+        cases=cases,
+        engine=engine,
+        registry=sample_city(),
+        live=False,  # type: ignore[arg-type]
+        catalogue=catalogue,
+    )
     with TestClient(app) as http:
         yield Api(http, cases, tokens)
     engine.dispose()
@@ -171,10 +182,16 @@ def test_a_catalogue_extended_with_an_action_gets_its_route_summary_and_role_che
 
     from events.base import UnitRef
 
-    poke_cls = create_model("PokeCase", __base__=c.Command, __doc__="A toy action.",
-                            type=(Literal["poke"], "poke"), unit=(UnitRef | None, None))
-    toy = Action("poke", poke_cls, (Role.STREET,), "戳一下", "poke the case",
-                 (FormField("unit", "单位", "Unit", Widget.UNIT),))
+    poke_cls = create_model(
+        "PokeCase",
+        __base__=c.Command,
+        __doc__="A toy action.",
+        type=(Literal["poke"], "poke"),
+        unit=(UnitRef | None, None),
+    )
+    toy = Action(
+        "poke", poke_cls, (Role.STREET,), "戳一下", "poke the case", (FormField("unit", "单位", "Unit", Widget.UNIT),)
+    )
     for api in make_api(tmp_path, CATALOGUE.extended(toy)):
         spec = api.http.get("/openapi.json").json()
         op = spec["paths"]["/cases/{case_id}/poke"]["post"]
@@ -209,8 +226,12 @@ def test_an_action_on_a_finished_case_is_a_409_naming_its_status(api: Api) -> No
     cid = _closed(api)
     assert api.cases.states[cid].status == CaseStatus.REJECTED
     sent = len(api.cases.sent)
-    for action, body in (("register", {}), ("close", {}), ("supervise", {"note": "x"}),
-                         ("dispatch", {"unit": {"kind": "street", "id": "S-1"}})):
+    for action, body in (
+        ("register", {}),
+        ("close", {}),
+        ("supervise", {"note": "x"}),
+        ("dispatch", {"unit": {"kind": "street", "id": "S-1"}}),
+    ):
         r = api.act(cid, action, body)
         assert r.status_code == 409, (action, r.text)
         assert r.json()["rule"] == "case.finished" and "rejected" in r.json()["message"]
@@ -230,11 +251,16 @@ def test_units_the_registry_does_not_know_are_refused_with_the_field(api: Api) -
     r = api.act(cid, "dispatch", {"unit": {"kind": "street", "id": "S-404"}})
     assert _rules(r) == {("body.unit", "registry.unknown_unit")}
     tasks = [{"department_id": "environment", "task": "执法"}, {"department_id": "ghosts", "task": "x"}]
-    assert _rules(api.act(cid, "whistle", {"tasks": tasks})) == {("body.tasks.1.department_id",
-                                                                   "registry.unknown_unit")}
+    assert _rules(api.act(cid, "whistle", {"tasks": tasks})) == {
+        ("body.tasks.1.department_id", "registry.unknown_unit")
+    }
     assert api.act(cid, "dispatch", {"unit": {"kind": "street", "id": "S-1"}}).status_code == 200
-    assert api.act(cid, "return", {"reason_code": "territory_mismatch", "reason": "不是我们的"},
-                   user="street-1").status_code == 200
+    assert (
+        api.act(
+            cid, "return", {"reason_code": "territory_mismatch", "reason": "不是我们的"}, user="street-1"
+        ).status_code
+        == 200
+    )
     review = {"decision": "redispatch", "ruling": "改派", "redispatch_to": {"kind": "grid", "id": "G-999"}}
     assert _rules(api.act(cid, "review-return", review)) == {("body.redispatch_to", "registry.unknown_unit")}
 
@@ -258,8 +284,7 @@ def test_an_idempotency_key_reused_with_another_body_is_refused(api: Api) -> Non
     assert _rules(other) == {("header.idempotency-key", "idempotency.key_reused")}
     assert len([cmd for cmd in api.cases.sent if isinstance(cmd, c.OpenCase)]) == 1
     # the defaults filled in count as the same payload; the key is the caller's own
-    same = api.post("op-1", "/cases", {**intake(), "attachments": [], "self_handle": False},
-                    **{"Idempotency-Key": key})
+    same = api.post("op-1", "/cases", {**intake(), "attachments": [], "self_handle": False}, **{"Idempotency-Key": key})
     assert same.status_code == 201 and same.json()["case_id"] == first.json()["case_id"]
     assert api.post("street-1", "/cases", intake(title="另一件事"), **{"Idempotency-Key": key}).status_code == 201
 
@@ -270,10 +295,18 @@ def test_the_contact_phone_is_checked_by_the_domains_rule(api: Api) -> None:
     from events.schemas import ResidentContact
 
     try:
-        c.OpenCase.model_validate({
-            "actor": h.DISPATCHER, "case_id": "C1", "channel": "hotline", "category": "noise", "title": "t",
-            "description": "d", "location": h.LOCATION, "contact": ResidentContact(phone="call me").model_dump(),
-        })
+        c.OpenCase.model_validate(
+            {
+                "actor": h.DISPATCHER,
+                "case_id": "C1",
+                "channel": "hotline",
+                "category": "noise",
+                "title": "t",
+                "description": "d",
+                "location": h.LOCATION,
+                "contact": ResidentContact(phone="call me").model_dump(),
+            }
+        )
     except ValidationError:
         pass
     else:

@@ -97,9 +97,12 @@ def test_every_action_has_a_body_without_the_actor() -> None:
 def test_intake_body_is_strict_about_its_fields() -> None:
     good = {"category": "noise", "title": "t", "description": "d", "location": {"grid_id": "G-1"}}
     IntakeBody.model_validate(good)
-    for bad, rule in [({**good, "actor": {}}, "extra_forbidden"), ({**good, "self_handle": 1}, "bool_type"),
-                      ({**good, "location": {"lat": "40.1", "lon": 111.6}}, "float_type"),
-                      ({**good, "contact": {"phone": "1" * 40}}, "string_too_long")]:
+    for bad, rule in [
+        ({**good, "actor": {}}, "extra_forbidden"),
+        ({**good, "self_handle": 1}, "bool_type"),
+        ({**good, "location": {"lat": "40.1", "lon": 111.6}}, "float_type"),
+        ({**good, "contact": {"phone": "1" * 40}}, "string_too_long"),
+    ]:
         with pytest.raises(ValidationError) as err:
             IntakeBody.model_validate(bad)
         assert err.value.errors()[0]["type"] == rule, json.dumps(bad)

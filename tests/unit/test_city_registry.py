@@ -26,28 +26,41 @@ def test_implements_the_domain_protocol(reg: SqlCityRegistry) -> None:
     assert city.locate(grid_id="G-101").street_id == "S-1"
 
 
-@pytest.mark.parametrize(("lat", "lon", "grid"), [
-    (40.805, 111.605, "G-101"), (40.805, 111.615, "G-102"), (40.805, 111.625, "G-111"),
-    (40.815, 111.605, "G-201"), (40.815, 111.615, "G-202"), (40.8199, 111.6299, "G-203"),
-])
+@pytest.mark.parametrize(
+    ("lat", "lon", "grid"),
+    [
+        (40.805, 111.605, "G-101"),
+        (40.805, 111.615, "G-102"),
+        (40.805, 111.625, "G-111"),
+        (40.815, 111.605, "G-201"),
+        (40.815, 111.615, "G-202"),
+        (40.8199, 111.6299, "G-203"),
+    ],
+)
 def test_a_point_inside_a_grid_resolves_to_it(reg: SqlCityRegistry, lat: float, lon: float, grid: str) -> None:
     loc = reg.locate(lat=lat, lon=lon)
     assert loc.grid_id == grid
     assert (loc.lat, loc.lon) == (lat, lon)
     expected = reg.grid(grid)
     assert (loc.community_id, loc.street_id, loc.district_id) == (
-        expected.community_id, expected.street_id, expected.district_id)
+        expected.community_id,
+        expected.street_id,
+        expected.district_id,
+    )
 
 
-@pytest.mark.parametrize(("lat", "lon", "grid", "touching"), [
-    (40.805, 111.61, "G-101", {"G-101", "G-102"}),  # edge between two grids of one community
-    (40.805, 111.62, "G-102", {"G-102", "G-111"}),  # edge between two communities
-    (40.81, 111.605, "G-101", {"G-101", "G-201"}),  # edge between two streets
-    (40.81, 111.61, "G-101", {"G-101", "G-102", "G-201", "G-202"}),  # corner of four grids
-    (40.81, 111.62, "G-102", {"G-102", "G-111", "G-202", "G-203"}),
-    (40.80, 111.60, "G-101", {"G-101"}),  # outer corner of the city
-    (40.82, 111.625, "G-203", {"G-203"}),  # outer edge
-])
+@pytest.mark.parametrize(
+    ("lat", "lon", "grid", "touching"),
+    [
+        (40.805, 111.61, "G-101", {"G-101", "G-102"}),  # edge between two grids of one community
+        (40.805, 111.62, "G-102", {"G-102", "G-111"}),  # edge between two communities
+        (40.81, 111.605, "G-101", {"G-101", "G-201"}),  # edge between two streets
+        (40.81, 111.61, "G-101", {"G-101", "G-102", "G-201", "G-202"}),  # corner of four grids
+        (40.81, 111.62, "G-102", {"G-102", "G-111", "G-202", "G-203"}),
+        (40.80, 111.60, "G-101", {"G-101"}),  # outer corner of the city
+        (40.82, 111.625, "G-203", {"G-203"}),  # outer edge
+    ],
+)
 def test_a_point_on_a_border_resolves_to_the_smallest_grid_id(
     reg: SqlCityRegistry, lat: float, lon: float, grid: str, touching: set[str]
 ) -> None:

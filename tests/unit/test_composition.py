@@ -22,7 +22,6 @@ def test_calendar_override_file_is_applied(tmp_path: Path) -> None:
     assert plain.version != custom.version
 
 
-
 def test_workers_run_unsandboxed_unless_the_sandbox_is_asked_for() -> None:
     assert isinstance(workflow_runner(Settings()), UnsandboxedWorkflowRunner)
     assert isinstance(workflow_runner(Settings(worker_sandboxed=True)), SandboxedWorkflowRunner)

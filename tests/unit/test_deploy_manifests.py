@@ -84,7 +84,8 @@ def test_kubernetes_validator_rejects_a_broken_manifest(tmp_path: Path) -> None:
 def test_kustomization_lists_every_manifest() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(
-        p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+        p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"
+    )
 
 
 def test_kustomize_renders_what_validates(tmp_path: Path) -> None:
@@ -113,8 +114,9 @@ def test_every_deployment_has_probes_limits_and_a_disruption_budget() -> None:
         assert {"cpu", "memory"} <= container["resources"]["requests"].keys(), name
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True, name
         assert container["args"][0] in {"worker", "projector", "api"}, name
-        assert any(b["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
-                   for b in budgets.values()), f"{name}: no PodDisruptionBudget"
+        assert any(
+            b["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"] for b in budgets.values()
+        ), f"{name}: no PodDisruptionBudget"
     worker = deployments["gridcase-worker"]["spec"]["template"]["spec"]
     probes = worker["containers"][0]
     assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -169,8 +171,9 @@ def test_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
     res = run(BIN / "check-jsonschema", "--schemafile", COMPOSE_SCHEMA, COMPOSE)
     assert res.returncode == 0, res.stdout + res.stderr
     broken = tmp_path / "compose.yaml"
-    broken.write_text(COMPOSE.read_text().replace("    stop_grace_period: 30s\n", "    stop_grace_period: 30s\n"
-                                                  "    replicas: 2\n", 1))
+    broken.write_text(
+        COMPOSE.read_text().replace("    stop_grace_period: 30s\n", "    stop_grace_period: 30s\n    replicas: 2\n", 1)
+    )
     res = run(BIN / "check-jsonschema", "--schemafile", COMPOSE_SCHEMA, broken)
     assert res.returncode != 0 and "replicas" in res.stdout
 
@@ -178,9 +181,23 @@ def test_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
 def test_compose_runs_the_whole_system_with_its_setup_jobs() -> None:
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
-    assert {"temporal", "temporal-db", "temporal-schema", "temporal-setup", "kafka-1", "kafka-2", "kafka-3",
-            "kafka-topics", "readmodel-db", "readmodel-migrate", "worker", "projector", "api", "prometheus",
-            "grafana"} <= set(services)
+    assert {
+        "temporal",
+        "temporal-db",
+        "temporal-schema",
+        "temporal-setup",
+        "kafka-1",
+        "kafka-2",
+        "kafka-3",
+        "kafka-topics",
+        "readmodel-db",
+        "readmodel-migrate",
+        "worker",
+        "projector",
+        "api",
+        "prometheus",
+        "grafana",
+    } <= set(services)
     assert services["temporal"]["environment"]["DB"] == "postgres12"
     for name in ("kafka-1", "kafka-2", "kafka-3"):
         env = services[name]["environment"]
@@ -195,8 +212,10 @@ def test_compose_runs_the_whole_system_with_its_setup_jobs() -> None:
         assert services[name]["deploy"]["resources"]["limits"], name
         deps = services[name]["depends_on"]
         assert {d: deps[d]["condition"] for d in deps} == {
-            "temporal-setup": "service_completed_successfully", "kafka-topics": "service_completed_successfully",
-            "readmodel-migrate": "service_completed_successfully"}, name
+            "temporal-setup": "service_completed_successfully",
+            "kafka-topics": "service_completed_successfully",
+            "readmodel-migrate": "service_completed_successfully",
+        }, name
     for name, service in services.items():
         deps = service.get("depends_on", [])
         assert set(deps) <= set(services), f"{name} depends on an unknown service"
@@ -224,8 +243,11 @@ def test_dockerfile_installs_every_package() -> None:
 
 def test_prometheus_configuration_and_alert_rules_check_and_pass_their_unit_tests(tmp_path: Path) -> None:
     tool = promtool()
-    for args in (("check", "rules", PROM / "alerts.yml"), ("check", "config", PROM / "prometheus.yml"),
-                 ("test", "rules", PROM / "alerts.test.yml")):
+    for args in (
+        ("check", "rules", PROM / "alerts.yml"),
+        ("check", "config", PROM / "prometheus.yml"),
+        ("test", "rules", PROM / "alerts.test.yml"),
+    ):
         res = run(tool, *args)
         assert res.returncode == 0, res.stdout + res.stderr
         assert "SUCCESS" in res.stdout + res.stderr
@@ -244,8 +266,11 @@ def test_prometheus_configuration_and_alert_rules_check_and_pass_their_unit_test
 
 def test_promtool_rejects_a_broken_rule(tmp_path: Path) -> None:
     tool = promtool()
-    (tmp_path / "alerts.yml").write_text((PROM / "alerts.yml").read_text().replace(
-        "max(gridcase_projector_lag_seconds) > 300", "max(gridcase_projector_lag_seconds > 300", 1))
+    (tmp_path / "alerts.yml").write_text(
+        (PROM / "alerts.yml")
+        .read_text()
+        .replace("max(gridcase_projector_lag_seconds) > 300", "max(gridcase_projector_lag_seconds > 300", 1)
+    )
     assert run(tool, "check", "rules", tmp_path / "alerts.yml").returncode != 0
 
 
@@ -265,16 +290,30 @@ def test_dashboard_panels_are_well_formed() -> None:
         if p["type"] != "row":
             assert p["targets"] and p["datasource"]["uid"] == "${datasource}", p["title"]
     titles = " | ".join(p["title"] for p in dash["panels"])
-    for wanted in ("Open cases by state", "SLA breaches", "Escalations", "publish latency", "Projection lag",
-                   "schedule-to-start"):
+    for wanted in (
+        "Open cases by state",
+        "SLA breaches",
+        "Escalations",
+        "publish latency",
+        "Projection lag",
+        "schedule-to-start",
+    ):
         assert wanted in titles, wanted
 
 
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     tool = promtool()
-    rules = {"groups": [{"name": "dashboard", "rules": [
-        {"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "5m")}
-        for i, (_title, expr) in enumerate(dashboard_queries())]}]}
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "5m")}
+                    for i, (_title, expr) in enumerate(dashboard_queries())
+                ],
+            }
+        ]
+    }
     (tmp_path / "dashboard.yml").write_text(yaml.safe_dump(rules))
     res = run(tool, "check", "rules", tmp_path / "dashboard.yml")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -287,8 +326,7 @@ def referenced_metrics() -> set[str]:
 
 
 def test_every_gridcase_metric_in_dashboard_and_alerts_is_defined_in_the_code() -> None:
-    sources = "".join(p.read_text() for d in ("activities", "workers", "readmodel")
-                      for p in (ROOT / d).rglob("*.py"))
+    sources = "".join(p.read_text() for d in ("activities", "workers", "readmodel") for p in (ROOT / d).rglob("*.py"))
     for name in sorted(n for n in referenced_metrics() if n.startswith("gridcase_")):
         base = name.removesuffix("_total")
         assert f'"{name}"' in sources or f'"{base}"' in sources, f"{name} is not defined by gridcase"

@@ -16,9 +16,14 @@ LOC = Location(grid_id="G-1", community_id="C-1", street_id="S-1", district_id="
 
 
 def _case(**update: object) -> CaseState:
-    base = CaseState(case_id="C1", status=CaseStatus.HANDLING, location=LOC,
-                     contact=ResidentContact(resident_id="res-1", name="张三", phone="13812345678"),
-                     unit=UnitRef(kind=UnitKind.STREET, id="S-1"), units_involved=["street:S-1", "department:water"])
+    base = CaseState(
+        case_id="C1",
+        status=CaseStatus.HANDLING,
+        location=LOC,
+        contact=ResidentContact(resident_id="res-1", name="张三", phone="13812345678"),
+        unit=UnitRef(kind=UnitKind.STREET, id="S-1"),
+        units_involved=["street:S-1", "department:water"],
+    )
     return base.model_copy(update=update)
 
 
@@ -72,8 +77,12 @@ def test_units_dispatched_or_summoned_read_outside_their_territory() -> None:
 
 def test_a_case_without_a_resident_or_location_is_read_by_no_resident_and_no_territory() -> None:
     case = _case(location=None, units_involved=[], contact=ResidentContact())
-    for actor in (_actor(Role.RESIDENT, person="res-1"), _actor(Role.GRID_WORKER, "G-1"),
-                  _actor(Role.SUPERVISOR, "D-1"), _actor(Role.COMMUNITY, "C-1")):
+    for actor in (
+        _actor(Role.RESIDENT, person="res-1"),
+        _actor(Role.GRID_WORKER, "G-1"),
+        _actor(Role.SUPERVISOR, "D-1"),
+        _actor(Role.COMMUNITY, "C-1"),
+    ):
         with pytest.raises(DomainError):
             check_read(case, actor)
     check_read(case, _actor(Role.DISPATCHER))

@@ -36,8 +36,9 @@ URBAN = UnitRef(kind=UnitKind.DEPARTMENT, id="urban-management")
 
 
 def whistle(case: Case, *depts: str) -> None:
-    case.later().do(c.BlowWhistle(actor=STREET_ACTOR, tasks=[WhistleTask(department_id=d, task=f"task of {d}")
-                                                              for d in depts]))
+    case.later().do(
+        c.BlowWhistle(actor=STREET_ACTOR, tasks=[WhistleTask(department_id=d, task=f"task of {d}") for d in depts])
+    )
 
 
 def test_full_hotline_loop_with_whistle_closes_normally() -> None:
@@ -57,23 +58,49 @@ def test_full_hotline_loop_with_whistle_closes_normally() -> None:
     assert [e.seq for e in case.events] == list(range(1, len(case.events) + 1))
     assert all(e.event_id == f"C1:{e.seq}" for e in case.events)
     types = case.types()
-    for expected in ("case.received", "case.registered", "case.dispatched", "case.accepted",
-                     "case.resident_contacted", "case.whistle_blown", "case.department_reported_in",
-                     "case.department_task_completed", "case.resolved", "case.verified",
-                     "case.callback_recorded", "case.closed"):
+    for expected in (
+        "case.received",
+        "case.registered",
+        "case.dispatched",
+        "case.accepted",
+        "case.resident_contacted",
+        "case.whistle_blown",
+        "case.department_reported_in",
+        "case.department_task_completed",
+        "case.resolved",
+        "case.verified",
+        "case.callback_recorded",
+        "case.closed",
+    ):
         assert expected in types
     # every clock stopped, all met (each step took ten minutes)
     stopped = [e for e in case.events if e.model_dump()["type"] == "sla.clock_stopped"]
     kinds = {e.model_dump()["kind"] for e in stopped}
-    assert {ClockKind.ACCEPT, ClockKind.CONTACT, ClockKind.REPORT_IN, ClockKind.RESOLVE, ClockKind.VERIFY,
-            ClockKind.CALLBACK} <= kinds
+    assert {
+        ClockKind.ACCEPT,
+        ClockKind.CONTACT,
+        ClockKind.REPORT_IN,
+        ClockKind.RESOLVE,
+        ClockKind.VERIFY,
+        ClockKind.CALLBACK,
+    } <= kinds
     assert s.units_involved == ["street:S-1", "department:environment", "department:urban-management"]
 
 
 def test_grid_patrol_self_handled_on_the_spot() -> None:
     case = Case()
-    case.do(c.OpenCase(actor=GRID_WORKER, case_id="C1", channel=Channel.GRID_PATROL, category="garbage",
-                       title="垃圾", description="垃圾堆放", location=LOCATION, self_handle=True))
+    case.do(
+        c.OpenCase(
+            actor=GRID_WORKER,
+            case_id="C1",
+            channel=Channel.GRID_PATROL,
+            category="garbage",
+            title="垃圾",
+            description="垃圾堆放",
+            location=LOCATION,
+            self_handle=True,
+        )
+    )
     assert case.state.status == CaseStatus.HANDLING
     assert case.state.unit == UnitRef(kind=UnitKind.GRID, id="G-101")
     case.later().do(c.ResolveCase(actor=GRID_WORKER, notes="cleaned"))
@@ -92,12 +119,21 @@ def test_return_review_and_redispatch_restarts_accept_clock() -> None:
     case.do(c.DispatchCase(actor=DISPATCHER, unit=ENV))
     first_accept = case.state.running_clock(ClockKind.ACCEPT)
     assert first_accept is not None and first_accept.unit_key == "department:environment"
-    case.later().do(c.ReturnCase(actor=dept_actor("environment"), reason_code=ReturnReason.TERRITORY_MISMATCH,
-                                 reason="construction noise belongs to the street", evidence=["photo:1"]))
+    case.later().do(
+        c.ReturnCase(
+            actor=dept_actor("environment"),
+            reason_code=ReturnReason.TERRITORY_MISMATCH,
+            reason="construction noise belongs to the street",
+            evidence=["photo:1"],
+        )
+    )
     assert case.state.status == CaseStatus.RETURNED
     assert case.state.running_clock(ClockKind.RETURN_REVIEW) is not None
-    case.later().do(c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="street handles it",
-                                   redispatch_to=STREET))
+    case.later().do(
+        c.ReviewReturn(
+            actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="street handles it", redispatch_to=STREET
+        )
+    )
     s = case.state
     assert s.status == CaseStatus.DISPATCHED and s.unit == STREET and not s.final_ruling
     new_accept = s.running_clock(ClockKind.ACCEPT)
@@ -255,8 +291,10 @@ def test_jurisdiction_refusals() -> None:
     case.do(c.AcceptCase(actor=STREET_ACTOR))
     case.do(c.ContactResident(actor=STREET_ACTOR))
     # only the handling street may whistle; a department not summoned may not report in
-    assert refused(case, c.BlowWhistle(actor=other_street, tasks=[WhistleTask(department_id="water", task="x")])) \
+    assert (
+        refused(case, c.BlowWhistle(actor=other_street, tasks=[WhistleTask(department_id="water", task="x")]))
         == "jurisdiction.whistle"
+    )
     whistle(case, "environment")
     assert refused(case, c.ReportIn(actor=dept_actor("water"))) == "jurisdiction.not_summoned"
     assert refused(case, c.CompleteTask(actor=dept_actor("environment"), result="x")) == "report_in.required"
@@ -275,11 +313,17 @@ def test_intake_refusals() -> None:
     other_grid = Actor(role=Role.GRID_WORKER, person_id="gw-9", unit_id="G-202")
     assert refused(case, c.OpenCase(actor=other_grid, channel=Channel.GRID_PATROL, **base)) == "jurisdiction.grid"
     resident = Actor(role=Role.RESIDENT, person_id="r-1")
-    assert refused(case, c.OpenCase(actor=resident, channel=Channel.WEB,
-                                    contact=ResidentContact(resident_id="r-2"), **base)) == "jurisdiction.resident"
+    assert (
+        refused(
+            case, c.OpenCase(actor=resident, channel=Channel.WEB, contact=ResidentContact(resident_id="r-2"), **base)
+        )
+        == "jurisdiction.resident"
+    )
     assert refused(case, c.OpenCase(actor=resident, channel=Channel.HOTLINE, **base)) == "intake.channel"
-    assert refused(case, c.OpenCase(actor=DISPATCHER, channel=Channel.HOTLINE, self_handle=True, **base)) \
+    assert (
+        refused(case, c.OpenCase(actor=DISPATCHER, channel=Channel.HOTLINE, self_handle=True, **base))
         == "intake.self_handle"
+    )
     case.do(c.OpenCase(actor=resident, channel=Channel.WEB, **base))
     assert case.state.contact.resident_id == "r-1"
     assert refused(case, c.OpenCase(actor=resident, channel=Channel.WEB, **base)) == "case.already_open"
@@ -332,21 +376,37 @@ def test_naive_time_is_refused() -> None:
 
 
 def open_cmd() -> c.OpenCase:
-    return c.OpenCase(actor=DISPATCHER, case_id="C1", channel=Channel.HOTLINE, category="noise", title="t",
-                      description="d", location=LOCATION)
+    return c.OpenCase(
+        actor=DISPATCHER,
+        case_id="C1",
+        channel=Channel.HOTLINE,
+        category="noise",
+        title="t",
+        description="d",
+        location=LOCATION,
+    )
 
 
 def test_command_validation_names_field_and_rule() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError) as err:
-        c.BlowWhistle(actor=STREET_ACTOR, tasks=[WhistleTask(department_id="a", task="x"),
-                                                 WhistleTask(department_id="a", task="y")])
+        c.BlowWhistle(
+            actor=STREET_ACTOR,
+            tasks=[WhistleTask(department_id="a", task="x"), WhistleTask(department_id="a", task="y")],
+        )
     assert "tasks" in str(err.value) and "once per whistle" in str(err.value)
     with pytest.raises(ValidationError) as err:
         c.RequestExtension(actor=STREET_ACTOR, extra=timedelta(0), reason="x")
     assert "extra" in str(err.value)
     with pytest.raises(ValidationError) as err:
-        c.OpenCase(actor=DISPATCHER, case_id="bad id!", channel=Channel.HOTLINE, category="noise", title="t",
-                   description="d", location=LOCATION)
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id="bad id!",
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="t",
+            description="d",
+            location=LOCATION,
+        )
     assert "case_id" in str(err.value)

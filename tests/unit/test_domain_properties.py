@@ -22,8 +22,13 @@ def check_invariants(s: CaseState) -> None:
     running = s.running_clocks()
     if s.status in TERMINAL or s.status == CaseStatus.SHELVED:
         assert not running, f"{s.status}: clocks still running {[k.clock_id for k in running]}"
-    if s.status in (CaseStatus.CLOSED, CaseStatus.MERGED, CaseStatus.RESOLVED, CaseStatus.VERIFIED,
-                    CaseStatus.CALLED_BACK):
+    if s.status in (
+        CaseStatus.CLOSED,
+        CaseStatus.MERGED,
+        CaseStatus.RESOLVED,
+        CaseStatus.VERIFIED,
+        CaseStatus.CALLED_BACK,
+    ):
         assert s.open_whistle is None, f"{s.status} with an open whistle"
     if s.status == CaseStatus.HANDLING:
         assert s.accepted and s.unit is not None
@@ -44,8 +49,11 @@ def check_invariants(s: CaseState) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    choices=st.lists(st.tuples(st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=2000)),
-                     min_size=1, max_size=60),
+    choices=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=2000)),
+        min_size=1,
+        max_size=60,
+    ),
     intruder_every=st.integers(min_value=2, max_value=9),
 )
 def test_random_sequences_stay_consistent(choices: list[tuple[int, int]], intruder_every: int) -> None:

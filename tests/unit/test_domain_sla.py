@@ -17,8 +17,11 @@ def dispatched_at(when: str) -> Case:
 
 
 def alarms(case: Case) -> list[tuple[str, str]]:
-    return [(e.model_dump()["type"], e.occurred_at.astimezone(at("2026-01-01 00:00").tzinfo).strftime("%m-%d %H:%M"))
-            for e in case.events if e.model_dump()["type"] in ("sla.warning_raised", "sla.breached")]
+    return [
+        (e.model_dump()["type"], e.occurred_at.astimezone(at("2026-01-01 00:00").tzinfo).strftime("%m-%d %H:%M"))
+        for e in case.events
+        if e.model_dump()["type"] in ("sla.warning_raised", "sla.breached")
+    ]
 
 
 def test_accept_clock_filed_on_the_last_working_afternoon_before_spring_festival() -> None:
@@ -33,8 +36,11 @@ def test_accept_clock_filed_on_the_last_working_afternoon_before_spring_festival
     assert alarms(case) == [("sla.warning_raised", "02-14 17:30")]
     assert next_alarm_at(case.state) == at("2026-02-24 09:15")
     case.tick(at("2026-02-24 09:30"))
-    assert alarms(case) == [("sla.warning_raised", "02-14 17:30"), ("sla.warning_raised", "02-24 09:15"),
-                            ("sla.breached", "02-24 09:30")]
+    assert alarms(case) == [
+        ("sla.warning_raised", "02-14 17:30"),
+        ("sla.warning_raised", "02-24 09:15"),
+        ("sla.breached", "02-24 09:30"),
+    ]
     assert case.state.breached
 
 

@@ -67,9 +67,7 @@ def dispatched(case_id: str, seq: int, dept: str) -> CaseDispatched:
 
 
 def registered(case_id: str, seq: int) -> CaseRegistered:
-    return CaseRegistered(
-        event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=T0, actor=SYSTEM_ACTOR
-    )
+    return CaseRegistered(event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=T0, actor=SYSTEM_ACTOR)
 
 
 def test_envelope_attributes() -> None:

@@ -21,5 +21,17 @@ def test_lifecycle_doc_matches_the_code() -> None:
 def test_every_status_is_reachable() -> None:
     found = transitions(sla(), DOC_START)
     reached = {after for _, _, after in found}
-    assert reached >= {"received", "rejected", "registered", "dispatched", "returned", "handling", "resolved",
-                       "verified", "called_back", "shelved", "closed", "merged"}
+    assert reached >= {
+        "received",
+        "rejected",
+        "registered",
+        "dispatched",
+        "returned",
+        "handling",
+        "resolved",
+        "verified",
+        "called_back",
+        "shelved",
+        "closed",
+        "merged",
+    }

@@ -54,36 +54,128 @@ H = timedelta(hours=1)
 
 
 def _case(case_id: str, **kw: object) -> CaseFacts:
-    base: dict[str, object] = dict(case_id=case_id, status="closed", opened_at=T0, district_id="D-1", street_id="S-1",
-                                   community_id="C-1", grid_id="G-1", category="noise", channel="hotline")
+    base: dict[str, object] = dict(
+        case_id=case_id,
+        status="closed",
+        opened_at=T0,
+        district_id="D-1",
+        street_id="S-1",
+        community_id="C-1",
+        grid_id="G-1",
+        category="noise",
+        channel="hotline",
+    )
     base.update(kw)
     return CaseFacts(**base)  # type: ignore[arg-type]
 
 
-A = _case("A", closure_type="normal", responded_on_time=True, resolved_on_time=True, first_resolved_at=T0 + 2 * H,
-          resolved_at=T0 + 2 * H, rating="satisfied", callback_resolved=True, street_handled=True)
-B = _case("B", closure_type="overdue", responded_on_time=False, resolved_on_time=False, first_resolved_at=T0 + 10 * H,
-          resolved_at=T0 + 10 * H, rating="basically_satisfied", callback_resolved=True, street_handled=True,
-          whistled=True, departments=frozenset({"water", "parks"}), breached=True)
-C = _case("C", closure_type="normal", responded_on_time=True, resolved_on_time=True, first_resolved_at=T0 + 1 * H,
-          resolved_at=T0 + 4 * H, rating="unsatisfied", callback_resolved=False, reworked=True, street_handled=True,
-          departments=frozenset({"water"}), category="roads", grid_id="G-2")
-D = _case("D", closure_type="normal", channel="grid_patrol", first_resolved_at=T0 + H, resolved_at=T0 + H,
-          self_handled=True, street_id="S-2", grid_id="G-3", category="garbage")
-E = _case("E", status="handling", responded_on_time=False, resolved_on_time=False, breached=True,
-          next_due_at=T0 + 2 * H, departments=frozenset({"water"}), street_id="S-2", grid_id="G-3", category="roads")
-F = _case("F", status="handling", responded_on_time=True, next_due_at=T0 + 24 * H, street_handled=True,
-          street_id="S-2", grid_id="G-4")
+A = _case(
+    "A",
+    closure_type="normal",
+    responded_on_time=True,
+    resolved_on_time=True,
+    first_resolved_at=T0 + 2 * H,
+    resolved_at=T0 + 2 * H,
+    rating="satisfied",
+    callback_resolved=True,
+    street_handled=True,
+)
+B = _case(
+    "B",
+    closure_type="overdue",
+    responded_on_time=False,
+    resolved_on_time=False,
+    first_resolved_at=T0 + 10 * H,
+    resolved_at=T0 + 10 * H,
+    rating="basically_satisfied",
+    callback_resolved=True,
+    street_handled=True,
+    whistled=True,
+    departments=frozenset({"water", "parks"}),
+    breached=True,
+)
+C = _case(
+    "C",
+    closure_type="normal",
+    responded_on_time=True,
+    resolved_on_time=True,
+    first_resolved_at=T0 + 1 * H,
+    resolved_at=T0 + 4 * H,
+    rating="unsatisfied",
+    callback_resolved=False,
+    reworked=True,
+    street_handled=True,
+    departments=frozenset({"water"}),
+    category="roads",
+    grid_id="G-2",
+)
+D = _case(
+    "D",
+    closure_type="normal",
+    channel="grid_patrol",
+    first_resolved_at=T0 + H,
+    resolved_at=T0 + H,
+    self_handled=True,
+    street_id="S-2",
+    grid_id="G-3",
+    category="garbage",
+)
+E = _case(
+    "E",
+    status="handling",
+    responded_on_time=False,
+    resolved_on_time=False,
+    breached=True,
+    next_due_at=T0 + 2 * H,
+    departments=frozenset({"water"}),
+    street_id="S-2",
+    grid_id="G-3",
+    category="roads",
+)
+F = _case(
+    "F",
+    status="handling",
+    responded_on_time=True,
+    next_due_at=T0 + 24 * H,
+    street_handled=True,
+    street_id="S-2",
+    grid_id="G-4",
+)
 G = _case("G", status="rejected")
-HX = _case("H", closure_type="normal", rating="unsatisfied", callback_resolved=False, excluded=True,
-           responded_on_time=False, departments=frozenset({"parks"}))
-I_ = _case("I", closure_type="normal", responded_on_time=True, resolved_on_time=True, first_resolved_at=T0 + 3 * H,
-           resolved_at=T0 + 3 * H, rating="unreachable", callback_resolved=True, street_handled=True,
-           street_id="S-2", grid_id="G-4")
-J = _case("J", opened_at=datetime(2026, 10, 15, 2, tzinfo=UTC), closure_type="normal", responded_on_time=True,
-          resolved_on_time=True, first_resolved_at=datetime(2026, 10, 15, 7, tzinfo=UTC),
-          resolved_at=datetime(2026, 10, 15, 7, tzinfo=UTC), rating="satisfied", callback_resolved=True,
-          street_handled=True)
+HX = _case(
+    "H",
+    closure_type="normal",
+    rating="unsatisfied",
+    callback_resolved=False,
+    excluded=True,
+    responded_on_time=False,
+    departments=frozenset({"parks"}),
+)
+I_ = _case(
+    "I",
+    closure_type="normal",
+    responded_on_time=True,
+    resolved_on_time=True,
+    first_resolved_at=T0 + 3 * H,
+    resolved_at=T0 + 3 * H,
+    rating="unreachable",
+    callback_resolved=True,
+    street_handled=True,
+    street_id="S-2",
+    grid_id="G-4",
+)
+J = _case(
+    "J",
+    opened_at=datetime(2026, 10, 15, 2, tzinfo=UTC),
+    closure_type="normal",
+    responded_on_time=True,
+    resolved_on_time=True,
+    first_resolved_at=datetime(2026, 10, 15, 7, tzinfo=UTC),
+    resolved_at=datetime(2026, 10, 15, 7, tzinfo=UTC),
+    rating="satisfied",
+    callback_resolved=True,
+    street_handled=True,
+)
 
 NOV = [A, B, C, D, E, F, G, HX, I_]
 EV = evaluated(NOV)
@@ -184,9 +276,11 @@ def test_compute_bundles_every_formula() -> None:
     assert custom.satisfaction_rate == pytest.approx(0.5)
     assert custom.composite == pytest.approx(0.2 * 4 / 6 + 0.4 * 2 / 3 + 0.4 * 0.5)
     empty = compute([], [], as_of=AS_OF)
-    assert empty.cases == 0 and all(v is None for k, v in empty.as_dict().items()
-                                    if k not in ("cases", "overdue_open", "open", "closed", "valid_callbacks",
-                                                 "compressed_cases"))
+    assert empty.cases == 0 and all(
+        v is None
+        for k, v in empty.as_dict().items()
+        if k not in ("cases", "overdue_open", "open", "closed", "valid_callbacks", "compressed_cases")
+    )
     assert m.compressed_cases == 0  # every case above ran in real time
 
 
@@ -236,8 +330,7 @@ def test_monthly_rankings() -> None:
     assert [(r.rank, r.key) for r in depts] == [(1, "parks"), (2, "water")]
     october = ranking([*NOV, J], ASSIGNMENTS, "street", "2026-10", as_of=AS_OF)
     assert [(r.rank, r.key, r.metrics.composite) for r in october] == [(1, "S-1", pytest.approx(1.0))]
-    tied = ranking([_case("X1", street_id="S-8"), _case("X2", street_id="S-9")], [], "street", "2026-11",
-                   as_of=AS_OF)
+    tied = ranking([_case("X1", street_id="S-8"), _case("X2", street_id="S-9")], [], "street", "2026-11", as_of=AS_OF)
     assert [(r.rank, r.key) for r in tied] == [(1, "S-8"), (1, "S-9")]
 
 
@@ -274,10 +367,22 @@ def test_clock_outcomes() -> None:
 # On wall-clock hours the mean would be (3 + 50/3600 + 48/3600) / 3 ≈ 1.009.
 
 R1 = _case("R1", closure_type="normal", first_resolved_at=T0 + 3 * H, resolved_at=T0 + 3 * H)
-K1 = _case("K1", closure_type="normal", time_scale=10.0, first_resolved_at=T0 + timedelta(seconds=50),
-           resolved_at=T0 + timedelta(seconds=50), street_id="S-2")
-K2 = _case("K2", closure_type="normal", time_scale=2.0, first_resolved_at=T0 + timedelta(seconds=48),
-           resolved_at=T0 + timedelta(seconds=48), street_id="S-2")
+K1 = _case(
+    "K1",
+    closure_type="normal",
+    time_scale=10.0,
+    first_resolved_at=T0 + timedelta(seconds=50),
+    resolved_at=T0 + timedelta(seconds=50),
+    street_id="S-2",
+)
+K2 = _case(
+    "K2",
+    closure_type="normal",
+    time_scale=2.0,
+    first_resolved_at=T0 + timedelta(seconds=48),
+    resolved_at=T0 + timedelta(seconds=48),
+    street_id="S-2",
+)
 R2 = _case("R2", status="handling")
 K3 = _case("K3", status="rejected", time_scale=10.0)
 MIXED = [R1, K1, K2, R2, K3]
@@ -307,8 +412,10 @@ def test_report_says_when_handling_times_include_compressed_cases() -> None:
     from readmodel.report import render_csv, render_html, render_table, report_from_facts, time_note
 
     mixed = report_from_facts(MIXED, [], "2026-11", "street", as_of=AS_OF, basic_weight=0.9, weights=(0.1, 0.5, 0.4))
-    expected = ("handling times in policy hours; 2 of 4 cases ran on compressed time (wall-clock seconds ÷ time "
-                "scale), 2 in real time (wall-clock hours)")
+    expected = (
+        "handling times in policy hours; 2 of 4 cases ran on compressed time (wall-clock seconds ÷ time "
+        "scale), 2 in real time (wall-clock hours)"
+    )
     assert time_note(mixed) == expected
     text = render_table(mixed, width=400)
     assert expected in " ".join(text.split())  # the process table's caption
@@ -317,11 +424,14 @@ def test_report_says_when_handling_times_include_compressed_cases() -> None:
     rows = {r["key"]: r for r in csv.DictReader(io.StringIO(render_csv(mixed)))}
     assert rows["total"]["compressed_cases"] == "2" and rows["S-1"]["compressed_cases"] == "0"
     assert float(rows["total"]["mean_handling_hours"]) == pytest.approx(32 / 3, abs=1e-4)
-    only_compressed = report_from_facts([K1, K2], [], "2026-11", "street", as_of=AS_OF, basic_weight=0.9,
-                                        weights=(0.1, 0.5, 0.4))
-    assert time_note(only_compressed) == ("handling times in policy hours; 2 of 2 cases ran on compressed time "
-                                          "(wall-clock seconds ÷ time scale)")
-    real = report_from_facts(NOV, ASSIGNMENTS, "2026-11", "street", as_of=AS_OF, basic_weight=0.9,
-                             weights=(0.1, 0.5, 0.4))
+    only_compressed = report_from_facts(
+        [K1, K2], [], "2026-11", "street", as_of=AS_OF, basic_weight=0.9, weights=(0.1, 0.5, 0.4)
+    )
+    assert time_note(only_compressed) == (
+        "handling times in policy hours; 2 of 2 cases ran on compressed time (wall-clock seconds ÷ time scale)"
+    )
+    real = report_from_facts(
+        NOV, ASSIGNMENTS, "2026-11", "street", as_of=AS_OF, basic_weight=0.9, weights=(0.1, 0.5, 0.4)
+    )
     assert time_note(real) is None
     assert "compressed" not in render_table(real, width=400) and "compressed time" not in render_html(real)

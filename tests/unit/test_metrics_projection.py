@@ -104,7 +104,8 @@ def test_time_scale_of_a_compressed_case_on_the_case_and_its_clocks() -> None:
 
     fast = Case("P20")
     fast.state = fast.state.model_copy(
-        update={"sla": SlaActivities(default_policy(), build_calendar([2026]), time_scale=2.0).context})
+        update={"sla": SlaActivities(default_policy(), build_calendar([2026]), time_scale=2.0).context}
+    )
     view = project(fast.open_hotline().to_street_handling().events)
     assert view.clocks and all(r["time_scale"] == 2.0 for r in view.clocks.values())
     assert view.case["time_scale"] == 2.0

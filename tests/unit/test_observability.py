@@ -25,13 +25,29 @@ UNIT = UnitRef(kind=UnitKind.DEPARTMENT, id="water-unit-test")
 
 
 def breach(case_id: str, seq: int) -> SlaBreached:
-    return SlaBreached(event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=T0, actor=SYSTEM_ACTOR,
-                       clock_id="c1", kind=ClockKind.RESOLVE, unit=UNIT, due_at=T0)
+    return SlaBreached(
+        event_id=f"{case_id}:{seq}",
+        case_id=case_id,
+        seq=seq,
+        occurred_at=T0,
+        actor=SYSTEM_ACTOR,
+        clock_id="c1",
+        kind=ClockKind.RESOLVE,
+        unit=UNIT,
+        due_at=T0,
+    )
 
 
 def escalation(case_id: str, seq: int) -> EscalationRaised:
-    return EscalationRaised(event_id=f"{case_id}:{seq}", case_id=case_id, seq=seq, occurred_at=T0,
-                            actor=SYSTEM_ACTOR, level=EscalationLevel.SUPERVISION, unit=UNIT)
+    return EscalationRaised(
+        event_id=f"{case_id}:{seq}",
+        case_id=case_id,
+        seq=seq,
+        occurred_at=T0,
+        actor=SYSTEM_ACTOR,
+        level=EscalationLevel.SUPERVISION,
+        unit=UNIT,
+    )
 
 
 def sample(name: str, **labels: str) -> float:
@@ -42,8 +58,10 @@ def test_published_events_are_counted_once_per_process_with_their_latency() -> N
     metrics = PublishedEventMetrics(remember=3)
     breaches = lambda: sample("gridcase_sla_breaches_total", clock="resolve", unit="department:water-unit-test")  # noqa: E731
     escalations = lambda: sample("gridcase_escalations_total", level="supervision", unit="department:water-unit-test")  # noqa: E731
-    latency_n, latency_sum = sample("gridcase_event_publish_latency_seconds_count"), sample(
-        "gridcase_event_publish_latency_seconds_sum")
+    latency_n, latency_sum = (
+        sample("gridcase_event_publish_latency_seconds_count"),
+        sample("gridcase_event_publish_latency_seconds_sum"),
+    )
     b0, e0 = breaches(), escalations()
 
     batch: list[CaseEvent] = [breach("U1", 1), escalation("U1", 2)]
@@ -93,9 +111,16 @@ def test_bridge_turns_buffered_sdk_updates_into_prometheus_series() -> None:
     slots = _Metric("temporal_worker_task_slots_available", BUFFERED_METRIC_KIND_GAUGE)
     latency = _Metric("temporal_workflow_task_schedule_to_start_latency", BUFFERED_METRIC_KIND_HISTOGRAM, "s")
     tq = {"task_queue": "q", "eager": True}
-    buffer.pending = [_Update(polls, 2, tq), _Update(polls, 3, tq), _Update(slots, 100, tq), _Update(slots, 98, tq),
-                      _Update(local, 4, tq),
-                      _Update(latency, 0.004, tq), _Update(latency, 0.2, tq), _Update(latency, 7200.0, tq)]
+    buffer.pending = [
+        _Update(polls, 2, tq),
+        _Update(polls, 3, tq),
+        _Update(slots, 100, tq),
+        _Update(slots, 98, tq),
+        _Update(local, 4, tq),
+        _Update(latency, 0.004, tq),
+        _Update(latency, 0.2, tq),
+        _Update(latency, 7200.0, tq),
+    ]
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     labels = {"task_queue": "q", "eager": "true"}
 

@@ -13,9 +13,7 @@ from events.export_schemas import SCHEMA_DIR, breaking_changes, current_schemas,
 
 def test_every_event_type_has_a_checked_in_schema() -> None:
     missing = set(current_schemas()) - set(load_checked_in())
-    assert not missing, (
-        f"no schema in {SCHEMA_DIR} for {sorted(missing)}: run python -m events.export_schemas"
-    )
+    assert not missing, f"no schema in {SCHEMA_DIR} for {sorted(missing)}: run python -m events.export_schemas"
 
 
 def test_current_models_do_not_break_the_checked_in_schemas() -> None:

@@ -26,8 +26,16 @@ def _render(tally: Tally) -> str:
 
 
 def test_every_output_states_the_time_scale() -> None:
-    tally = Tally(time_scale=2.0, planned=3, opened=3, finished=3, paths=Counter(street=2, rejected=1),
-                  rung_cases=Counter(reminder=1), rung_events=Counter(reminder=2), final_status=Counter(closed=3))
+    tally = Tally(
+        time_scale=2.0,
+        planned=3,
+        opened=3,
+        finished=3,
+        paths=Counter(street=2, rejected=1),
+        rung_cases=Counter(reminder=1),
+        rung_events=Counter(reminder=2),
+        final_status=Counter(closed=3),
+    )
     text = _render(tally)
     assert text.count("COMPRESSED TIME: 1 policy hour = 2 s wall-clock") == 3  # tally top and bottom, live panel
     assert "通报 public notice" in text and "self_handled" in text  # rows at zero are listed too
@@ -40,8 +48,10 @@ def test_the_demo_finds_its_components() -> None:
 
 
 def test_stopping_children_ends_their_whole_process_group(tmp_path: Path) -> None:
-    script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
-             "print('ready', flush=True); time.sleep(60)"
+    script = (
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
     child = Child("sleeper", "-", tmp_path / "sleeper.log")
     child.proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
     assert child.proc.stdout is not None and child.proc.stdout.readline().strip() == b"ready"

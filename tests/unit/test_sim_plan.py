@@ -41,8 +41,18 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def _stream(seed: int, count: int, cfg: SimConfig | None = None) -> list[CasePlan]:
-    return list(plan_stream(cfg or SimConfig(), CITY, POLICY, seed=seed, prefix="T", rate_per_minute=60,
-                            seconds_per_hour=1.0, count=count))
+    return list(
+        plan_stream(
+            cfg or SimConfig(),
+            CITY,
+            POLICY,
+            seed=seed,
+            prefix="T",
+            rate_per_minute=60,
+            seconds_per_hour=1.0,
+            count=count,
+        )
+    )
 
 
 @lru_cache(maxsize=4)
@@ -83,8 +93,7 @@ def test_the_tour_goes_down_every_path_side_path_and_rung() -> None:
 @pytest.mark.parametrize("urgency", list(Urgency))
 def test_a_late_actor_reaches_exactly_the_rung_it_aims_at(kind: ClockKind, urgency: Urgency) -> None:
     cal = build_calendar([2026])
-    sc = Scenario(channel="hotline", category=CITY.categories[0], urgency=urgency, location=CITY.grids[0],
-                  target=None)
+    sc = Scenario(channel="hotline", category=CITY.categories[0], urgency=urgency, location=CITY.grids[0], target=None)
     rule = compress_policy(POLICY, 1.0).rule_for(kind, sc.category.code, urgency)
     rng = random.Random(3)
     for level in range(4):
@@ -106,8 +115,11 @@ def test_every_planned_case_plays_through_the_domain_to_its_end() -> None:
 
 
 def test_the_mix_follows_the_configured_weights() -> None:
-    cfg = SimConfig(channels={"hotline": 3, "web": 0, "app": 1, "patrol": 0}, urgent_share=0.0,
-                    behaviour=Behaviour(reject=0.1, duplicate=0.0, unsatisfied=0.2, basic_satisfied=0.0))
+    cfg = SimConfig(
+        channels={"hotline": 3, "web": 0, "app": 1, "patrol": 0},
+        urgent_share=0.0,
+        behaviour=Behaviour(reject=0.1, duplicate=0.0, unsatisfied=0.2, basic_satisfied=0.0),
+    )
     rng = random.Random(5)
     draws = [draw_scenario(cfg, CITY, rng, []) for _ in range(4000)]
     channels = Counter(sc.channel for sc in draws)
@@ -130,9 +142,18 @@ def test_patrol_reports_are_self_handled_at_the_configured_share() -> None:
 
 
 def test_late_departments_follow_the_lateness_mix() -> None:
-    cfg = SimConfig(channels={"hotline": 1}, behaviour=Behaviour(
-        street_whistle=1.0, street_whistle_other=1.0, return_case=0.0, reject=0, duplicate=0, terminate=0,
-        dept_late_report=Lateness(reminder=0.3, supervision=0.1, public_notice=0.0)))
+    cfg = SimConfig(
+        channels={"hotline": 1},
+        behaviour=Behaviour(
+            street_whistle=1.0,
+            street_whistle_other=1.0,
+            return_case=0.0,
+            reject=0,
+            duplicate=0,
+            terminate=0,
+            dept_late_report=Lateness(reminder=0.3, supervision=0.1, public_notice=0.0),
+        ),
+    )
     rng = random.Random(2)
     levels = Counter(lv for sc in (draw_scenario(cfg, CITY, rng, []) for _ in range(3000)) for lv in sc.report_levels)
     total = sum(levels.values())
@@ -150,8 +171,11 @@ def test_arrivals_follow_the_rate_and_the_daily_rhythm() -> None:
 
 
 def test_a_stream_of_minutes_stops_at_its_horizon() -> None:
-    plans = list(plan_stream(SimConfig(), CITY, POLICY, seed=3, prefix="H", rate_per_minute=120,
-                             seconds_per_hour=2.0, horizon=60.0))
+    plans = list(
+        plan_stream(
+            SimConfig(), CITY, POLICY, seed=3, prefix="H", rate_per_minute=120, seconds_per_hour=2.0, horizon=60.0
+        )
+    )
     assert plans and all(p.arrival <= 60.0 for p in plans)
     assert len({p.case_id for p in plans}) == len(plans)
 
@@ -176,8 +200,18 @@ def test_bad_configuration_names_the_key_and_the_rule(tmp_path: Path) -> None:
 
 
 def test_duplicates_are_merged_into_cases_still_open() -> None:
-    plans = list(plan_stream(SimConfig(behaviour=Behaviour(duplicate=0.3)), CITY, POLICY, seed=6, prefix="D",
-                             rate_per_minute=60, seconds_per_hour=1.0, count=150))
+    plans = list(
+        plan_stream(
+            SimConfig(behaviour=Behaviour(duplicate=0.3)),
+            CITY,
+            POLICY,
+            seed=6,
+            prefix="D",
+            rate_per_minute=60,
+            seconds_per_hour=1.0,
+            count=150,
+        )
+    )
     ends = {p.case_id: p.arrival + p.duration for p in plans}  # 1 s per policy hour
     merged = [p for p in plans if p.path == "merged"]
     assert len(merged) > 10

@@ -143,9 +143,7 @@ def test_pause_and_resume_shift_due_by_the_paused_working_time(clock: Clock, cal
     assert cal.working_time_between(clock.due_at, resumed.due_at) == 7 * H
     assert resumed.status == ClockStatus.RUNNING
     # 3.5 h counted: 1 h before the pause, then Tuesday 10:00–12:00 and 13:30–14:00
-    assert next_alarm(resumed, cal) == Alarm(
-        at=local(3, 3, 14, 0), what="warning", threshold=0.5, clock_id="verify-1"
-    )
+    assert next_alarm(resumed, cal) == Alarm(at=local(3, 3, 14, 0), what="warning", threshold=0.5, clock_id="verify-1")
 
 
 def test_pause_over_the_spring_festival(cal: WorkCalendar, one_working_day: ClockRule) -> None:

@@ -217,9 +217,7 @@ BAD_CASES = [
         "bad duration '1 hour'",
         id="bad-duration",
     ),
-    pytest.param(
-        _set("clocks.accept.urgent", "1h"), "clocks.accept.urgent.duration", "needs a basis", id="no-basis"
-    ),
+    pytest.param(_set("clocks.accept.urgent", "1h"), "clocks.accept.urgent.duration", "needs a basis", id="no-basis"),
     pytest.param(
         _set("clocks.accept.urgent", {"duration": "1h", "basis": "weekly"}),
         "clocks.accept.urgent.basis",
@@ -238,9 +236,7 @@ BAD_CASES = [
         "must be positive",
         id="negative-duration",
     ),
-    pytest.param(
-        _set("clocks.accept.urgent", 60), "clocks.accept.urgent", "a rule is a duration", id="bare-number"
-    ),
+    pytest.param(_set("clocks.accept.urgent", 60), "clocks.accept.urgent", "a rule is a duration", id="bare-number"),
     pytest.param(
         _set(
             "defaults.ladder",

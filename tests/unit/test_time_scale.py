@@ -114,15 +114,30 @@ def test_clock_events_say_they_are_on_compressed_time() -> None:
 
     s = _fast_case(2.0)
     street = UnitRef(kind=UnitKind.STREET, id="S-1")
-    _run(s, c.OpenCase(actor=DISPATCHER, case_id="T1", channel=Channel.HOTLINE, category="noise", title="噪音",
-                       description="夜间施工", location=LOCATION), T0)
+    _run(
+        s,
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id="T1",
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="噪音",
+            description="夜间施工",
+            location=LOCATION,
+        ),
+        T0,
+    )
     _run(s, c.RegisterCase(actor=DISPATCHER), T0)
     started = [e for e in _run(s, c.DispatchCase(actor=DISPATCHER, unit=street), T0) if isinstance(e, ClockStarted)]
     assert [(e.kind, e.budget, e.due_at, e.time_scale) for e in started] == [
-        (ClockKind.ACCEPT, timedelta(seconds=2), T0 + timedelta(seconds=2), 2.0)]
+        (ClockKind.ACCEPT, timedelta(seconds=2), T0 + timedelta(seconds=2), 2.0)
+    ]
     alarms = _run(s, c.AcceptCase(actor=unit_actor(street)), T0 + timedelta(seconds=3))  # late by 1 s
     assert [type(e).__name__ for e in alarms if isinstance(e, SlaWarningRaised | SlaBreached)] == [
-        "SlaWarningRaised", "SlaWarningRaised", "SlaBreached"]
+        "SlaWarningRaised",
+        "SlaWarningRaised",
+        "SlaBreached",
+    ]
     assert all(e.time_scale == 2.0 for e in alarms if isinstance(e, SlaWarningRaised | SlaBreached))
 
 
@@ -133,10 +148,24 @@ def test_extension_is_compressed_like_every_policy_duration() -> None:
     s = _fast_case(2.0)
     street = UnitRef(kind=UnitKind.STREET, id="S-1")
     sa = unit_actor(street)
-    _run(s, c.OpenCase(actor=DISPATCHER, case_id="T1", channel=Channel.HOTLINE, category="noise", title="噪音",
-                       description="夜间施工", location=LOCATION), T0)
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=street),
-                c.AcceptCase(actor=sa)):
+    _run(
+        s,
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id="T1",
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="噪音",
+            description="夜间施工",
+            location=LOCATION,
+        ),
+        T0,
+    )
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=street),
+        c.AcceptCase(actor=sa),
+    ):
         _run(s, cmd, T0)
     resolve = s.running_clock(ClockKind.RESOLVE)
     assert resolve is not None

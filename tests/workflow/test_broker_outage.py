@@ -39,7 +39,8 @@ async def test_case_progresses_while_broker_is_down_and_events_arrive_after(
     env: WorkflowEnvironment, stack_settings: Settings, tmp_path: Path
 ) -> None:
     private = private_stack_settings(stack_settings, tmp_path / "stack", f"out{uuid.uuid4().hex[:8]}").model_copy(
-        update={"worker_sandboxed": True})
+        update={"worker_sandboxed": True}
+    )
     assert stack.up(private, timeout=120).healthy
     task_queue = f"outage-{uuid.uuid4().hex[:8]}"
     try:
@@ -50,9 +51,13 @@ async def test_case_progresses_while_broker_is_down_and_events_arrive_after(
             await open_hotline(cases, cid)
             await cases.act(cid, c.RegisterCase(actor=DISPATCHER))
             stack.down(private)  # the broker (and the private stack's unused Temporal) stop
-            for cmd in (c.DispatchCase(actor=DISPATCHER, unit=STREET), c.AcceptCase(actor=SA),
-                        c.ContactResident(actor=SA), c.ResolveCase(actor=SA, notes="fixed"),
-                        c.VerifyCase(actor=GRID_WORKER, passed=True)):
+            for cmd in (
+                c.DispatchCase(actor=DISPATCHER, unit=STREET),
+                c.AcceptCase(actor=SA),
+                c.ContactResident(actor=SA),
+                c.ResolveCase(actor=SA, notes="fixed"),
+                c.VerifyCase(actor=GRID_WORKER, passed=True),
+            ):
                 await cases.act(cid, cmd)  # accepted while nothing can be published
             progress = await _published(cases, cid)
             assert progress["published"] < progress["events"]
@@ -67,8 +72,15 @@ async def test_case_progresses_while_broker_is_down_and_events_arrive_after(
             handle = env.client.get_workflow_handle(f"case-{cid}")
             total = (await handle.result())["events"]
         seen: list[str] = []
-        consume(lambda _e, ev: seen.append(ev.event_id), settings=private, group_id=f"t-{uuid.uuid4().hex[:6]}",
-                case_id=cid, from_beginning=True, stop_after=60, max_events=total)
+        consume(
+            lambda _e, ev: seen.append(ev.event_id),
+            settings=private,
+            group_id=f"t-{uuid.uuid4().hex[:6]}",
+            case_id=cid,
+            from_beginning=True,
+            stop_after=60,
+            max_events=total,
+        )
         assert seen == [f"{cid}:{n}" for n in range(1, total + 1)]
     finally:
         stack.down(private)

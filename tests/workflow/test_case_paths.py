@@ -48,16 +48,29 @@ def new_id() -> str:
 
 
 async def open_hotline(cases: CaseClient, case_id: str, category: str = "noise") -> None:
-    await cases.open(c.OpenCase(actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category=category,
-                                title="噪音扰民", description="夜间施工", location=LOCATION,
-                                contact=ResidentContact(name="张三", phone="13812345678"),
-                                idempotency_key=f"key-{case_id}"))
+    await cases.open(
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id=case_id,
+            channel=Channel.HOTLINE,
+            category=category,
+            title="噪音扰民",
+            description="夜间施工",
+            location=LOCATION,
+            contact=ResidentContact(name="张三", phone="13812345678"),
+            idempotency_key=f"key-{case_id}",
+        )
+    )
 
 
 async def to_street_handling(cases: CaseClient, case_id: str) -> None:
     await open_hotline(cases, case_id)
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=STREET),
-                c.AcceptCase(actor=SA), c.ContactResident(actor=SA)):
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=STREET),
+        c.AcceptCase(actor=SA),
+        c.ContactResident(actor=SA),
+    ):
         await cases.act(case_id, cmd)
 
 
@@ -93,8 +106,11 @@ async def assert_search_attributes(client: Client, cases: CaseClient, case_id: s
     """The case's search attributes on the server match its state (each upsert may carry only the changes)."""
     state = await cases.state(case_id)
     # the raw call: the SDK's describe() cannot decode an unset datetime attribute
-    desc = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
-        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id(case_id))))
+    desc = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id(case_id))
+        )
+    )
     fields = desc.workflow_execution_info.search_attributes.indexed_fields
     attrs = {name: json.loads(p.data) if p.data else None for name, p in fields.items()}
     due = min((k.due_at for k in state.running_clocks() if k.paused_at is None), default=None)
@@ -112,15 +128,32 @@ async def assert_search_attributes(client: Client, cases: CaseClient, case_id: s
 
 def published_ids(settings: Settings, case_id: str, expected: int) -> list[str]:
     seen: list[str] = []
-    consume(lambda env, ev: seen.append(ev.event_id), settings=settings, group_id=f"t-{uuid.uuid4().hex[:6]}",
-            case_id=case_id, from_beginning=True, stop_after=30, max_events=expected)
+    consume(
+        lambda env, ev: seen.append(ev.event_id),
+        settings=settings,
+        group_id=f"t-{uuid.uuid4().hex[:6]}",
+        case_id=case_id,
+        from_beginning=True,
+        stop_after=30,
+        max_events=expected,
+    )
     return seen
 
 
 async def test_grid_self_handled_patrol_case(env: WorkflowEnvironment, cases: CaseClient) -> None:
     cid = new_id()
-    await cases.open(c.OpenCase(actor=GRID_WORKER, case_id=cid, channel=Channel.GRID_PATROL, category="garbage",
-                                title="垃圾堆放", description="楼道垃圾", location=LOCATION, self_handle=True))
+    await cases.open(
+        c.OpenCase(
+            actor=GRID_WORKER,
+            case_id=cid,
+            channel=Channel.GRID_PATROL,
+            category="garbage",
+            title="垃圾堆放",
+            description="楼道垃圾",
+            location=LOCATION,
+            self_handle=True,
+        )
+    )
     assert (await cases.state(cid)).status == CaseStatus.HANDLING
     await cases.act(cid, c.ResolveCase(actor=GRID_WORKER, notes="cleaned on the spot"))
     await cases.act(cid, c.VerifyCase(actor=GRID_WORKER, passed=True))
@@ -132,13 +165,13 @@ async def test_grid_self_handled_patrol_case(env: WorkflowEnvironment, cases: Ca
     await record(env.client, cid, "grid_self_handled")
 
 
-async def test_whistle_three_departments_one_late(env: WorkflowEnvironment, cases: CaseClient,
-                                                 wf_settings: Settings) -> None:
+async def test_whistle_three_departments_one_late(
+    env: WorkflowEnvironment, cases: CaseClient, wf_settings: Settings
+) -> None:
     cid = new_id()
     await to_street_handling(cases, cid)
     depts = ["environment", "urban-management", "housing"]
-    await cases.act(cid, c.BlowWhistle(actor=SA, tasks=[WhistleTask(department_id=d, task=f"task {d}")
-                                                          for d in depts]))
+    await cases.act(cid, c.BlowWhistle(actor=SA, tasks=[WhistleTask(department_id=d, task=f"task {d}") for d in depts]))
     for d in depts[:2]:
         await cases.act(cid, c.ReportIn(actor=dept_actor(d)))
     await env.sleep(timedelta(hours=2))  # housing is late: its report-in clock (30 min) breaches
@@ -171,10 +204,19 @@ async def test_return_review_and_redispatch(env: WorkflowEnvironment, cases: Cas
     env_dept = UnitRef(kind=UnitKind.DEPARTMENT, id="environment")
     await cases.act(cid, c.RegisterCase(actor=DISPATCHER))
     await cases.act(cid, c.DispatchCase(actor=DISPATCHER, unit=env_dept))
-    await cases.act(cid, c.ReturnCase(actor=dept_actor("environment"), reason_code=ReturnReason.TERRITORY_MISMATCH,
-                                      reason="construction site noise is the street's", evidence=["photo:1"]))
-    await cases.act(cid, c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="to street",
-                                        redispatch_to=STREET))
+    await cases.act(
+        cid,
+        c.ReturnCase(
+            actor=dept_actor("environment"),
+            reason_code=ReturnReason.TERRITORY_MISMATCH,
+            reason="construction site noise is the street's",
+            evidence=["photo:1"],
+        ),
+    )
+    await cases.act(
+        cid,
+        c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="to street", redispatch_to=STREET),
+    )
     for cmd in (c.AcceptCase(actor=SA), c.ContactResident(actor=SA)):
         await cases.act(cid, cmd)
     await finish(cases, cid)
@@ -222,8 +264,11 @@ async def test_duplicate_merged_into_existing_case(env: WorkflowEnvironment, cas
 def accepted_updates(history: object) -> int:
     from temporalio.api.enums.v1 import EventType
 
-    return sum(1 for e in history.events  # type: ignore[attr-defined]
-               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+    return sum(
+        1
+        for e in history.events  # type: ignore[attr-defined]
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
 
 
 async def test_refused_action_names_the_rule_and_writes_nothing(env: WorkflowEnvironment, cases: CaseClient) -> None:
@@ -247,9 +292,18 @@ async def test_refused_action_names_the_rule_and_writes_nothing(env: WorkflowEnv
 async def test_retried_calls_apply_once(env: WorkflowEnvironment, cases: CaseClient) -> None:
     cid = new_id()
     await open_hotline(cases, cid)
-    again = await cases.open(c.OpenCase(actor=DISPATCHER, case_id=cid, channel=Channel.HOTLINE, category="noise",
-                                        title="噪音扰民", description="夜间施工", location=LOCATION,
-                                        idempotency_key=f"key-{cid}"))
+    again = await cases.open(
+        c.OpenCase(
+            actor=DISPATCHER,
+            case_id=cid,
+            channel=Channel.HOTLINE,
+            category="noise",
+            title="噪音扰民",
+            description="夜间施工",
+            location=LOCATION,
+            idempotency_key=f"key-{cid}",
+        )
+    )
     assert again.events == [f"{cid}:1"]
     first = await cases.act(cid, c.RegisterCase(actor=DISPATCHER), request_id="req-1")
     retry = await cases.act(cid, c.RegisterCase(actor=DISPATCHER), request_id="req-1")
@@ -268,13 +322,25 @@ async def test_sla_alarms_fire_at_their_exact_times(env: WorkflowEnvironment, ca
     cal = s.sla.calendar
     await env.sleep(timedelta(days=20))  # across nights and weekends: every rung of the ladder is due
     tl = await cases.timeline(cid)  # no command since: only the workflow timer can have raised these
-    alarms = [e for e in tl if e.type.startswith("sla.") and getattr(e, "clock_id", None) == clock.clock_id
-              and e.type != "sla.clock_started"]
-    expected = [sla_clocks.warning_at(clock, cal, t) for t in clock.rule.warnings] + [clock.due_at] + [
-        sla_clocks.rung_at(clock, cal, i) for i in range(len(clock.rule.ladder))]
+    alarms = [
+        e
+        for e in tl
+        if e.type.startswith("sla.")
+        and getattr(e, "clock_id", None) == clock.clock_id
+        and e.type != "sla.clock_started"
+    ]
+    expected = (
+        [sla_clocks.warning_at(clock, cal, t) for t in clock.rule.warnings]
+        + [clock.due_at]
+        + [sla_clocks.rung_at(clock, cal, i) for i in range(len(clock.rule.ladder))]
+    )
     assert [e.occurred_at for e in alarms] == expected
     assert [e.type for e in alarms] == ["sla.warning_raised"] * len(clock.rule.warnings) + ["sla.breached"] + [
-        "sla.escalation_raised"] * len(clock.rule.ladder)
+        "sla.escalation_raised"
+    ] * len(clock.rule.ladder)
     assert [e.level.value for e in alarms if e.type == "sla.escalation_raised"] == [
-        "reminder", "supervision", "public_notice"]
+        "reminder",
+        "supervision",
+        "public_notice",
+    ]
     await cases.act(cid, c.Supervise(actor=SUPERVISOR, note="督办"))

@@ -19,10 +19,19 @@ STREET = UnitRef(kind=UnitKind.STREET, id=LOCATION.street_id)
 
 async def _open_web_case(cases: CaseClient) -> str:
     cid = "R" + uuid.uuid4().hex[:10].upper()
-    await cases.open(c.OpenCase(actor=RESIDENT, case_id=cid, channel=Channel.WEB, category="noise",
-                                title="噪音扰民", description="夜间施工", location=LOCATION,
-                                contact=ResidentContact(name="李四", phone="13900000000"),
-                                idempotency_key=f"key-{cid}"))
+    await cases.open(
+        c.OpenCase(
+            actor=RESIDENT,
+            case_id=cid,
+            channel=Channel.WEB,
+            category="noise",
+            title="噪音扰民",
+            description="夜间施工",
+            location=LOCATION,
+            contact=ResidentContact(name="李四", phone="13900000000"),
+            idempotency_key=f"key-{cid}",
+        )
+    )
     return cid
 
 
@@ -38,7 +47,8 @@ async def test_resident_reads_own_case_only(cases: CaseClient) -> None:
     assert own.case_id == cid and own.contact.resident_id == RESIDENT.person_id
     assert own == await cases.state(cid)
     assert [e.event_id for e in await cases.view_timeline(cid, RESIDENT)] == [
-        e.event_id for e in await cases.timeline(cid)]
+        e.event_id for e in await cases.timeline(cid)
+    ]
 
     refused = await _refused(cases, cid, OTHER_RESIDENT)
     assert refused.rule == "jurisdiction.read"
@@ -59,9 +69,13 @@ async def test_units_read_only_within_their_jurisdiction(cases: CaseClient) -> N
     housing = dept_actor("housing")
     assert (await _refused(cases, cid, housing)).rule == "jurisdiction.read"
     sa = unit_actor(STREET)
-    for cmd in (c.RegisterCase(actor=DISPATCHER), c.DispatchCase(actor=DISPATCHER, unit=STREET),
-                c.AcceptCase(actor=sa), c.ContactResident(actor=sa),
-                c.BlowWhistle(actor=sa, tasks=[WhistleTask(department_id="housing", task="inspect the site")])):
+    for cmd in (
+        c.RegisterCase(actor=DISPATCHER),
+        c.DispatchCase(actor=DISPATCHER, unit=STREET),
+        c.AcceptCase(actor=sa),
+        c.ContactResident(actor=sa),
+        c.BlowWhistle(actor=sa, tasks=[WhistleTask(department_id="housing", task="inspect the site")]),
+    ):
         await cases.act(cid, cmd)
     assert (await cases.view(cid, housing)).case_id == cid  # summoned by the whistle
     assert (await _refused(cases, cid, dept_actor("environment"))).rule == "jurisdiction.read"

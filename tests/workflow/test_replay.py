@@ -20,8 +20,12 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_fixtures_exist() -> None:
-    assert {p.stem for p in HISTORIES} >= {"grid_self_handled", "whistle_one_late", "return_redispatch",
-                                           "unsatisfied_reopen"}
+    assert {p.stem for p in HISTORIES} >= {
+        "grid_self_handled",
+        "whistle_one_late",
+        "return_redispatch",
+        "unsatisfied_reopen",
+    }
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])

@@ -19,17 +19,27 @@ from workflows.domain.explore import DISPATCHER, LOCATION
 STREET = UnitRef(kind=UnitKind.STREET, id="S-1")
 
 
-async def test_compressed_accept_clock_warns_and_breaches_in_seconds(env: WorkflowEnvironment,
-                                                                     wf_settings: Settings) -> None:
+async def test_compressed_accept_clock_warns_and_breaches_in_seconds(
+    env: WorkflowEnvironment, wf_settings: Settings
+) -> None:
     settings = wf_settings.model_copy(update={"sla_time_scale": 10.0})  # 1 policy hour = 10 s
     task_queue = f"fast-{uuid.uuid4().hex[:8]}"
     cid = "F" + uuid.uuid4().hex[:10].upper()
     async with build_worker(env.client, settings, task_queue=task_queue):
         cases = CaseClient(env.client, task_queue, update_with_start=False)
         try:
-            await cases.open(c.OpenCase(actor=DISPATCHER, case_id=cid, channel=Channel.HOTLINE, category="noise",
-                                        title="噪音扰民", description="夜间施工", location=LOCATION,
-                                        contact=ResidentContact(name="张三", phone="13812345678")))
+            await cases.open(
+                c.OpenCase(
+                    actor=DISPATCHER,
+                    case_id=cid,
+                    channel=Channel.HOTLINE,
+                    category="noise",
+                    title="噪音扰民",
+                    description="夜间施工",
+                    location=LOCATION,
+                    contact=ResidentContact(name="张三", phone="13812345678"),
+                )
+            )
             await cases.act(cid, c.RegisterCase(actor=DISPATCHER))
             await cases.act(cid, c.DispatchCase(actor=DISPATCHER, unit=STREET))
             s = await cases.state(cid)
@@ -41,9 +51,12 @@ async def test_compressed_accept_clock_warns_and_breaches_in_seconds(env: Workfl
             tl = await cases.timeline(cid)
             started = [e for e in tl if e.type == "sla.clock_started" and e.clock_id == clock.clock_id]
             assert started[0].time_scale == 10.0 and started[0].budget == timedelta(seconds=10)
-            alarms = [(e.type, e.occurred_at - clock.started_at, getattr(e, "time_scale", None))
-                      for e in tl if getattr(e, "clock_id", None) == clock.clock_id
-                      and e.type in ("sla.warning_raised", "sla.breached", "sla.escalation_raised")]
+            alarms = [
+                (e.type, e.occurred_at - clock.started_at, getattr(e, "time_scale", None))
+                for e in tl
+                if getattr(e, "clock_id", None) == clock.clock_id
+                and e.type in ("sla.warning_raised", "sla.breached", "sla.escalation_raised")
+            ]
             assert alarms == [
                 ("sla.warning_raised", timedelta(seconds=5), 10.0),
                 ("sla.warning_raised", timedelta(seconds=7.5), 10.0),

@@ -44,9 +44,11 @@ def api_roles(action: Action) -> tuple[Role, ...]:
     """The roles that may attempt ``action`` through the API: the catalogue's, but the system's."""
     return tuple(r for r in action.roles if r not in SYSTEM_ROLES)
 
+
 #: Roles that see the resident's name and phone (the hotline calls residents back). A resident sees
 #: their own contact details on their own cases; everyone else sees them removed.
 PERSONAL_DATA_ROLES = frozenset({Role.DISPATCHER})
+
 
 class _CatalogueRoles(Mapping[str, tuple[Role, ...]]):
     """``{action name: roles}`` read from the catalogue at each lookup (a row added later is seen)."""
@@ -145,8 +147,9 @@ def decode_jwt(token: str, secret: str) -> Principal:
     return principal_from_claims(claims)
 
 
-def issue_jwt(secret: str, person_id: str, role: Role, unit_id: str | None, *, name: str | None = None,
-              ttl_seconds: int = 3600) -> str:
+def issue_jwt(
+    secret: str, person_id: str, role: Role, unit_id: str | None, *, name: str | None = None, ttl_seconds: int = 3600
+) -> str:
     """An HS256 JWT for a principal (used by ``gridcase users jwt`` and by tests)."""
     import time
 

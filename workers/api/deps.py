@@ -61,11 +61,16 @@ def no_unknown_query(request: Request) -> None:
     known = {f.alias for f in route.dependant.query_params}
     unknown = sorted(k for k in request.query_params if k not in known)
     if unknown:
-        raise RequestValidationError([
-            {"loc": ("query", k), "type": "extra_forbidden",
-             "msg": f"unknown query parameter (known: {', '.join(sorted(known)) or 'none'})"}
-            for k in unknown
-        ])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", k),
+                    "type": "extra_forbidden",
+                    "msg": f"unknown query parameter (known: {', '.join(sorted(known)) or 'none'})",
+                }
+                for k in unknown
+            ]
+        )
 
 
 bearer = HTTPBearer(auto_error=False, description="An API token (gridcase users token) or an HS256 JWT")
@@ -87,8 +92,11 @@ def authenticate(
         return Principal(person_id=user.user_id, role=user.role, unit_id=user.unit_id, name=user.name)
     if token.count(".") == 2 and svc.settings.api_jwt_secret:
         return decode_jwt(token, svc.settings.api_jwt_secret)
-    raise AuthError(401, "auth.invalid_token", "not a gridcase API token" + (
-        " or a valid JWT" if svc.settings.api_jwt_secret else " (JWTs are not enabled)"))
+    raise AuthError(
+        401,
+        "auth.invalid_token",
+        "not a gridcase API token" + (" or a valid JWT" if svc.settings.api_jwt_secret else " (JWTs are not enabled)"),
+    )
 
 
 Caller = Annotated[Principal, Depends(authenticate)]

@@ -119,7 +119,8 @@ def _allowed_methods(request: Request) -> list[str]:
     from starlette.routing import Match
 
     methods = [
-        m for m in _METHODS
+        m
+        for m in _METHODS
         if any(route.matches({**request.scope, "method": m})[0] == Match.FULL for route in request.app.routes)
     ]
     return [*methods, "OPTIONS"] if methods else []
@@ -160,15 +161,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:
         error = "unauthenticated" if exc.status == 401 else "forbidden"
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(ErrorBody(error=error, rule=exc.rule, message=exc.message).model_dump(),
-                            status_code=exc.status, headers=headers)
+        return JSONResponse(
+            ErrorBody(error=error, rule=exc.rule, message=exc.message).model_dump(),
+            status_code=exc.status,
+            headers=headers,
+        )
 
     @app.exception_handler(ActionRefused)
     async def _refused(request: Request, exc: ActionRefused) -> JSONResponse:
-        return JSONResponse(ErrorBody(error="refused", rule=exc.rule, message=exc.message).model_dump(),
-                            status_code=409)
+        return JSONResponse(
+            ErrorBody(error="refused", rule=exc.rule, message=exc.message).model_dump(), status_code=409
+        )
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(ErrorBody(error=exc.error, rule=exc.rule, message=exc.message).model_dump(),
-                            status_code=exc.status)
+        return JSONResponse(
+            ErrorBody(error=exc.error, rule=exc.rule, message=exc.message).model_dump(), status_code=exc.status
+        )

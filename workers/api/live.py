@@ -91,12 +91,19 @@ class FeedStats:
 class LiveFeed:
     """Reads case events from Kafka on a background thread and fans them out to subscribers."""
 
-    def __init__(self, settings: Settings, *, max_cases: int = 100_000, queue_size: int = 1000,
-                 probe_every: float = 1.0, stale_after: float = 4.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        max_cases: int = 100_000,
+        queue_size: int = 1000,
+        probe_every: float = 1.0,
+        stale_after: float = 4.0,
+    ) -> None:
         """Args:
-            probe_every: seconds between two probes of the broker (an end-offsets request) while
-                the feed reads; a broker that does not answer is noticed at the next probe.
-            stale_after: the feed counts as down when the broker's last answer is older than this.
+        probe_every: seconds between two probes of the broker (an end-offsets request) while
+            the feed reads; a broker that does not answer is noticed at the next probe.
+        stale_after: the feed counts as down when the broker's last answer is older than this.
         """
         self.settings = settings
         self.topic = topic_names(settings).case_events

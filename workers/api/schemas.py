@@ -54,8 +54,9 @@ class AvailableAction(BaseModel):
     summary_zh: str
     summary_en: str
     roles: list[Role] = Field(description="The roles that may attempt it")
-    form: dict[str, Any] = Field(description="JSON schema of the request body, each property with its title "
-                                             "(Chinese), x-label-en and x-widget")
+    form: dict[str, Any] = Field(
+        description="JSON schema of the request body, each property with its title (Chinese), x-label-en and x-widget"
+    )
 
 
 class CaseActions(BaseModel):
@@ -146,8 +147,10 @@ class IntakeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel | None = Field(
-        default=None, description="Default by role: dispatcher hotline, resident web, grid worker grid_patrol, "
-        "community and street proactive")
+        default=None,
+        description="Default by role: dispatcher hotline, resident web, grid worker grid_patrol, "
+        "community and street proactive",
+    )
     category: str = Field(min_length=1, max_length=64, description="Catalogue category code, e.g. noise")
     urgency: Urgency | None = Field(default=None, description="Default: the category's")
     title: str = Field(min_length=1, max_length=200)
@@ -193,10 +196,15 @@ _STRICT_MODELS: dict[type[BaseModel], type[BaseModel]] = {}
 def _strict_model(cls: type[BaseModel]) -> type[BaseModel]:
     """A subclass of ``cls`` (same name and schema) that refuses unknown fields."""
     if cls not in _STRICT_MODELS:
-        model = type(cls.__name__, (cls,), {
-            "__module__": cls.__module__, "__doc__": cls.__doc__,
-            "model_config": ConfigDict(**{**cls.model_config, "extra": "forbid"}),
-        })
+        model = type(
+            cls.__name__,
+            (cls,),
+            {
+                "__module__": cls.__module__,
+                "__doc__": cls.__doc__,
+                "model_config": ConfigDict(**{**cls.model_config, "extra": "forbid"}),
+            },
+        )
         _STRICT_MODELS[cls] = cast(type[BaseModel], model)
     return _STRICT_MODELS[cls]
 
@@ -217,7 +225,5 @@ def body_model(cls: type[c.Command], strict_items: frozenset[str] = frozenset())
         if annotation is not f.annotation:
             f = type(f).merge_field_infos(f, annotation=annotation)
         fields[name] = (annotation, f)
-    model = create_model(
-        f"{cls.__name__}Body", __config__=ConfigDict(extra="forbid"), __doc__=cls.__doc__, **fields
-    )
+    model = create_model(f"{cls.__name__}Body", __config__=ConfigDict(extra="forbid"), __doc__=cls.__doc__, **fields)
     return cast(type[BaseModel], model)

@@ -156,8 +156,10 @@ def check_user_fields(user_id: str, role: Role, unit_id: str | None, unit_exists
     if unit_id is not None and not (1 <= len(unit_id) <= 128):
         raise UserError("unit: 1-128 characters")
     if unit_exists is not None and unit_id is not None and not unit_exists(role, unit_id):
-        raise UserError(f"unit: {unit_id!r} is not a {UNIT_ROLES[role]} of the city registry "
-                        f"(rule {UNKNOWN_UNIT}; see `gridcase city show`)")
+        raise UserError(
+            f"unit: {unit_id!r} is not a {UNIT_ROLES[role]} of the city registry "
+            f"(rule {UNKNOWN_UNIT}; see `gridcase city show`)"
+        )
 
 
 class UserStore:
@@ -215,8 +217,9 @@ class UserStore:
 
     @staticmethod
     def _user(r: RowMapping) -> User:
-        return User(r["user_id"], r["name"], Role(r["role"]), r["unit_id"], as_utc(r["created_at"]),
-                    as_utc(r["disabled_at"]))
+        return User(
+            r["user_id"], r["name"], Role(r["role"]), r["unit_id"], as_utc(r["created_at"]), as_utc(r["disabled_at"])
+        )
 
     def disable_user(self, user_id: str) -> int:
         """Disable a user and revoke every token of theirs; returns the number of tokens revoked."""
@@ -248,8 +251,12 @@ class UserStore:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(tokens).values(
-                    token_id=token_id, user_id=user_id, label=label, salt=salt,
-                    secret_hash=hash_secret(salt, secret), created_at=now,
+                    token_id=token_id,
+                    user_id=user_id,
+                    label=label,
+                    salt=salt,
+                    secret_hash=hash_secret(salt, secret),
+                    created_at=now,
                 )
             )
         return f"gct_{token_id}_{secret}", TokenInfo(token_id, user_id, label, now, None)
@@ -281,18 +288,27 @@ class UserStore:
             return None
         token_id, secret = m.groups()
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(tokens, users.c.name, users.c.role, users.c.unit_id, users.c.disabled_at,
-                       users.c.created_at.label("user_created_at"))
-                .join(users, users.c.user_id == tokens.c.user_id)
-                .where(tokens.c.token_id == token_id)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(
+                        tokens,
+                        users.c.name,
+                        users.c.role,
+                        users.c.unit_id,
+                        users.c.disabled_at,
+                        users.c.created_at.label("user_created_at"),
+                    )
+                    .join(users, users.c.user_id == tokens.c.user_id)
+                    .where(tokens.c.token_id == token_id)
+                )
+                .mappings()
+                .first()
+            )
         if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
             return None
         if not hmac.compare_digest(hash_secret(row["salt"], secret), row["secret_hash"]):
             return None
-        return User(row["user_id"], row["name"], Role(row["role"]), row["unit_id"],
-                    as_utc(row["user_created_at"]))
+        return User(row["user_id"], row["name"], Role(row["role"]), row["unit_id"], as_utc(row["user_created_at"]))
 
     # --- intakes ------------------------------------------------------------------------------
     def record_intake(self, case_id: str, user_id: str, role: Role, idempotency_key: str) -> None:
@@ -300,8 +316,13 @@ class UserStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(intakes).values(case_id=case_id, user_id=user_id, role=role.value,
-                                           idempotency_key=idempotency_key, created_at=datetime.now(UTC))
+                    insert(intakes).values(
+                        case_id=case_id,
+                        user_id=user_id,
+                        role=role.value,
+                        idempotency_key=idempotency_key,
+                        created_at=datetime.now(UTC),
+                    )
                 )
         except IntegrityError:
             pass  # a retried intake: the first record stands
@@ -314,8 +335,10 @@ class UserStore:
     def cases_opened_by(self, user_id: str, limit: int = 1000) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(intakes.c.case_id).where(intakes.c.user_id == user_id)
-                .order_by(intakes.c.created_at.desc()).limit(limit)
+                select(intakes.c.case_id)
+                .where(intakes.c.user_id == user_id)
+                .order_by(intakes.c.created_at.desc())
+                .limit(limit)
             ).all()
         return [str(r[0]) for r in rows]
 
@@ -325,8 +348,9 @@ class UserStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(intake_keys).values(scoped_key=scoped_key, case_id=case_id, fingerprint=fingerprint,
-                                               created_at=datetime.now(UTC))
+                    insert(intake_keys).values(
+                        scoped_key=scoped_key, case_id=case_id, fingerprint=fingerprint, created_at=datetime.now(UTC)
+                    )
                 )
             return fingerprint
         except IntegrityError:

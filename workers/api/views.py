@@ -113,7 +113,8 @@ class CaseView(BaseModel):
     contact: ContactView | None = Field(default=None, description="Absent unless the caller may see personal data")
     unit: UnitRef | None = None
     units_involved: list[str] = Field(
-        default=[], description="Every unit ever dispatched or summoned, e.g. department:water")
+        default=[], description="Every unit ever dispatched or summoned, e.g. department:water"
+    )
     accepted: bool
     breached: bool
     sla_state: SlaState
@@ -165,10 +166,19 @@ def timeline_entry(event: CaseEvent) -> TimelineEntry:
     d = event.model_dump(mode="json")
     a = event.actor
     who = f"{a.role.value}:{a.person_id}" + (f"@{a.unit_id}" if a.unit_id else "")
-    details = {k: v for k, v in d.items()
-               if k not in ("schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type")}
-    return TimelineEntry(seq=event.seq, event_id=event.event_id, type=event.type, occurred_at=event.occurred_at,
-                         actor=who, details=details)
+    details = {
+        k: v
+        for k, v in d.items()
+        if k not in ("schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type")
+    }
+    return TimelineEntry(
+        seq=event.seq,
+        event_id=event.event_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        actor=who,
+        details=details,
+    )
 
 
 def temporal_ui_url(ui_port: int, namespace: str, case_id: str) -> str:
@@ -190,11 +200,20 @@ def case_view(
     clocks = []
     for c in sorted(case.clocks.values(), key=lambda c: c.started_at):
         state = clock_state(c, now)
-        clocks.append(ClockView(
-            clock_id=c.clock_id, kind=c.kind.value, unit=c.unit_key, started_at=c.started_at, due_at=c.due_at,
-            status=c.status.value, sla_state=state, warnings_fired=list(c.warnings_fired), stopped_at=c.stopped_at,
-            remaining_seconds=None if c.is_stopped else (c.due_at - now).total_seconds(),
-        ))
+        clocks.append(
+            ClockView(
+                clock_id=c.clock_id,
+                kind=c.kind.value,
+                unit=c.unit_key,
+                started_at=c.started_at,
+                due_at=c.due_at,
+                status=c.status.value,
+                sla_state=state,
+                warnings_fired=list(c.warnings_fired),
+                stopped_at=c.stopped_at,
+                remaining_seconds=None if c.is_stopped else (c.due_at - now).total_seconds(),
+            )
+        )
     running_due = [c.due_at for c in case.running_clocks() if c.paused_at is None]
     pr = case.pending_return
     pe = case.pending_extension
@@ -229,8 +248,12 @@ def case_view(
         merged_into=case.merged_into,
         duplicates=list(case.duplicates),
         whistles=[
-            WhistleView(round=w.round, street_id=w.street_id, blown_at=w.blown_at,
-                        tasks=[WhistleTaskView(**t.model_dump()) for t in w.tasks.values()])
+            WhistleView(
+                round=w.round,
+                street_id=w.street_id,
+                blown_at=w.blown_at,
+                tasks=[WhistleTaskView(**t.model_dump()) for t in w.tasks.values()],
+            )
             for w in case.whistles
         ],
         time_scale=case.sla.time_scale if case.sla else None,

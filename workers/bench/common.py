@@ -206,8 +206,15 @@ def render_table(result: BenchResult) -> str:
         table.add_column(col, justify="left" if col in ("metric", "unit", "target") else "right")
     for m in result.metrics:
         s = m.summary()
-        table.add_row(m.name, m.unit, _fmt(s["median"]), _fmt(s["min"]), _fmt(s["max"]),
-                      f"{s['spread'] * 100:.0f}%" if s["n"] > 1 else "-", m.target)
+        table.add_row(
+            m.name,
+            m.unit,
+            _fmt(s["median"]),
+            _fmt(s["min"]),
+            _fmt(s["max"]),
+            f"{s['spread'] * 100:.0f}%" if s["n"] > 1 else "-",
+            m.target,
+        )
     console = Console(width=120, record=True, file=open(os.devnull, "w"))  # noqa: SIM115 - recorded only
     console.print(table)
     return console.export_text()

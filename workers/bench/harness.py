@@ -39,15 +39,17 @@ def unique(prefix: str) -> str:
 
 def _env(settings: Settings, task_queue: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "GRIDCASE_TEMPORAL_ADDRESS": settings.temporal_address,
-        "GRIDCASE_TEMPORAL_NAMESPACE": settings.temporal_namespace,
-        "GRIDCASE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
-        "GRIDCASE_TASK_QUEUE": task_queue,
-        "GRIDCASE_STATE_DIR": str(settings.state_dir),
-        "GRIDCASE_METRICS_PORT": "0",
-    })
+    env.update(
+        {
+            "GRIDCASE_TEMPORAL_ADDRESS": settings.temporal_address,
+            "GRIDCASE_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+            "GRIDCASE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "GRIDCASE_TOPIC_PREFIX": settings.topic_prefix,
+            "GRIDCASE_TASK_QUEUE": task_queue,
+            "GRIDCASE_STATE_DIR": str(settings.state_dir),
+            "GRIDCASE_METRICS_PORT": "0",
+        }
+    )
     if settings.sla_time_scale is not None:
         env["GRIDCASE_SLA_TIME_SCALE"] = str(settings.sla_time_scale)
     return env
@@ -55,7 +57,12 @@ def _env(settings: Settings, task_queue: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, settings: Settings, kind: str, *, mode: str = "subprocess", max_cached: int | None = None,
+    client: Client,
+    settings: Settings,
+    kind: str,
+    *,
+    mode: str = "subprocess",
+    max_cached: int | None = None,
     task_queue: str | None = None,
 ) -> AsyncIterator[WorkerRef]:
     """A polling worker for the duration of the block; stopped gracefully afterwards."""

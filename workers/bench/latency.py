@@ -57,8 +57,14 @@ class _Reader:
                 self.occurred[eid] = getattr(event, "occurred_at")  # noqa: B009
 
         try:
-            consume(handler, settings=self._settings, group_id=new_group_id("gridcase-bench-latency"),
-                    from_beginning=True, stop=self._stop, poll_timeout_s=0.05)
+            consume(
+                handler,
+                settings=self._settings,
+                group_id=new_group_id("gridcase-bench-latency"),
+                from_beginning=True,
+                stop=self._stop,
+                poll_timeout_s=0.05,
+            )
         except BaseException as exc:  # reported by the benchmark
             self.error = exc
 
@@ -143,15 +149,24 @@ async def paced_run(
     send = [1000 * (reader.read_at[e] - sent_at[e]) for e in sent_at]
     updates = len({(e.split(":")[0], sent_at[e]) for e in sent_at})
     return {
-        "accept_p50": percentile(accept, 50), "accept_p99": percentile(accept, 99),
-        "send_p50": percentile(send, 50), "send_p99": percentile(send, 99),
-        "events": float(len(sent_at)), "updates_per_s": updates / elapsed,
+        "accept_p50": percentile(accept, 50),
+        "accept_p99": percentile(accept, 99),
+        "send_p50": percentile(send, 50),
+        "send_p99": percentile(send, 99),
+        "events": float(len(sent_at)),
+        "updates_per_s": updates / elapsed,
     }
 
 
 async def bench_latency(
-    client: Client, settings: Settings, worker: WorkerRef, *, size: str, repeat: int,
-    saturation: float | None = None, log: Callable[[str], None] = print,
+    client: Client,
+    settings: Settings,
+    worker: WorkerRef,
+    *,
+    size: str,
+    repeat: int,
+    saturation: float | None = None,
+    log: Callable[[str], None] = print,
 ) -> BenchResult:
     """Benchmark 2 at half of ``saturation`` (gridcase updates/s; measured here when not given)."""
     result = BenchResult("latency", size, repeat)
@@ -165,16 +180,22 @@ async def bench_latency(
     for r in range(repeat):
         run = await paced_run(client, settings, worker, rate, SIZES[size])
         runs.append(run)
-        log(f"  latency run {r + 1}/{repeat}: {run['updates_per_s']:.1f} updates/s, accept→read p50 "
+        log(
+            f"  latency run {r + 1}/{repeat}: {run['updates_per_s']:.1f} updates/s, accept→read p50 "
             f"{run['accept_p50']:.0f} ms p99 {run['accept_p99']:.0f} ms; send→read p50 {run['send_p50']:.0f} ms "
-            f"p99 {run['send_p99']:.0f} ms ({run['events']:.0f} events)")
+            f"p99 {run['send_p99']:.0f} ms ({run['events']:.0f} events)"
+        )
     result.seconds = time.perf_counter() - started
     result.add("accept→read p50", "ms", [r["accept_p50"] for r in runs], higher_is_better=False)
     result.add("accept→read p99", "ms", [r["accept_p99"] for r in runs], target="<= 250", higher_is_better=False)
     result.add("send→read p50", "ms", [r["send_p50"] for r in runs], higher_is_better=False)
     result.add("send→read p99", "ms", [r["send_p99"] for r in runs], higher_is_better=False)
     result.add("updates/s offered", "updates/s", [r["updates_per_s"] for r in runs])
-    result.details = {"saturation_updates_per_s": saturation, "saturation_measured_here": measured_here,
-                      "target_updates_per_s": rate, "seconds_per_run": SIZES[size],
-                      "events_per_run": [r["events"] for r in runs]}
+    result.details = {
+        "saturation_updates_per_s": saturation,
+        "saturation_measured_here": measured_here,
+        "target_updates_per_s": rate,
+        "seconds_per_run": SIZES[size],
+        "events_per_run": [r["events"] for r in runs],
+    }
     return result

@@ -50,10 +50,16 @@ _DEPTS = ("urban-management", "housing")
 
 def open_command(case_id: str, *, urgency: str = "ordinary", category: str = "illegal-construction") -> c.OpenCase:
     return c.OpenCase(
-        actor=DISPATCHER, case_id=case_id, channel=Channel.HOTLINE, category=category,
+        actor=DISPATCHER,
+        case_id=case_id,
+        channel=Channel.HOTLINE,
+        category=category,
         urgency=Urgency(urgency),
-        title="小区内违法搭建", description="3号楼楼顶有人违法搭建彩钢房", location=LOCATION,
-        contact=ResidentContact(name="张三", phone="13812345678"), idempotency_key=f"bench-{case_id}",
+        title="小区内违法搭建",
+        description="3号楼楼顶有人违法搭建彩钢房",
+        location=LOCATION,
+        contact=ResidentContact(name="张三", phone="13812345678"),
+        idempotency_key=f"bench-{case_id}",
     )
 
 
@@ -89,8 +95,9 @@ async def gridcase_case(cases: CaseClient, case_id: str) -> int:
 
 async def baseline_case(client: Client, task_queue: str, workflow: str, wf_id: str) -> int:
     """The same number of updates on a Temporal-only workflow; returns the update count."""
-    op: WithStartWorkflowOperation[Any, int] = WithStartWorkflowOperation(workflow, id=wf_id, task_queue=task_queue,
-                                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+    op: WithStartWorkflowOperation[Any, int] = WithStartWorkflowOperation(
+        workflow, id=wf_id, task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.FAIL
+    )
     await client.execute_update_with_start_workflow("step", False, start_workflow_operation=op, result_type=int)
     handle = client.get_workflow_handle(wf_id, result_type=int)
     for i in range(UPDATES_PER_CASE - 1):
@@ -164,8 +171,9 @@ def read_back(
             if seen >= expected_events:
                 raise StopConsuming
 
-    consume(handler, settings=settings, group_id=new_group_id("gridcase-bench"), from_beginning=True,
-            stop_after=timeout_s)
+    consume(
+        handler, settings=settings, group_id=new_group_id("gridcase-bench"), from_beginning=True, stop_after=timeout_s
+    )
     for cid, got in seqs.items():
         if got != list(range(1, len(got) + 1)):
             raise RuntimeError(f"events of case {cid} read back out of order or with gaps: {got[:20]}")
@@ -173,7 +181,12 @@ def read_back(
 
 
 async def bench_lifecycle(
-    client: Client, settings: Settings, workers: dict[str, WorkerRef], *, size: str, repeat: int,
+    client: Client,
+    settings: Settings,
+    workers: dict[str, WorkerRef],
+    *,
+    size: str,
+    repeat: int,
     log: Callable[[str], None] = print,
 ) -> BenchResult:
     """Benchmark 1; ``workers`` holds a ``gridcase`` and a ``baseline`` worker."""
@@ -185,13 +198,15 @@ async def bench_lifecycle(
         await run_shape(shape, client, settings, workers, 1, 1)
     started = time.perf_counter()
     for r in range(repeat):
-        order = SHAPES[r % 3:] + SHAPES[: r % 3]
+        order = SHAPES[r % 3 :] + SHAPES[: r % 3]
         for shape in order:
             run = await run_shape(shape, client, settings, workers, n, concurrency)
             runs[shape].append(run)
-            log(f"  lifecycle round {r + 1}/{repeat} {shape:<8} {run.cases_per_s:6.2f} cases/s "
+            log(
+                f"  lifecycle round {r + 1}/{repeat} {shape:<8} {run.cases_per_s:6.2f} cases/s "
                 f"({run.cases} cases in {run.seconds:.1f} s; server CPU {run.server_cpu_s:.1f} s, "
-                f"worker CPU {run.worker_cpu_s:.1f} s)")
+                f"worker CPU {run.worker_cpu_s:.1f} s)"
+            )
     result.seconds = time.perf_counter() - started
     events_total = sum(run.units for run in runs["gridcase"])
     all_ids = [cid for run in runs["gridcase"] for cid in run.case_ids]
@@ -201,19 +216,32 @@ async def bench_lifecycle(
         raise RuntimeError(f"{events_total} events emitted but {read_total} read back from Kafka")
     for shape in SHAPES:
         result.add(f"{shape} cases/s", "cases/s", [run.cases_per_s for run in runs[shape]])
-    result.add("gridcase / naive", "ratio",
-               [g.cases_per_s / b.cases_per_s for g, b in zip(runs["gridcase"], runs["naive"], strict=True)],
-               target=">= 1.0")
-    result.add("gridcase / floor", "ratio",
-               [g.cases_per_s / b.cases_per_s for g, b in zip(runs["gridcase"], runs["floor"], strict=True)],
-               target=">= 0.8")
+    result.add(
+        "gridcase / naive",
+        "ratio",
+        [g.cases_per_s / b.cases_per_s for g, b in zip(runs["gridcase"], runs["naive"], strict=True)],
+        target=">= 1.0",
+    )
+    result.add(
+        "gridcase / floor",
+        "ratio",
+        [g.cases_per_s / b.cases_per_s for g, b in zip(runs["gridcase"], runs["floor"], strict=True)],
+        target=">= 0.8",
+    )
     for shape in SHAPES:
-        result.add(f"{shape} server CPU ms/case", "ms",
-                   [1000 * run.server_cpu_s / run.cases for run in runs[shape]], higher_is_better=False)
+        result.add(
+            f"{shape} server CPU ms/case",
+            "ms",
+            [1000 * run.server_cpu_s / run.cases for run in runs[shape]],
+            higher_is_better=False,
+        )
     result.details = {
-        "cases_per_run": n, "concurrency": concurrency, "updates_per_case": UPDATES_PER_CASE,
+        "cases_per_run": n,
+        "concurrency": concurrency,
+        "updates_per_case": UPDATES_PER_CASE,
         "events_per_case": events_total / max(len(all_ids), 1),
-        "events_read_back": read_total, "worker_mode": workers["gridcase"].mode,
+        "events_read_back": read_total,
+        "worker_mode": workers["gridcase"].mode,
         "gridcase_updates_per_s": [run.cases * UPDATES_PER_CASE / run.seconds for run in runs["gridcase"]],
     }
     return result

@@ -54,15 +54,20 @@ def private_dev_server(settings: Settings) -> Iterator[tuple[Settings, int]]:
     from deploy import stack
 
     state = Path(tempfile.mkdtemp(prefix="gridcase-bench-"))
-    private = settings.model_copy(update={
-        "state_dir": state, "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_ui_port": _free_port(),
-    })
+    private = settings.model_copy(
+        update={
+            "state_dir": state,
+            "temporal_address": f"127.0.0.1:{_free_port()}",
+            "temporal_ui_port": _free_port(),
+        }
+    )
     paths = stack._Paths.of(private.stack)
     paths.make()
     argv = stack._temporal_argv(private.stack, paths)
     with paths.temporal_log.open("ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=state,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=state, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 60
         while not stack._probe_temporal(private.stack)[0]:
@@ -107,7 +112,11 @@ async def _probe(cases: CaseClient, ids: list[str], callers: int) -> list[float]
 
 
 async def bench_memory(
-    settings: Settings, *, size: str, repeat: int, worker_mode: str = "subprocess",
+    settings: Settings,
+    *,
+    size: str,
+    repeat: int,
+    worker_mode: str = "subprocess",
     log: Callable[[str], None] = print,
 ) -> BenchResult:
     """Benchmark 3."""
@@ -142,22 +151,39 @@ async def bench_memory(
                     got["worker"].append(rss_mib(w.pid))
                     got["server"].append(rss_mib(server_pid))
                 per_level[level] = got
-                log(f"  {level:>6} open cases (opened at {rate:.0f}/s): worker RSS {got['worker'][-1]:.0f} MiB, "
+                log(
+                    f"  {level:>6} open cases (opened at {rate:.0f}/s): worker RSS {got['worker'][-1]:.0f} MiB, "
                     f"server RSS {got['server'][-1]:.0f} MiB, update p50 {got['p50'][-1]:.0f} ms "
-                    f"p99 {got['p99'][-1]:.0f} ms")
+                    f"p99 {got['p99'][-1]:.0f} ms"
+                )
     result.seconds = time.perf_counter() - started
     top, base = levels[-1], levels[0]
     for level in levels:
         got = per_level[level]
-        result.add(f"worker RSS @{level}", "MiB", got["worker"], target="<= 300" if level == top else "",
-                   higher_is_better=False)
+        result.add(
+            f"worker RSS @{level}",
+            "MiB",
+            got["worker"],
+            target="<= 300" if level == top else "",
+            higher_is_better=False,
+        )
         result.add(f"server RSS @{level}", "MiB", got["server"], higher_is_better=False)
         result.add(f"update p50 @{level}", "ms", got["p50"], higher_is_better=False)
         result.add(f"update p99 @{level}", "ms", got["p99"], higher_is_better=False)
-    result.add(f"p99 @{top} / p99 @{base}", "ratio",
-               [a / b for a, b in zip(per_level[top]["p99"], per_level[base]["p99"], strict=True)],
-               target="<= 2.0", higher_is_better=False)
-    result.details = {"levels": list(levels), "probe_updates_per_round": probes, "probe_callers": callers,
-                      "max_cached_workflows": settings.worker_max_cached_workflows, "open_rate_per_level": open_rates,
-                      "worker_mode": worker_mode, "server": "private dev server (SQLite WAL), fresh per run"}
+    result.add(
+        f"p99 @{top} / p99 @{base}",
+        "ratio",
+        [a / b for a, b in zip(per_level[top]["p99"], per_level[base]["p99"], strict=True)],
+        target="<= 2.0",
+        higher_is_better=False,
+    )
+    result.details = {
+        "levels": list(levels),
+        "probe_updates_per_round": probes,
+        "probe_callers": callers,
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "open_rate_per_level": open_rates,
+        "worker_mode": worker_mode,
+        "server": "private dev server (SQLite WAL), fresh per run",
+    }
     return result

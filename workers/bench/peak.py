@@ -54,8 +54,18 @@ def peak_plans(settings: Settings, complaints: int, speedup: float, seed: int) -
         city_name = f"{city.name} (seed city unavailable: {type(exc).__name__})"
     cfg = load_config(None, {"cover_all_paths": False, "start_hour": 9.0})
     prefix = f"PK{seed}{random.Random().randrange(16**4):04X}"
-    plans = list(plan_stream(cfg, city, active_policy(settings), seed=seed, prefix=prefix,
-                             rate_per_minute=60.0, seconds_per_hour=hour_s, count=complaints))
+    plans = list(
+        plan_stream(
+            cfg,
+            city,
+            active_policy(settings),
+            seed=seed,
+            prefix=prefix,
+            rate_per_minute=60.0,
+            seconds_per_hour=hour_s,
+            count=complaints,
+        )
+    )
     rng = random.Random(seed)
     t = 0.0
     times = []
@@ -131,11 +141,17 @@ async def play_hour(cases: CaseClient, plans: list[object], speedup: float) -> d
     planned = counts["actions"] + counts["skipped"] + counts["failed"]
     done_share = counts["actions"] / planned if planned else 0.0
     return {
-        "kept_up": min(speedup, 3600.0 / wall) * done_share, "wall_s": wall, "hour_s": hour_s,
+        "kept_up": min(speedup, 3600.0 / wall) * done_share,
+        "wall_s": wall,
+        "hour_s": hour_s,
         "done_share": done_share,
-        "lag_p50": percentile(lags, 50), "lag_p99": percentile(lags, 99),
-        "latency_p50": percentile(latencies, 50), "latency_p99": percentile(latencies, 99),
-        "actions_per_s": counts["actions"] / wall, **counts, "errors": errors,  # type: ignore[dict-item]
+        "lag_p50": percentile(lags, 50),
+        "lag_p99": percentile(lags, 99),
+        "latency_p50": percentile(latencies, 50),
+        "latency_p99": percentile(latencies, 99),
+        "actions_per_s": counts["actions"] / wall,
+        **counts,
+        "errors": errors,  # type: ignore[dict-item]
     }
 
 
@@ -159,7 +175,13 @@ async def terminate_open(client: Client, case_ids: list[str]) -> int:
 
 
 async def bench_peak(
-    client: Client, settings: Settings, _worker: object, *, size: str, repeat: int, worker_mode: str = "subprocess",
+    client: Client,
+    settings: Settings,
+    _worker: object,
+    *,
+    size: str,
+    repeat: int,
+    worker_mode: str = "subprocess",
     log: Callable[[str], None] = print,
 ) -> BenchResult:
     """Benchmark 5 (runs its own worker on the compressed SLA time scale)."""
@@ -178,11 +200,13 @@ async def bench_peak(
             run = await play_hour(CaseClient(client, w.task_queue), plans, speedup)
         run["left_open_terminated"] = await terminate_open(client, [getattr(p, "case_id") for p in plans])  # noqa: B009
         runs.append(run)
-        log(f"  peak run {r + 1}/{repeat}: {complaints} complaints in a {run['hour_s']:.0f} s hour ({speedup:g}×): "
+        log(
+            f"  peak run {r + 1}/{repeat}: {complaints} complaints in a {run['hour_s']:.0f} s hour ({speedup:g}×): "
             f"kept up {run['kept_up']:.0f}×, {run['actions']:.0f} actions ({run['actions_per_s']:.1f}/s), "
             f"lag p99 {run['lag_p99']:.0f} ms, call p99 {run['latency_p99']:.0f} ms, "
             f"{run['refused']:.0f} refused, {run['failed']:.0f} failed, {run['skipped']:.0f} skipped, "
-            f"{run['left_open_terminated']:.0f} left open and terminated")
+            f"{run['left_open_terminated']:.0f} left open and terminated"
+        )
     result.seconds = time.perf_counter() - started
     result.add("kept-up speed-up", "× real time", [r["kept_up"] for r in runs], target=f"offered {speedup:g}×")
     result.add("actions in the hour", "actions", [r["actions"] for r in runs])
@@ -190,7 +214,12 @@ async def bench_peak(
     result.add("lag p50", "ms", [r["lag_p50"] for r in runs], higher_is_better=False)
     result.add("lag p99", "ms", [r["lag_p99"] for r in runs], higher_is_better=False)
     result.add("call p99", "ms", [r["latency_p99"] for r in runs], higher_is_better=False)
-    result.details = {"complaints": complaints, "offered_speedup": speedup, "city": city_name,
-                      "sla_time_scale_s_per_policy_hour": 3600.0 / speedup,
-                      "runs": runs, "driver": "workers.sim plans (seed city mix), arrivals re-timed into the hour"}
+    result.details = {
+        "complaints": complaints,
+        "offered_speedup": speedup,
+        "city": city_name,
+        "sla_time_scale_s_per_policy_hour": 3600.0 / speedup,
+        "runs": runs,
+        "driver": "workers.sim plans (seed city mix), arrivals re-timed into the hour",
+    }
     return result

@@ -59,8 +59,11 @@ def generate_events(cases: int) -> list[CaseEventBase]:
         if i % 4 == 1:
             steps = steps[: 3 + i % 8]  # left open part-way
         elif i % 4 == 2:  # unsatisfied: the callback reopens the case, handled again and closed
-            steps = [*steps[:-2], c.RecordCallback(actor=actions[-2].actor, rating=Rating.UNSATISFIED),
-                     c.CloseCase(actor=actions[-1].actor)]
+            steps = [
+                *steps[:-2],
+                c.RecordCallback(actor=actions[-2].actor, rating=Rating.UNSATISFIED),
+                c.CloseCase(actor=actions[-1].actor),
+            ]
         events: list[CaseEventBase] = []
         for cmd in steps:
             now += timedelta(minutes=20)
@@ -170,14 +173,20 @@ def bench_projection(
                 apply_s, decode_s = apply_run(url, events, encoded)
             rates.append(len(events) / apply_s)
             full.append(len(events) / (apply_s + decode_s))
-            log(f"  {kind:<10} run {r + 1}/{repeat}: {rates[-1]:,.0f} events/s applied, "
-                f"{full[-1]:,.0f} events/s decoded and applied")
+            log(
+                f"  {kind:<10} run {r + 1}/{repeat}: {rates[-1]:,.0f} events/s applied, "
+                f"{full[-1]:,.0f} events/s decoded and applied"
+            )
         result.add(f"{kind} apply", "events/s", rates, target=">= 2000")
         result.add(f"{kind} decode+apply", "events/s", full)
     result.seconds = time.perf_counter() - started
-    result.details = {"events": len(events), "cases": SIZES[size], "batch": BATCH,
-                      "types": dict(itertools.islice(_type_counts(events).items(), 40)),
-                      "postgresql": "skipped (no URL)" if not postgres_url else "scratch database on the given server"}
+    result.details = {
+        "events": len(events),
+        "cases": SIZES[size],
+        "batch": BATCH,
+        "types": dict(itertools.islice(_type_counts(events).items(), 40)),
+        "postgresql": "skipped (no URL)" if not postgres_url else "scratch database on the given server",
+    }
     return result
 
 

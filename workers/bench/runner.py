@@ -32,8 +32,17 @@ def _check(only: list[str] | None, size: str, repeat: int) -> list[str]:
     return names
 
 
-async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, out_dir: Path,
-               worker_mode: str, log: Callable[[str], None], postgres_url: str | None) -> list[BenchResult]:
+async def _run(
+    settings: Settings,
+    names: list[str],
+    *,
+    size: str,
+    repeat: int,
+    out_dir: Path,
+    worker_mode: str,
+    log: Callable[[str], None],
+    postgres_url: str | None,
+) -> list[BenchResult]:
     from events.topics import ensure_topics
     from workers.composition import connect_temporal
 
@@ -42,8 +51,10 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
     client = await connect_temporal(settings)
     machine = machine_info()
     vers = await asyncio.to_thread(versions, [postgres_url] if postgres_url else [])
-    log(f"machine: {machine['cores']} cores, {machine['memory_mib']} MiB, {machine['cpu_model']}, "
-        f"load {machine['load_average']}")
+    log(
+        f"machine: {machine['cores']} cores, {machine['memory_mib']} MiB, {machine['cpu_model']}, "
+        f"load {machine['load_average']}"
+    )
     log("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
     results: list[BenchResult] = []
     saturation: float | None = None  # gridcase updates/s measured by the lifecycle benchmark
@@ -53,7 +64,8 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
         async def worker(kind: str) -> WorkerRef:
             if kind not in workers:
                 workers[kind] = await stack.enter_async_context(
-                    running_worker(client, settings, kind, mode=worker_mode))
+                    running_worker(client, settings, kind, mode=worker_mode)
+                )
             return workers[kind]
 
         for name in names:
@@ -70,8 +82,9 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
             elif name == "latency":
                 from workers.bench.latency import bench_latency
 
-                result = await bench_latency(client, settings, await worker("gridcase"), size=size, repeat=repeat,
-                                             saturation=saturation, log=log)
+                result = await bench_latency(
+                    client, settings, await worker("gridcase"), size=size, repeat=repeat, saturation=saturation, log=log
+                )
             elif name == "memory":
                 from workers.bench.memory import bench_memory
 
@@ -79,13 +92,15 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
             elif name == "projection":
                 from workers.bench.projection import bench_projection
 
-                result = await asyncio.to_thread(bench_projection, size=size, repeat=repeat,
-                                                 postgres_url=postgres_url, log=log)
+                result = await asyncio.to_thread(
+                    bench_projection, size=size, repeat=repeat, postgres_url=postgres_url, log=log
+                )
             else:
                 from workers.bench.peak import bench_peak
 
-                result = await bench_peak(client, settings, None, size=size, repeat=repeat,
-                                          worker_mode=worker_mode, log=log)
+                result = await bench_peak(
+                    client, settings, None, size=size, repeat=repeat, worker_mode=worker_mode, log=log
+                )
             if not result.seconds:
                 result.seconds = time.perf_counter() - started
             result.details["load_average_after"] = list(os.getloadavg())
@@ -97,9 +112,16 @@ async def _run(settings: Settings, names: list[str], *, size: str, repeat: int, 
 
 
 def run_benchmarks(
-    settings: Settings, *, only: list[str] | None = None, size: str = "default", repeat: int = 3,
-    out_dir: Path | None = None, worker_mode: str = "subprocess", log: Callable[[str], None] = print,
-    postgres_url: str | None = None, start_stack: bool = True,
+    settings: Settings,
+    *,
+    only: list[str] | None = None,
+    size: str = "default",
+    repeat: int = 3,
+    out_dir: Path | None = None,
+    worker_mode: str = "subprocess",
+    log: Callable[[str], None] = print,
+    postgres_url: str | None = None,
+    start_stack: bool = True,
 ) -> list[BenchResult]:
     """Run the chosen benchmarks (all by default) against the local stack and return their results."""
     names = _check(only, size, repeat)
@@ -108,5 +130,15 @@ def run_benchmarks(
 
         stack.up(settings, timeout=180)
     out = out_dir or settings.state_dir / "bench"
-    return asyncio.run(_run(settings, names, size=size, repeat=repeat, out_dir=out, worker_mode=worker_mode,
-                            log=log, postgres_url=postgres_url))
+    return asyncio.run(
+        _run(
+            settings,
+            names,
+            size=size,
+            repeat=repeat,
+            out_dir=out,
+            worker_mode=worker_mode,
+            log=log,
+            postgres_url=postgres_url,
+        )
+    )

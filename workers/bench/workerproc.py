@@ -33,8 +33,13 @@ def build(kind: str, client: object, settings: Settings, task_queue: str, max_ca
     if kind == "baseline":
         from workers.bench.baseline import FloorWorkflow, NaiveWorkflow, bench_noop
 
-        return Worker(client, task_queue=task_queue, workflows=[NaiveWorkflow, FloorWorkflow],
-                      activities=[bench_noop], max_cached_workflows=max_cached or settings.worker_max_cached_workflows)
+        return Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[NaiveWorkflow, FloorWorkflow],
+            activities=[bench_noop],
+            max_cached_workflows=max_cached or settings.worker_max_cached_workflows,
+        )
     raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
 

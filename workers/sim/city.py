@@ -67,13 +67,26 @@ class SimCity:
 def from_static(city: StaticCity, name: str = "sample city") -> SimCity:
     """The simulator's view of an in-memory registry (every category weighs the same)."""
     grids = [
-        Location(grid_id=g.id, community_id=g.community_id, street_id=g.street_id, district_id=g.district_id,
-                 address=g.name, lon=round((g.bbox[0] + g.bbox[2]) / 2, 6), lat=round((g.bbox[1] + g.bbox[3]) / 2, 6))
+        Location(
+            grid_id=g.id,
+            community_id=g.community_id,
+            street_id=g.street_id,
+            district_id=g.district_id,
+            address=g.name,
+            lon=round((g.bbox[0] + g.bbox[2]) / 2, 6),
+            lat=round((g.bbox[1] + g.bbox[3]) / 2, 6),
+        )
         for g in city.grids.values()
     ]
     categories = [
-        SimCategory(code=c.code, name_zh=c.name_zh, default_urgency=c.default_urgency, route=c.route,
-                    departments=tuple(c.departments), needs_whistle=c.needs_whistle)
+        SimCategory(
+            code=c.code,
+            name_zh=c.name_zh,
+            default_urgency=c.default_urgency,
+            route=c.route,
+            departments=tuple(c.departments),
+            needs_whistle=c.needs_whistle,
+        )
         for c in city.categories.values()
     ]
     return SimCity(name=name, grids=grids, categories=categories, departments=sorted(city.departments))
@@ -88,8 +101,14 @@ def from_registry(registry: Any) -> SimCity:
         return lat, lon, registry.random_address(grid_id, rng)
 
     view = from_city_data(registry.data)
-    return SimCity(name=view.name, grids=view.grids, categories=view.categories, departments=view.departments,
-                   grid_workers=view.grid_workers, place=place)
+    return SimCity(
+        name=view.name,
+        grids=view.grids,
+        categories=view.categories,
+        departments=view.departments,
+        grid_workers=view.grid_workers,
+        place=place,
+    )
 
 
 def from_city_data(data: Any) -> SimCity:
@@ -102,23 +121,40 @@ def from_city_data(data: Any) -> SimCity:
         street = streets[community.street_id]
         lons = [p[0] for p in g.ring]
         lats = [p[1] for p in g.ring]
-        grids.append(Location(grid_id=g.id, community_id=community.id, street_id=street.id,
-                              district_id=street.district_id, address=g.name,
-                              lon=round(sum(lons) / len(lons), 6), lat=round(sum(lats) / len(lats), 6)))
+        grids.append(
+            Location(
+                grid_id=g.id,
+                community_id=community.id,
+                street_id=street.id,
+                district_id=street.district_id,
+                address=g.name,
+                lon=round(sum(lons) / len(lons), 6),
+                lat=round(sum(lats) / len(lats), 6),
+            )
+        )
     routes = {r.category: r for r in data.routing_rules}
     urgency = {u.category: u.urgency for u in data.urgency_rules if not u.keywords}
     categories = []
     for c in data.categories:
         rule = routes.get(c.code)
-        categories.append(SimCategory(
-            code=c.code, name_zh=c.name_zh, weight=float(c.weight),
-            default_urgency=urgency.get(c.code, Urgency.ORDINARY),
-            route=rule.route if rule else UnitKind.STREET,
-            departments=tuple(rule.departments) if rule else (),
-            needs_whistle=bool(rule.needs_whistle) if rule else False,
-        ))
+        categories.append(
+            SimCategory(
+                code=c.code,
+                name_zh=c.name_zh,
+                weight=float(c.weight),
+                default_urgency=urgency.get(c.code, Urgency.ORDINARY),
+                route=rule.route if rule else UnitKind.STREET,
+                departments=tuple(rule.departments) if rule else (),
+                needs_whistle=bool(rule.needs_whistle) if rule else False,
+            )
+        )
     workers: dict[str, list[str]] = {}
     for s in data.staff:
         workers.setdefault(s.grid_id, []).append(s.id)
-    return SimCity(name=data.name, grids=grids, categories=[c for c in categories if c.weight > 0] or categories,
-                   departments=sorted(d.id for d in data.departments), grid_workers=workers)
+    return SimCity(
+        name=data.name,
+        grids=grids,
+        categories=[c for c in categories if c.weight > 0] or categories,
+        departments=sorted(d.id for d in data.departments),
+        grid_workers=workers,
+    )

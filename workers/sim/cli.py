@@ -18,16 +18,22 @@ def simulate_cmd(
     minutes: float | None = typer.Option(None, "--minutes", help="Wall-clock minutes of arrivals."),
     rate: float = typer.Option(30.0, "--rate", help="Complaints per wall-clock minute (average over the day)."),
     time_scale: float | None = typer.Option(
-        None, "--time-scale",
-        help="Wall-clock seconds per policy hour (default: GRIDCASE_SLA_TIME_SCALE, else 2)."),
+        None, "--time-scale", help="Wall-clock seconds per policy hour (default: GRIDCASE_SLA_TIME_SCALE, else 2)."
+    ),
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed plans the same cases."),
     config: Path | None = typer.Option(None, "--config", help="YAML file with the mix and behaviour probabilities."),
-    tour: bool = typer.Option(True, "--tour/--no-tour",
-                              help="Start with one case down every path and escalation rung."),
-    worker: bool = typer.Option(True, "--worker/--no-worker",
-                                help="Run a case worker in this process on the time scale (else one must run)."),
-    drain: float | None = typer.Option(None, "--drain", help="Seconds to wait for open cases after the last "
-                                       "arrival (default: all of them with --cases, 60 s with --minutes)."),
+    tour: bool = typer.Option(
+        True, "--tour/--no-tour", help="Start with one case down every path and escalation rung."
+    ),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Run a case worker in this process on the time scale (else one must run)."
+    ),
+    drain: float | None = typer.Option(
+        None,
+        "--drain",
+        help="Seconds to wait for open cases after the last "
+        "arrival (default: all of them with --cases, 60 s with --minutes).",
+    ),
     sample_city: bool = typer.Option(False, "--sample-city", help="Use the small sample city, not the registry."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the tally to this JSON file."),
 ) -> None:
@@ -46,17 +52,27 @@ def simulate_cmd(
         drain = 60.0
     scale = time_scale if time_scale is not None else (settings.sla_time_scale or DEFAULT_TIME_SCALE)
     try:
-        options = options_from_cli(cases=cases, minutes=minutes, rate=rate, time_scale=scale, seed=seed,
-                                   config_path=config, tour=tour, drain=drain)
+        options = options_from_cli(
+            cases=cases,
+            minutes=minutes,
+            rate=rate,
+            time_scale=scale,
+            seed=seed,
+            config_path=config,
+            tour=tour,
+            drain=drain,
+        )
     except (ConfigError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     console.print(scale_line(options.time_scale))
     with console.status("loading the city registry…"):
         city = load_city(settings, sample=sample_city)
-    console.print(f"city {city.name}: {len(city.grids)} grids, {len(city.categories)} categories, "
-                  f"{len(city.departments)} departments; Temporal {settings.temporal_address}, "
-                  f"task queue {settings.task_queue}{' (worker in this process)' if worker else ''}")
+    console.print(
+        f"city {city.name}: {len(city.grids)} grids, {len(city.categories)} categories, "
+        f"{len(city.departments)} departments; Temporal {settings.temporal_address}, "
+        f"task queue {settings.task_queue}{' (worker in this process)' if worker else ''}"
+    )
     try:
         tally = asyncio.run(simulate(settings, options, city, with_worker=worker, console=console))
     except NoWorkerError as err:

@@ -79,8 +79,30 @@ CHANNELS = tuple(DEFAULT_CHANNELS)
 
 # Complaints per hour of the (policy) day, relative: quiet nights, morning and afternoon peaks.
 DEFAULT_RHYTHM = (
-    0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.45, 0.9, 1.5, 1.9, 1.9, 1.6,
-    1.1, 1.3, 1.7, 1.8, 1.6, 1.3, 1.0, 0.9, 0.8, 0.6, 0.4, 0.25,
+    0.15,
+    0.1,
+    0.08,
+    0.08,
+    0.1,
+    0.2,
+    0.45,
+    0.9,
+    1.5,
+    1.9,
+    1.9,
+    1.6,
+    1.1,
+    1.3,
+    1.7,
+    1.8,
+    1.6,
+    1.3,
+    1.0,
+    0.9,
+    0.8,
+    0.6,
+    0.4,
+    0.25,
 )
 
 

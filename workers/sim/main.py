@@ -72,11 +72,21 @@ def load_city(settings: Settings, *, sample: bool = False) -> SimCity:
     return from_registry(build_registry(settings))
 
 
-def options_from_cli(*, cases: int | None, minutes: float | None, rate: float, time_scale: float | None,
-                     seed: int, config_path: Path | None, tour: bool, drain: float | None) -> SimOptions:
+def options_from_cli(
+    *,
+    cases: int | None,
+    minutes: float | None,
+    rate: float,
+    time_scale: float | None,
+    seed: int,
+    config_path: Path | None,
+    tour: bool,
+    drain: float | None,
+) -> SimOptions:
     cfg = load_config(config_path, {"cover_all_paths": tour})
-    return SimOptions(cases=cases, minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, config=cfg,
-                      drain_seconds=drain)
+    return SimOptions(
+        cases=cases, minutes=minutes, rate=rate, time_scale=time_scale, seed=seed, config=cfg, drain_seconds=drain
+    )
 
 
 class _Redrawn:
@@ -99,9 +109,13 @@ async def count_pollers(client: Client, namespace: str, task_queue: str) -> int:
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-        namespace=namespace, task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    resp = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
     return len(resp.pollers)
 
 
@@ -116,10 +130,17 @@ async def _maybe_worker(client: object, settings: Settings, run: bool) -> AsyncI
         yield
 
 
-async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, with_worker: bool,
-                   console: Console | None = None, live: bool = True,
-                   on_change: Callable[[Tally], None] | None = None,
-                   render: Callable[[Tally], RenderableType] | None = None) -> Tally:
+async def simulate(
+    settings: Settings,
+    options: SimOptions,
+    city: SimCity,
+    *,
+    with_worker: bool,
+    console: Console | None = None,
+    live: bool = True,
+    on_change: Callable[[Tally], None] | None = None,
+    render: Callable[[Tally], RenderableType] | None = None,
+) -> Tally:
     """Run the simulation on the stack of ``settings``; returns the tally.
 
     With ``with_worker``, a case worker runs in this process on ``settings.task_queue`` with the
@@ -132,18 +153,30 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
     policy = active_policy(settings)
     prefix = options.prefix or f"SIM{options.seed}-{secrets.token_hex(2).upper()}"
     horizon = options.minutes * 60 if options.minutes is not None else None
-    plans = plan_stream(options.config, city, policy, seed=options.seed, prefix=prefix, rate_per_minute=options.rate,
-                        seconds_per_hour=options.time_scale, count=options.cases, horizon=horizon)
+    plans = plan_stream(
+        options.config,
+        city,
+        policy,
+        seed=options.seed,
+        prefix=prefix,
+        rate_per_minute=options.rate,
+        seconds_per_hour=options.time_scale,
+        count=options.cases,
+        horizon=horizon,
+    )
     client = await connect_temporal(settings)
     pollers = await count_pollers(client, settings.temporal_namespace, settings.task_queue)
     console = console or Console()
     if not with_worker and not pollers:
         raise NoWorkerError(
             f"no worker polls task queue {settings.task_queue}: start one with GRIDCASE_SLA_TIME_SCALE="
-            f"{options.time_scale:g} gridcase worker, or let the simulation run its own (--worker)")
+            f"{options.time_scale:g} gridcase worker, or let the simulation run its own (--worker)"
+        )
     if with_worker and pollers:
-        console.print(f"[yellow]{pollers} other poller(s) on task queue {settings.task_queue}: cases they pick up "
-                      "run on their time scale and are reported, not driven[/yellow]")
+        console.print(
+            f"[yellow]{pollers} other poller(s) on task queue {settings.task_queue}: cases they pick up "
+            "run on their time scale and are reported, not driven[/yellow]"
+        )
     cases = CaseClient(client, settings.task_queue)
     target = f"of {options.minutes:g} min" if options.minutes is not None else f"· {options.cases} cases"
     draw = render or (lambda t: progress_panel(t, target=target, arrivals_seconds=horizon))
@@ -158,9 +191,11 @@ async def simulate(settings: Settings, options: SimOptions, city: SimCity, *, wi
             def report(t: Tally) -> None:  # a line every 10 s when there is no live panel
                 if live and t.elapsed - last[0] >= 10.0:
                     last[0] = t.elapsed
-                    console.print(f"[{t.elapsed:5.0f} s = {t.elapsed / (options.time_scale or 3600):,.0f} policy h] "
-                                  f"{t.planned} arrived, {t.in_flight} in flight, {t.finished} finished, "
-                                  f"rungs {dict(t.rung_cases) or '-'}, breached {t.breached_cases}")
+                    console.print(
+                        f"[{t.elapsed:5.0f} s = {t.elapsed / (options.time_scale or 3600):,.0f} policy h] "
+                        f"{t.planned} arrived, {t.in_flight} in flight, {t.finished} finished, "
+                        f"rungs {dict(t.rung_cases) or '-'}, breached {t.breached_cases}"
+                    )
                 if on_change:
                     on_change(t)
 

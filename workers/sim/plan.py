@@ -41,9 +41,23 @@ PATHS = ("self_handled", "grid", "street", "street_whistle", "department", "reje
 """Every path a case can take to its end, as the tally counts them."""
 
 FEATURES = (
-    "returned_redispatched", "returned_insisted", "accept_late", "dept_late_report", "resolve_late", "paused",
-    "extension_approved", "extension_refused", "shelved", "appeal_granted", "appeal_denied", "supervised",
-    "rework", "reopened", "basic_satisfied", "patrol_dispatched", "resident_app",
+    "returned_redispatched",
+    "returned_insisted",
+    "accept_late",
+    "dept_late_report",
+    "resolve_late",
+    "paused",
+    "extension_approved",
+    "extension_refused",
+    "shelved",
+    "appeal_granted",
+    "appeal_denied",
+    "supervised",
+    "rework",
+    "reopened",
+    "basic_satisfied",
+    "patrol_dispatched",
+    "resident_app",
 )
 """Side paths a case may take on its way (several per case)."""
 
@@ -233,8 +247,12 @@ def draw_level(late: Lateness, rng: random.Random) -> int:
 # --- compile a scenario into commands -----------------------------------------------------------
 
 
-_TEXTS = ("反映{name}问题，希望尽快处理", "{place}附近{name}，已持续多日", "{place}{name}，影响居民生活",
-          "市民来电：{place}{name}")
+_TEXTS = (
+    "反映{name}问题，希望尽快处理",
+    "{place}附近{name}，已持续多日",
+    "{place}{name}，影响居民生活",
+    "市民来电：{place}{name}",
+)
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 
 
@@ -254,8 +272,15 @@ def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) 
     place = loc.address or loc.grid_id
     title = f"{place}{sc.category.name_zh}"[:200]
     description = rng.choice(_TEXTS).format(name=sc.category.name_zh, place=place)
-    base = dict(case_id=case_id, category=sc.category.code, urgency=sc.urgency, title=title,
-                description=description, location=loc, idempotency_key=f"sim-{case_id}")
+    base = dict(
+        case_id=case_id,
+        category=sc.category.code,
+        urgency=sc.urgency,
+        title=title,
+        description=description,
+        location=loc,
+        idempotency_key=f"sim-{case_id}",
+    )
     if sc.channel == "patrol":
         actor = grid_worker(city, loc.grid_id, rng)
         return c.OpenCase(actor=actor, channel=Channel.GRID_PATROL, self_handle=sc.target is None, **base)
@@ -269,8 +294,9 @@ def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) 
     return c.OpenCase(actor=DISPATCHER, channel=channel, contact=ResidentContact(name=name, phone=phone), **base)
 
 
-def compile_plan(sc: Scenario, case_id: str, arrival: float, city: SimCity, policy: SlaPolicy,
-                 rng: random.Random) -> CasePlan:
+def compile_plan(
+    sc: Scenario, case_id: str, arrival: float, city: SimCity, policy: SlaPolicy, rng: random.Random
+) -> CasePlan:
     """The commands that play ``sc`` out, each at its time in policy hours after arrival.
 
     ``policy`` is the SLA policy in policy time (uncompressed): late actors are timed on its budgets
@@ -294,29 +320,43 @@ def compile_plan(sc: Scenario, case_id: str, arrival: float, city: SimCity, poli
     if sc.target is not None:
         p.after(rng.uniform(0.05, 0.3), c.DispatchCase(actor=DISPATCHER, unit=sc.target), "dispatch")
         if sc.return_decision is not None:
-            p.after(on_time(policy, ClockKind.ACCEPT, sc, rng),
-                    c.ReturnCase(actor=actor_for(unit), reason_code=ReturnReason.UNCLEAR_OWNERSHIP,
-                                 reason="不属于本单位职责"), "return")
+            p.after(
+                on_time(policy, ClockKind.ACCEPT, sc, rng),
+                c.ReturnCase(
+                    actor=actor_for(unit), reason_code=ReturnReason.UNCLEAR_OWNERSHIP, reason="不属于本单位职责"
+                ),
+                "return",
+            )
             if sc.return_decision == ReviewDecision.REDISPATCH:
                 assert sc.return_to is not None
-                review = c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派",
-                                        redispatch_to=sc.return_to)
+                review = c.ReviewReturn(
+                    actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派", redispatch_to=sc.return_to
+                )
                 unit = sc.return_to
             else:
                 review = c.ReviewReturn(actor=DISPATCHER, decision=sc.return_decision, ruling="属地管理，维持原派")
             p.after(on_time(policy, ClockKind.RETURN_REVIEW, sc, rng), review, "review return")
-        p.after(late_by_level(policy, ClockKind.ACCEPT, sc, sc.accept_level, rng),
-                c.AcceptCase(actor=actor_for(unit)), "accept")
+        p.after(
+            late_by_level(policy, ClockKind.ACCEPT, sc, sc.accept_level, rng),
+            c.AcceptCase(actor=actor_for(unit)),
+            "accept",
+        )
     handler = actor_for(unit)
     if sc.has_resident:
-        p.after(on_time(policy, ClockKind.CONTACT, sc, rng), c.ContactResident(actor=handler, note="已联系诉求人"),
-                "contact")
+        p.after(
+            on_time(policy, ClockKind.CONTACT, sc, rng),
+            c.ContactResident(actor=handler, note="已联系诉求人"),
+            "contact",
+        )
     if sc.appeal is not None:
         p.after(rng.uniform(0.1, 0.5), c.FileAppeal(actor=handler, reason="诉求超出职权范围"), "appeal")
         p.after(rng.uniform(0.2, 1.0), c.DecideAppeal(actor=boss, granted=sc.appeal), "decide appeal")
     if sc.supervise:
-        p.after(rng.uniform(0.1, 0.5), c.Supervise(actor=boss, level=EscalationLevel.SUPERVISION,
-                                                   note="群众反映强烈，督办"), "supervise")
+        p.after(
+            rng.uniform(0.1, 0.5),
+            c.Supervise(actor=boss, level=EscalationLevel.SUPERVISION, note="群众反映强烈，督办"),
+            "supervise",
+        )
     if sc.outcome == "terminated":
         p.after(rng.uniform(0.2, 1.0), c.TerminateCase(actor=DISPATCHER, reason="诉求人撤诉"), "terminate")
         return CasePlan(case_id, arrival, sc, opening, p.steps)
@@ -327,22 +367,36 @@ def compile_plan(sc: Scenario, case_id: str, arrival: float, city: SimCity, poli
         p.after(rng.uniform(0.1, 0.5), c.PauseForResident(actor=handler, reason="等待诉求人提供材料"), "pause")
         p.after(rng.uniform(1.0, 4.0), c.ResumeFromResident(actor=handler), "resume")
     if sc.extension is not None:
-        p.after(rng.uniform(0.1, 0.5), c.RequestExtension(actor=handler, extra=timedelta(days=1), reason="需协调施工"),
-                "request extension")
+        p.after(
+            rng.uniform(0.1, 0.5),
+            c.RequestExtension(actor=handler, extra=timedelta(days=1), reason="需协调施工"),
+            "request extension",
+        )
         p.after(rng.uniform(0.1, 0.6), c.DecideExtension(actor=DISPATCHER, approved=sc.extension), "decide extension")
     resolve_start = p.t
     if sc.whistle:
         street = actor_for(unit)
-        p.after(rng.uniform(0.2, 1.0), c.BlowWhistle(actor=street, tasks=[
-            WhistleTask(department_id=d, task=f"协同处置{sc.category.name_zh}") for d in sc.whistle]), "whistle")
+        p.after(
+            rng.uniform(0.2, 1.0),
+            c.BlowWhistle(
+                actor=street,
+                tasks=[WhistleTask(department_id=d, task=f"协同处置{sc.category.name_zh}") for d in sc.whistle],
+            ),
+            "whistle",
+        )
         blown = p.t
         timed: list[tuple[float, c.Command, str]] = []
         for dept, level in zip(sc.whistle, sc.report_levels, strict=True):
             dept_actor = actor_for(UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
             reported = blown + late_by_level(policy, ClockKind.REPORT_IN, sc, level, rng)
             timed.append((reported, c.ReportIn(actor=dept_actor, note="已到场"), f"report in {dept}"))
-            timed.append((reported + rng.uniform(0.5, 4.0), c.CompleteTask(actor=dept_actor, result="已处置"),
-                          f"task done {dept}"))
+            timed.append(
+                (
+                    reported + rng.uniform(0.5, 4.0),
+                    c.CompleteTask(actor=dept_actor, result="已处置"),
+                    f"task done {dept}",
+                )
+            )
         timed.sort(key=lambda x: x[0])
         for at, cmd, label in timed:
             p.after(at - p.t, cmd, label)
@@ -356,23 +410,33 @@ def compile_plan(sc: Scenario, case_id: str, arrival: float, city: SimCity, poli
     p.after(work, c.ResolveCase(actor=handler, notes="已处置完毕"), "resolve")
     checker = grid_worker(city, loc.grid_id, rng)
     if sc.verify_fail:
-        p.after(on_time(policy, ClockKind.VERIFY, sc, rng),
-                c.VerifyCase(actor=checker, passed=False, note="现场核查未整改到位"), "verify (failed)")
+        p.after(
+            on_time(policy, ClockKind.VERIFY, sc, rng),
+            c.VerifyCase(actor=checker, passed=False, note="现场核查未整改到位"),
+            "verify (failed)",
+        )
         p.after(rng.uniform(1.0, 4.0), c.ResolveCase(actor=handler, notes="返工完成"), "resolve again")
     p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
     if sc.has_resident:
         if sc.rating == Rating.UNSATISFIED:
-            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng),
-                    c.RecordCallback(actor=DISPATCHER, rating=Rating.UNSATISFIED, resolved=False,
-                                     comment="问题仍未解决"),
-                    "callback (unsatisfied)")
+            p.after(
+                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                c.RecordCallback(actor=DISPATCHER, rating=Rating.UNSATISFIED, resolved=False, comment="问题仍未解决"),
+                "callback (unsatisfied)",
+            )
             p.after(rng.uniform(1.0, 5.0), c.ResolveCase(actor=handler, notes="再次处置"), "resolve again")
             p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
-            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng),
-                    c.RecordCallback(actor=DISPATCHER, rating=Rating.BASICALLY_SATISFIED), "callback")
+            p.after(
+                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                c.RecordCallback(actor=DISPATCHER, rating=Rating.BASICALLY_SATISFIED),
+                "callback",
+            )
         else:
-            p.after(on_time(policy, ClockKind.CALLBACK, sc, rng), c.RecordCallback(actor=DISPATCHER, rating=sc.rating),
-                    "callback")
+            p.after(
+                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                c.RecordCallback(actor=DISPATCHER, rating=sc.rating),
+                "callback",
+            )
     p.after(rng.uniform(0.05, 0.3), c.CloseCase(actor=DISPATCHER), "close")
     return CasePlan(case_id, arrival, sc, opening, p.steps)
 
@@ -452,8 +516,13 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
         return replace(sc, outcome="terminated", whistle=(), report_levels=())
     if sc.urgency == Urgency.URGENT and rng.random() < b.late_resolve:
         sc = replace(sc, resolve_level=1)
-    sc = replace(sc, pause=rng.random() < b.pause, shelve=rng.random() < b.shelve,
-                 supervise=rng.random() < b.supervise, verify_fail=rng.random() < b.verify_fail)
+    sc = replace(
+        sc,
+        pause=rng.random() < b.pause,
+        shelve=rng.random() < b.shelve,
+        supervise=rng.random() < b.supervise,
+        verify_fail=rng.random() < b.verify_fail,
+    )
     if rng.random() < b.extension:
         sc = replace(sc, extension=rng.random() < b.extension_approved)
     if target is not None and rng.random() < b.appeal:
@@ -477,10 +546,21 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
     depts = _whistle_departments(city, whistle_cat, rng)[:3]
     ordinary = Urgency.ORDINARY
 
-    def sc(channel: str = "hotline", cat: SimCategory = any_cat, where: Location = loc,
-           target: UnitRef | None = street, **kw: object) -> Scenario:
-        return Scenario(channel=channel, category=cat, urgency=kw.pop("urgency", ordinary),  # type: ignore[arg-type]
-                        location=where, target=target, **kw)  # type: ignore[arg-type]
+    def sc(
+        channel: str = "hotline",
+        cat: SimCategory = any_cat,
+        where: Location = loc,
+        target: UnitRef | None = street,
+        **kw: object,
+    ) -> Scenario:
+        return Scenario(
+            channel=channel,
+            category=cat,
+            urgency=kw.pop("urgency", ordinary),  # type: ignore[arg-type]
+            location=where,
+            target=target,
+            **kw,  # type: ignore[arg-type]
+        )
 
     return [
         sc("patrol", target=None),  # 小事不出网格
@@ -507,8 +587,15 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
 # --- arrivals -----------------------------------------------------------------------------------
 
 
-def arrivals(rng: random.Random, rate_per_minute: float, seconds_per_hour: float | None, cfg: SimConfig,
-             *, count: int | None = None, horizon: float | None = None) -> Iterator[float]:
+def arrivals(
+    rng: random.Random,
+    rate_per_minute: float,
+    seconds_per_hour: float | None,
+    cfg: SimConfig,
+    *,
+    count: int | None = None,
+    horizon: float | None = None,
+) -> Iterator[float]:
     """Arrival times in wall-clock seconds: ``rate_per_minute`` on average, following the daily rhythm.
 
     The rhythm's 24 hours are policy hours, so under compressed time a whole day of complaints
@@ -534,9 +621,18 @@ def arrivals(rng: random.Random, rate_per_minute: float, seconds_per_hour: float
             yield t
 
 
-def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, prefix: str,
-                rate_per_minute: float, seconds_per_hour: float | None, count: int | None = None,
-                horizon: float | None = None) -> Iterator[CasePlan]:
+def plan_stream(
+    cfg: SimConfig,
+    city: SimCity,
+    policy: SlaPolicy,
+    *,
+    seed: int,
+    prefix: str,
+    rate_per_minute: float,
+    seconds_per_hour: float | None,
+    count: int | None = None,
+    horizon: float | None = None,
+) -> Iterator[CasePlan]:
     """Every case of a simulation, in arrival order: the coverage tour first (when configured), then draws.
 
     The tour's cases arrive every :data:`TOUR_SPACING` seconds; they count in ``count``.
@@ -570,9 +666,14 @@ def plan_stream(cfg: SimConfig, city: SimCity, policy: SlaPolicy, *, seed: int, 
             index += 1
             yield plan
     offset = index * TOUR_SPACING
-    stream = arrivals(rng, rate_per_minute, seconds_per_hour, cfg,
-                      count=None if count is None else max(count - index, 0),
-                      horizon=None if horizon is None else max(horizon - offset, 0.0))
+    stream = arrivals(
+        rng,
+        rate_per_minute,
+        seconds_per_hour,
+        cfg,
+        count=None if count is None else max(count - index, 0),
+        horizon=None if horizon is None else max(horizon - offset, 0.0),
+    )
     for t in stream:
         case_id = f"{prefix}-{index:05d}"
         sc = draw_scenario(cfg, city, rng, open_at(offset + t)[-20:])

@@ -77,15 +77,27 @@ class Tally:
         """A JSON-ready summary."""
         return {
             "time_scale_seconds_per_policy_hour": self.time_scale,
-            "planned": self.planned, "opened": self.opened, "finished": self.finished,
-            "unfinished": len(self.unfinished), "actions": self.actions,
-            "paths": dict(self.paths), "features": dict(self.features), "channels": dict(self.channels),
-            "final_status": dict(self.final_status), "closure": dict(self.closure),
-            "rung_cases": dict(self.rung_cases), "rung_events": dict(self.rung_events),
-            "manual_escalations": self.manual_escalations, "breached_cases": self.breached_cases,
-            "breaches": self.breaches, "warnings": self.warnings, "refused": dict(self.refused),
-            "action_lag_mean_seconds": round(self.lag_mean, 3), "action_lag_max_seconds": round(self.lag_max, 3),
-            "failures": list(self.failures), "scale_mismatch": list(self.scale_mismatch),
+            "planned": self.planned,
+            "opened": self.opened,
+            "finished": self.finished,
+            "unfinished": len(self.unfinished),
+            "actions": self.actions,
+            "paths": dict(self.paths),
+            "features": dict(self.features),
+            "channels": dict(self.channels),
+            "final_status": dict(self.final_status),
+            "closure": dict(self.closure),
+            "rung_cases": dict(self.rung_cases),
+            "rung_events": dict(self.rung_events),
+            "manual_escalations": self.manual_escalations,
+            "breached_cases": self.breached_cases,
+            "breaches": self.breaches,
+            "warnings": self.warnings,
+            "refused": dict(self.refused),
+            "action_lag_mean_seconds": round(self.lag_mean, 3),
+            "action_lag_max_seconds": round(self.lag_max, 3),
+            "failures": list(self.failures),
+            "scale_mismatch": list(self.scale_mismatch),
             "elapsed_seconds": round(self.elapsed, 1),
         }
 
@@ -93,14 +105,20 @@ class Tally:
 class Simulator:
     """Runs a stream of :class:`CasePlan` against the case workflows through a :class:`CaseClient`."""
 
-    def __init__(self, cases: CaseClient, *, time_scale: float | None, max_concurrent_calls: int = 64,
-                 on_change: Callable[[Tally], None] | None = None) -> None:
+    def __init__(
+        self,
+        cases: CaseClient,
+        *,
+        time_scale: float | None,
+        max_concurrent_calls: int = 64,
+        on_change: Callable[[Tally], None] | None = None,
+    ) -> None:
         """Args:
-            cases: the case client (update-with-start on the real server).
-            time_scale: wall-clock seconds per policy hour the simulation expects (``None``: real time).
-                Every case is checked against the scale it recorded.
-            max_concurrent_calls: Temporal calls in flight at once.
-            on_change: called after every change of the tally (for a progress display).
+        cases: the case client (update-with-start on the real server).
+        time_scale: wall-clock seconds per policy hour the simulation expects (``None``: real time).
+            Every case is checked against the scale it recorded.
+        max_concurrent_calls: Temporal calls in flight at once.
+        on_change: called after every change of the tally (for a progress display).
         """
         self.cases = cases
         self.time_scale = time_scale
@@ -174,8 +192,10 @@ class Simulator:
             state = await self._call(f"state {cid}", lambda: self.cases.state(cid))
             scale = state.sla.time_scale if state.sla is not None else None
             if scale != self.time_scale:
-                t.scale_mismatch.append(f"{cid}: case runs on {scale or 'real time'} s/h, "
-                                        f"the simulation on {self.time_scale or 'real time'}")
+                t.scale_mismatch.append(
+                    f"{cid}: case runs on {scale or 'real time'} s/h, "
+                    f"the simulation on {self.time_scale or 'real time'}"
+                )
                 return
             hour = scale if scale is not None else 3600.0
             loop = asyncio.get_running_loop()

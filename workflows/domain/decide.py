@@ -80,8 +80,9 @@ class _Decision:
     def state(self) -> CaseState:
         return self._copy if self._copy is not None else self._original
 
-    def emit(self, cls: type[CaseEventBase], *, at: datetime | None = None, actor: Actor | None = None,
-             **fields: Any) -> CaseEventBase:
+    def emit(
+        self, cls: type[CaseEventBase], *, at: datetime | None = None, actor: Actor | None = None, **fields: Any
+    ) -> CaseEventBase:
         if self._copy is None:
             self._copy = clone(self._original)
         s = self._copy
@@ -119,8 +120,7 @@ class _Decision:
             time_scale=s.sla.time_scale,
         )
 
-    def stop_clocks(self, kind: ClockKind | None = None, unit: UnitRef | None = None, *,
-                    cancel: bool = False) -> None:
+    def stop_clocks(self, kind: ClockKind | None = None, unit: UnitRef | None = None, *, cancel: bool = False) -> None:
         for clock in list(self.state.running_clocks()):
             if kind is not None and clock.kind != kind:
                 continue
@@ -163,19 +163,44 @@ class _Decision:
                 h["department_head"] = f"head:{unit.id}"
             if alarm.what == "warning":
                 assert alarm.threshold is not None
-                self.emit(SlaWarningRaised, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
-                          threshold=alarm.threshold, due_at=clock.due_at, recipients=[clock.unit_key],
-                          time_scale=s.sla.time_scale)
+                self.emit(
+                    SlaWarningRaised,
+                    at=at,
+                    actor=system,
+                    clock_id=clock_id,
+                    kind=clock.kind,
+                    unit=unit,
+                    threshold=alarm.threshold,
+                    due_at=clock.due_at,
+                    recipients=[clock.unit_key],
+                    time_scale=s.sla.time_scale,
+                )
             elif alarm.what == "breach":
-                self.emit(SlaBreached, at=at, actor=system, clock_id=clock_id, kind=clock.kind, unit=unit,
-                          due_at=clock.due_at, recipients=[clock.unit_key, HOTLINE.key()],
-                          time_scale=s.sla.time_scale)
+                self.emit(
+                    SlaBreached,
+                    at=at,
+                    actor=system,
+                    clock_id=clock_id,
+                    kind=clock.kind,
+                    unit=unit,
+                    due_at=clock.due_at,
+                    recipients=[clock.unit_key, HOTLINE.key()],
+                    time_scale=s.sla.time_scale,
+                )
             else:
                 assert alarm.rung_index is not None and alarm.level is not None
                 rung = clock.rule.ladder[alarm.rung_index]
                 recipients = sla_clocks.resolve_recipients(rung.recipients, clock.unit_key, h)
-                self.emit(EscalationRaised, at=at, actor=system, clock_id=clock_id, kind=clock.kind,
-                          level=alarm.level, unit=unit, recipients=recipients)
+                self.emit(
+                    EscalationRaised,
+                    at=at,
+                    actor=system,
+                    clock_id=clock_id,
+                    kind=clock.kind,
+                    level=alarm.level,
+                    unit=unit,
+                    recipients=recipients,
+                )
 
 
 _name = c.command_name
@@ -220,8 +245,7 @@ def _require_assigned(s: CaseState, cmd: c.Command) -> UnitRef:
     if _UNIT_ROLE.get(unit.kind) != a.role or a.unit_id != unit.id:
         raise DomainError(
             "jurisdiction.not_assigned",
-            f"only the assigned unit {unit.key()} may do '{_name(cmd)}'; "
-            f"the actor is {a.label()}",
+            f"only the assigned unit {unit.key()} may do '{_name(cmd)}'; the actor is {a.label()}",
         )
     return unit
 
@@ -591,8 +615,15 @@ def _decide_extension(d: _Decision, cmd: c.DecideExtension) -> None:
     clock = s.running_clock(ClockKind.RESOLVE)
     if cmd.approved and clock is not None and s.sla is not None:
         extended = sla_clocks.extend(clock, s.sla.wall(pending.extra), s.sla.calendar)
-        d.emit(ClockExtended, actor=_system(), clock_id=clock.clock_id, kind=clock.kind, extra=pending.extra,
-               due_at=extended.due_at, time_scale=s.sla.time_scale)
+        d.emit(
+            ClockExtended,
+            actor=_system(),
+            clock_id=clock.clock_id,
+            kind=clock.kind,
+            extra=pending.extra,
+            due_at=extended.due_at,
+            time_scale=s.sla.time_scale,
+        )
 
 
 def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
@@ -618,14 +649,21 @@ def _resume(d: _Decision, cmd: c.ResumeFromResident) -> None:
     for clock in paused:
         assert s.sla is not None
         resumed = sla_clocks.resume(clock, s.sla.calendar, d.now)
-        d.emit(ClockResumed, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, due_at=resumed.due_at,
-               time_scale=s.sla.time_scale)
+        d.emit(
+            ClockResumed,
+            actor=cmd.actor,
+            clock_id=clock.clock_id,
+            kind=clock.kind,
+            due_at=resumed.due_at,
+            time_scale=s.sla.time_scale,
+        )
 
 
 def _shelve(d: _Decision, cmd: c.ShelveCase) -> None:
     _require_role(cmd, Role.DISPATCHER)
-    _require_status(d.state, cmd, CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.RETURNED,
-                    CaseStatus.HANDLING)
+    _require_status(
+        d.state, cmd, CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.RETURNED, CaseStatus.HANDLING
+    )
     if d.state.open_whistle is not None:
         raise DomainError("shelve.whistle_open", "finish or close the open whistle round first")
     d.stop_clocks(cancel=True)

@@ -125,8 +125,7 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
                     street_id=e.street_id,
                     blown_at=now,
                     tasks={
-                        t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task)
-                        for t in e.tasks
+                        t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task) for t in e.tasks
                     },
                 )
             )

@@ -51,11 +51,22 @@ def dept_actor(dept: str) -> Actor:
 
 
 def open_commands(case_id: str = "T1") -> list[c.Command]:
-    base = dict(case_id=case_id, category="noise", urgency=Urgency.ORDINARY, title="噪音扰民",
-                description="夜间施工噪音", location=LOCATION)
+    base = dict(
+        case_id=case_id,
+        category="noise",
+        urgency=Urgency.ORDINARY,
+        title="噪音扰民",
+        description="夜间施工噪音",
+        location=LOCATION,
+    )
     return [
-        c.OpenCase(actor=DISPATCHER, channel=Channel.HOTLINE,
-                   contact=ResidentContact(name="张三", phone="13812345678"), idempotency_key="k-1", **base),
+        c.OpenCase(
+            actor=DISPATCHER,
+            channel=Channel.HOTLINE,
+            contact=ResidentContact(name="张三", phone="13812345678"),
+            idempotency_key="k-1",
+            **base,
+        ),
         c.OpenCase(actor=GRID_WORKER, channel=Channel.GRID_PATROL, **base),
         c.OpenCase(actor=GRID_WORKER, channel=Channel.GRID_PATROL, self_handle=True, **base),
     ]
@@ -67,8 +78,11 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
         return open_commands(s.case_id or "T1")
     unit = s.unit or UnitRef(kind=UnitKind.STREET, id=LOCATION.street_id)
     ua = unit_actor(unit) if unit.kind in _ROLE else DISPATCHER
-    other = UnitRef(kind=UnitKind.DEPARTMENT, id="housing") if unit.kind != UnitKind.DEPARTMENT or unit.id != \
-        "housing" else UnitRef(kind=UnitKind.STREET, id="S-1")
+    other = (
+        UnitRef(kind=UnitKind.DEPARTMENT, id="housing")
+        if unit.kind != UnitKind.DEPARTMENT or unit.id != "housing"
+        else UnitRef(kind=UnitKind.STREET, id="S-1")
+    )
     cmds: list[c.Command] = [
         c.RejectCase(actor=DISPATCHER, reason="not a valid complaint"),
         c.RegisterCase(actor=DISPATCHER),
@@ -76,12 +90,15 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
         c.DispatchCase(actor=DISPATCHER, unit=UnitRef(kind=UnitKind.DEPARTMENT, id="environment")),
         c.AcceptCase(actor=ua),
         c.ReturnCase(actor=ua, reason_code=ReturnReason.UNCLEAR_OWNERSHIP, reason="not ours"),
-        c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="send to the other unit",
-                       redispatch_to=other),
+        c.ReviewReturn(
+            actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="send to the other unit", redispatch_to=other
+        ),
         c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.INSIST, ruling="yours to handle"),
         c.ContactResident(actor=ua),
-        c.BlowWhistle(actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
-                      tasks=[WhistleTask(department_id=d, task="joint handling") for d in DEPARTMENTS[:2]]),
+        c.BlowWhistle(
+            actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
+            tasks=[WhistleTask(department_id=d, task="joint handling") for d in DEPARTMENTS[:2]],
+        ),
         c.ResolveCase(actor=ua, notes="fixed"),
         c.VerifyCase(actor=GRID_WORKER, passed=True),
         c.VerifyCase(actor=GRID_WORKER, passed=False, note="still noisy"),
@@ -115,15 +132,24 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
 
 def _signature(s: CaseState) -> tuple[object, ...]:
     return (
-        s.status, s.channel, s.accepted, s.contacted_at is not None, s.open_whistle is not None,
-        len(s.whistles) > 0, s.final_ruling, s.pending_extension is not None, s.appeal_pending,
-        any(clk.paused_at is not None for clk in s.running_clocks()), s.shelved_from,
+        s.status,
+        s.channel,
+        s.accepted,
+        s.contacted_at is not None,
+        s.open_whistle is not None,
+        len(s.whistles) > 0,
+        s.final_ruling,
+        s.pending_extension is not None,
+        s.appeal_pending,
+        any(clk.paused_at is not None for clk in s.running_clocks()),
+        s.shelved_from,
         s.unit.kind if s.unit else None,
     )
 
 
-def walk(sla: SlaContext, start: datetime, max_states: int = 5000) -> Iterator[tuple[CaseState, datetime,
-                                                                                  c.Command, CaseState]]:
+def walk(
+    sla: SlaContext, start: datetime, max_states: int = 5000
+) -> Iterator[tuple[CaseState, datetime, c.Command, CaseState]]:
     """Breadth-first over the lifecycle from a new case: every accepted (state, now, command, next state).
 
     States are told apart by :func:`_signature`; each new one is explored ten minutes later.
@@ -157,8 +183,10 @@ def reachable_states(sla: SlaContext, start: datetime, max_states: int = 5000) -
 
 def transitions(sla: SlaContext, start: datetime, max_states: int = 5000) -> set[tuple[str, str, str]]:
     """Every (status before, command, status after) reachable from a new case."""
-    return {(state.status.value, str(command_name(cmd)), nxt.status.value)
-            for state, _, cmd, nxt in walk(sla, start, max_states)}
+    return {
+        (state.status.value, str(command_name(cmd)), nxt.status.value)
+        for state, _, cmd, nxt in walk(sla, start, max_states)
+    }
 
 
 def render(found: set[tuple[str, str, str]]) -> str:
@@ -183,8 +211,15 @@ def render(found: set[tuple[str, str, str]]) -> str:
             edges.setdefault((before, after), []).append(cmd)
     for (before, after), cmds in sorted(edges.items(), key=lambda kv: (order.index(kv[0][0]), order.index(kv[0][1]))):
         lines.append(f"    {before} --> {after}: {', '.join(sorted(set(cmds)))}")
-    lines += ["    rejected --> [*]", "    closed --> [*]", "    merged --> [*]", "```", "",
-              "| status before | command | status after |", "|---|---|---|"]
+    lines += [
+        "    rejected --> [*]",
+        "    closed --> [*]",
+        "    merged --> [*]",
+        "```",
+        "",
+        "| status before | command | status after |",
+        "|---|---|---|",
+    ]
     lines += [f"| {b} | `{cmd}` | {a} |" for b, cmd, a in rows]
     return "\n".join(lines) + "\n"
 

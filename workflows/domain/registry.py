@@ -50,7 +50,11 @@ class CityRegistry(Protocol):
     """What the case domain needs to know about a city."""
 
     def locate(
-        self, *, grid_id: str | None = None, lat: float | None = None, lon: float | None = None,
+        self,
+        *,
+        grid_id: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
         address: str | None = None,
     ) -> Location: ...
 
@@ -61,9 +65,7 @@ class CityRegistry(Protocol):
     def route(self, category: Category, location: Location) -> UnitRef: ...
 
 
-def unit_known(
-    unit: UnitRef, *, grids: Container[str], streets: Container[str], departments: Container[str]
-) -> bool:
+def unit_known(unit: UnitRef, *, grids: Container[str], streets: Container[str], departments: Container[str]) -> bool:
     """Whether a city with these grid, street and department ids has ``unit`` (the hotline always)."""
     match unit.kind:
         case UnitKind.GRID:
@@ -97,11 +99,22 @@ class StaticCity:
         self.communities = {g.community_id for g in grids}
 
     def _location(self, g: Grid, address: str | None, lat: float | None, lon: float | None) -> Location:
-        return Location(grid_id=g.id, community_id=g.community_id, street_id=g.street_id,
-                        district_id=g.district_id, address=address, lat=lat, lon=lon)
+        return Location(
+            grid_id=g.id,
+            community_id=g.community_id,
+            street_id=g.street_id,
+            district_id=g.district_id,
+            address=address,
+            lat=lat,
+            lon=lon,
+        )
 
     def locate(
-        self, *, grid_id: str | None = None, lat: float | None = None, lon: float | None = None,
+        self,
+        *,
+        grid_id: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
         address: str | None = None,
     ) -> Location:
         if grid_id is not None:
@@ -160,16 +173,40 @@ def sample_city() -> StaticCity:
         "transport": "交通运输局",
     }
     categories = [
-        Category(code="noise", name="Noise nuisance", name_zh="噪音扰民", route=UnitKind.STREET,
-                 departments=("environment",)),
+        Category(
+            code="noise", name="Noise nuisance", name_zh="噪音扰民", route=UnitKind.STREET, departments=("environment",)
+        ),
         Category(code="garbage", name="Garbage not collected", name_zh="垃圾清运", route=UnitKind.GRID),
-        Category(code="illegal-parking", name="Illegal parking", name_zh="违规停车", route=UnitKind.STREET,
-                 departments=("urban-management", "transport"), needs_whistle=True),
-        Category(code="water", name="Water supply outage", name_zh="停水", default_urgency=Urgency.URGENT,
-                 route=UnitKind.DEPARTMENT, departments=("water",)),
-        Category(code="illegal-construction", name="Illegal construction", name_zh="违法建设",
-                 route=UnitKind.STREET, departments=("urban-management", "housing", "market"), needs_whistle=True),
-        Category(code="food-safety", name="Food safety", name_zh="食品安全", route=UnitKind.DEPARTMENT,
-                 departments=("market",)),
+        Category(
+            code="illegal-parking",
+            name="Illegal parking",
+            name_zh="违规停车",
+            route=UnitKind.STREET,
+            departments=("urban-management", "transport"),
+            needs_whistle=True,
+        ),
+        Category(
+            code="water",
+            name="Water supply outage",
+            name_zh="停水",
+            default_urgency=Urgency.URGENT,
+            route=UnitKind.DEPARTMENT,
+            departments=("water",),
+        ),
+        Category(
+            code="illegal-construction",
+            name="Illegal construction",
+            name_zh="违法建设",
+            route=UnitKind.STREET,
+            departments=("urban-management", "housing", "market"),
+            needs_whistle=True,
+        ),
+        Category(
+            code="food-safety",
+            name="Food safety",
+            name_zh="食品安全",
+            route=UnitKind.DEPARTMENT,
+            departments=("market",),
+        ),
     ]
     return StaticCity(grids, departments, categories)

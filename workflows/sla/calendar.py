@@ -546,11 +546,15 @@ def read_override(path: Path, *, library: Iterable[int] | None = None) -> Calend
                     issues.append((where, RULE_BAD_DATE, f"expected a date like 2027-01-01, got {value!r}"))
                     continue
                 if d.year not in allowed_years:
-                    issues.append((
-                        f"{where} {d}", RULE_OUTSIDE_YEARS,
-                        f"{d.year} is neither in cover_years ({_years_text(years)}) nor a year chinese_calendar "
-                        f"has data for ({_years_text(sorted(known_years))}); a typo, or add {d.year} to cover_years",
-                    ))
+                    issues.append(
+                        (
+                            f"{where} {d}",
+                            RULE_OUTSIDE_YEARS,
+                            f"{d.year} is neither in cover_years ({_years_text(years)}) nor a year "
+                            f"chinese_calendar has data for ({_years_text(sorted(known_years))}); "
+                            f"a typo, or add {d.year} to cover_years",
+                        )
+                    )
                     continue
                 parsed.append((where, d))
             lists[key] = parsed
@@ -561,16 +565,20 @@ def read_override(path: Path, *, library: Iterable[int] | None = None) -> Calend
         removed = {d for _, d in lists[f"{section}.remove"]}
         for where, d in lists[f"{section}.add"]:
             if d in removed:
-                issues.append((f"{where} {d}", RULE_ADDED_AND_REMOVED,
-                               f"{d} is both in {section}.add and in {section}.remove"))
+                issues.append(
+                    (f"{where} {d}", RULE_ADDED_AND_REMOVED, f"{d} is both in {section}.add and in {section}.remove")
+                )
 
     for y in years:
         if y not in known_years and not any(d.year == y for d in holidays_add):
-            issues.append((
-                "cover_years", RULE_EMPTY_YEAR,
-                f"{y} is declared covered but chinese_calendar has no data for it and the file lists no holiday "
-                f"in {y}: add the year's holidays, or remove {y} from cover_years",
-            ))
+            issues.append(
+                (
+                    "cover_years",
+                    RULE_EMPTY_YEAR,
+                    f"{y} is declared covered but chinese_calendar has no data for it and the file lists no holiday "
+                    f"in {y}: add the year's holidays, or remove {y} from cover_years",
+                )
+            )
 
     def holiday(d: date) -> bool:
         if d in holidays_add:
@@ -582,22 +590,27 @@ def read_override(path: Path, *, library: Iterable[int] | None = None) -> Calend
     for where, d in lists["workdays.add"]:
         entry = f"{where} {d}"
         if d.weekday() < 5:
-            issues.append((
-                entry, RULE_WORKDAY_NOT_WEEKEND,
-                f"{d} is a {_WEEKDAYS[d.weekday()]}: adjusted working days (调休) are Saturdays or Sundays "
-                "(to make a weekday a working day again, drop it from the holidays with holidays.remove)",
-            ))
+            issues.append(
+                (
+                    entry,
+                    RULE_WORKDAY_NOT_WEEKEND,
+                    f"{d} is a {_WEEKDAYS[d.weekday()]}: adjusted working days (调休) are Saturdays or Sundays "
+                    "(to make a weekday a working day again, drop it from the holidays with holidays.remove)",
+                )
+            )
         elif d in holidays_add:
-            issues.append((entry, RULE_HOLIDAY_AND_WORKDAY,
-                           f"{d} is listed both in holidays.add and in workdays.add"))
+            issues.append((entry, RULE_HOLIDAY_AND_WORKDAY, f"{d} is listed both in holidays.add and in workdays.add"))
         elif _inside_holiday_period(d, holiday) or (
             d.year in known_years and d not in holidays_remove and _library_named_holiday(d)
         ):
-            issues.append((
-                entry, RULE_WEEKEND_HOLIDAY_AS_WORKDAY,
-                f"{d} ({_WEEKDAYS[d.weekday()]}) lies inside a holiday period; adjusted working days come before "
-                "or after the holiday, never inside it",
-            ))
+            issues.append(
+                (
+                    entry,
+                    RULE_WEEKEND_HOLIDAY_AS_WORKDAY,
+                    f"{d} ({_WEEKDAYS[d.weekday()]}) lies inside a holiday period; adjusted working days come before "
+                    "or after the holiday, never inside it",
+                )
+            )
     if issues:
         raise CalendarOverrideError(source, issues)
     return CalendarOverride(

@@ -261,9 +261,7 @@ def _due(clock: Clock, cal: WorkCalendar) -> datetime:
 # --- recipients ---------------------------------------------------------------------------------
 
 
-def resolve_recipients(
-    levels: list[HierarchyLevel], unit_key: str, hierarchy: Mapping[str, str]
-) -> list[str]:
+def resolve_recipients(levels: list[HierarchyLevel], unit_key: str, hierarchy: Mapping[str, str]) -> list[str]:
     """Recipient ids for the hierarchy ``levels`` of a rung.
 
     ``unit`` is the handling unit itself (``unit_key``, unless ``hierarchy`` maps ``"unit"``);

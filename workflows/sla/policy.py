@@ -64,9 +64,7 @@ DEFAULT_WORKING_DAY = timedelta(hours=7)
 """Working time in one working day with the default work periods (09:00–12:00, 13:30–17:30)."""
 
 WARNINGS_RULE = "warning thresholds must be strictly increasing, each between 0 and 1"
-LADDER_RULE = (
-    "ladder levels must go in order reminder → supervision → public_notice and delays must not decrease"
-)
+LADDER_RULE = "ladder levels must go in order reminder → supervision → public_notice and delays must not decrease"
 
 RULE_UNKNOWN_CATEGORY = "policy.unknown_category"
 RULE_UNKNOWN_URGENCY = "policy.unknown_urgency"
@@ -133,9 +131,7 @@ def parse_amount(text: str, *, working: bool, working_day: timedelta = DEFAULT_W
         return timedelta(0)
     m = _AMOUNT_RE.match(compact)
     if not compact or m is None or not any(m.groupdict().values()):
-        raise ValueError(
-            f"bad duration {text!r}: write e.g. '30m', '2h30m', '1d' followed by 'working' or 'calendar'"
-        )
+        raise ValueError(f"bad duration {text!r}: write e.g. '30m', '2h30m', '1d' followed by 'working' or 'calendar'")
     days, hours, minutes, seconds = (int(m.group(k) or 0) for k in "dhms")
     day = working_day if working else timedelta(days=1)
     return days * day + timedelta(hours=hours, minutes=minutes, seconds=seconds)
@@ -184,9 +180,7 @@ class DurationSpec(BaseModel):
             basis = word_basis
             words = words[:-1]
         if basis is None:
-            raise ValueError(
-                f"duration {text!r} needs a basis: write e.g. '24h calendar' or '1h working'"
-            )
+            raise ValueError(f"duration {text!r} needs a basis: write e.g. '24h calendar' or '1h working'")
         amount = parse_amount(" ".join(words), working=basis == Basis.WORKING, working_day=working_day)
         return cls(amount=amount, basis=basis)
 
@@ -571,11 +565,13 @@ def _category_issues(
             close = _close_categories(str(code), known)
             maybe = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             listed = ", ".join(known) if known else "none"
-            out.append((
-                f"clocks.{kind}.by_category.{code}",
-                f"{RULE_UNKNOWN_CATEGORY}: {str(code)!r} is not a category of the city catalogue, so no case "
-                f"would ever get this budget{maybe} (known categories: {listed})",
-            ))
+            out.append(
+                (
+                    f"clocks.{kind}.by_category.{code}",
+                    f"{RULE_UNKNOWN_CATEGORY}: {str(code)!r} is not a category of the city catalogue, so no case "
+                    f"would ever get this budget{maybe} (known categories: {listed})",
+                )
+            )
     return out
 
 

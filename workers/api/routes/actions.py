@@ -93,8 +93,9 @@ def _available(state: CaseState, actor: Actor, now: datetime, catalogue: Catalog
     try:
         from workflows.domain.available import available_actions
     except ImportError as err:
-        raise ApiError(503, "unavailable", "actions.unavailable",
-                       f"the domain's available actions cannot be loaded: {err}") from None
+        raise ApiError(
+            503, "unavailable", "actions.unavailable", f"the domain's available actions cannot be loaded: {err}"
+        ) from None
     return available_actions(state, actor, now, catalogue)
 
 
@@ -104,8 +105,9 @@ def build_router(catalogue: Catalogue) -> APIRouter:
     rows = catalogue.after_intake()
     routed = {a.name for a in rows}
 
-    @router.get("/cases/{case_id}/actions", tags=["actions"], name="case_actions",
-                responses=responses(401, 403, 404, 422, 503))
+    @router.get(
+        "/cases/{case_id}/actions", tags=["actions"], name="case_actions", responses=responses(401, 403, 404, 422, 503)
+    )
     async def case_actions(request: Request, case_id: CaseIdParam, p: Caller) -> CaseActions:
         """The actions the caller may take on this case now (the domain's role, jurisdiction and state
         rules), each with its form; none for a finished case."""
@@ -120,11 +122,21 @@ def build_router(catalogue: Catalogue) -> APIRouter:
         found: list[Action] = []
         if state.status not in TERMINAL:
             found = [a for a in _available(state, p.actor(), datetime.now(UTC), catalogue) if a.name in routed]
-        return CaseActions(case_id=state.case_id, status=state.status, actions=[
-            AvailableAction(name=a.name, path=a.path, summary_zh=a.summary_zh, summary_en=a.summary_en,
-                            roles=list(api_roles(a)), form=form_schema(a))
-            for a in found
-        ])
+        return CaseActions(
+            case_id=state.case_id,
+            status=state.status,
+            actions=[
+                AvailableAction(
+                    name=a.name,
+                    path=a.path,
+                    summary_zh=a.summary_zh,
+                    summary_en=a.summary_en,
+                    roles=list(api_roles(a)),
+                    form=form_schema(a),
+                )
+                for a in found
+            ],
+        )
 
     for action in rows:
         _add_action_route(router, action)
@@ -141,9 +153,15 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
         case_id: CaseIdParam,
         body: body_cls,  # type: ignore[valid-type]
         p: Caller,
-        request_id: Annotated[str | None, Header(
-            pattern=KEY, min_length=1, max_length=128,
-            description="Your id for this call: a retry with the same id applies once")] = None,
+        request_id: Annotated[
+            str | None,
+            Header(
+                pattern=KEY,
+                min_length=1,
+                max_length=128,
+                description="Your id for this call: a retry with the same id applies once",
+            ),
+        ] = None,
     ) -> ActionResponse:
         svc = services(request)
         require_action_role(p, action)
@@ -170,6 +188,10 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
     act.__doc__ = f"{action.summary}.\n\nMay be attempted by: {roles}; the workflow checks the rest."
     act.__name__ = f"act_{action.name}"
     act.__annotations__["body"] = body_cls  # a per-action model: resolved here, not from the module's globals
-    router.post(f"/cases/{{case_id}}/{action.path}", tags=["actions"], name=action.name,
-                summary=f"{action.path} ({action.summary_zh})",
-                responses=responses(401, 403, 404, 409, 422, 503))(act)
+    router.post(
+        f"/cases/{{case_id}}/{action.path}",
+        tags=["actions"],
+        name=action.name,
+        summary=f"{action.path} ({action.summary_zh})",
+        responses=responses(401, 403, 404, 409, 422, 503),
+    )(act)

@@ -70,9 +70,15 @@ async def open_case(
     request: Request,
     body: IntakeBody,
     p: Caller,
-    idempotency_key: Annotated[str, Header(
-        pattern=KEY, min_length=1, max_length=128,
-        description="Your id for this submission: a retry with the same key returns the same case")],
+    idempotency_key: Annotated[
+        str,
+        Header(
+            pattern=KEY,
+            min_length=1,
+            max_length=128,
+            description="Your id for this submission: a retry with the same key returns the same case",
+        ),
+    ],
 ) -> IntakeResponse:
     """受理: open a case. A retried submission (same Idempotency-Key, same body) never opens a second
     case; the same key with a different body is refused (422 ``idempotency.key_reused``)."""
@@ -86,35 +92,54 @@ async def open_case(
     if (loc_in.lat is None) != (loc_in.lon is None):
         raise invalid("body.location", "location.coordinates", "give both lat and lon, or neither")
     try:
-        location = svc.registry.locate(grid_id=loc_in.grid_id, lat=loc_in.lat, lon=loc_in.lon,
-                                       address=loc_in.address)
+        location = svc.registry.locate(grid_id=loc_in.grid_id, lat=loc_in.lat, lon=loc_in.lon, address=loc_in.address)
     except RegistryError as err:
         raise registry_error(err) from None
     scoped_key = f"{p.person_id}:{idempotency_key}"
     case_id = case_id_for_key(scoped_key)
     contact = body.contact or ContactInput()
     try:
-        command = c.OpenCase.model_validate({
-            "actor": p.actor(), "case_id": case_id, "channel": body.channel or _DEFAULT_CHANNEL[p.role],
-            "category": category.code, "urgency": body.urgency or category.default_urgency, "title": body.title,
-            "description": body.description, "location": location,
-            "contact": {"name": contact.name, "phone": contact.phone,
-                        "resident_id": p.person_id if p.role == Role.RESIDENT else None},
-            "attachments": list(body.attachments), "idempotency_key": scoped_key, "self_handle": body.self_handle,
-        })
+        command = c.OpenCase.model_validate(
+            {
+                "actor": p.actor(),
+                "case_id": case_id,
+                "channel": body.channel or _DEFAULT_CHANNEL[p.role],
+                "category": category.code,
+                "urgency": body.urgency or category.default_urgency,
+                "title": body.title,
+                "description": body.description,
+                "location": location,
+                "contact": {
+                    "name": contact.name,
+                    "phone": contact.phone,
+                    "resident_id": p.person_id if p.role == Role.RESIDENT else None,
+                },
+                "attachments": list(body.attachments),
+                "idempotency_key": scoped_key,
+                "self_handle": body.self_handle,
+            }
+        )
     except ValidationError as err:
         raise _intake_error(err) from None
     # the key is bound to this payload first: the same key with another complaint is refused
     stored = await asyncio.to_thread(svc.store.bind_intake_key, scoped_key, case_id, fingerprint(body))
     if stored != fingerprint(body):
-        raise invalid("header.idempotency-key", KEY_REUSED,
-                      f"the key {idempotency_key!r} was used for another request body (case {case_id}); "
-                      "use a new key for a new complaint")
+        raise invalid(
+            "header.idempotency-key",
+            KEY_REUSED,
+            f"the key {idempotency_key!r} was used for another request body (case {case_id}); "
+            "use a new key for a new complaint",
+        )
     # who opened it is recorded next, so a resident never loses sight of an accepted case
     await asyncio.to_thread(svc.store.record_intake, case_id, p.person_id, p.role, idempotency_key)
     result = await svc.cases.open(command)
-    return IntakeResponse(case_id=result.case_id, status=result.status, seq=result.seq, events=result.events,
-                          idempotency_key=idempotency_key)
+    return IntakeResponse(
+        case_id=result.case_id,
+        status=result.status,
+        seq=result.seq,
+        events=result.events,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.get("/cases/{case_id}", tags=["cases"], responses=responses(401, 403, 404, 422, 503))
@@ -134,8 +159,9 @@ async def get_case(request: Request, case_id: CaseIdParam, p: Caller) -> CaseVie
             timeline = await svc.cases.view_timeline(case_id, actor)
         except ActionRefused as err:
             raise AuthError(403, err.rule, err.message) from None
-    return case_view(state, timeline, p, ui_port=svc.settings.temporal_ui_port,
-                     namespace=svc.settings.temporal_namespace)
+    return case_view(
+        state, timeline, p, ui_port=svc.settings.temporal_ui_port, namespace=svc.settings.temporal_namespace
+    )
 
 
 _ISO_DATETIME = re.compile(
@@ -177,9 +203,13 @@ def list_cases(
     if due_before is not None and due_before.tzinfo is None:
         raise invalid("query.due_before", "timezone_required", "give a timezone, e.g. 2026-11-26T10:00:00+08:00")
     filters: dict[str, Any] = {
-        "status": state.value if state else None, "street": street, "department": department,
-        "category": category, "breached": None if breached is None else breached == "true",
-        "due_before": due_before, "open_only": open_only == "true",
+        "status": state.value if state else None,
+        "street": street,
+        "department": department,
+        "category": category,
+        "breached": None if breached is None else breached == "true",
+        "due_before": due_before,
+        "open_only": open_only == "true",
     }
     rows = query_read_model(svc, p, filters, limit, offset)
     return CaseList(items=rows, limit=limit, offset=offset)
@@ -190,8 +220,7 @@ def list_cases(
 _PAGE = 500
 
 
-def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit: int,
-                     offset: int) -> list[CaseRow]:
+def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit: int, offset: int) -> list[CaseRow]:
     """Rows of the read model for ``p``: its jurisdiction applied on top of the filters.
 
     Filters the read model's query takes (status, street, department, category, grid, breached, due
@@ -202,8 +231,12 @@ def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit
 
     scope = list_scope(p)
     kwargs: dict[str, Any] = {
-        "status": filters["status"], "street_id": filters["street"], "department_id": filters["department"],
-        "category": filters["category"], "breached": filters["breached"], "due_before": filters["due_before"],
+        "status": filters["status"],
+        "street_id": filters["street"],
+        "department_id": filters["department"],
+        "category": filters["category"],
+        "breached": filters["breached"],
+        "due_before": filters["due_before"],
     }
     for key, column in (("street", "street_id"), ("department", "department_id"), ("grid", "grid_id")):
         if key in scope:
@@ -219,10 +252,13 @@ def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit
         post.append(lambda r: r.status not in TERMINAL_STATUSES)
     try:
         if "resident" in scope:
-            rows = [r for cid in svc.store.cases_opened_by(scope["resident"])
-                    if (r := rm_get_case(svc.engine, cid)) is not None and _matches(r, kwargs)]
+            rows = [
+                r
+                for cid in svc.store.cases_opened_by(scope["resident"])
+                if (r := rm_get_case(svc.engine, cid)) is not None and _matches(r, kwargs)
+            ]
             rows = [r for r in rows if all(f(r) for f in post)]
-            return rows[offset:offset + limit]
+            return rows[offset : offset + limit]
         if not post:
             return rm_list_cases(svc.engine, limit=limit, offset=offset, **kwargs)
         out: list[CaseRow] = []
@@ -241,9 +277,12 @@ def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit
             page_offset += _PAGE
         return out
     except (OperationalError, ProgrammingError) as err:
-        raise ApiError(503, "unavailable", "readmodel.unavailable",
-                       f"the read model cannot be read (run `gridcase readmodel migrate` and the projector): "
-                       f"{type(err).__name__}") from None
+        raise ApiError(
+            503,
+            "unavailable",
+            "readmodel.unavailable",
+            f"the read model cannot be read (run `gridcase readmodel migrate` and the projector): {type(err).__name__}",
+        ) from None
 
 
 def _matches(row: Any, kwargs: dict[str, Any]) -> bool:

@@ -32,12 +32,16 @@ async def events(request: Request, p: Caller) -> StreamingResponse:
     if svc.live is None:
         raise ApiError(503, "unavailable", "live.disabled", "the live feed is not running in this process")
     stopping: threading.Event = request.app.state.stopping
-    return StreamingResponse(sse(request, svc.live, p, stopping), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        sse(request, svc.live, p, stopping),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
-async def sse(request: Request, feed: LiveFeed, p: Principal, stopping: threading.Event,
-              ping_every: float = 15.0) -> AsyncIterator[bytes]:
+async def sse(
+    request: Request, feed: LiveFeed, p: Principal, stopping: threading.Event, ping_every: float = 15.0
+) -> AsyncIterator[bytes]:
     """The event stream of one client; it ends when the client goes or the server is stopping."""
     async with feed.subscribe(p) as sub:
         ready = {"live": feed.healthy, "principal": p.label()}

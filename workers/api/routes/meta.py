@@ -32,8 +32,12 @@ async def healthz(svc: Annotated[Services, Depends(services)]) -> Health:
     return Health(ok=True, live_feed=bool(svc.live and svc.live.healthy))
 
 
-@router.get("/readyz", tags=["meta"], response_model=Readiness,
-            responses={503: {"model": Readiness, "description": "A dependency is unreachable: see its check"}})
+@router.get(
+    "/readyz",
+    tags=["meta"],
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is unreachable: see its check"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: 200 when Temporal, Kafka (the live feed) and the read model are reachable, else 503;
     each check says why it failed."""
@@ -85,5 +89,11 @@ def _readmodel(svc: Services) -> Check:
 @router.get("/me", tags=["meta"], responses=responses(401))
 def me(p: Caller) -> Me:
     """Who the token belongs to."""
-    return Me(person_id=p.person_id, role=p.role, unit_id=p.unit_id, name=p.name, via=p.via,
-              sees_personal_data=p.sees_personal_data)
+    return Me(
+        person_id=p.person_id,
+        role=p.role,
+        unit_id=p.unit_id,
+        name=p.name,
+        via=p.via,
+        sees_personal_data=p.sees_personal_data,
+    )

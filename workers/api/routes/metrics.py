@@ -32,8 +32,9 @@ def _facts(svc: Services, p: Principal, period: str | None) -> tuple[str, list[A
     try:
         cases, assignments = load_facts(svc.engine)
     except (OperationalError, ProgrammingError) as err:
-        raise ApiError(503, "unavailable", "readmodel.unavailable",
-                       f"the read model cannot be read: {type(err).__name__}") from None
+        raise ApiError(
+            503, "unavailable", "readmodel.unavailable", f"the read model cannot be read: {type(err).__name__}"
+        ) from None
     scope = "city"
     if not p.sees_everything:
         scope = f"district:{p.unit_id}"
@@ -54,8 +55,13 @@ def metrics_summary(request: Request, p: Caller, period: PeriodQ = None) -> Metr
     svc = services(request)
     scope, cases, assignments = _facts(svc, p, period)
     now = datetime.now(UTC)
-    m = compute(cases, assignments, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
-                weights=svc.settings.composite_weights)
+    m = compute(
+        cases,
+        assignments,
+        as_of=now,
+        basic_weight=svc.settings.satisfaction_basic_weight,
+        weights=svc.settings.composite_weights,
+    )
     return MetricSummary(scope=scope, period=period, as_of=now, metrics=m.as_dict())
 
 
@@ -63,18 +69,27 @@ def metrics_summary(request: Request, p: Caller, period: PeriodQ = None) -> Metr
 def metrics_slices(
     request: Request,
     p: Caller,
-    by: Annotated[Literal["district", "street", "community", "grid", "department", "category", "period"],
-                  Query(description="How to slice")],
+    by: Annotated[
+        Literal["district", "street", "community", "grid", "department", "category", "period"],
+        Query(description="How to slice"),
+    ],
     period: PeriodQ = None,
 ) -> MetricSlices:
     """The metrics sliced by district, street, community, grid, department, category or month."""
     svc = services(request)
     scope, cases, assignments = _facts(svc, p, period)
     now = datetime.now(UTC)
-    sliced = slice_metrics(cases, assignments, by, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
-                           weights=svc.settings.composite_weights)
-    return MetricSlices(scope=scope, period=period, by=by, as_of=now,
-                        slices={k: v.as_dict() for k, v in sliced.items()})
+    sliced = slice_metrics(
+        cases,
+        assignments,
+        by,
+        as_of=now,
+        basic_weight=svc.settings.satisfaction_basic_weight,
+        weights=svc.settings.composite_weights,
+    )
+    return MetricSlices(
+        scope=scope, period=period, by=by, as_of=now, slices={k: v.as_dict() for k, v in sliced.items()}
+    )
 
 
 @router.get("/metrics/ranking", tags=["metrics"], responses=responses(401, 403, 422, 503))
@@ -82,14 +97,27 @@ def metrics_ranking(
     request: Request,
     p: Caller,
     period: Annotated[str, Query(pattern=PERIOD, description="The month, YYYY-MM (local time)")],
-    by: Annotated[Literal["street", "department", "grid", "community", "district"],
-                  Query(description="What to rank")] = "street",
+    by: Annotated[
+        Literal["street", "department", "grid", "community", "district"], Query(description="What to rank")
+    ] = "street",
 ) -> MetricRanking:
     """Monthly ranking of streets or departments (composite first, then on-time resolution...)."""
     svc = services(request)
     scope, cases, assignments = _facts(svc, p, None)
     now = datetime.now(UTC)
-    rows = ranking(cases, assignments, by, period, as_of=now, basic_weight=svc.settings.satisfaction_basic_weight,
-                   weights=svc.settings.composite_weights)
-    return MetricRanking(scope=scope, period=period, by=by, as_of=now,
-                         rows=[RankEntry(rank=r.rank, key=r.key, metrics=r.metrics.as_dict()) for r in rows])
+    rows = ranking(
+        cases,
+        assignments,
+        by,
+        period,
+        as_of=now,
+        basic_weight=svc.settings.satisfaction_basic_weight,
+        weights=svc.settings.composite_weights,
+    )
+    return MetricRanking(
+        scope=scope,
+        period=period,
+        by=by,
+        as_of=now,
+        rows=[RankEntry(rank=r.rank, key=r.key, metrics=r.metrics.as_dict()) for r in rows],
+    )
