@@ -60,3 +60,24 @@ def private_stack_settings(base: Settings, state_dir: Path, topic_prefix: str) -
             "topic_prefix": topic_prefix,
         }
     )
+
+
+def start_private_stack(base: Settings, tmp_path_factory: pytest.TempPathFactory, name: str) -> Settings:
+    """Start a private stack (own state dir, ports and topics) a test may stop at will; its settings.
+
+    Free ports are picked before the services bind them, so another process may take one meanwhile:
+    up to three attempts, each on new ports.
+    """
+    import uuid
+
+    for attempt in range(3):
+        state = tmp_path_factory.mktemp(f"{name}-stack")
+        private = private_stack_settings(base, state, f"{name}{uuid.uuid4().hex[:6]}")
+        try:
+            assert stack.up(private, timeout=120).healthy
+            return private
+        except stack.StackError:
+            stack.down(private)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

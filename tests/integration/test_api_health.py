@@ -9,7 +9,6 @@ the broker is back, both recover.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from deploy import stack
 from events.topics import ensure_topics
-from tests.integration.conftest import private_stack_settings
+from tests.integration.conftest import start_private_stack
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -29,16 +28,7 @@ NOTICE_WITHIN = 10.0  # seconds: the live feed probes the broker every second, s
 @pytest.fixture(scope="module")
 def private_kafka(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A private stack whose broker this module stops at will."""
-    for attempt in range(3):
-        state = tmp_path_factory.mktemp("health-stack")
-        private = private_stack_settings(stack_settings, state, f"health{uuid.uuid4().hex[:6]}")
-        try:
-            assert stack.up(private, timeout=120).healthy
-            break
-        except stack.StackError:
-            stack.down(private)
-            if attempt == 2:
-                raise
+    private = start_private_stack(stack_settings, tmp_path_factory, "health")
     try:
         yield private
     finally:

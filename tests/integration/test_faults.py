@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from deploy import stack
 from events.topics import ensure_topics
-from tests.integration.conftest import free_port, private_stack_settings
+from tests.integration.conftest import free_port, start_private_stack
 from tests.integration.drills import (
     CaseLoad,
     DrillReport,
@@ -57,17 +57,7 @@ DRILL_TIMEOUT = 150.0  # every drill is bounded: its cases must all be closed wi
 @pytest.fixture(scope="module")
 def drill_stack(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A private stack (Temporal dev server + broker) the drills may stop and restart at will."""
-    for attempt in range(3):
-        # free ports are picked before the services bind them: another process may take one meanwhile
-        state = tmp_path_factory.mktemp("drill-stack")
-        private = private_stack_settings(stack_settings, state, f"drill{uuid.uuid4().hex[:6]}")
-        try:
-            assert stack.up(private, timeout=120).healthy
-            break
-        except stack.StackError:
-            stack.down(private)
-            if attempt == 2:
-                raise
+    private = start_private_stack(stack_settings, tmp_path_factory, "drill")
     try:
         yield private
     finally:

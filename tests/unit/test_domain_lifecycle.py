@@ -346,7 +346,24 @@ def test_rejected_case_is_terminal() -> None:
     case = Case().open_hotline()
     case.do(c.RejectCase(actor=DISPATCHER, reason="not within the hotline's remit"))
     assert case.state.status == CaseStatus.REJECTED
-    assert refused(case, c.RegisterCase(actor=DISPATCHER)) == "status.not_allowed"
+    assert refused(case, c.RegisterCase(actor=DISPATCHER)) == "case.finished"
+
+
+def test_a_finished_case_refuses_every_action_of_every_role() -> None:
+    """Closed, rejected, merged and terminated cases: each candidate command answers case.finished
+    (or role.not_allowed for a role the catalogue does not list), never an event."""
+    from tests.unit.domain_helpers import at, sla
+    from workflows.domain.explore import candidate_commands, reachable_states
+    from workflows.domain.state import TERMINAL
+
+    finished = [(s, now) for s, now in reachable_states(sla(), at("2026-03-02 09:00")) if s.status in TERMINAL]
+    assert {s.status for s, _ in finished} == set(TERMINAL)
+    assert any(s.status == CaseStatus.CLOSED and s.closure_type is not None for s, _ in finished)
+    for state, now in finished:
+        for cmd in candidate_commands(state):
+            with pytest.raises(DomainError) as err:
+                decide(state, cmd, now)  # type: ignore[arg-type]
+            assert err.value.rule in ("case.finished", "role.not_allowed"), (state.status, cmd, err.value)
 
 
 def test_evolve_replays_to_the_same_state() -> None:

@@ -295,6 +295,8 @@ def decide(state: CaseState, command: c.CaseCommand, now: datetime) -> list[Case
     if refusal is not None:
         raise refusal
     if state.status in TERMINAL:
+        if not action.manual:
+            return []  # the clock's tick: a finished case has no running clock
         # a finished case's workflow completes: nothing could be applied to it (appeals included)
         raise DomainError(
             "case.finished", f"case {state.case_id} is {state.status.value}: a finished case takes no further action"
