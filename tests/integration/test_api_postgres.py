@@ -25,7 +25,12 @@ def test_users_and_tokens_on_postgresql(tmp_path: Path) -> None:
         store.create_tables()
         store.create_tables()
         after = set(inspect(engine).get_table_names())
-        assert after - before == {"api_users", "api_tokens", "api_intakes"}
+        assert after - before == {"api_users", "api_tokens", "api_intakes", "api_intake_keys"}
+        # an intake key is bound to its first body's fingerprint; a retry reads that binding back
+        assert store.bind_intake_key("op-1:k1", "C1", "fp-a") == "fp-a"
+        assert store.bind_intake_key("op-1:k1", "C1", "fp-a") == "fp-a"
+        assert store.bind_intake_key("op-1:k1", "C1", "fp-b") == "fp-a"
+        assert store.bind_intake_key("op-2:k1", "C2", "fp-b") == "fp-b"
         store.add_user("op-1", "值班员", Role.DISPATCHER)
         with pytest.raises(UserError, match="already exists"):
             store.add_user("op-1", "again", Role.DISPATCHER)
