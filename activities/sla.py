@@ -6,6 +6,8 @@ calendar snapshot are recorded in the case's history and stay fixed for its whol
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from temporalio import activity
 
 from workflows.domain.state import SlaContext
@@ -19,18 +21,27 @@ SLA_CONTEXT_ACTIVITY = "load_sla_context"
 class SlaActivities:
     """Hands out the worker's active policy and calendar (loaded once, at start)."""
 
-    def __init__(self, policy: SlaPolicy, calendar: WorkCalendar, time_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        policy: SlaPolicy,
+        calendar: WorkCalendar,
+        time_scale: float | None = None,
+        departments: Iterable[str] | None = None,
+    ) -> None:
         """Args:
         policy: the SLA policy in force.
         calendar: the working-time calendar.
         time_scale: wall-clock seconds per policy hour for compressed time (``None``: real time).
             New cases then get the policy compressed onto continuous time, and the scale is
             recorded in their SLA context for their whole life.
+        departments: the city registry's department ids; new cases refuse to summon or be
+            dispatched to any other (``None``: not checked).
         """
         scale = check_scale(time_scale)
         if scale is not None:
             policy = compress_policy(policy, scale)
-        self._context = SlaContext(policy=policy, calendar=calendar, time_scale=scale)
+        known = None if departments is None else tuple(sorted(set(departments)))
+        self._context = SlaContext(policy=policy, calendar=calendar, time_scale=scale, departments=known)
 
     @property
     def context(self) -> SlaContext:

@@ -23,8 +23,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from events.base import Actor
 from events.schemas import CaseEvent
 from workflows.case_workflow import ActionResult, CaseWorkflow, CaseWorkflowInput, workflow_id
+from workflows.domain.actions import Action, Widget
 from workflows.domain.commands import CaseCommand, OpenCase
-from workflows.domain.state import CaseState
+from workflows.domain.state import TERMINAL, CaseState, CaseStatus
+
+#: A case named in a command (``into_case_id``, ``duplicate_case_id``) that does not exist.
+UNKNOWN_CASE = "case.unknown_reference"
+#: A merge into a case that is finished: the report would go into a case nobody works on.
+FINISHED_TARGET = "case.reference_finished"
 
 
 class ActionRefused(Exception):
@@ -184,3 +190,27 @@ class CaseClient:
             return await handle.query(CaseWorkflow.view_timeline, actor.model_dump(mode="json"))
         except WorkflowQueryFailedError as err:
             raise _query_refusal(err) from None
+
+    async def reference_problems(self, action: Action, case_id: str, command: object) -> list[tuple[str, str, str]]:
+        """``(field, rule, message)`` for each case the command names (the fields whose form widget
+        is a case) that does not exist, and for ``merge`` a case to merge into that is finished.
+        The case itself (``merge.self``) is the domain's to answer. Shared by the API and the CLI.
+        """
+        problems: list[tuple[str, str, str]] = []
+        for f in action.fields:
+            ref = getattr(command, f.name, None) if f.widget == Widget.CASE else None
+            if not isinstance(ref, str) or ref == case_id:
+                continue
+            try:
+                target = await self.state(ref)
+            except RPCError as err:
+                if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                    raise
+                target = None
+            if target is None or target.status == CaseStatus.NEW:
+                problems.append((f.name, UNKNOWN_CASE, f"there is no case {ref!r}"))
+            elif action.name == "merge" and target.status in TERMINAL:
+                problems.append(
+                    (f.name, FINISHED_TARGET, f"case {ref} is {target.status.value}: merge into an open case")
+                )
+        return problems

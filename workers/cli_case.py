@@ -333,7 +333,7 @@ def action_command(action: Action) -> Callable[..., None]:
             fields[o.field] = value
         command_ = _build(action.command, actor=parse_actor(actor), **fields)
         check_units(units)
-        _send(case_id, command_, request_id)
+        _send(case_id, command_, request_id, action)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
@@ -343,12 +343,15 @@ def action_command(action: Action) -> Callable[..., None]:
     return command
 
 
-def _send(case_id: str, command: c.Command, request_id: str | None) -> None:
+def _send(case_id: str, command: c.Command, request_id: str | None, action: Action | None = None) -> None:
     async def go(cc: CaseClient) -> None:
         from temporalio.exceptions import TemporalError
         from temporalio.service import RPCError
 
         try:
+            refs = await cc.reference_problems(action, case_id, command) if action is not None else []
+            for field, rule, message in refs:  # a case named in an option that does not exist, ...
+                fail(f"refused by rule {rule}: --{field.replace('_', '-')}: {message}")
             result = await cc.act(case_id, command, request_id)  # type: ignore[arg-type]
         except ActionRefused as err:
             fail(f"refused by rule {err.rule}: {_one_line(err.message)}")

@@ -100,18 +100,22 @@ def build_worker(
     policy: SlaPolicy | None = None,
     calendar: WorkCalendar | None = None,
     max_cached_workflows: int | None = None,
+    departments: list[str] | None = None,
 ) -> Worker:
     """The case worker: the case workflow, the publishing and SLA activities.
 
     With ``settings.sla_time_scale`` set, new cases run on compressed time (see
     :mod:`workflows.sla.timescale`). The policy and calendar named by the settings are checked
     first (:func:`checked_policy`, :func:`checked_calendar`): an invalid one raises
-    :class:`RefusedToStart`.
+    :class:`RefusedToStart`. New cases carry the city registry's departments (``departments``, by
+    default read from the registry) and refuse a dispatch or a whistle naming any other.
     """
     policy = policy or checked_policy(settings)
     calendar = calendar or checked_calendar(settings)
     publishing = PublishingActivities(sink or build_sink(settings))
-    sla = SlaActivities(policy, calendar, time_scale=settings.sla_time_scale)
+    if departments is None:
+        departments = list(build_registry(settings).departments)
+    sla = SlaActivities(policy, calendar, time_scale=settings.sla_time_scale, departments=departments)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

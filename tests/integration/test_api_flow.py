@@ -171,6 +171,22 @@ def test_units_the_registry_does_not_know_are_refused_naming_the_field(api: ApiS
         assert r.status_code == 200, r.text
 
 
+def test_cases_named_in_a_body_must_exist_and_a_merge_goes_into_an_open_case(
+    api: ApiStack, states: dict[str, str]
+) -> None:
+    with api.client("op-1") as op:
+        cid, target = open_case(op, api.geo), open_case(op, api.geo)
+        for action, field in (("merge", "into_case_id"), ("attach-duplicate", "duplicate_case_id")):
+            r = act(op, cid, action, {field: "CNOSUCHCASE01"})
+            assert _field_rules(r) == {(f"body.{field}", "case.unknown_reference")}, r.text
+        for finished in ("closed", "rejected", "merged", "terminated"):
+            r = act(op, cid, "merge", {"into_case_id": states[finished]})
+            assert _field_rules(r) == {("body.into_case_id", "case.reference_finished")}, (finished, r.text)
+        assert op.get(f"/cases/{cid}").json()["status"] == "received"  # nothing reached the case
+        r = act(op, cid, "merge", {"into_case_id": target})
+        assert r.status_code == 200 and r.json()["status"] == "merged", r.text
+
+
 def test_an_idempotency_key_reused_with_another_body_is_refused(api: ApiStack) -> None:
     key = f"reuse-{uuid.uuid4().hex}"
     with api.client("op-1") as op:
@@ -373,6 +389,25 @@ async def test_each_role_is_refused_outside_its_jurisdiction_at_the_api_and_at_t
     dispatched = [e for e in timeline if e.type == "case.dispatched"]
     assert dispatched and dispatched[0].actor.person_id == "op-1"
     assert dispatched[0].unit == UnitRef(kind=UnitKind.STREET, id=geo.street)
+
+
+async def test_a_direct_caller_cannot_name_a_department_the_city_lacks(api: ApiStack) -> None:
+    """Past the API (straight to Temporal), the workflow refuses too: the case's context carries the
+    registry's departments, so no case waits for a unit that does not exist."""
+    cases = CaseClient(await connect_temporal(api.settings), api.settings.task_queue)
+    street = Actor(role=Role.STREET, person_id="street-1", unit_id=api.geo.street)
+    ghost = WhistleTask(department_id="no-such-department", task="x")
+    whistle = c.BlowWhistle(actor=street, tasks=[WhistleTask(department_id="environment", task="执法"), ghost])
+    with api.client("op-1") as op:
+        handling, cid = open_case(op, api.geo), open_case(op, api.geo)
+    drive(api, handling, lifecycle(api.geo)[:4])
+    assert await _refused_by_the_validator(cases, handling, whistle) == "registry.unknown_unit"
+    drive(api, cid, lifecycle(api.geo)[:1])
+    hotline = Actor(role=Role.DISPATCHER, person_id="op-1")
+    ghost_unit = c.DispatchCase(actor=hotline, unit=UnitRef(kind=UnitKind.DEPARTMENT, id="no-such-department"))
+    assert await _refused_by_the_validator(cases, cid, ghost_unit) == "registry.unknown_unit"
+    known = c.DispatchCase(actor=hotline, unit=UnitRef(kind=UnitKind.DEPARTMENT, id="environment"))
+    assert (await cases.act(cid, known)).status.value == "dispatched"
 
 
 async def _refused_by_the_validator(cases: CaseClient, case_id: str, command: Any) -> str:

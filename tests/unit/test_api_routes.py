@@ -22,7 +22,7 @@ from events.base import CaseEventBase, Role
 from tests.unit import domain_helpers as h
 from workers.api.app import create_app
 from workers.api.users import UserStore
-from workers.case_client import ActionRefused, case_id_for_key
+from workers.case_client import ActionRefused, CaseClient, case_id_for_key
 from workers.settings import Settings
 from workflows.case_models import ActionResult
 from workflows.domain import CaseState, decide, evolve_all
@@ -90,6 +90,9 @@ class FakeCases:
 
     async def timeline(self, case_id: str) -> list[CaseEventBase]:
         return self.timelines.get(case_id, [])
+
+    # the real client's check, on this client's states
+    reference_problems = CaseClient.reference_problems
 
     async def view(self, case_id: str, actor: Any) -> CaseState:
         return self.states[case_id]
@@ -263,6 +266,18 @@ def test_units_the_registry_does_not_know_are_refused_with_the_field(api: Api) -
     )
     review = {"decision": "redispatch", "ruling": "改派", "redispatch_to": {"kind": "grid", "id": "G-999"}}
     assert _rules(api.act(cid, "review-return", review)) == {("body.redispatch_to", "registry.unknown_unit")}
+
+
+def test_cases_named_in_a_body_must_exist_and_a_merge_target_be_open(api: Api) -> None:
+    cid, other, closed = api.open(), api.open(), _closed(api)
+    for action, field in (("merge", "into_case_id"), ("attach-duplicate", "duplicate_case_id")):
+        r = api.act(cid, action, {field: "CNOSUCHCASE00"})
+        assert _rules(r) == {(f"body.{field}", "case.unknown_reference")}, action
+    assert _rules(api.act(cid, "merge", {"into_case_id": closed})) == {("body.into_case_id", "case.reference_finished")}
+    assert api.act(cid, "merge", {"into_case_id": cid}).json()["rule"] == "merge.self"  # the domain's rule
+    assert api.cases.states[cid].status == CaseStatus.RECEIVED  # nothing was sent
+    assert api.act(cid, "attach-duplicate", {"duplicate_case_id": closed}).status_code == 200
+    assert api.act(cid, "merge", {"into_case_id": other}).status_code == 200
 
 
 def test_a_whistle_task_with_an_unknown_field_is_refused(api: Api) -> None:

@@ -54,6 +54,10 @@ class Recorder:
     def __init__(self, raises: Exception | None = None) -> None:
         self.sent: list[tuple[str, c.Command, str | None]] = []
         self.raises = raises
+        self.references: list[tuple[str, str, str]] = []  # what reference_problems answers
+
+    async def reference_problems(self, action: Action, case_id: str, command: c.Command) -> list[tuple[str, str, str]]:
+        return self.references
 
     async def act(self, case_id: str, command: c.Command, request_id: str | None = None) -> ActionResult:
         if self.raises is not None:
@@ -413,3 +417,22 @@ def test_a_toy_action_colliding_with_a_hand_written_command_is_refused() -> None
 
     with pytest.raises(ValueError, match="collides"):
         build_case_app(CATALOGUE.extended(Action("show", Show, (Role.DISPATCHER,), "看", "look")))
+
+
+@pytest.mark.parametrize(
+    ("action", "flag", "rule"),
+    [
+        ("merge", "--into-case-id", "case.unknown_reference"),
+        ("merge", "--into-case-id", "case.reference_finished"),
+        ("attach-duplicate", "--duplicate-case-id", "case.unknown_reference"),
+    ],
+)
+def test_a_case_reference_the_client_refuses_is_one_line_and_nothing_is_sent(
+    recorder: Recorder, action: str, flag: str, rule: str
+) -> None:
+    field = flag.removeprefix("--").replace("-", "_")
+    recorder.references = [(field, rule, "there is no case 'CX'")]
+    result = CliRunner().invoke(app, ["case", action, "C1", flag, "CX"])
+    assert result.exit_code == 2, result.output
+    assert f"refused by rule {rule}: {flag}: there is no case 'CX'" in result.output
+    assert recorder.sent == []

@@ -427,3 +427,44 @@ def test_command_validation_names_field_and_rule() -> None:
             location=LOCATION,
         )
     assert "case_id" in str(err.value)
+
+
+def _city_case() -> Case:
+    """A case whose context carries the city's departments (as a worker with a registry gives it)."""
+    case = Case()
+    assert case.state.sla is not None
+    known = ("environment", "housing", "urban-management", "water")
+    case.state = case.state.model_copy(update={"sla": case.state.sla.model_copy(update={"departments": known})})
+    return case.open_hotline()
+
+
+@pytest.mark.parametrize("department", ["no-such-department", "", "Environment", "environment "])
+def test_a_department_outside_the_city_is_refused_by_dispatch_review_and_whistle(department: str) -> None:
+    ghost = UnitRef.model_construct(kind=UnitKind.DEPARTMENT, id=department)
+    case = _city_case()
+    case.do(c.RegisterCase(actor=DISPATCHER))
+    assert refused(case, c.DispatchCase(actor=DISPATCHER, unit=ghost)) == "registry.unknown_unit"
+    case.do(c.DispatchCase(actor=DISPATCHER, unit=STREET))
+    case.do(c.ReturnCase(actor=STREET_ACTOR, reason_code=ReturnReason.UNCLEAR_OWNERSHIP, reason="不属本街道"))
+    review = c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="改派", redispatch_to=ghost)
+    assert refused(case, review) == "registry.unknown_unit"
+    case.do(c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.INSIST, ruling="属地办理"))
+    case.do(c.AcceptCase(actor=STREET_ACTOR))
+    tasks = [
+        WhistleTask(department_id="environment", task="执法"),
+        WhistleTask.model_construct(department_id=department, task="x"),
+    ]
+    assert refused(case, c.BlowWhistle.model_construct(actor=STREET_ACTOR, tasks=tasks, reason=None)) == (
+        "registry.unknown_unit"
+    )
+    before = case.state.seq
+    case.do(c.BlowWhistle(actor=STREET_ACTOR, tasks=[WhistleTask(department_id="environment", task="执法")]))
+    assert case.state.open_whistle is not None and case.state.seq > before
+
+
+def test_a_context_without_departments_checks_none() -> None:
+    """Cases started before the registry was carried keep their behaviour (their histories replay)."""
+    case = Case().open_hotline().to_street_handling()
+    assert case.state.sla is not None and case.state.sla.departments is None
+    case.do(c.BlowWhistle(actor=STREET_ACTOR, tasks=[WhistleTask(department_id="anything", task="x")]))
+    assert case.state.open_whistle is not None

@@ -47,6 +47,7 @@ FORM_RULES: Mapping[str, str] = {
     "review.insist_target": "'insist' chosen with another unit in 'redispatch_to': leave it empty",
     "merge.self": "the case id typed into 'into_case_id' is this case: type the case it duplicates",
     "merge.duplicate": "the case id typed into 'duplicate_case_id' is this case or already attached: type another",
+    "registry.unknown_unit": "a department typed in is not one of the city's: pick one from the registry",
     "close.overdue": "'normal' chosen as closure type on a breached case: leave it empty (overdue) or pick another",
 }
 """Rules that judge only the values typed into an action's form, each with why.

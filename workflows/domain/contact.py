@@ -3,10 +3,12 @@
 A resident's contact phone must reach the resident for the first contact (响应) and the callback
 (回访), so it is a Chinese mobile or landline number:
 
-* mobile: ``1[3-9]`` and 9 more digits, optionally after ``+86`` or ``86``; single spaces or
-  hyphens may separate digits (``138 1234 5678``, ``+86-138-1234-5678``);
-* landline: the area code (``0`` and 2–3 digits), then the local number of 7–8 digits starting
-  with 2–9, optionally separated by a single space or hyphen (``010-62345678``, ``0471 6234567``),
+* mobile: ``1[3-9]`` and 9 more digits, optionally after ``+86``, ``0086`` or ``86``; single
+  spaces or hyphens may separate digits (``138 1234 5678``, ``+86-138-1234-5678``);
+* landline: the area code (``0`` and 2–3 digits, possibly in brackets; or, internationally,
+  ``+86`` and the code without its ``0``), then the local number of 7–8 digits starting with 2–9,
+  optionally separated by a single space or hyphen (``010-62345678``, ``(0471) 6234567``,
+  ``+86 10 6234 5678``),
   and an optional extension of 1–6 digits after ``-``, ``转`` or ``ext`` (``010-62345678-123``,
   ``010-62345678转123``).
 
@@ -25,9 +27,12 @@ import re
 PHONE_MESSAGE = "contact.phone: not a Chinese mobile (1xx xxxx xxxx) or landline (0xx-xxxxxxxx) number"
 
 _SEP = r"[ -]?"
-_MOBILE = re.compile(rf"(?:\+?86{_SEP})?1[3-9](?:{_SEP}\d){{9}}", re.ASCII)
+_COUNTRY = rf"(?:\+|00)?86{_SEP}"  # +86, 0086 or 86
+_MOBILE = re.compile(rf"(?:{_COUNTRY})?1[3-9](?:{_SEP}\d){{9}}", re.ASCII)
+# the area code: 0 and 2-3 digits, in brackets or not; written internationally without its 0
+_AREA = rf"(?:0\d{{2,3}}|\(0\d{{2,3}}\)|{_COUNTRY}[1-9]\d{{1,2}})"
 _LANDLINE = re.compile(
-    rf"0\d{{2,3}}{_SEP}[2-9](?:{_SEP}\d){{6,7}}(?:(?:-|转|{_SEP}ext\.?{_SEP})\d{{1,6}})?", re.IGNORECASE | re.ASCII
+    rf"{_AREA}{_SEP}[2-9](?:{_SEP}\d){{6,7}}(?:(?:-|转|{_SEP}ext\.?{_SEP})\d{{1,6}})?", re.IGNORECASE | re.ASCII
 )
 
 

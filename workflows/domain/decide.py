@@ -394,9 +394,18 @@ def _register(d: _Decision, cmd: c.RegisterCase) -> None:
     d.emit(CaseRegistered, note=cmd.note)
 
 
-def _check_dispatch_target(s: CaseState, unit: UnitRef) -> None:
+def _require_known_department(s: CaseState, department_id: str, field: str) -> None:
+    """The department must be one of the city's (when the case's context carries the registry's)."""
+    known = s.sla.departments if s.sla is not None else None
+    if known is not None and department_id not in known:
+        raise DomainError("registry.unknown_unit", f"{field}: the city registry has no department {department_id!r}")
+
+
+def _check_dispatch_target(s: CaseState, unit: UnitRef, field: str = "unit") -> None:
     loc = s.location
     assert loc is not None
+    if unit.kind == UnitKind.DEPARTMENT:
+        _require_known_department(s, unit.id, field)
     if unit.kind == UnitKind.HOTLINE:
         raise DomainError("dispatch.target", "a case is dispatched to a grid, a street or a department")
     if unit.kind == UnitKind.GRID and unit.id != loc.grid_id:
@@ -445,7 +454,7 @@ def _review(d: _Decision, cmd: c.ReviewReturn) -> None:
             raise DomainError("review.target_missing", "re-dispatch needs 'redispatch_to': the unit to send it to")
         if target == pending.unit:
             raise DomainError("review.same_unit", "re-dispatch must go to another unit; to keep it there, insist")
-        _check_dispatch_target(d.state, target)
+        _check_dispatch_target(d.state, target, "redispatch_to")
         final = False
     else:
         if cmd.redispatch_to is not None and cmd.redispatch_to != pending.unit:
@@ -486,6 +495,8 @@ def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
         _require_role(cmd, Role.STREET, Role.DISPATCHER)
     if s.open_whistle is not None:
         raise DomainError("whistle.round_open", f"whistle round {s.open_whistle.round} is still open")
+    for i, t in enumerate(cmd.tasks):
+        _require_known_department(s, t.department_id, f"tasks.{i}.department_id")
     rnd = len(s.whistles) + 1
     tasks = [t.to_event() for t in cmd.tasks]
     d.emit(WhistleBlown, round=rnd, street_id=s.location.street_id, tasks=tasks, reason=cmd.reason)

@@ -57,6 +57,11 @@ class SlaContext(BaseModel):
     policy: SlaPolicy
     calendar: WorkCalendar
     time_scale: float | None = None
+    #: The city registry's departments when the case started (sorted): a dispatch, a re-dispatch or
+    #: a whistle naming another department is refused (``registry.unknown_unit``), so no case waits
+    #: for a unit that does not exist, whoever sends the command. ``None``: not checked (cases
+    #: started before the registry was carried, and tests without a city).
+    departments: tuple[str, ...] | None = None
 
     def wall(self, duration: timedelta) -> timedelta:
         """``duration`` of policy time as the clocks count it (compressed under a time scale)."""

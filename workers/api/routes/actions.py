@@ -174,6 +174,9 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
         except ValidationError as err:
             raise validation_error(err) from None
         check_units(svc.registry, action, command)
+        refs = await svc.cases.reference_problems(action, case_id, command)
+        if refs:  # a case named in the body that does not exist, or a merge into a finished case
+            raise invalid_fields([(f"body.{field}", rule, message) for field, rule, message in refs])
         rid = f"{p.person_id}:{request_id}" if request_id else None
         try:
             result = await svc.cases.act(case_id, cast(Any, command), rid)
