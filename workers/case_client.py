@@ -167,6 +167,20 @@ class CaseClient:
             state = None
         return finished_refusal(case_id, str(command.type), state)
 
+    async def find(self, case_id: str) -> CaseState | None:
+        """The case's state, or ``None`` when there is no such case (no workflow, or not opened).
+
+        Raises:
+            RPCError: Temporal answered with anything else (e.g. it is unavailable).
+        """
+        try:
+            state = await self.state(case_id)
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise
+        return None if state.status == CaseStatus.NEW else state
+
     async def state(self, case_id: str) -> CaseState:
         handle = self.client.get_workflow_handle_for(CaseWorkflow.run, workflow_id(case_id))
         return await handle.query(CaseWorkflow.state)
@@ -201,13 +215,8 @@ class CaseClient:
             ref = getattr(command, f.name, None) if f.widget == Widget.CASE else None
             if not isinstance(ref, str) or ref == case_id:
                 continue
-            try:
-                target = await self.state(ref)
-            except RPCError as err:
-                if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-                    raise
-                target = None
-            if target is None or target.status == CaseStatus.NEW:
+            target = await self.find(ref)
+            if target is None:
                 problems.append((f.name, UNKNOWN_CASE, f"there is no case {ref!r}"))
             elif action.name == "merge" and target.status in TERMINAL:
                 problems.append(

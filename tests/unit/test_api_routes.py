@@ -91,7 +91,8 @@ class FakeCases:
     async def timeline(self, case_id: str) -> list[CaseEventBase]:
         return self.timelines.get(case_id, [])
 
-    # the real client's check, on this client's states
+    # the real client's look-up and check, on this client's states
+    find = CaseClient.find
     reference_problems = CaseClient.reference_problems
 
     async def view(self, case_id: str, actor: Any) -> CaseState:

@@ -28,7 +28,7 @@ from workers.case_client import CaseClient
 from workers.settings import Settings
 from workflows.domain.actions import Catalogue
 from workflows.domain.registry import CityRegistry
-from workflows.domain.state import CaseState, CaseStatus
+from workflows.domain.state import CaseState
 
 CASE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 KEY = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -106,16 +106,14 @@ CaseIdParam = Annotated[str, PathParam(pattern=CASE_ID, max_length=64, descripti
 async def load_case(svc: Services, case_id: str) -> CaseState:
     """The case's state from its workflow; 404 when there is no such case."""
     from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError, RPCStatusCode
+    from temporalio.service import RPCError
 
     try:
-        state = await svc.cases.state(case_id)
+        state = await svc.cases.find(case_id)
     except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise ApiError(404, "not_found", "case.not_found", f"no case {case_id}") from None
         raise ApiError(503, "unavailable", "temporal.unavailable", f"Temporal: {err.message}") from None
     except WorkflowQueryFailedError as err:
         raise ApiError(503, "unavailable", "temporal.query_failed", str(err)) from None
-    if state.status == CaseStatus.NEW:
+    if state is None:
         raise ApiError(404, "not_found", "case.not_found", f"no case {case_id}")
     return state

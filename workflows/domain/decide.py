@@ -227,15 +227,6 @@ def _require_status(s: CaseState, cmd: c.Command, *allowed: CaseStatus) -> None:
         )
 
 
-def _require_role(cmd: c.Command, *roles: Role) -> None:
-    if cmd.actor.role not in roles:
-        names = ", ".join(r.value for r in roles)
-        raise DomainError(
-            "role.not_allowed",
-            f"'{_name(cmd)}' may be done by {names}, not by {cmd.actor.role.value}",
-        )
-
-
 def _require_assigned(s: CaseState, cmd: c.Command) -> UnitRef:
     """The actor must belong to the unit the case is assigned to."""
     unit = s.unit
@@ -262,7 +253,7 @@ def _require_supervisor_jurisdiction(s: CaseState, actor: Actor) -> None:
 
 
 def _require_live(s: CaseState, cmd: c.Command) -> None:
-    if s.status in TERMINAL or s.status in (CaseStatus.NEW, CaseStatus.RECEIVED):
+    if s.status in (CaseStatus.NEW, CaseStatus.RECEIVED):  # a finished case never gets here
         raise DomainError(
             "status.not_allowed",
             f"'{_name(cmd)}' needs a registered, open case; it is {s.status.value}",
@@ -383,13 +374,11 @@ def _open(d: _Decision, cmd: c.OpenCase) -> None:
 
 
 def _reject(d: _Decision, cmd: c.RejectCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.RECEIVED)
     d.emit(CaseRejected, reason=cmd.reason)
 
 
 def _register(d: _Decision, cmd: c.RegisterCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.RECEIVED)
     d.emit(CaseRegistered, note=cmd.note)
 
@@ -415,7 +404,6 @@ def _check_dispatch_target(s: CaseState, unit: UnitRef, field: str = "unit") -> 
 
 
 def _dispatch(d: _Decision, cmd: c.DispatchCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.REGISTERED)
     _check_dispatch_target(d.state, cmd.unit)
     d.emit(CaseDispatched, unit=cmd.unit, note=cmd.note)
@@ -444,7 +432,6 @@ def _return(d: _Decision, cmd: c.ReturnCase) -> None:
 
 
 def _review(d: _Decision, cmd: c.ReviewReturn) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.RETURNED)
     pending = d.state.pending_return
     assert pending is not None
@@ -482,17 +469,15 @@ def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
     assert s.location is not None
-    if cmd.actor.role == Role.DISPATCHER:
-        pass  # on behalf of the street
-    elif cmd.actor.role == Role.STREET:
-        if cmd.actor.unit_id != s.location.street_id or s.unit is None or s.unit.kind != UnitKind.STREET:
-            raise DomainError(
-                "jurisdiction.whistle",
-                f"only the street handling the case ({s.location.street_id}) may blow the whistle; "
-                f"the actor is {cmd.actor.label()}",
-            )
-    else:
-        _require_role(cmd, Role.STREET, Role.DISPATCHER)
+    # the catalogue lets the street, or the hotline on the street's behalf, blow the whistle
+    if cmd.actor.role == Role.STREET and (
+        cmd.actor.unit_id != s.location.street_id or s.unit is None or s.unit.kind != UnitKind.STREET
+    ):
+        raise DomainError(
+            "jurisdiction.whistle",
+            f"only the street handling the case ({s.location.street_id}) may blow the whistle; "
+            f"the actor is {cmd.actor.label()}",
+        )
     if s.open_whistle is not None:
         raise DomainError("whistle.round_open", f"whistle round {s.open_whistle.round} is still open")
     for i, t in enumerate(cmd.tasks):
@@ -505,7 +490,6 @@ def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
 
 
 def _summoned_task(d: _Decision, cmd: c.Command) -> tuple[int, str]:
-    _require_role(cmd, Role.DEPARTMENT)
     w = d.state.open_whistle
     dept = cmd.actor.unit_id or ""
     if w is None or dept not in w.tasks:
@@ -559,7 +543,6 @@ def _resolve(d: _Decision, cmd: c.ResolveCase) -> None:
 def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.RESOLVED)
-    _require_role(cmd, Role.GRID_WORKER)
     assert s.location is not None
     if cmd.actor.unit_id != s.location.grid_id:
         raise DomainError(
@@ -579,7 +562,6 @@ def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
 
 def _callback(d: _Decision, cmd: c.RecordCallback) -> None:
     s = d.state
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(s, cmd, CaseStatus.VERIFIED)
     if not s.has_resident:
         raise DomainError("callback.no_resident", "this case has no resident to call back; close it")
@@ -593,7 +575,6 @@ def _callback(d: _Decision, cmd: c.RecordCallback) -> None:
 
 def _close(d: _Decision, cmd: c.CloseCase) -> None:
     s = d.state
-    _require_role(cmd, Role.DISPATCHER)
     if s.has_resident:
         _require_status(s, cmd, CaseStatus.CALLED_BACK)
     else:
@@ -619,7 +600,6 @@ def _request_extension(d: _Decision, cmd: c.RequestExtension) -> None:
 
 def _decide_extension(d: _Decision, cmd: c.DecideExtension) -> None:
     s = d.state
-    _require_role(cmd, Role.DISPATCHER, Role.SUPERVISOR)
     _require_supervisor_jurisdiction(s, cmd.actor)
     pending = s.pending_extension
     if pending is None:
@@ -673,7 +653,6 @@ def _resume(d: _Decision, cmd: c.ResumeFromResident) -> None:
 
 
 def _shelve(d: _Decision, cmd: c.ShelveCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(
         d.state, cmd, CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.RETURNED, CaseStatus.HANDLING
     )
@@ -684,7 +663,6 @@ def _shelve(d: _Decision, cmd: c.ShelveCase) -> None:
 
 
 def _unshelve(d: _Decision, cmd: c.UnshelveCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.SHELVED)
     d.emit(CaseUnshelved, note=cmd.note)
     s = d.state
@@ -697,7 +675,6 @@ def _unshelve(d: _Decision, cmd: c.UnshelveCase) -> None:
 
 
 def _terminate(d: _Decision, cmd: c.TerminateCase) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_live(d.state, cmd)
     if d.state.open_whistle is not None:
         raise DomainError("terminate.whistle_open", "finish the open whistle round before terminating")
@@ -708,7 +685,7 @@ def _terminate(d: _Decision, cmd: c.TerminateCase) -> None:
 
 def _appeal(d: _Decision, cmd: c.FileAppeal) -> None:
     s = d.state
-    if s.status in (CaseStatus.NEW, CaseStatus.RECEIVED, CaseStatus.REJECTED, CaseStatus.MERGED):
+    if s.status in (CaseStatus.NEW, CaseStatus.RECEIVED):
         raise DomainError("status.not_allowed", f"no appeal on a case that is {s.status.value}")
     unit = _require_assigned(s, cmd)
     if s.appeal_pending:
@@ -717,7 +694,6 @@ def _appeal(d: _Decision, cmd: c.FileAppeal) -> None:
 
 
 def _decide_appeal(d: _Decision, cmd: c.DecideAppeal) -> None:
-    _require_role(cmd, Role.SUPERVISOR)
     _require_supervisor_jurisdiction(d.state, cmd.actor)
     if not d.state.appeal_pending:
         raise DomainError("appeal.none", "there is no appeal to decide")
@@ -725,7 +701,6 @@ def _decide_appeal(d: _Decision, cmd: c.DecideAppeal) -> None:
 
 
 def _merge(d: _Decision, cmd: c.MergeInto) -> None:
-    _require_role(cmd, Role.DISPATCHER)
     _require_status(d.state, cmd, CaseStatus.RECEIVED, CaseStatus.REGISTERED, CaseStatus.DISPATCHED)
     if cmd.into_case_id == d.state.case_id:
         raise DomainError("merge.self", "a case cannot be merged into itself")
@@ -734,9 +709,8 @@ def _merge(d: _Decision, cmd: c.MergeInto) -> None:
 
 
 def _attach(d: _Decision, cmd: c.AttachDuplicate) -> None:
-    _require_role(cmd, Role.DISPATCHER, Role.SYSTEM)
     s = d.state
-    if s.status in (CaseStatus.NEW, CaseStatus.REJECTED, CaseStatus.MERGED):
+    if s.status == CaseStatus.NEW:
         raise DomainError("status.not_allowed", f"cannot attach a duplicate to a case that is {s.status.value}")
     if cmd.duplicate_case_id == s.case_id or cmd.duplicate_case_id in s.duplicates:
         raise DomainError("merge.duplicate", f"{cmd.duplicate_case_id} is already attached or is this case")
@@ -745,7 +719,6 @@ def _attach(d: _Decision, cmd: c.AttachDuplicate) -> None:
 
 def _supervise(d: _Decision, cmd: c.Supervise) -> None:
     s = d.state
-    _require_role(cmd, Role.SUPERVISOR, Role.DISPATCHER)
     _require_supervisor_jurisdiction(s, cmd.actor)
     _require_live(s, cmd)
     unit = s.unit or HOTLINE
@@ -756,7 +729,7 @@ def _supervise(d: _Decision, cmd: c.Supervise) -> None:
 
 
 def _tick(d: _Decision, cmd: c.Tick) -> None:
-    _require_role(cmd, Role.SYSTEM)
+    """Nothing beyond the alarms ``decide`` fires before every command (the system alone ticks)."""
 
 
 Decision = _Decision

@@ -25,17 +25,12 @@ from workers.api.auth import api_roles, require_action_role, require_read
 from workers.api.deps import KEY, Caller, CaseIdParam, load_case, services
 from workers.api.errors import ApiError, invalid_fields, responses, validation_error
 from workers.api.schemas import ActionResponse, AvailableAction, CaseActions, body_model
-from workers.case_client import ActionRefused, finished_refusal
+from workers.case_client import finished_refusal
 from workflows.domain.actions import Action, Catalogue, Widget, form_schema
 from workflows.domain.registry import CityRegistry
 from workflows.domain.state import TERMINAL, CaseState
 
 UNKNOWN_UNIT = "registry.unknown_unit"
-
-
-def action_path(name: str) -> str:
-    """How URLs spell an action: ``review_return`` → ``review-return``."""
-    return name.replace("_", "-")
 
 
 def action_body(action: Action) -> type[BaseModel]:
@@ -178,14 +173,9 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
         if refs:  # a case named in the body that does not exist, or a merge into a finished case
             raise invalid_fields([(f"body.{field}", rule, message) for field, rule, message in refs])
         rid = f"{p.person_id}:{request_id}" if request_id else None
-        try:
-            result = await svc.cases.act(case_id, cast(Any, command), rid)
-        except ActionRefused as err:
-            if err.rule == "status.not_allowed":  # it may have finished meanwhile (a double click on close)
-                now = await load_case(svc, case_id)
-                if now.status in TERMINAL:
-                    raise finished_refusal(case_id, action.name, now) from None
-            raise
+        # a case that finished meanwhile (a double click on close) is refused by the domain and the
+        # case client with case.finished
+        result = await svc.cases.act(case_id, cast(Any, command), rid)
         return ActionResponse(case_id=result.case_id, status=result.status, seq=result.seq, events=result.events)
 
     act.__doc__ = f"{action.summary}.\n\nMay be attempted by: {roles}; the workflow checks the rest."
