@@ -83,22 +83,11 @@ def invalid_fields(errors: list[tuple[str, str, str]]) -> RequestValidationError
 
 
 def validation_error(err: ValidationError, prefix: str = "body") -> RequestValidationError:
-    """A pydantic error of a command built from a body, as field errors under ``prefix``."""
+    """A pydantic error of a command built from a body, as field errors under ``prefix``; the rule is
+    the error's type (a domain validator's own, e.g. ``contact.phone``, or pydantic's)."""
     return RequestValidationError(
-        [{"loc": (prefix, *e["loc"]), "type": _rule_of(e), "msg": e["msg"]} for e in err.errors()]
+        [{"loc": (prefix, *e["loc"]), "type": e["type"], "msg": e["msg"]} for e in err.errors()]
     )
-
-
-_DOMAIN_RULE = re.compile(r"^\[(?P<rule>[a-z_][a-z0-9_]*(\.[a-z0-9_]+)+)\] (?P<message>.*)$", re.DOTALL)
-
-
-def _rule_of(error: Any) -> str:
-    """The rule of one pydantic error: a validator's ``[rule] message`` names its own (e.g. the
-    domain's phone rule), anything else keeps pydantic's type."""
-    msg = str(error.get("msg", ""))
-    text = msg.removeprefix("Value error, ")
-    match = _DOMAIN_RULE.match(text)
-    return match["rule"] if match else str(error.get("type", "invalid"))
 
 
 def registry_error(err: RegistryError) -> RequestValidationError:
@@ -134,7 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [
             FieldError(
                 field=".".join(str(p) for p in e.get("loc", ())) or "request",
-                rule=_rule_of(e),
+                rule=str(e.get("type", "invalid")),
                 message=str(e.get("msg", "invalid value")),
             )
             for e in exc.errors()

@@ -24,7 +24,12 @@ from __future__ import annotations
 
 import re
 
-PHONE_MESSAGE = "contact.phone: not a Chinese mobile (1xx xxxx xxxx) or landline (0xx-xxxxxxxx) number"
+from pydantic_core import PydanticCustomError
+
+#: The rule a refused phone breaks: the error's type, so the API answers ``422 body.contact.phone``
+#: with rule ``contact.phone`` and the CLI prints ``contact.phone: <message>``.
+PHONE_RULE = "contact.phone"
+PHONE_MESSAGE = "not a Chinese mobile (1xx xxxx xxxx) or landline (0xx-xxxxxxxx) number"
 
 _SEP = r"[ -]?"
 _COUNTRY = rf"(?:\+|00)?86{_SEP}"  # +86, 0086 or 86
@@ -53,10 +58,11 @@ def check_phone(phone: str | None) -> str | None:
     """``phone`` with surrounding blanks removed, or ``None``.
 
     Raises:
-        ValueError: with :data:`PHONE_MESSAGE` when the number breaks the rule.
+        ValueError: a ``PydanticCustomError`` of type :data:`PHONE_RULE` with :data:`PHONE_MESSAGE`
+            when the number breaks the rule.
     """
     if phone is None:
         return None
     if not is_valid_phone(phone):
-        raise ValueError(PHONE_MESSAGE)
+        raise PydanticCustomError(PHONE_RULE, PHONE_MESSAGE)
     return phone.strip()

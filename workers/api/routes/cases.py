@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -51,18 +50,6 @@ def fingerprint(body: IntakeBody) -> str:
     keys sorted), so the same complaint sent again matches and any other complaint does not."""
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _intake_error(err: ValidationError) -> RequestValidationError:
-    """The command's validation error as field errors; the contact's rules point at their field."""
-    out = validation_error(err)
-    fixed = []
-    for e in out.errors():
-        loc = tuple(e.get("loc", ()))
-        if loc in (("body",), ("body", "contact")) and "phone" in f"{e.get('type', '')} {e.get('msg', '')}":
-            e = {**e, "loc": ("body", "contact", "phone")}
-        fixed.append(e)
-    return RequestValidationError(fixed)
 
 
 @router.post("/cases", status_code=201, tags=["cases"], responses=responses(401, 403, 409, 422, 503))
@@ -120,10 +107,11 @@ async def open_case(
             }
         )
     except ValidationError as err:
-        raise _intake_error(err) from None
+        raise validation_error(err) from None
     # the key is bound to this payload first: the same key with another complaint is refused
-    stored = await asyncio.to_thread(svc.store.bind_intake_key, scoped_key, case_id, fingerprint(body))
-    if stored != fingerprint(body):
+    sent = fingerprint(body)
+    stored = await asyncio.to_thread(svc.store.bind_intake_key, scoped_key, case_id, sent)
+    if stored != sent:
         raise invalid(
             "header.idempotency-key",
             KEY_REUSED,
