@@ -1,6 +1,6 @@
 # gridcase: developer entry points.
-#   make demo   - venv + local stack + the demo
-#   make test   - venv + local stack + lint + the whole test suite
+#   make demo   - venv + local stack + the workspace + the demo
+#   make test   - venv + local stack + lint + the workspace + the whole test suite
 # The stack keeps running after `make test` / `make demo`; `make stack-down` stops it.
 
 SHELL := /bin/bash
@@ -20,15 +20,19 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	  then command -v $$p; break; fi; done)
 
-.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types
+.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types web-api-check
 
 help:
 	@echo "make venv        create $(VENV) and install gridcase with its dev extras, incl. the Temporal dev server (only when needed)"
 	@echo "make stack-up    start Temporal dev server + Kafka broker, check SQL (gridcase stack up)"
 	@echo "make stack-down  stop them (data stays in .gridcase/)"
-	@echo "make lint        ruff check + ruff format --check + mypy + lint-imports (layering contracts)"
-	@echo "make test        venv + stack-up + lint + pytest tests/"
-	@echo "make demo        venv + stack-up + gridcase demo"
+	@echo "make lint        ruff check + ruff format --check + mypy + lint-imports (layering contracts),"
+	@echo "                 the workspace's type check, and its typed API client checked against the API"
+	@echo "make web         the workspace: npm ci (committed lockfile) + vue-tsc + vite build (served at /app/)"
+	@echo "make web-test    the workspace's component and logic tests (vitest)"
+	@echo "make web-api-types  regenerate $(WEB)/src/api/schema.d.ts from the API's OpenAPI document"
+	@echo "make test        venv + stack-up + lint + web + web-test + pytest tests/"
+	@echo "make demo        venv + stack-up + web + gridcase demo"
 
 venv: $(STAMP)
 	@echo "gridcase is installed in $(VENV): activate it with  source $(VENV)/bin/activate  (or run $(BIN)/gridcase directly)"
@@ -40,24 +44,42 @@ $(STAMP): pyproject.toml
 	"$(PY)" -m pip install --quiet -e '.[dev]'
 	@touch "$(STAMP)"
 
-# --- the workspace (workers/api/web): npm ci from the committed lockfile, then vite build -------
-WEB      := workers/api/web
+# --- the workspace (workers/api/web): npm ci from the committed lockfile, type check, vite build --
+# Node.js >= 20.19 (vite 8); .ci/run checks it. `make web` is what the API serves under /app/.
+WEB       := workers/api/web
 WEB_STAMP := $(WEB)/node_modules/.installed-stamp
+SCHEMA    := $(WEB)/src/api/schema.d.ts
 
 $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js >= 20.19 with npm" >&2; exit 1; }
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	@touch "$(WEB_STAMP)"
 
 web: $(WEB_STAMP)
-	cd $(WEB) && npm run --silent build
+	cd $(WEB) && npx --no-install vue-tsc --noEmit
+	cd $(WEB) && npx --no-install vite build --logLevel warn
 
 web-test: $(WEB_STAMP)
-	cd $(WEB) && npx vitest run
+	cd $(WEB) && npx --no-install vitest run
 
-# The typed client's schema from the API's OpenAPI document.
+# The typed client's schema, generated from the API's OpenAPI document (never edited by hand).
 web-api-types: venv $(WEB_STAMP)
-	"$(PY)" -m workers.api.openapi .gridcase/openapi.json
-	cd $(WEB) && npx openapi-typescript ../../../.gridcase/openapi.json -o src/api/schema.d.ts
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	"$(PY)" -m workers.api.openapi "$$tmp/openapi.json"; \
+	(cd $(WEB) && npx --no-install openapi-typescript "$$tmp/openapi.json" -o "$$tmp/schema.d.ts" --silent); \
+	cp "$$tmp/schema.d.ts" "$(SCHEMA)"; echo "wrote $(SCHEMA)"
+
+# Fails when the committed schema is not what the API's OpenAPI document gives now.
+web-api-check: venv $(WEB_STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	"$(PY)" -m workers.api.openapi "$$tmp/openapi.json"; \
+	(cd $(WEB) && npx --no-install openapi-typescript "$$tmp/openapi.json" -o "$$tmp/schema.d.ts" --silent); \
+	if ! diff -q "$(SCHEMA)" "$$tmp/schema.d.ts" >/dev/null; then \
+	  echo "error: $(SCHEMA) is out of date with the API's OpenAPI document." >&2; \
+	  echo "       Run 'make web-api-types' and commit the result. The difference:" >&2; \
+	  diff -u "$(SCHEMA)" "$$tmp/schema.d.ts" | head -n 60 >&2 || true; \
+	  exit 1; \
+	fi; echo "$(SCHEMA) matches the API"
 
 stack-up: venv
 	$(STACK) up
@@ -68,15 +90,17 @@ stack-down:
 stack-status: venv
 	$(STACK) status
 
-lint: venv
+lint: venv $(WEB_STAMP) web-api-check
 	"$(BIN)/ruff" check .
 	"$(BIN)/ruff" format --check .
 	"$(BIN)/mypy" workflows activities events workers deploy readmodel city
 	"$(BIN)/lint-imports"
+	cd $(WEB) && npx --no-install vue-tsc --noEmit
 
 # pytest exits 5 when it collects no test: that is a failure here too (any non-zero status fails).
-test: venv stack-up lint
+# The browser tests (tests/integration/web) drive the built workspace: web before pytest.
+test: venv stack-up lint web web-test
 	"$(BIN)/pytest" tests -p no:cacheprovider -q $(PYTEST_ARGS)
 
-demo: venv stack-up
+demo: venv stack-up web
 	"$(BIN)/gridcase" demo

@@ -132,6 +132,8 @@ def new_case_row(case_id: str) -> Row:
         "updated_at": None,
         "last_seq": 0,
         "time_scale": None,
+        "lat": None,
+        "lon": None,
     }
 
 
@@ -324,6 +326,8 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 street_id=loc.street_id,
                 community_id=loc.community_id,
                 grid_id=loc.grid_id,
+                lat=loc.lat,
+                lon=loc.lon,
                 opened_at=now,
             )
         case CaseRejected():

@@ -5,13 +5,16 @@ Nothing here returns personal data: the read model stores none (no resident name
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy import ColumnElement, Engine, and_, case, exists, false, func, or_, select, true
 
 from events.times import as_utc
 from readmodel import tables as t
+from readmodel.projection import TERMINAL_STATUSES
 
 _MAX_LIMIT = 1000
 
@@ -177,3 +180,193 @@ def get_clocks(engine: Engine, case_id: str) -> list[dict[str, object]]:
     with engine.connect() as conn:
         rows = conn.execute(select(t.clocks).where(ck.case_id == case_id).order_by(ck.started_at, ck.clock_id)).all()
     return [{k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()} for r in rows]
+
+
+# --- case selections: a unit's queue, a jurisdiction's case list -----------------------------------
+
+UnitKey = tuple[str, str]
+"""A unit as ``(kind, id)``: ``("street", "S-1")``, ``("department", "env")``."""
+
+SORTS = ("due", "opened", "updated")
+"""Orders of :func:`select_cases`: nearest deadline first (cases without a running clock last),
+most recently opened first, most recently changed first."""
+
+_AREA_COLUMNS = frozenset({"district_id", "street_id", "community_id", "grid_id"})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A set of cases of the read model: the union of the parts given (none given: no case).
+
+    Attributes:
+        everything: every case.
+        handled_by: cases whose current handling unit is one of these.
+        summoned: cases with a whistle task of one of these departments not completed yet.
+        to_verify_in: resolved cases located in one of these grids (the grid worker verifies them).
+        in_status: cases in one of these statuses.
+        located: cases located in one of these places (``("street_id", "S-1")``; columns
+            ``district_id``, ``street_id``, ``community_id``, ``grid_id``).
+        involved: cases ever dispatched or summoned to one of these units.
+    """
+
+    everything: bool = False
+    handled_by: tuple[UnitKey, ...] = ()
+    summoned: tuple[str, ...] = ()
+    to_verify_in: tuple[str, ...] = ()
+    in_status: tuple[str, ...] = ()
+    located: tuple[tuple[str, str], ...] = ()
+    involved: tuple[UnitKey, ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = sorted({col for col, _ in self.located} - _AREA_COLUMNS)
+        if bad:
+            raise ValueError(f"located: unknown place column {bad[0]!r}")
+
+    def union(self, other: Selection) -> Selection:
+        """The cases of either selection."""
+        return Selection(
+            everything=self.everything or other.everything,
+            handled_by=self.handled_by + other.handled_by,
+            summoned=self.summoned + other.summoned,
+            to_verify_in=self.to_verify_in + other.to_verify_in,
+            in_status=self.in_status + other.in_status,
+            located=self.located + other.located,
+            involved=self.involved + other.involved,
+        )
+
+    def condition(self) -> ColumnElement[bool]:
+        """The SQL condition on ``rm_cases`` that selects these cases."""
+        c = t.cases.c
+        a = t.assignments.c
+        if self.everything:
+            return true()
+        parts: list[ColumnElement[bool]] = []
+        parts += [and_(c.unit_kind == kind, c.unit_id == ident) for kind, ident in self.handled_by]
+        if self.summoned:
+            parts.append(
+                exists().where(
+                    a.case_id == c.case_id,
+                    a.kind == "whistle",
+                    a.unit_kind == "department",
+                    a.unit_id.in_(self.summoned),
+                    a.status.in_(("open", "reported")),
+                )
+            )
+        if self.to_verify_in:
+            parts.append(and_(c.status == "resolved", c.grid_id.in_(self.to_verify_in)))
+        if self.in_status:
+            parts.append(c.status.in_(self.in_status))
+        parts += [c[col] == value for col, value in self.located]
+        parts += [
+            exists().where(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == ident)
+            for kind, ident in self.involved
+        ]
+        return or_(*parts) if parts else false()
+
+
+class CasePage(BaseModel):
+    """One page of a selection, with its size and its cases counted by status."""
+
+    items: list[CaseRow]
+    total: int = Field(description="Cases matching every filter (all pages)")
+    counts: dict[str, int] = Field(description="Cases matching every filter but the status, by status")
+    overdue: int = Field(description="Cases matching every filter but the status whose next deadline has passed")
+
+
+def select_cases(
+    engine: Engine,
+    selection: Selection,
+    *,
+    within: Selection | None = None,
+    status: str | None = None,
+    street_id: str | None = None,
+    department_id: str | None = None,
+    category: str | None = None,
+    grid_id: str | None = None,
+    breached: bool | None = None,
+    case_ids: Sequence[str] | None = None,
+    open_only: bool = False,
+    sort: str = "due",
+    limit: int = 50,
+    offset: int = 0,
+    as_of: datetime | None = None,
+) -> CasePage:
+    """The cases of ``selection`` (and of ``within``, when given) matching every filter.
+
+    Args:
+        selection: which cases (a unit's queue, a jurisdiction).
+        within: a second selection every case must also belong to (the caller's jurisdiction).
+        status, street_id, department_id, category, grid_id, breached: as in :func:`list_cases`.
+        case_ids: only these cases (a list refreshing the rows it shows).
+        open_only: only cases not closed, rejected or merged.
+        sort: one of :data:`SORTS`; ties are broken by opening time, then case id.
+        limit: at most this many rows (1..1000).
+        offset: rows to skip (>= 0).
+        as_of: the time ``overdue`` is counted at (aware; default now).
+
+    Raises:
+        ValueError: ``limit``, ``offset``, ``sort`` or ``as_of`` out of range.
+    """
+    if not 1 <= limit <= _MAX_LIMIT:
+        raise ValueError(f"limit: must be between 1 and {_MAX_LIMIT}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset: must be >= 0, got {offset}")
+    if sort not in SORTS:
+        raise ValueError(f"sort: one of {', '.join(SORTS)}, got {sort!r}")
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValueError("as_of: must be a datetime with a time zone")
+    now = as_utc(as_of) if as_of is not None else datetime.now(UTC)
+    c = t.cases.c
+    conds: list[ColumnElement[bool]] = [selection.condition()]
+    if within is not None:
+        conds.append(within.condition())
+    if open_only:
+        conds.append(c.status.not_in(sorted(TERMINAL_STATUSES)))
+    for column, value in (("street_id", street_id), ("category", category), ("grid_id", grid_id)):
+        if value is not None:
+            conds.append(c[column] == value)
+    if breached is not None:
+        conds.append(c.breached.is_(breached))
+    if case_ids is not None:
+        conds.append(c.case_id.in_(list(case_ids)))
+    if department_id is not None:
+        a = t.assignments.c
+        conds.append(
+            exists().where(and_(a.case_id == c.case_id, a.unit_kind == "department", a.unit_id == department_id))
+        )
+    page_conds = [*conds, c.status == status] if status is not None else conds
+    order = {
+        "due": (case((c.next_due_at.is_(None), 1), else_=0), c.next_due_at.asc(), c.opened_at.asc()),
+        "opened": (c.opened_at.desc(),),
+        "updated": (c.updated_at.desc(), c.opened_at.desc()),
+    }[sort]
+    q = select(t.cases).where(*page_conds).order_by(*order, c.case_id).limit(limit).offset(offset)
+    by_status = select(c.status, func.count()).where(*conds).group_by(c.status)
+    total_q = select(func.count()).select_from(t.cases).where(*page_conds)
+    overdue_q = select(func.count()).select_from(t.cases).where(*conds, c.next_due_at.is_not(None), c.next_due_at < now)
+    with engine.connect() as conn:
+        items = [_case_row(r) for r in conn.execute(q)]
+        counts = {str(s): int(n) for s, n in conn.execute(by_status)}
+        total = int(conn.execute(total_q).scalar_one())
+        overdue = int(conn.execute(overdue_q).scalar_one())
+    return CasePage(items=items, total=total, counts=counts, overdue=overdue)
+
+
+def running_clocks(engine: Engine, case_ids: Sequence[str]) -> dict[str, list[dict[str, object]]]:
+    """The clocks still running (not stopped) of each of these cases, earliest due first."""
+    if not case_ids:
+        return {}
+    ck = t.clocks.c
+    out: dict[str, list[dict[str, object]]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(case_ids), 500):
+            chunk = list(case_ids[start : start + 500])
+            q = (
+                select(t.clocks)
+                .where(ck.case_id.in_(chunk), ck.stopped_at.is_(None))
+                .order_by(ck.case_id, ck.due_at, ck.clock_id)
+            )
+            for r in conn.execute(q):
+                row = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+                out.setdefault(str(row["case_id"]), []).append(row)
+    return out

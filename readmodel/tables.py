@@ -76,6 +76,9 @@ cases = Table(
     # Wall-clock seconds per policy hour when the case runs on compressed time (from its first
     # sla.clock_started that carries one); NULL = real time, or no clock started yet.
     Column("time_scale", Float),
+    # The case's point (WGS 84) when the intake gave coordinates; NULL when it named a grid or an address.
+    Column("lat", Float),
+    Column("lon", Float),
     Index("ix_rm_cases_status", "status"),
     Index("ix_rm_cases_street", "street_id"),
     Index("ix_rm_cases_grid", "grid_id"),

@@ -57,7 +57,7 @@ def api_cmd(
     host: str | None = typer.Option(None, help="Default: GRIDCASE_API_HOST"),
     port: int | None = typer.Option(None, help="Default: GRIDCASE_API_PORT"),
 ) -> None:
-    """Serve the HTTP API and the dispatcher console (OpenAPI at /docs) until SIGINT/SIGTERM."""
+    """Serve the HTTP API and the workspace (/app/; OpenAPI at /openapi.json) until SIGINT/SIGTERM."""
     from workers.api.cli import serve
 
     serve(host, port)
@@ -87,7 +87,7 @@ def demo_cmd(
     tour: bool = typer.Option(True, "--tour/--no-tour", help="Start with one case down every path and rung."),
     config: Path | None = typer.Option(None, "--config", help="Simulator YAML: complaint mix and behaviours."),
 ) -> None:
-    """The whole loop: worker, projector, API and console, a simulated city on compressed time, the report."""
+    """The whole loop: worker, projector, API and workspace, a simulated city on compressed time, the report."""
     from workers.demo import DemoOptions, run
     from workers.settings import get_settings
 

@@ -13,7 +13,8 @@ def bench_cmd(
     only: list[str] = typer.Option(
         None,
         "--only",
-        help="Run only these (repeatable or comma-separated): lifecycle, latency, memory, projection, peak.",
+        help="Run only these (repeatable or comma-separated): lifecycle, latency, memory, projection, peak; "
+        "and web (the workspace in Chromium: needs make web), run only when named.",
     ),
     repeat: int = typer.Option(3, "--repeat", "-n", min=1, help="Timed runs per benchmark (median and spread)."),
     size: str = typer.Option("default", "--size", help="tiny (smoke), default (all five in < 10 min) or large."),

@@ -2,7 +2,7 @@
 
 1. Checks the local stack (starting it when it is down), the Kafka topics, the read model's tables
    and the city registry (the seed city is loaded on first use).
-2. Starts the case worker, the projector and the API with the dispatcher console as child
+2. Starts the case worker, the projector and the API with the workspace as child
    processes (each command that this installation has; a missing or failing one is reported and
    the demo goes on without it; without a worker process the case worker runs in-process). Their
    logs go to ``<state dir>/logs/demo-*.log``.
@@ -10,8 +10,10 @@
 4. Prints the simulator's tally and the supervisor report from the read model: the three rates,
    the on-time rates, the rankings and the worst-overdue cases, every duration on the stated
    compressed time.
-5. Leaves the console and Temporal's Web UI addresses on screen until Ctrl-C, then stops every
-   process it started (SIGTERM to each child's process group, SIGKILL after a grace period).
+5. Prints the workspace's address and one login link per role (a demo user of each staff role on
+   the unit with the most open cases of the run; each link lands on that role's home page), and
+   Temporal's Web UI address; stays until Ctrl-C, then stops every process it started (SIGTERM to
+   each child's process group, SIGKILL after a grace period).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from rich.text import Text
 from events.times import as_utc
 from readmodel.urls import mask_url
 from workers.settings import Settings
+from workers.sim.city import SimCity
 from workers.sim.config import load_config
 from workers.sim.display import print_tally, progress_panel, scale_line
 from workers.sim.main import SimOptions, count_pollers, load_city, simulate
@@ -198,22 +201,116 @@ def _wait_http(url: str, timeout: float) -> bool:
     return False
 
 
-def _console_token(settings: Settings) -> str | None:
-    """A fresh API token for a city supervisor ``demo-supervisor`` (created when missing)."""
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo user of one role and the workspace's login link that signs them in."""
+
+    role: str  # the role as the workspace names it, e.g. ``grid_worker``
+    label: str  # how the demo's output names the role
+    user_id: str
+    unit_id: str | None
+    url: str  # ``<workspace>/login#token=...``: the token stays in the fragment, never sent to a server
+
+
+#: The demo's roles in the order they are shown: (role, label, user name).
+DEMO_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("dispatcher", "hotline seat (12345 坐席)", "演示坐席 Demo hotline seat"),
+    ("supervisor", "supervisor, city (监督员)", "演示督办员 Demo supervisor"),
+    ("street", "street office (街道)", "演示街道 Demo street office"),
+    ("community", "community (社区)", "演示社区 Demo community"),
+    ("grid_worker", "grid worker (网格员)", "演示网格员 Demo grid worker"),
+    ("department", "department (职能部门)", "演示部门 Demo department"),
+)
+
+
+def login_link(workspace_url: str, token: str) -> str:
+    """The login link of ``token``: the workspace's login page with the token in the fragment."""
+    return f"{workspace_url.rstrip('/')}/login#token={token}"
+
+
+def _busiest_units(settings: Settings, case_ids: list[str]) -> dict[str, str]:
+    """The street, community, grid and department with the most open cases of this run (from the
+    read model), so that each demo user's queue has cases in it. Empty when nothing is projected."""
+    from sqlalchemy import func, select
+
+    from readmodel import tables as t
+    from workers.composition import build_readmodel_engine
+
+    found: dict[str, str] = {}
+    if not case_ids:
+        return found
+    c = t.cases.c
+    engine = build_readmodel_engine(settings)
+    try:
+        with engine.connect() as conn:
+            for key, column, where in (
+                ("street", c.street_id, c.street_id.is_not(None)),
+                ("community", c.community_id, c.community_id.is_not(None)),
+                ("grid_worker", c.grid_id, c.grid_id.is_not(None)),
+                ("department", c.unit_id, c.unit_kind == "department"),
+            ):
+                counts: dict[str, int] = {}
+                for start in range(0, len(case_ids), 500):
+                    q = (
+                        select(column, func.count())
+                        .where(
+                            c.case_id.in_(case_ids[start : start + 500]),
+                            c.status.not_in(["closed", "rejected", "merged"]),
+                            where,
+                        )
+                        .group_by(column)
+                    )
+                    for unit, n in conn.execute(q):
+                        counts[unit] = counts.get(unit, 0) + int(n)
+                if counts:
+                    found[key] = max(sorted(counts), key=lambda u: counts[u])
+    finally:
+        engine.dispose()
+    return found
+
+
+def demo_logins(
+    settings: Settings, workspace_url: str, city: SimCity, busiest: dict[str, str] | None = None
+) -> list[DemoLogin]:
+    """One demo user per staff role (created when missing) with a fresh token each, as login links.
+
+    Units are the busiest of this run when known (``busiest``), else the city's first grid (its
+    street and community) and department. A demo user whose unit changed between runs gets a
+    user id of its own (``demo-street-<unit>``): users keep their unit.
+    """
     from events.base import Role
     from workers.api.app import create_engine_for
-    from workers.api.users import UserStore
+    from workers.api.users import UserError, UserStore
 
+    first = city.grids[0]
+    department = "environment" if "environment" in city.departments else city.departments[0]
+    units: dict[str, str | None] = {
+        "dispatcher": None,
+        "supervisor": "city",
+        "street": first.street_id,
+        "community": first.community_id,
+        "grid_worker": first.grid_id,
+        "department": department,
+    }
+    units.update(busiest or {})
     engine = create_engine_for(settings)
+    logins: list[DemoLogin] = []
     try:
         store = UserStore(engine)
         store.create_tables()
-        if store.get_user("demo-supervisor") is None:
-            store.add_user("demo-supervisor", "Demo supervisor 演示督办员", Role.SUPERVISOR, "city")
-        secret, _ = store.issue_token("demo-supervisor", label="gridcase demo")
-        return secret
+        for role, label, name in DEMO_ROLES:
+            unit = units[role]
+            user_id = f"demo-{role.replace('_', '-')}"
+            try:
+                store.ensure_user(user_id, name, Role(role), unit)
+            except UserError:  # the same demo user with another unit from an earlier run
+                user_id = f"{user_id}-{unit}"
+                store.ensure_user(user_id, name, Role(role), unit)
+            secret, _ = store.issue_token(user_id, label="gridcase demo")
+            logins.append(DemoLogin(role, label, user_id, unit, login_link(workspace_url, secret)))
     finally:
         engine.dispose()
+    return logins
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -354,6 +451,23 @@ def print_report(settings: Settings, tally: Tally, console: Console) -> None:
     console.print(overdue if overdue is not None else "No clock of this run was breached.")
 
 
+def print_logins(console: Console, workspace_url: str, logins: list[DemoLogin]) -> None:
+    """The workspace's address and one login link per role (each lands on that role's home page).
+
+    Each link is printed whole on a line of its own (soft-wrapped by the terminal, never folded by
+    the table), so it can be copied or clicked."""
+    console.rule("[bold]the workspace")
+    console.print(f"Open {workspace_url} — or a login link below to sign in as that role:")
+    for login in logins:
+        unit = f" @ {login.unit_id}" if login.unit_id else ""
+        console.print(f"  [bold]{login.label}[/bold] ({login.user_id}{unit})")
+        console.print(f"    {login.url}", soft_wrap=True, highlight=False, markup=False)
+    console.print(
+        "The token is in the link's fragment (#token=…): the browser never sends it, "
+        "and the page drops it from the address."
+    )
+
+
 # --- the main job -------------------------------------------------------------------------------
 
 
@@ -470,7 +584,7 @@ def _run(
         }
     )
     logs = settings.state_dir / "logs"
-    for name, command in zip(("case worker", "projector", "API and console"), CHILD_COMMANDS, strict=True):
+    for name, command in zip(("case worker", "projector", "API and workspace"), CHILD_COMMANDS, strict=True):
         child = Child(name, command, logs / f"demo-{command}.log")
         children.append(child)
         if command not in commands:
@@ -479,7 +593,7 @@ def _run(
             continue
         child.start(env)
     worker, projector, api = children
-    console_url = f"http://{settings.api_host}:{api_port}/console/"
+    workspace_url = f"http://{settings.api_host}:{api_port}/app"
     ui_url = f"http://localhost:{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/workflows"
     with console.status("waiting for the components…"):
         deadline = time.monotonic() + 30
@@ -491,15 +605,19 @@ def _run(
     if in_process_worker:
         worker.note = "not running: the case worker runs inside the demo instead"
         console.print(f"[yellow]case worker process {worker.status()}; running the worker in-process[/yellow]")
-    token = None
+    from workers.api.routes.web import WEB_DIST
+
+    if not (WEB_DIST / "index.html").is_file():
+        console.print(f"[yellow]the workspace is not built ({WEB_DIST}): run `make web` to open it[/yellow]")
+    logins: list[DemoLogin] = []
     if api.running:
         try:
-            token = _console_token(settings)
+            logins = demo_logins(settings, workspace_url, city)
         except Exception as err:
-            console.print(f"[yellow]no console token: {err}[/yellow]")
-    addresses = [("console", console_url if api.running else "-"), ("Temporal Web UI", ui_url)]
-    if token:
-        addresses.append(("console token", token))
+            console.print(f"[yellow]no demo users: {err}[/yellow]")
+    addresses = [("workspace", f"{workspace_url}/" if api.running else "-"), ("Temporal Web UI", ui_url)]
+    if logins:
+        print_logins(console, f"{workspace_url}/", logins)
     sim_options = SimOptions(
         minutes=options.minutes,
         rate=options.rate,
@@ -531,9 +649,15 @@ def _run(
             f"[yellow]projector {projector.status()}: the report reads whatever the read model already has[/yellow]"
         )
     print_report(settings, tally, console)
+    if logins:
+        try:  # each demo user on the unit with the most open cases of this run
+            busiest = _busiest_units(settings, tally.case_ids) if projector.running else {}
+            logins = demo_logins(settings, workspace_url, city, busiest)
+        except Exception as err:
+            console.print(f"[yellow]demo users kept on their first units: {err}[/yellow]")
     console.print(_components_panel(children, addresses))
-    if api.running and token:
-        console.print(f"Open {console_url} and paste the console token to sign in as demo-supervisor (city).")
+    if api.running and logins:
+        print_logins(console, f"{workspace_url}/", logins)
     console.print(f"Temporal Web UI: {ui_url}")
     console.print(scale_line(options.time_scale))
     if not options.wait:

@@ -1,4 +1,5 @@
-"""``gridcase demo`` end to end on the real stack: report on screen, then Ctrl-C leaves no process behind."""
+"""``gridcase demo`` end to end on the real stack: report on screen, one login link per role into the
+workspace (each signs in as its role), then Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.conftest import ROOT, free_port
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
+
+#: The roles of the demo's login links, in the order printed.
+ROLES = ("dispatcher", "supervisor", "street", "community", "grid_worker", "department")
 
 
 def _alive(pid: int) -> bool:
@@ -75,6 +80,15 @@ def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings
             text = out_path.read_text(encoding="utf-8")
             pids = [int(p) for p in re.findall(r"running \(pid (\d+)\)", text)]
             assert len(set(pids)) == 3 and all(_alive(p) for p in pids), text  # worker, projector, API
+            final = text[text.rindex("the workspace") :]
+            links = re.findall(r"^\s+(http://\S+?/app/login#token=(gct_\S+))\s*$", final, re.MULTILINE)
+            assert len(links) == len(ROLES), final
+            for (url, token), role in zip(links, ROLES, strict=True):  # each link signs in as its role
+                base = url.split("/app/", 1)[0]
+                me = httpx.get(f"{base}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                assert me.status_code == 200 and me.json()["role"] == role, (role, me.text)
+            page = httpx.get(links[0][0].split("#", 1)[0], timeout=10)  # the fragment never reaches the server
+            assert page.status_code in (200, 503) and "text/html" in page.headers["content-type"]
             proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal does
             assert proc.wait(timeout=60) == 130
         finally:
@@ -87,7 +101,7 @@ def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings
     assert re.search(r"read model: (\d+) of this run's \1 finished cases projected", text), text
     assert "gridcase report" in text and "by street: closed loop" in text and "by department: closed loop" in text
     assert "Worst-overdue cases of this run" in text
-    assert "/console/" in text and "Temporal Web UI: http://localhost:" in text and "console token" in text
+    assert re.search(r"Open http://127\.0\.0\.1:\d+/app/ ", text) and "Temporal Web UI: http://localhost:" in text
     assert text.count("stopped ") >= 3
     time.sleep(0.5)
     assert not [p for p in pids if _alive(p)], "the demo left processes behind"

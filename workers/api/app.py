@@ -1,4 +1,4 @@
-"""The gridcase HTTP API and the dispatcher console (FastAPI): :func:`create_app`.
+"""The gridcase HTTP API and the workspace (FastAPI): :func:`create_app`.
 
 * ``POST /cases`` — intake, idempotent on the ``Idempotency-Key`` header: the key (scoped to the
   caller) gives a stable case id, and a retry returns the same case, never a second one.
@@ -10,7 +10,10 @@
 * ``GET /cases`` — lists with filters, from the read model.
 * ``GET /events`` — live notices (server-sent events) fed from Kafka.
 * ``GET /healthz`` (liveness), ``GET /readyz`` (readiness), ``GET /me``.
-* ``GET /console/`` — the dispatcher console (static HTML, JavaScript and CSS).
+* ``GET /openapi.json`` — the OpenAPI document (the workspace's typed client is generated from it).
+  No Swagger UI or ReDoc page: they load their scripts from a CDN, and nothing here does.
+* ``GET /app/`` — the workspace (the Vue front end built from ``workers/api/web``; ``/`` redirects
+  there): :mod:`workers.api.routes.web`.
 
 The routes are in :mod:`workers.api.routes`, their dependencies in :mod:`workers.api.deps`, the
 bodies in :mod:`workers.api.schemas`, errors and their handlers in :mod:`workers.api.errors`.
@@ -107,6 +110,8 @@ def create_app(
         description="Cases of city grid governance: intake, actions by role and jurisdiction, clocks, "
         "timelines, lists and live events.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: /openapi.json is the reference
+        redoc_url=None,
     )
     app.state.stopping = threading.Event()  # set by `gridcase api` on SIGINT/SIGTERM: live streams end
     install_error_handlers(app)

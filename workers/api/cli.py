@@ -1,4 +1,4 @@
-"""``gridcase api`` and ``gridcase users ...``: serve the API and console, manage API users and tokens."""
+"""``gridcase api`` and ``gridcase users ...``: serve the API and the workspace, manage API users and tokens."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def _preflight(settings: Settings) -> None:
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
-    """Run the API and the console with uvicorn until SIGINT/SIGTERM."""
+    """Run the API and the workspace with uvicorn until SIGINT/SIGTERM."""
     import logging
     import signal
 
@@ -192,7 +192,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     setup_logging()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     h, p = host or settings.api_host, port or settings.api_port
-    typer.echo(f"gridcase API on http://{h}:{p}  (console http://{h}:{p}/console/, OpenAPI http://{h}:{p}/docs)")
+    typer.echo(f"gridcase API on http://{h}:{p}  (workspace http://{h}:{p}/app/, OpenAPI http://{h}:{p}/openapi.json)")
     app = create_app(settings)
 
     class Server(uvicorn.Server):

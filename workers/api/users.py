@@ -102,8 +102,30 @@ UNIT_ROLES = {
 }
 
 
+#: Rules a :class:`UserError` names (the API answers with them; the CLI prints the message).
+USER_INVALID = "user.invalid"
+USER_EXISTS = "user.exists"
+USER_UNKNOWN = "user.unknown"
+USER_DISABLED = "user.disabled"
+TOKEN_UNKNOWN = "token.unknown"
+
+
 class UserError(ValueError):
-    """Bad input for a user or token; the message names the field and the rule."""
+    """Bad input for a user or token; the message names the field and the rule.
+
+    The message starts with the field (``unit: ...``, ``user_id: ...``); :attr:`rule` names the rule
+    (:data:`USER_INVALID` unless a more precise one applies, e.g. ``registry.unknown_unit``).
+    """
+
+    def __init__(self, message: str, rule: str = USER_INVALID) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+    @property
+    def field(self) -> str:
+        """The field the message names (``user_id``, ``role``, ``unit``, ``name``, ``user``, ``token``)."""
+        head, sep, _ = str(self).partition(": ")
+        return head if sep and head.isidentifier() else "user"
 
 
 @dataclass(frozen=True)
@@ -158,7 +180,8 @@ def check_user_fields(user_id: str, role: Role, unit_id: str | None, unit_exists
     if unit_exists is not None and unit_id is not None and not unit_exists(role, unit_id):
         raise UserError(
             f"unit: {unit_id!r} is not a {UNIT_ROLES[role]} of the city registry "
-            f"(rule {UNKNOWN_UNIT}; see `gridcase city show`)"
+            f"(rule {UNKNOWN_UNIT}; see `gridcase city show`)",
+            UNKNOWN_UNIT,
         )
 
 
@@ -187,7 +210,7 @@ class UserStore:
                     insert(users).values(user_id=user_id, name=name, role=role.value, unit_id=unit_id, created_at=now)
                 )
         except IntegrityError:
-            raise UserError(f"user_id: {user_id!r} already exists") from None
+            raise UserError(f"user_id: {user_id!r} already exists", USER_EXISTS) from None
         return User(user_id, name, role, unit_id, now)
 
     def ensure_user(self, user_id: str, name: str, role: Role, unit_id: str | None = None) -> User:
@@ -227,7 +250,7 @@ class UserStore:
         with self.engine.begin() as conn:
             found = conn.execute(update(users).where(users.c.user_id == user_id).values(disabled_at=now)).rowcount
             if not found:
-                raise UserError(f"user: no user {user_id!r}")
+                raise UserError(f"user: no user {user_id!r}", USER_UNKNOWN)
             return int(
                 conn.execute(
                     update(tokens)
@@ -241,9 +264,9 @@ class UserStore:
         """A new token for ``user_id``: ``(the token, shown this once; its listing)``."""
         user = self.get_user(user_id)
         if user is None:
-            raise UserError(f"user: no user {user_id!r}")
+            raise UserError(f"user: no user {user_id!r}", USER_UNKNOWN)
         if user.disabled_at is not None:
-            raise UserError(f"user: {user_id!r} is disabled")
+            raise UserError(f"user: {user_id!r} is disabled", USER_DISABLED)
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
@@ -277,7 +300,7 @@ class UserStore:
         with self.engine.begin() as conn:
             row = conn.execute(select(tokens.c.revoked_at).where(tokens.c.token_id == token_id)).first()
             if row is None:
-                raise UserError(f"token: no token {token_id!r}")
+                raise UserError(f"token: no token {token_id!r}", TOKEN_UNKNOWN)
             if row[0] is None:
                 conn.execute(update(tokens).where(tokens.c.token_id == token_id).values(revoked_at=datetime.now(UTC)))
 

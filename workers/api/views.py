@@ -4,9 +4,10 @@ data removed for everyone but the hotline and the resident who opened the case.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -23,8 +24,12 @@ from events.schemas import (
     Urgency,
 )
 from workers.api.auth import Principal
+from workers.api.timeline_words import Tone, Words, timeline_words, unit_keys
 from workflows.domain.state import CaseState, CaseStatus
 from workflows.sla.clocks import Clock, ClockStatus
+
+if TYPE_CHECKING:
+    from workflows.domain.registry import CityRegistry
 
 
 class SlaState(StrEnum):
@@ -97,6 +102,29 @@ class TimelineEntry(BaseModel):
     occurred_at: datetime
     actor: str = Field(description="role:person@unit")
     details: dict[str, Any] = Field(default_factory=dict, description="The event's own fields")
+    text_zh: str = Field(default="", description="The event in words, e.g. 生态环境分局 报到 — 超时 12 分钟")
+    text_en: str = Field(default="", description="The event in words, e.g. 生态环境分局 reported in — 12 min late")
+    tone: Tone = Field(default=Tone.INFO, description="How the entry stood against its clock")
+    minor: bool = Field(default=False, description="Clock bookkeeping that an action's own words already tell")
+
+
+class PlaceView(BaseModel):
+    """Where the case is, with the registry's names beside the ids."""
+
+    district_id: str
+    district_name: str | None = None
+    street_id: str
+    street_name: str | None = None
+    community_id: str
+    community_name: str | None = None
+    grid_id: str
+    grid_name: str | None = None
+
+
+class NamedUnit(BaseModel):
+    kind: str
+    id: str
+    name: str | None = None
 
 
 class CaseView(BaseModel):
@@ -139,6 +167,13 @@ class CaseView(BaseModel):
     timeline: list[TimelineEntry] = []
     temporal_ui: str = Field(description="The case workflow in Temporal's Web UI")
     seq: int
+    category_name: str | None = Field(default=None, description="The category's name in the catalogue (Chinese)")
+    place: PlaceView | None = Field(default=None, description="The location's district, street, community, grid")
+    unit_name: str | None = Field(default=None, description="The name of the unit handling the case")
+    departments: list[NamedUnit] = Field(default=[], description="The departments summoned by whistles, in order")
+    names: dict[str, str] = Field(
+        default={}, description="Display names by unit key (street:S-0101, department:water, grid:G-...)"
+    )
 
 
 def case_sla_state(clocks: list[ClockView]) -> SlaState:
@@ -162,7 +197,7 @@ def redact_event(event: CaseEvent, show_personal_data: bool) -> CaseEvent:
     return masked
 
 
-def timeline_entry(event: CaseEvent) -> TimelineEntry:
+def timeline_entry(event: CaseEvent, words: Words | None = None) -> TimelineEntry:
     d = event.model_dump(mode="json")
     a = event.actor
     who = f"{a.role.value}:{a.person_id}" + (f"@{a.unit_id}" if a.unit_id else "")
@@ -178,6 +213,10 @@ def timeline_entry(event: CaseEvent) -> TimelineEntry:
         occurred_at=event.occurred_at,
         actor=who,
         details=details,
+        text_zh=words.zh if words else "",
+        text_en=words.en if words else "",
+        tone=words.tone if words else Tone.INFO,
+        minor=words.minor if words else False,
     )
 
 
@@ -193,10 +232,15 @@ def case_view(
     now: datetime | None = None,
     ui_port: int = 8233,
     namespace: str = "default",
+    names: Mapping[str, str] | None = None,
 ) -> CaseView:
-    """The case as ``p`` may see it (personal data only for the hotline and the resident)."""
+    """The case as ``p`` may see it (personal data only for the hotline and the resident), with the
+    display ``names`` (by unit key, see :func:`case_names`) beside its ids and its timeline in words."""
     now = now or datetime.now(UTC)
+    names = dict(names or {})
     show_pd = may_see_contact(p, case)
+    shown = [redact_event(e, show_pd) for e in timeline]
+    words = timeline_words(shown, names)
     clocks = []
     for c in sorted(case.clocks.values(), key=lambda c: c.started_at):
         state = clock_state(c, now)
@@ -258,7 +302,95 @@ def case_view(
         ],
         time_scale=case.sla.time_scale if case.sla else None,
         clocks=clocks,
-        timeline=[timeline_entry(redact_event(e, show_pd)) for e in timeline],
+        timeline=[timeline_entry(e, w) for e, w in zip(shown, words, strict=True)],
         temporal_ui=temporal_ui_url(ui_port, namespace, case.case_id),
         seq=case.seq,
+        category_name=names.get(f"category:{case.category}"),
+        place=_place(case.location, names),
+        unit_name=names.get(case.unit.key()) if case.unit else None,
+        departments=_summoned(case, names),
+        names={k: v for k, v in names.items() if not k.startswith("category:")},
     )
+
+
+def _place(loc: Location | None, names: Mapping[str, str]) -> PlaceView | None:
+    if loc is None:
+        return None
+    return PlaceView(
+        district_id=loc.district_id,
+        district_name=names.get(f"district:{loc.district_id}"),
+        street_id=loc.street_id,
+        street_name=names.get(f"street:{loc.street_id}"),
+        community_id=loc.community_id,
+        community_name=names.get(f"community:{loc.community_id}"),
+        grid_id=loc.grid_id,
+        grid_name=names.get(f"grid:{loc.grid_id}"),
+    )
+
+
+def _summoned(case: CaseState, names: Mapping[str, str]) -> list[NamedUnit]:
+    seen: dict[str, NamedUnit] = {}
+    for w in case.whistles:
+        for dept in w.tasks:
+            key = f"department:{dept}"
+            seen.setdefault(key, NamedUnit(kind="department", id=dept, name=names.get(key)))
+    return list(seen.values())
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def name_keys(case: CaseState, timeline: Iterable[CaseEvent]) -> set[str]:
+    """Every unit key (``kind:id``) the case's view names: its place, its unit, the units involved,
+    the departments summoned, and whatever its timeline names (plus ``category:<code>``)."""
+    keys = unit_keys(list(timeline))
+    keys.add(f"category:{case.category}")
+    loc = case.location
+    if loc is not None:
+        keys |= {
+            f"district:{loc.district_id}",
+            f"street:{loc.street_id}",
+            f"community:{loc.community_id}",
+            f"grid:{loc.grid_id}",
+        }
+    if case.unit is not None:
+        keys.add(case.unit.key())
+    keys.update(case.units_involved)
+    for w in case.whistles:
+        keys.add(f"street:{w.street_id}")
+        keys.update(f"department:{d}" for d in w.tasks)
+    return keys
+
+
+def case_names(registry: CityRegistry, keys: Iterable[str]) -> dict[str, str]:
+    """The registry's display names of ``keys`` (``street:S-0101`` → ``泰结街道``); keys it does not
+    know are left out. A registry without names (a test double) gives the categories' names only."""
+    from city.registry import SqlCityRegistry
+
+    out: dict[str, str] = {}
+    for key in keys:
+        kind, _, ident = key.partition(":")
+        name: str | None = None
+        try:
+            if kind == "category":
+                name = registry.category(ident).name_zh
+            elif isinstance(registry, SqlCityRegistry):
+                name = _registry_name(registry, kind, ident)
+        except Exception:  # a name is decoration: an unknown id shows as itself
+            name = None
+        if name and name != ident:
+            out[key] = name
+    return out
+
+
+def _registry_name(registry: Any, kind: str, ident: str) -> str | None:
+    match kind:
+        case "grid":
+            return str(registry.grid(ident).name)
+        case "street" | "department" | "community" | "district":
+            table = {"street": "streets", "department": "departments", "community": "communities"}
+            found = getattr(registry, table.get(kind, "districts")).get(ident)
+            return str(found.name) if found is not None else None
+        case "hotline":
+            return "12345热线"
+    return None

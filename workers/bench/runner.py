@@ -18,13 +18,16 @@ from workers.bench.harness import WorkerRef, running_worker, unique
 from workers.settings import Settings
 
 BENCHMARKS = ("lifecycle", "latency", "memory", "projection", "peak")
+#: Benchmarks run only when named (``--only web``): they need more than the stack (the built
+#: workspace and Chromium).
+ON_REQUEST = ("web",)
 
 
 def _check(only: list[str] | None, size: str, repeat: int) -> list[str]:
     names = list(only or BENCHMARKS)
     for name in names:
-        if name not in BENCHMARKS:
-            raise ValueError(f"--only: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+        if name not in BENCHMARKS + ON_REQUEST:
+            raise ValueError(f"--only: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS + ON_REQUEST)}")
     if size not in SIZES:
         raise ValueError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
     if repeat < 1:
@@ -89,6 +92,12 @@ async def _run(
                 from workers.bench.memory import bench_memory
 
                 result = await bench_memory(settings, size=size, repeat=repeat, worker_mode=worker_mode, log=log)
+            elif name == "web":
+                from workers.bench.web import bench_web
+
+                result = await asyncio.to_thread(
+                    bench_web, settings, size=size, repeat=repeat, out_dir=out_dir, log=log
+                )
             elif name == "projection":
                 from workers.bench.projection import bench_projection
 

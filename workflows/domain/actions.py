@@ -189,9 +189,11 @@ _ROWS: tuple[Action, ...] = (
     Action(
         "callback",
         c.RecordCallback,
-        _HOTLINE,
+        # the hotline records the rating it collected by phone; the resident may give it online,
+        # on their own case only (decide checks that the actor is the case's contact)
+        (Role.DISPATCHER, Role.RESIDENT),
         "回访",
-        "record the resident's rating (unsatisfied: reopen)",
+        "record the resident's rating, by the hotline or by the resident online (unsatisfied: reopen)",
         (
             FormField("rating", "满意度", "Rating", Widget.CHOICE),
             FormField("resolved", "问题已解决", "Resolved", Widget.BOOL),

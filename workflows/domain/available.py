@@ -48,6 +48,8 @@ FORM_RULES: Mapping[str, str] = {
     "merge.self": "the case id typed into 'into_case_id' is this case: type the case it duplicates",
     "merge.duplicate": "the case id typed into 'duplicate_case_id' is this case or already attached: type another",
     "registry.unknown_unit": "a department typed in is not one of the city's: pick one from the registry",
+    "callback.resident_rating": "'unreachable' chosen by the resident rating online: pick satisfied, basically "
+    "satisfied or unsatisfied",
     "close.overdue": "'normal' chosen as closure type on a breached case: leave it empty (overdue) or pick another",
 }
 """Rules that judge only the values typed into an action's form, each with why.

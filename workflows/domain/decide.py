@@ -560,11 +560,30 @@ def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
     d.start_clock(ClockKind.RESOLVE, s.unit)
 
 
+#: The person id of a resident identified by their case's number and phone (the public progress
+#: page) when the case's contact has no resident id: ``public:<case id>``. No API user can bear it
+#: (user ids have no ``:``), so only the verified public path acts under it.
+PUBLIC_RESIDENT_PREFIX = "public:"
+
+
+def resident_person_id(s: CaseState) -> str:
+    """The person id under which the case's own resident acts: their resident id, or, for a contact
+    without one (a hotline caller), ``public:<case id>``."""
+    return s.contact.resident_id or f"{PUBLIC_RESIDENT_PREFIX}{s.case_id}"
+
+
 def _callback(d: _Decision, cmd: c.RecordCallback) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.VERIFIED)
     if not s.has_resident:
         raise DomainError("callback.no_resident", "this case has no resident to call back; close it")
+    if cmd.actor.role == Role.RESIDENT:  # the resident's online rating
+        if cmd.actor.person_id != resident_person_id(s):
+            raise DomainError("jurisdiction.resident", "a resident may only rate their own case")
+        if cmd.rating == Rating.UNREACHABLE:
+            raise DomainError(
+                "callback.resident_rating", "a resident rates satisfied, basically satisfied or unsatisfied"
+            )
     d.emit(CallbackRecorded, rating=cmd.rating, resolved=cmd.resolved, comment=cmd.comment)
     d.stop_clocks(ClockKind.CALLBACK)
     if cmd.rating == Rating.UNSATISFIED:

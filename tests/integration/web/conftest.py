@@ -12,7 +12,6 @@ Helpers: :func:`open_page` (a logged-in page at a viewport), :func:`shot` (a scr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,23 +21,12 @@ import pytest
 
 from tests.integration.conftest import ROOT
 from tests.integration.test_api_support import ApiStack, start_api_stack
+from workers.bench.web import CHROMIUM
+from workers.bench.web import CHROMIUM_ARGS as ARGS
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("GRIDCASE_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 WEB = ROOT / "workers" / "api" / "web"
 DIST = WEB / "dist"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
@@ -77,7 +65,9 @@ class PageErrors(list[str]):
     """Uncaught errors of the page's scripts (a journey fails on any)."""
 
 
-def open_page(browser: Any, web: ApiStack, user: str | None, path: str = "/", viewport: dict[str, int] | None = None) -> Any:
+def open_page(
+    browser: Any, web: ApiStack, user: str | None, path: str = "/", viewport: dict[str, int] | None = None
+) -> Any:
     """A new page (own context) logged in as ``user`` through the login link, then at ``/app{path}``.
 
     ``user=None`` opens the page without a session (the resident's progress page). The page's
@@ -109,7 +99,9 @@ def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critica
     """axe-core's violations of the page as it is now, of the given impacts (rule id, impact, nodes)."""
     if not AXE.is_file():
         pytest.fail(f"axe-core is not installed ({AXE}): run `make web`")
-    page.add_script_tag(path=str(AXE))
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        # through DevTools, not a <script> tag: the page's Content-Security-Policy forbids inline scripts
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => JSON.stringify(await axe.run(document, {resultTypes: ['violations']}))")
     found = json.loads(result)["violations"]
     return [

@@ -25,7 +25,7 @@ from workers.api.auth import AuthError, Principal, list_scope, require_intake_ro
 from workers.api.deps import KEY, Caller, CaseIdParam, Services, load_case, services
 from workers.api.errors import ApiError, invalid, registry_error, responses, validation_error
 from workers.api.schemas import CaseList, ContactInput, IntakeBody, IntakeResponse
-from workers.api.views import CaseView, case_view
+from workers.api.views import CaseView, case_names, case_view, name_keys
 from workers.case_client import ActionRefused, case_id_for_key
 from workflows.domain import commands as c
 from workflows.domain.access import may_read as domain_may_read
@@ -147,8 +147,14 @@ async def get_case(request: Request, case_id: CaseIdParam, p: Caller) -> CaseVie
             timeline = await svc.cases.view_timeline(case_id, actor)
         except ActionRefused as err:
             raise AuthError(403, err.rule, err.message) from None
+    names = case_names(svc.registry, name_keys(state, timeline))
     return case_view(
-        state, timeline, p, ui_port=svc.settings.temporal_ui_port, namespace=svc.settings.temporal_namespace
+        state,
+        timeline,
+        p,
+        ui_port=svc.settings.temporal_ui_port,
+        namespace=svc.settings.temporal_namespace,
+        names=names,
     )
 
 

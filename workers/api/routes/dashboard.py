@@ -1,7 +1,292 @@
-"""(dashboard routes: to be built.)"""
+"""``/dashboard`` and ``/dashboard/export.csv``: the supervisor's page of one month, for supervisors
+(their district or the city) and the hotline, on the same rules as ``/metrics``.
+
+Every figure is computed by :mod:`readmodel.dashboard` from the facts ``gridcase report`` reads,
+with the same settings (satisfaction weight, composite weights) and the same names, so the page and
+the export equal ``gridcase report --period P --by B`` for the whole city. The command line always
+sees the whole city; for a district supervisor both endpoints restrict the facts to the district
+first (cases located in it, and their assignments and escalations), which is the report the command
+would print on a read model holding only that district's cases.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from readmodel.dashboard import Bucket, CaseDetail, EscalationFacts, RungCount, dashboard_from_facts
+from readmodel.kpis import CaseFacts, MetricSet, RankRow, month_of
+from workers.api.deps import Caller, Services, services
+from workers.api.errors import ApiError, responses
+from workers.api.routes.metrics import PERIOD, _facts
+
+if TYPE_CHECKING:
+    from city.registry import SqlCityRegistry
 
 router = APIRouter()
+
+By = Literal["street", "department", "grid", "community", "district", "category"]
+PeriodQ = Annotated[
+    str | None, Query(pattern=PERIOD, description="Month opened, YYYY-MM (local time); default: this month")
+]
+ByQ = Annotated[By, Query(description="What the report ranks (as `gridcase report --by`)")]
+
+
+class DashboardMetrics(BaseModel):
+    """The metrics of a slice (``readmodel.kpis.MetricSet``); rates are fractions, ``null`` when undefined."""
+
+    cases: int
+    response_rate: float | None = Field(description="响应率")
+    resolution_rate: float | None = Field(description="解决率")
+    satisfaction_rate: float | None = Field(description="满意率")
+    composite: float | None = Field(description="综合: weighted response, resolution and satisfaction")
+    on_time_resolution_rate: float | None = Field(description="按时办结率")
+    on_time_closure_rate: float | None = Field(description="按时结案率")
+    rework_rate: float | None = Field(description="返工率")
+    return_rate: float | None
+    whistle_rate: float | None
+    on_time_report_in_rate: float | None
+    grid_self_handled_share: float | None
+    mean_handling_hours: float | None = Field(description="Policy hours")
+    p90_handling_hours: float | None = Field(description="Policy hours")
+    overdue_open: int = Field(description="Open cases of the slice overdue at as_of (超期未办结)")
+    open: int
+    closed: int
+    valid_callbacks: int
+    compressed_cases: int
+
+    @classmethod
+    def of(cls, m: MetricSet) -> DashboardMetrics:
+        return cls.model_validate(m.as_dict())
+
+
+class RankedUnit(BaseModel):
+    rank: int = Field(description="Equal sort keys share a rank")
+    key: str = Field(description="The unit's id (street, department...)")
+    name: str | None = Field(description="Its name in the city registry")
+    metrics: DashboardMetrics
+
+
+class TrendPoint(BaseModel):
+    key: str = Field(description="2026-11-03 (day), 2026-W45 (ISO week) or 2026-11 (month)")
+    start: date = Field(description="First local date of the span")
+    end: date = Field(description="Last local date of the span (inclusive; weeks are clipped to the month)")
+    metrics: DashboardMetrics
+
+
+class EscalationRung(BaseModel):
+    level: str = Field(description="reminder (催办), supervision (督办), public_notice (通报)")
+    count: int = Field(description="Escalations raised at this rung")
+    manual: int = Field(description="Ordered by a supervisor or the hotline")
+    automatic: int = Field(description="Raised by an SLA clock")
+    cases: int = Field(description="Distinct cases that reached the rung")
+
+
+class OverdueCase(BaseModel):
+    case_id: str
+    title: str | None
+    status: str
+    category: str | None
+    street_id: str | None
+    street_name: str | None
+    grid_id: str | None
+    grid_name: str | None
+    unit_kind: str | None = Field(description="The current assignee")
+    unit_id: str | None
+    unit_name: str | None
+    opened_at: datetime
+    overdue_since: datetime = Field(description="The earliest deadline the case has missed")
+    overdue_seconds: float = Field(description="Wall-clock seconds overdue at as_of")
+    overdue_policy_hours: float = Field(description="Policy hours overdue (wall seconds ÷ time scale when compressed)")
+    compressed: bool = Field(description="The case runs on compressed SLA time")
+
+
+class DashboardPage(BaseModel):
+    scope: str = Field(description="city, or district:<id> for a district supervisor")
+    period: str
+    by: str
+    as_of: datetime
+    basic_weight: float = Field(description="Weight of 基本满意 in the satisfaction rate")
+    weights: list[float] = Field(description="Composite weights of response, resolution and satisfaction (3)")
+    total: DashboardMetrics = Field(description="The period's figures: the report's total row")
+    rankings: dict[str, list[RankedUnit]] = Field(description="street, department, and the `by` dimension")
+    days: list[TrendPoint] = Field(description="Every local day of the period")
+    weeks: list[TrendPoint] = Field(description="ISO weeks of the period, clipped to it")
+    months: list[TrendPoint] = Field(description="The report's trend: the last months up to the period")
+    escalations: list[EscalationRung] = Field(description="Escalations of the period's cases, lowest rung first")
+    overdue: list[OverdueCase] = Field(description="The open cases longest overdue at as_of (any period), worst first")
+    overdue_total: int = Field(description="Every open overdue case of the jurisdiction at as_of")
+    notes: list[str]
+
+
+def _registry(svc: Services) -> SqlCityRegistry | None:
+    from city.registry import SqlCityRegistry
+
+    return svc.registry if isinstance(svc.registry, SqlCityRegistry) else None
+
+
+def _report_names(svc: Services, by: str) -> dict[str, str]:
+    """The names ``gridcase report --by`` passes to the report (none without the registry)."""
+    from workers.names import report_names
+
+    registry = _registry(svc)
+    return report_names(registry, by) if registry is not None else {}
+
+
+def _load(svc: Services) -> tuple[list[EscalationFacts], dict[str, CaseDetail]]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from readmodel.dashboard import load_dashboard_facts
+
+    try:
+        return load_dashboard_facts(svc.engine)
+    except (OperationalError, ProgrammingError) as err:
+        raise ApiError(
+            503, "unavailable", "readmodel.unavailable", f"the read model cannot be read: {type(err).__name__}"
+        ) from None
+
+
+def _point(b: Bucket) -> TrendPoint:
+    return TrendPoint(key=b.key, start=b.start, end=b.end, metrics=DashboardMetrics.of(b.metrics))
+
+
+def _month_point(period: str, m: MetricSet) -> TrendPoint:
+    from readmodel.dashboard import month_days
+
+    days = month_days(period)
+    return TrendPoint(key=period, start=days[0], end=days[-1], metrics=DashboardMetrics.of(m))
+
+
+def _rung(r: RungCount) -> EscalationRung:
+    return EscalationRung(level=r.level, count=r.count, manual=r.manual, automatic=r.automatic, cases=r.cases)
+
+
+@router.get("/dashboard", tags=["dashboard"], responses=responses(401, 403, 422, 503))
+def dashboard(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "street") -> DashboardPage:
+    """The supervisor's page for a month: the three rates and the composite, on-time and rework rates,
+    the trend by day, week and month, the rankings of streets and departments, escalations by rung and
+    the worst-overdue open cases, with names beside the ids. Its figures are ``gridcase report``'s."""
+    from workers.names import UnitNames, report_names
+
+    svc = services(request)
+    now = datetime.now(UTC)
+    period = period or month_of(now)
+    scope, cases, assignments = _facts(svc, p, None)
+    escalations, details = _load(svc)
+    registry = _registry(svc)
+    names: dict[str, str] = {}
+    if registry is not None:
+        for dim in ("department", "grid", by):
+            names.update(report_names(registry, dim))
+    board = dashboard_from_facts(
+        cases,
+        assignments,
+        escalations,
+        details,
+        period,
+        by,
+        as_of=now,
+        basic_weight=svc.settings.satisfaction_basic_weight,
+        weights=svc.settings.composite_weights,
+        names=names,
+        report_names=_report_names(svc, by),
+    )
+    units = UnitNames(registry)
+
+    def ranked(rows: list[RankRow]) -> list[RankedUnit]:
+        return [
+            RankedUnit(rank=r.rank, key=r.key, name=names.get(r.key), metrics=DashboardMetrics.of(r.metrics))
+            for r in rows
+        ]
+
+    def overdue_row(facts: CaseFacts, detail: CaseDetail, since: datetime, seconds: float, hours: float) -> OverdueCase:
+        unit_name = units.unit(detail.unit_kind, detail.unit_id) if detail.unit_kind and detail.unit_id else None
+        return OverdueCase(
+            case_id=facts.case_id,
+            title=detail.title,
+            status=facts.status,
+            category=facts.category,
+            street_id=facts.street_id,
+            street_name=names.get(facts.street_id or ""),
+            grid_id=facts.grid_id,
+            grid_name=names.get(facts.grid_id or ""),
+            unit_kind=detail.unit_kind,
+            unit_id=detail.unit_id,
+            unit_name=unit_name,
+            opened_at=facts.opened_at,
+            overdue_since=since,
+            overdue_seconds=seconds,
+            overdue_policy_hours=hours,
+            compressed=facts.compressed,
+        )
+
+    report = board.report
+    return DashboardPage(
+        scope=scope,
+        period=period,
+        by=by,
+        as_of=now,
+        basic_weight=report.basic_weight,
+        weights=list(report.weights),
+        total=DashboardMetrics.of(report.total),
+        rankings={dim: ranked(rows) for dim, rows in board.rankings.items()},
+        days=[_point(b) for b in board.days],
+        weeks=[_point(b) for b in board.weeks],
+        months=[_month_point(m, ms) for m, ms in report.trend],
+        escalations=[_rung(r) for r in board.escalations],
+        overdue=[
+            overdue_row(o.facts, o.detail, o.overdue_since, o.overdue_seconds, o.overdue_policy_hours)
+            for o in board.overdue
+        ],
+        overdue_total=board.overdue_total,
+        notes=list(report.notes),
+    )
+
+
+@router.get(
+    "/dashboard/export.csv",
+    tags=["dashboard"],
+    responses={
+        **responses(401, 403, 422, 503),
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report as CSV"},
+    },
+    response_class=Response,
+)
+def dashboard_export(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "street") -> Response:
+    """The CSV of ``gridcase report --period P --by B --format csv``, byte for byte, as an attachment.
+
+    The city's (a dispatcher's, a city supervisor's) is the command's own; a district supervisor's
+    is the same report on the district's cases only."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from readmodel.report import build_report, render_csv, report_from_facts
+
+    svc = services(request)
+    now = datetime.now(UTC)
+    period = period or month_of(now)
+    basic_weight, weights = svc.settings.satisfaction_basic_weight, svc.settings.composite_weights
+    if p.sees_everything:  # the hotline, a city supervisor: the command's own report
+        scope = "city"
+        try:
+            report = build_report(svc.engine, period, by, as_of=now, basic_weight=basic_weight, weights=weights)
+        except (OperationalError, ProgrammingError) as err:
+            raise ApiError(
+                503, "unavailable", "readmodel.unavailable", f"the read model cannot be read: {type(err).__name__}"
+            ) from None
+    else:  # the role check, and the district's facts
+        scope, cases, assignments = _facts(svc, p, None)
+        report = report_from_facts(
+            cases, assignments, period, by, as_of=now, basic_weight=basic_weight, weights=weights
+        )
+    report = replace(report, names=_report_names(svc, by))
+    filename = f"gridcase-report-{period}-{by}" + ("" if scope == "city" else f"-{scope.split(':', 1)[1]}") + ".csv"
+    return Response(
+        content=render_csv(report).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Gridcase-Scope": scope},
+    )

@@ -2,7 +2,9 @@
  * Pages and who may open them. Pages are loaded when first visited (the map and the charts are
  * in their own chunks). A page that needs a session sends the user to /login?next=<page>.
  */
-import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
+import { watch } from "vue";
+import { createRouter, createWebHistory, START_LOCATION, type RouteRecordRaw } from "vue-router";
+import { i18n } from "@/i18n";
 import { session, type Role } from "@/lib/session";
 
 declare module "vue-router" {
@@ -60,23 +62,42 @@ export const routes: RouteRecordRaw[] = [
 
 export const router = createRouter({ history: createWebHistory("/app/"), routes });
 
+/** The login page, to come back to ``fullPath`` afterwards (``expired``: say the session ended). */
+function toLogin(fullPath: string, expired: boolean) {
+  const query: Record<string, string> = { next: fullPath };
+  if (expired) query.expired = "1";
+  return { name: "login", query };
+}
+
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
-  if (!session.token.value) return { name: "login", query: { next: to.fullPath } };
+  if (!session.token.value) return toLogin(to.fullPath, session.expiredAt.value !== null);
   if (!session.me.value) {
     const me = await session.load().catch(() => null);
-    if (!me) return { name: "login", query: { next: to.fullPath } };
+    if (!me) return toLogin(to.fullPath, session.expiredAt.value !== null);
   }
   const role = session.role.value;
   if (to.meta.roles && role && !to.meta.roles.includes(role)) return session.home.value;
   return true;
 });
 
-// A token refused by the API mid-session: log in again, then come back here.
-import { watch } from "vue";
+router.afterEach((to) => {
+  const title = to.meta.title ? i18n.global.t(to.meta.title) : "";
+  document.title = `${title ? `${title} · ` : ""}gridcase ${i18n.global.t("common.app")}`;
+});
+
+// A token refused by the API mid-session (any call answering 401): log in again, then come back
+// here. During the first navigation the guard above already does so (the route is not settled yet).
 watch(session.expiredAt, (at) => {
   const current = router.currentRoute.value;
-  if (at !== null && !current.meta.public) {
-    void router.push({ name: "login", query: { next: current.fullPath, expired: "1" } });
-  }
+  if (at === null || current === START_LOCATION || current.meta.public) return;
+  void router.push(toLogin(current.fullPath, true));
 });
+
+/** The pages ``role`` may open that have a place in the navigation (title), in the router's order. */
+export function navFor(role: Role | null): { path: string; title: string }[] {
+  if (!role) return [];
+  return routes
+    .filter((r) => r.meta?.title && !r.meta.public && (!r.meta.roles || r.meta.roles.includes(role)))
+    .map((r) => ({ path: r.path, title: r.meta!.title as string }));
+}

@@ -4,6 +4,117 @@
  */
 
 export interface paths {
+    "/admin/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Policy
+         * @description The SLA policy in force (read-only): each clock's time limit per urgency and category
+         *     override, its warnings and escalation ladder; and how far ahead the working calendar has
+         *     official holiday data.
+         */
+        get: operations["policy_admin_policy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke a token (idempotent: a revoked token stays revoked, listed with its time).
+         */
+        delete: operations["revoke_token_admin_tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Every user with the name of their unit, enabled or not, and their tokens (ids, labels,
+         *     dates; never a secret).
+         */
+        get: operations["list_users_admin_users_get"];
+        put?: never;
+        /**
+         * Add User
+         * @description Add a user (the rules of ``gridcase users add``: the id's form, a unit for the roles that act
+         *     for one and none for the others, the unit one of the city registry's), and optionally a first
+         *     token, answered this once.
+         */
+        post: operations["add_user_admin_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable User
+         * @description Disable a user and revoke every token of theirs. Administrators cannot disable themselves
+         *     (409 ``user.self``): the city would be left without anyone to undo it.
+         */
+        post: operations["disable_user_admin_users__user_id__disable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue Token
+         * @description Issue a token for the user: the token is in this answer only (the database keeps its salted
+         *     hash). A disabled user gets none (409 ``user.disabled``).
+         */
+        post: operations["issue_token_admin_users__user_id__tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases": {
         parameters: {
             query?: never;
@@ -147,9 +258,9 @@ export interface paths {
         put?: never;
         /**
          * callback (回访)
-         * @description 回访: record the resident's rating (unsatisfied: reopen).
+         * @description 回访: record the resident's rating, by the hotline or by the resident online (unsatisfied: reopen).
          *
-         *     May be attempted by: dispatcher; the workflow checks the rest.
+         *     May be attempted by: dispatcher, resident; the workflow checks the rest.
          */
         post: operations["callback_cases__case_id__callback_post"];
         delete?: never;
@@ -642,6 +753,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard
+         * @description The supervisor's page for a month: the three rates and the composite, on-time and rework rates,
+         *     the trend by day, week and month, the rankings of streets and departments, escalations by rung and
+         *     the worst-overdue open cases, with names beside the ids. Its figures are ``gridcase report``'s.
+         */
+        get: operations["dashboard_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard Export
+         * @description The CSV of ``gridcase report --period P --by B --format csv``, byte for byte, as an attachment.
+         *
+         *     The city's (a dispatcher's, a city supervisor's) is the command's own; a district supervisor's
+         *     is the same report on the district's cases only.
+         */
+        get: operations["dashboard_export_dashboard_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -679,6 +835,66 @@ export interface paths {
          *     Readiness (Temporal, Kafka and the read model reachable) is ``/readyz``.
          */
         get: operations["healthz_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/map/grids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Map Grids
+         * @description The grids of the caller's jurisdiction as GeoJSON, each with its community, street and district.
+         */
+        get: operations["map_grids_map_grids_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/map/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Map Points
+         * @description Case points of the caller's jurisdiction, breached first, then by the nearest deadline.
+         */
+        get: operations["map_points_map_points_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/map/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Map Stats
+         * @description Open, breached and warned cases per grid of the caller's jurisdiction (from the read model).
+         */
+        get: operations["map_stats_map_stats_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -768,6 +984,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Track
+         * @description A case's progress for its resident: the status and steps in plain words, the date to expect,
+         *     and whether the online rating is open. No login; the case number and the last four digits of
+         *     the contact phone identify the case.
+         */
+        post: operations["track_public_track_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/track/rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate
+         * @description The resident's online rating (回访) of the outcome, while the case awaits its callback:
+         *     满意 / 基本满意 / 不满意 (unsatisfied reopens the case). Answers the new progress.
+         */
+        post: operations["rate_public_track_rate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue
+         * @description The caller's queue (``scope=mine``) or case list (``scope=jurisdiction``), nearest deadline
+         *     first, with counts by status, names beside ids and each case's SLA standing.
+         */
+        get: operations["queue_queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -781,6 +1061,151 @@ export interface paths {
          *     each check says why it failed.
          */
         get: operations["readyz_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Categories
+         * @description The complaint catalogue: every category with its default urgency and routing rule.
+         */
+        get: operations["categories_registry_categories_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/locate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Locate
+         * @description The grid at a point (a border point belongs to the grid with the smallest id).
+         */
+        get: operations["locate_registry_locate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Route
+         * @description Where the routing catalogue dispatches ``category`` at ``grid_id``, with the category's
+         *     departments (those a street summons when the category needs a whistle).
+         */
+        get: operations["route_registry_route_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Grids for an address or a name (grid, community, street) or a grid id, best first.
+         */
+        get: operations["search_registry_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar
+         * @description Open cases, and cases opened in the last ``days``, of ``category`` in the same grid (then in the
+         *     same street), within the caller's jurisdiction: same grid first, then by how much the titles
+         *     share, newest first. No personal data.
+         */
+        get: operations["similar_registry_similar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summary
+         * @description How many districts, streets, communities, grids, staff, departments and categories the city
+         *     has, and the version of the registry's data.
+         */
+        get: operations["summary_registry_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Units
+         * @description Units by name or id, best match first (departments serve the whole city: ``street`` does not
+         *     narrow them).
+         */
+        get: operations["units_registry_units_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -852,6 +1277,31 @@ export interface components {
             /** Tasks */
             tasks: components["schemas"]["WhistleTaskInput"][];
         };
+        /** CalendarCoverageView */
+        CalendarCoverageView: {
+            /** Covered From */
+            covered_from: string | null;
+            /** Covered To */
+            covered_to: string | null;
+            /**
+             * Days Left
+             * @description Days until the Monday–Friday fallback starts
+             */
+            days_left: number;
+            /** Expiring */
+            expiring: boolean;
+            /** Override File */
+            override_file: string | null;
+            /** Summary */
+            summary: string;
+            /**
+             * Today
+             * Format: date
+             */
+            today: string;
+            /** Work Periods */
+            work_periods: string[];
+        };
         /** CaseActions */
         CaseActions: {
             /**
@@ -871,6 +1321,49 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** CasePoint */
+        CasePoint: {
+            /**
+             * Approximate
+             * @description True when the intake gave no coordinates: the grid's representative point
+             */
+            approximate: boolean;
+            /** Breached */
+            breached: boolean;
+            /** Case Id */
+            case_id: string;
+            /** Category */
+            category?: string | null;
+            /** Grid Id */
+            grid_id: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Next Due At */
+            next_due_at?: string | null;
+            /** Status */
+            status: string;
+            /** Title */
+            title?: string | null;
+            /**
+             * Warned
+             * @description A running clock raised a warning and none breached
+             */
+            warned: boolean;
+        };
+        /** CasePoints */
+        CasePoints: {
+            /** Items */
+            items: components["schemas"]["CasePoint"][];
+            /** Limit */
+            limit: number;
+            /**
+             * Truncated
+             * @description More cases match than ``limit``
+             */
+            truncated: boolean;
         };
         /**
          * CaseRow
@@ -1028,6 +1521,11 @@ export interface components {
             case_id: string;
             /** Category */
             category: string;
+            /**
+             * Category Name
+             * @description The category's name in the catalogue (Chinese)
+             */
+            category_name?: string | null;
             channel?: components["schemas"]["Channel"] | null;
             /**
              * Clocks
@@ -1039,6 +1537,12 @@ export interface components {
             closure_type?: components["schemas"]["ClosureType"] | null;
             /** @description Absent unless the caller may see personal data */
             contact?: components["schemas"]["ContactView"] | null;
+            /**
+             * Departments
+             * @description The departments summoned by whistles, in order
+             * @default []
+             */
+            departments: components["schemas"]["workers__api__views__NamedUnit"][];
             /** Description */
             description: string;
             /** Dispatch Count */
@@ -1053,6 +1557,14 @@ export interface components {
             location?: components["schemas"]["Location"] | null;
             /** Merged Into */
             merged_into?: string | null;
+            /**
+             * Names
+             * @description Display names by unit key (street:S-0101, department:water, grid:G-...)
+             * @default {}
+             */
+            names: {
+                [key: string]: string;
+            };
             /** Next Due At */
             next_due_at?: string | null;
             /** Opened At */
@@ -1065,6 +1577,8 @@ export interface components {
             pending_return?: {
                 [key: string]: unknown;
             } | null;
+            /** @description The location's district, street, community, grid */
+            place?: components["schemas"]["PlaceView"] | null;
             rating?: components["schemas"]["Rating"] | null;
             /** Reopen Count */
             reopen_count: number;
@@ -1095,6 +1609,11 @@ export interface components {
             title: string;
             unit?: components["schemas"]["UnitRef"] | null;
             /**
+             * Unit Name
+             * @description The name of the unit handling the case
+             */
+            unit_name?: string | null;
+            /**
              * Units Involved
              * @description Every unit ever dispatched or summoned, e.g. department:water
              * @default []
@@ -1106,6 +1625,44 @@ export interface components {
              * @default []
              */
             whistles: components["schemas"]["WhistleView"][];
+        };
+        /** CategoryItem */
+        CategoryItem: {
+            /** Code */
+            code: string;
+            /** Default Urgency */
+            default_urgency: string;
+            /**
+             * Departments
+             * @description Responsible departments (route target, or whistle targets)
+             */
+            departments: string[];
+            /**
+             * Group
+             * @description The catalogue's group, e.g. 公用设施
+             */
+            group?: string | null;
+            /**
+             * Kind
+             * @description part | event | hotline
+             */
+            kind?: string | null;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Needs Whistle */
+            needs_whistle: boolean;
+            /**
+             * Route
+             * @description Where the hotline dispatches it by default: street | grid | department
+             */
+            route: string;
+        };
+        /** CategoryList */
+        CategoryList: {
+            /** Items */
+            items: components["schemas"]["CategoryItem"][];
         };
         /**
          * Channel
@@ -1213,6 +1770,153 @@ export interface components {
             /** Resident Id */
             resident_id?: string | null;
         };
+        /** CreatedUser */
+        CreatedUser: {
+            token?: components["schemas"]["IssuedToken"] | null;
+            user: components["schemas"]["UserItem"];
+        };
+        /**
+         * DashboardMetrics
+         * @description The metrics of a slice (``readmodel.kpis.MetricSet``); rates are fractions, ``null`` when undefined.
+         */
+        DashboardMetrics: {
+            /** Cases */
+            cases: number;
+            /** Closed */
+            closed: number;
+            /**
+             * Composite
+             * @description 综合: weighted response, resolution and satisfaction
+             */
+            composite: number | null;
+            /** Compressed Cases */
+            compressed_cases: number;
+            /** Grid Self Handled Share */
+            grid_self_handled_share: number | null;
+            /**
+             * Mean Handling Hours
+             * @description Policy hours
+             */
+            mean_handling_hours: number | null;
+            /**
+             * On Time Closure Rate
+             * @description 按时结案率
+             */
+            on_time_closure_rate: number | null;
+            /** On Time Report In Rate */
+            on_time_report_in_rate: number | null;
+            /**
+             * On Time Resolution Rate
+             * @description 按时办结率
+             */
+            on_time_resolution_rate: number | null;
+            /** Open */
+            open: number;
+            /**
+             * Overdue Open
+             * @description Open cases of the slice overdue at as_of (超期未办结)
+             */
+            overdue_open: number;
+            /**
+             * P90 Handling Hours
+             * @description Policy hours
+             */
+            p90_handling_hours: number | null;
+            /**
+             * Resolution Rate
+             * @description 解决率
+             */
+            resolution_rate: number | null;
+            /**
+             * Response Rate
+             * @description 响应率
+             */
+            response_rate: number | null;
+            /** Return Rate */
+            return_rate: number | null;
+            /**
+             * Rework Rate
+             * @description 返工率
+             */
+            rework_rate: number | null;
+            /**
+             * Satisfaction Rate
+             * @description 满意率
+             */
+            satisfaction_rate: number | null;
+            /** Valid Callbacks */
+            valid_callbacks: number;
+            /** Whistle Rate */
+            whistle_rate: number | null;
+        };
+        /** DashboardPage */
+        DashboardPage: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Basic Weight
+             * @description Weight of 基本满意 in the satisfaction rate
+             */
+            basic_weight: number;
+            /** By */
+            by: string;
+            /**
+             * Days
+             * @description Every local day of the period
+             */
+            days: components["schemas"]["TrendPoint"][];
+            /**
+             * Escalations
+             * @description Escalations of the period's cases, lowest rung first
+             */
+            escalations: components["schemas"]["EscalationRung"][];
+            /**
+             * Months
+             * @description The report's trend: the last months up to the period
+             */
+            months: components["schemas"]["TrendPoint"][];
+            /** Notes */
+            notes: string[];
+            /**
+             * Overdue
+             * @description The open cases longest overdue at as_of (any period), worst first
+             */
+            overdue: components["schemas"]["OverdueCase"][];
+            /**
+             * Overdue Total
+             * @description Every open overdue case of the jurisdiction at as_of
+             */
+            overdue_total: number;
+            /** Period */
+            period: string;
+            /**
+             * Rankings
+             * @description street, department, and the `by` dimension
+             */
+            rankings: {
+                [key: string]: components["schemas"]["RankedUnit"][];
+            };
+            /**
+             * Scope
+             * @description city, or district:<id> for a district supervisor
+             */
+            scope: string;
+            /** @description The period's figures: the report's total row */
+            total: components["schemas"]["DashboardMetrics"];
+            /**
+             * Weeks
+             * @description ISO weeks of the period, clipped to it
+             */
+            weeks: components["schemas"]["TrendPoint"][];
+            /**
+             * Weights
+             * @description Composite weights of response, resolution and satisfaction (3)
+             */
+            weights: number[];
+        };
         /** DecideAppealBody */
         DecideAppealBody: {
             /** Granted */
@@ -1226,6 +1930,13 @@ export interface components {
             approved: boolean;
             /** Note */
             note?: string | null;
+        };
+        /** Disabled */
+        Disabled: {
+            /** Tokens Revoked */
+            tokens_revoked: number;
+            /** User Id */
+            user_id: string;
         };
         /** DispatchCaseBody */
         DispatchCaseBody: {
@@ -1253,6 +1964,34 @@ export interface components {
          * @enum {string}
          */
         EscalationLevel: "reminder" | "supervision" | "public_notice";
+        /** EscalationRung */
+        EscalationRung: {
+            /**
+             * Automatic
+             * @description Raised by an SLA clock
+             */
+            automatic: number;
+            /**
+             * Cases
+             * @description Distinct cases that reached the rung
+             */
+            cases: number;
+            /**
+             * Count
+             * @description Escalations raised at this rung
+             */
+            count: number;
+            /**
+             * Level
+             * @description reminder (催办), supervision (督办), public_notice (通报)
+             */
+            level: string;
+            /**
+             * Manual
+             * @description Ordered by a supervisor or the hotline
+             */
+            manual: number;
+        };
         /** FieldError */
         FieldError: {
             /**
@@ -1272,6 +2011,97 @@ export interface components {
         FileAppealBody: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * GridCollection
+         * @description The grids of the caller's jurisdiction as a GeoJSON FeatureCollection.
+         */
+        GridCollection: {
+            /**
+             * Bbox
+             * @description [west, south, east, north] of the grids (empty when there are none)
+             */
+            bbox: number[];
+            /** Features */
+            features: components["schemas"]["GridFeature"][];
+            /**
+             * Type
+             * @default FeatureCollection
+             * @constant
+             */
+            type: "FeatureCollection";
+            /**
+             * Version
+             * @description The city registry's version the grids come from
+             */
+            version: string;
+        };
+        /** GridFeature */
+        GridFeature: {
+            geometry: components["schemas"]["PolygonGeometry"];
+            /**
+             * Id
+             * @description The grid id
+             */
+            id: string;
+            properties: components["schemas"]["GridProperties"];
+            /**
+             * Type
+             * @default Feature
+             * @constant
+             */
+            type: "Feature";
+        };
+        /** GridProperties */
+        GridProperties: {
+            /**
+             * Community
+             * @description The community's name
+             */
+            community: string;
+            /** Community Id */
+            community_id: string;
+            /**
+             * District
+             * @description The district's name
+             */
+            district: string;
+            /** District Id */
+            district_id: string;
+            /** Grid Id */
+            grid_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Street
+             * @description The street's name
+             */
+            street: string;
+            /** Street Id */
+            street_id: string;
+        };
+        /**
+         * GridStats
+         * @description Open cases per grid of the caller's jurisdiction (grids without open cases are left out).
+         */
+        GridStats: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Grids
+             * @description grid id → [open, breached, warned] (counts of open cases)
+             */
+            grids: {
+                [key: string]: number[];
+            };
+            /**
+             * Totals
+             * @description [open, breached, warned] over every grid
+             */
+            totals: number[];
         };
         /** Health */
         Health: {
@@ -1343,6 +2173,25 @@ export interface components {
             error: "invalid_input";
             /** Errors */
             errors: components["schemas"]["FieldError"][];
+        };
+        /** IssuedToken */
+        IssuedToken: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Label */
+            label: string | null;
+            /**
+             * Token
+             * @description The token itself: shown this once, only its salted hash is kept
+             */
+            token: string;
+            /** Token Id */
+            token_id: string;
+            /** User Id */
+            user_id: string;
         };
         /**
          * Location
@@ -1455,6 +2304,97 @@ export interface components {
              */
             scope: string;
         };
+        /** NewToken */
+        NewToken: {
+            /**
+             * Label
+             * @description What the token is for
+             */
+            label?: string | null;
+        };
+        /** NewUser */
+        NewUser: {
+            /**
+             * Name
+             * @description Display name (default: the id)
+             */
+            name?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "dispatcher" | "supervisor" | "street" | "community" | "grid_worker" | "department" | "resident";
+            /**
+             * Token
+             * @description Also issue a first token (answered once)
+             * @default false
+             */
+            token: boolean;
+            /**
+             * Unit
+             * @description Grid, community, street, department, district id, or 'city'
+             */
+            unit?: string | null;
+            /**
+             * User Id
+             * @description The person's id, e.g. op-2, zhang.wei
+             */
+            user_id: string;
+        };
+        /** OverdueCase */
+        OverdueCase: {
+            /** Case Id */
+            case_id: string;
+            /** Category */
+            category: string | null;
+            /**
+             * Compressed
+             * @description The case runs on compressed SLA time
+             */
+            compressed: boolean;
+            /** Grid Id */
+            grid_id: string | null;
+            /** Grid Name */
+            grid_name: string | null;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Overdue Policy Hours
+             * @description Policy hours overdue (wall seconds ÷ time scale when compressed)
+             */
+            overdue_policy_hours: number;
+            /**
+             * Overdue Seconds
+             * @description Wall-clock seconds overdue at as_of
+             */
+            overdue_seconds: number;
+            /**
+             * Overdue Since
+             * Format: date-time
+             * @description The earliest deadline the case has missed
+             */
+            overdue_since: string;
+            /** Status */
+            status: string;
+            /** Street Id */
+            street_id: string | null;
+            /** Street Name */
+            street_name: string | null;
+            /** Title */
+            title: string | null;
+            /** Unit Id */
+            unit_id: string | null;
+            /**
+             * Unit Kind
+             * @description The current assignee
+             */
+            unit_kind: string | null;
+            /** Unit Name */
+            unit_name: string | null;
+        };
         /**
          * PauseForResidentBody
          * @description Waiting for the resident (for information or access): the handling clocks pause.
@@ -1462,6 +2402,279 @@ export interface components {
         PauseForResidentBody: {
             /** Reason */
             reason: string;
+        };
+        /** Place */
+        Place: {
+            /**
+             * Address
+             * @description The address searched for, or the grid's own
+             */
+            address?: string | null;
+            /** Community Id */
+            community_id: string;
+            /** Community Name */
+            community_name: string;
+            /** District Id */
+            district_id: string;
+            /** District Name */
+            district_name: string;
+            /** Grid Id */
+            grid_id: string;
+            /** Grid Name */
+            grid_name: string;
+            /**
+             * Lat
+             * @description A point inside the grid (to centre a map on)
+             */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Street Id */
+            street_id: string;
+            /** Street Name */
+            street_name: string;
+        };
+        /** PlaceList */
+        PlaceList: {
+            /** Items */
+            items: components["schemas"]["Place"][];
+        };
+        /**
+         * PlaceView
+         * @description Where the case is, with the registry's names beside the ids.
+         */
+        PlaceView: {
+            /** Community Id */
+            community_id: string;
+            /** Community Name */
+            community_name?: string | null;
+            /** District Id */
+            district_id: string;
+            /** District Name */
+            district_name?: string | null;
+            /** Grid Id */
+            grid_id: string;
+            /** Grid Name */
+            grid_name?: string | null;
+            /** Street Id */
+            street_id: string;
+            /** Street Name */
+            street_name?: string | null;
+        };
+        /** PolicyRule */
+        PolicyRule: {
+            /**
+             * Basis
+             * @enum {string}
+             */
+            basis: "working" | "calendar";
+            /**
+             * Category
+             * @description A category override, or none for the clock's default
+             */
+            category: string | null;
+            /** Clock */
+            clock: string;
+            /**
+             * Duration
+             * @description e.g. 2h, 7d (working days of the policy's working day)
+             */
+            duration: string;
+            /**
+             * Ladder
+             * @description Escalation rungs: level +delay → recipients
+             */
+            ladder: string[];
+            /** Urgency */
+            urgency: string;
+            /** Warnings */
+            warnings: number[];
+        };
+        /** PolicyView */
+        PolicyView: {
+            calendar: components["schemas"]["CalendarCoverageView"];
+            /** Rules */
+            rules: components["schemas"]["PolicyRule"][];
+            /** Source */
+            source: string;
+            /**
+             * Time Scale
+             * @description Wall-clock seconds per policy hour when compressed
+             */
+            time_scale: number | null;
+            /** Version */
+            version: string;
+            /** Working Day */
+            working_day: string;
+        };
+        /** PolygonGeometry */
+        PolygonGeometry: {
+            /**
+             * Coordinates
+             * @description GeoJSON coordinates, [lon, lat] pairs (WGS 84)
+             */
+            coordinates: unknown[];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "Polygon" | "MultiPolygon";
+        };
+        /**
+         * QueueItem
+         * @description One case of a queue or a case list: the read model's row, with names and its SLA standing.
+         */
+        QueueItem: {
+            /**
+             * Accepted
+             * @default false
+             */
+            accepted: boolean;
+            /**
+             * Breached
+             * @description A clock of the case was ever breached
+             */
+            breached: boolean;
+            /** Case Id */
+            case_id: string;
+            /** Category */
+            category?: string | null;
+            /**
+             * Category Name
+             * @description The category's Chinese name
+             */
+            category_name?: string | null;
+            /** Category Name En */
+            category_name_en?: string | null;
+            /** Channel */
+            channel?: string | null;
+            /** Community Id */
+            community_id?: string | null;
+            /** Community Name */
+            community_name?: string | null;
+            /**
+             * Dispatch Count
+             * @default 0
+             */
+            dispatch_count: number;
+            /** District Id */
+            district_id?: string | null;
+            /** District Name */
+            district_name?: string | null;
+            /**
+             * Escalation Count
+             * @default 0
+             */
+            escalation_count: number;
+            /** Grid Id */
+            grid_id?: string | null;
+            /** Grid Name */
+            grid_name?: string | null;
+            /**
+             * Next Clock
+             * @description The kind of the clock due first, e.g. accept
+             */
+            next_clock?: string | null;
+            /**
+             * Next Due At
+             * @description The running clocks' earliest due time
+             */
+            next_due_at?: string | null;
+            /** Opened At */
+            opened_at?: string | null;
+            /**
+             * Reason
+             * @description Why the case is on the caller's plate: it handles it, was summoned, verifies it, or the hotline's step is next
+             */
+            reason?: ("handling" | "summoned" | "to_verify" | "hotline") | null;
+            /**
+             * Remaining Seconds
+             * @description Seconds from as_of to next_due_at (negative: overdue); None without one
+             */
+            remaining_seconds?: number | null;
+            /**
+             * Return Count
+             * @default 0
+             */
+            return_count: number;
+            /**
+             * Rework Count
+             * @default 0
+             */
+            rework_count: number;
+            /**
+             * Shelved
+             * @default false
+             */
+            shelved: boolean;
+            /** @description The worst running clock at as_of: breached, warned, on_time, paused; none */
+            sla: components["schemas"]["SlaState"];
+            /** Status */
+            status: string;
+            /** Street Id */
+            street_id?: string | null;
+            /** Street Name */
+            street_name?: string | null;
+            /**
+             * Terminated
+             * @default false
+             */
+            terminated: boolean;
+            /** Title */
+            title?: string | null;
+            /** @description The unit handling the case now */
+            unit?: components["schemas"]["workers__api__routes__queue__NamedUnit"] | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Urgency */
+            urgency?: string | null;
+            /**
+             * Warned
+             * @description A running clock has raised its warning
+             */
+            warned: boolean;
+            /**
+             * Whistle Count
+             * @default 0
+             */
+            whistle_count: number;
+        };
+        /** QueuePage */
+        QueuePage: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description The time remaining_seconds and sla are computed at
+             */
+            as_of: string;
+            /**
+             * Counts
+             * @description Cases matching every filter but state, by status
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /** Items */
+            items: components["schemas"]["QueueItem"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Overdue
+             * @description Cases matching every filter but state whose next deadline has passed
+             */
+            overdue: number;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "mine" | "jurisdiction";
+            /**
+             * Total
+             * @description Cases matching every filter (all pages)
+             */
+            total: number;
         };
         /** RankEntry */
         RankEntry: {
@@ -1473,6 +2686,49 @@ export interface components {
             };
             /** Rank */
             rank: number;
+        };
+        /** RankedUnit */
+        RankedUnit: {
+            /**
+             * Key
+             * @description The unit's id (street, department...)
+             */
+            key: string;
+            metrics: components["schemas"]["DashboardMetrics"];
+            /**
+             * Name
+             * @description Its name in the city registry
+             */
+            name: string | null;
+            /**
+             * Rank
+             * @description Equal sort keys share a rank
+             */
+            rank: number;
+        };
+        /** RateBody */
+        RateBody: {
+            /**
+             * Case Id
+             * @description The case number, e.g. C1A2B3C4D5E6
+             */
+            case_id: string;
+            /**
+             * Comment
+             * @description What the resident wants to add
+             */
+            comment?: string | null;
+            /**
+             * Phone Last4
+             * @description The last four digits of the phone given at intake
+             */
+            phone_last4: string;
+            /**
+             * Rating
+             * @description 满意 / 基本满意 / 不满意 (unsatisfied reopens the case)
+             * @enum {string}
+             */
+            rating: "satisfied" | "basically_satisfied" | "unsatisfied";
         };
         /**
          * Rating
@@ -1509,6 +2765,32 @@ export interface components {
         RegisterCaseBody: {
             /** Note */
             note?: string | null;
+        };
+        /** RegistrySummary */
+        RegistrySummary: {
+            /**
+             * Bounds
+             * @description west, south, east, north (degrees)
+             */
+            bounds: number[];
+            /** Categories */
+            categories: number;
+            /** Communities */
+            communities: number;
+            /** Departments */
+            departments: number;
+            /** Districts */
+            districts: number;
+            /** Grids */
+            grids: number;
+            /** Name */
+            name: string;
+            /** Staff */
+            staff: number;
+            /** Streets */
+            streets: number;
+            /** Version */
+            version: string;
         };
         /** RejectCaseBody */
         RejectCaseBody: {
@@ -1573,16 +2855,76 @@ export interface components {
             /** Ruling */
             ruling: string;
         };
+        /** Revoked */
+        Revoked: {
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Token Id */
+            token_id: string;
+        };
         /**
          * Role
          * @description Who acts on a case.
          * @enum {string}
          */
         Role: "resident" | "dispatcher" | "grid_worker" | "community" | "street" | "department" | "supervisor" | "system";
+        /** RouteSuggestion */
+        RouteSuggestion: {
+            /**
+             * Departments
+             * @description The category's departments (whistle targets)
+             */
+            departments: components["schemas"]["UnitName"][];
+            /** Needs Whistle */
+            needs_whistle: boolean;
+            /** @description The unit the routing catalogue dispatches to */
+            unit: components["schemas"]["UnitName"];
+        };
         /** ShelveCaseBody */
         ShelveCaseBody: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * SimilarCase
+         * @description A case that may be the one a caller is calling about again.
+         */
+        SimilarCase: {
+            /** Case Id */
+            case_id: string;
+            /** Category */
+            category?: string | null;
+            /** Grid Id */
+            grid_id?: string | null;
+            /**
+             * Match
+             * @description Same grid, or only the same street
+             * @enum {string}
+             */
+            match: "grid" | "street";
+            /**
+             * Open
+             * @description Not closed, rejected or merged
+             */
+            open: boolean;
+            /** Opened At */
+            opened_at?: string | null;
+            /**
+             * Score
+             * @description How much the titles share (0..1)
+             */
+            score: number;
+            /** Status */
+            status: string;
+            /** Street Id */
+            street_id?: string | null;
+            /** Title */
+            title?: string | null;
+        };
+        /** SimilarList */
+        SimilarList: {
+            /** Items */
+            items: components["schemas"]["SimilarCase"][];
         };
         /**
          * SlaState
@@ -1622,14 +2964,177 @@ export interface components {
             /** Event Id */
             event_id: string;
             /**
+             * Minor
+             * @description Clock bookkeeping that an action's own words already tell
+             * @default false
+             */
+            minor: boolean;
+            /**
              * Occurred At
              * Format: date-time
              */
             occurred_at: string;
             /** Seq */
             seq: number;
+            /**
+             * Text En
+             * @description The event in words, e.g. 生态环境分局 reported in — 12 min late
+             * @default
+             */
+            text_en: string;
+            /**
+             * Text Zh
+             * @description The event in words, e.g. 生态环境分局 报到 — 超时 12 分钟
+             * @default
+             */
+            text_zh: string;
+            /**
+             * @description How the entry stood against its clock
+             * @default info
+             */
+            tone: components["schemas"]["Tone"];
             /** Type */
             type: string;
+        };
+        /** TokenItem */
+        TokenItem: {
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Label */
+            label: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Token Id */
+            token_id: string;
+        };
+        /**
+         * Tone
+         * @description How an entry stands against its clock (the page colours it).
+         * @enum {string}
+         */
+        Tone: "info" | "on_time" | "late" | "warned" | "breached" | "escalated";
+        /** TrackExpected */
+        TrackExpected: {
+            /**
+             * Due Date
+             * @description The due date in the city's local time; none while the clock is paused
+             */
+            due_date: string | null;
+            /**
+             * Kind
+             * @description The clock that sets the date: resolve, verify, callback, accept...
+             */
+            kind: string;
+            /** Label En */
+            label_en: string;
+            /** Label Zh */
+            label_zh: string;
+            /** Paused */
+            paused: boolean;
+        };
+        /**
+         * TrackProgress
+         * @description A case's progress as its resident reads it (no names, phones, staff, unit ids or notes).
+         */
+        TrackProgress: {
+            /** Case Id */
+            case_id: string;
+            expected: components["schemas"]["TrackExpected"] | null;
+            /** Finished */
+            finished: boolean;
+            /**
+             * Rating
+             * @description The rating given at the last callback, if any
+             */
+            rating: ("satisfied" | "basically_satisfied" | "unsatisfied") | null;
+            /**
+             * Rating Open
+             * @description Whether the resident may rate the outcome online now
+             */
+            rating_open: boolean;
+            status: components["schemas"]["CaseStatus"];
+            /** Status En */
+            status_en: string;
+            /** Status Zh */
+            status_zh: string;
+            /** Steps */
+            steps: components["schemas"]["TrackStep"][];
+        };
+        /** TrackQuery */
+        TrackQuery: {
+            /**
+             * Case Id
+             * @description The case number, e.g. C1A2B3C4D5E6
+             */
+            case_id: string;
+            /**
+             * Phone Last4
+             * @description The last four digits of the phone given at intake
+             */
+            phone_last4: string;
+        };
+        /** TrackStep */
+        TrackStep: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Kind
+             * @description received, dispatched, accepted, whistle, resolved, verified, rated, closed...
+             */
+            kind: string;
+            /** Text En */
+            text_en: string;
+            /** Text Zh */
+            text_zh: string;
+        };
+        /** TrendPoint */
+        TrendPoint: {
+            /**
+             * End
+             * Format: date
+             * @description Last local date of the span (inclusive; weeks are clipped to the month)
+             */
+            end: string;
+            /**
+             * Key
+             * @description 2026-11-03 (day), 2026-W45 (ISO week) or 2026-11 (month)
+             */
+            key: string;
+            metrics: components["schemas"]["DashboardMetrics"];
+            /**
+             * Start
+             * Format: date
+             * @description First local date of the span
+             */
+            start: string;
+        };
+        /** UnitItem */
+        UnitItem: {
+            /** Community Id */
+            community_id?: string | null;
+            /** District Id */
+            district_id?: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "street" | "community" | "grid" | "department";
+            /** Name */
+            name: string;
+            /** Street Id */
+            street_id?: string | null;
+            /** Street Name */
+            street_name?: string | null;
         };
         /**
          * UnitKind
@@ -1637,6 +3142,20 @@ export interface components {
          * @enum {string}
          */
         UnitKind: "grid" | "street" | "department" | "hotline";
+        /** UnitList */
+        UnitList: {
+            /** Items */
+            items: components["schemas"]["UnitItem"][];
+        };
+        /** UnitName */
+        UnitName: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+        };
         /**
          * UnitRef
          * @description A handling unit: a grid, a street office or a department.
@@ -1656,6 +3175,44 @@ export interface components {
          * @enum {string}
          */
         Urgency: "urgent" | "ordinary";
+        /** UserItem */
+        UserItem: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled At */
+            disabled_at: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+            /** Tokens */
+            tokens: components["schemas"]["TokenItem"][];
+            /** Unit Id */
+            unit_id: string | null;
+            /**
+             * Unit Name
+             * @description The unit's name in the city registry
+             */
+            unit_name: string | null;
+            /** User Id */
+            user_id: string;
+        };
+        /** UserList */
+        UserList: {
+            /** Items */
+            items: components["schemas"]["UserItem"][];
+            /**
+             * Units Required
+             * @description Roles that act for a unit, with what the unit is
+             */
+            units_required: {
+                [key: string]: string;
+            };
+        };
         /** VerifyCaseBody */
         VerifyCaseBody: {
             /**
@@ -1707,6 +3264,24 @@ export interface components {
             /** Tasks */
             tasks: components["schemas"]["WhistleTaskView"][];
         };
+        /** NamedUnit */
+        workers__api__routes__queue__NamedUnit: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+        };
+        /** NamedUnit */
+        workers__api__views__NamedUnit: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name?: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1716,6 +3291,356 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    policy_admin_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyView"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_token_admin_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revoked"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+        };
+    };
+    list_users_admin_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_user_admin_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewUser"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedUser"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    disable_user_admin_users__user_id__disable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Disabled"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+        };
+    };
+    issue_token_admin_users__user_id__tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NewToken"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedToken"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+        };
+    };
     list_cases_cases_get: {
         parameters: {
             query?: {
@@ -4178,6 +6103,128 @@ export interface operations {
             };
         };
     };
+    dashboard_dashboard_get: {
+        parameters: {
+            query?: {
+                /** @description Month opened, YYYY-MM (local time); default: this month */
+                period?: string | null;
+                /** @description What the report ranks (as `gridcase report --by`) */
+                by?: "street" | "department" | "grid" | "community" | "district" | "category";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardPage"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dashboard_export_dashboard_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Month opened, YYYY-MM (local time); default: this month */
+                period?: string | null;
+                /** @description What the report ranks (as `gridcase report --by`) */
+                by?: "street" | "department" | "grid" | "community" | "district" | "category";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     events_events_get: {
         parameters: {
             query?: never;
@@ -4239,6 +6286,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    map_grids_map_grids_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["GridCollection"];
+                };
+            };
+            /** @description Not modified (the ETag of If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    map_points_map_points_get: {
+        parameters: {
+            query?: {
+                /** @description Only this grid's cases */
+                grid_id?: string | null;
+                /** @description Only cases not finished */
+                open_only?: "true" | "false";
+                /** @description At most this many points */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePoints"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    map_stats_map_stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GridStats"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4453,6 +6664,213 @@ export interface operations {
             };
         };
     };
+    track_public_track_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackProgress"];
+                };
+            };
+            /** @description No case with this number and these phone digits (the same answer for both) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A malformed case number or not four digits */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description Too many failed look-ups from this address or for this case */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rate_public_track_rate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackProgress"];
+                };
+            };
+            /** @description No case with this number and these phone digits (the same answer for both) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The rating is not open for this case now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A malformed case number or not four digits */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description Too many failed look-ups from this address or for this case */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_queue_get: {
+        parameters: {
+            query?: {
+                /** @description mine: the cases on the caller's plate; jurisdiction: every case it may read */
+                scope?: "mine" | "jurisdiction";
+                /** @description Only cases in this status */
+                state?: components["schemas"]["CaseStatus"] | null;
+                /** @description Located in this street */
+                street?: string | null;
+                /** @description Ever dispatched or summoned to this department */
+                department?: string | null;
+                /** @description Located in this grid */
+                grid?: string | null;
+                category?: string | null;
+                /** @description A clock was ever breached */
+                breached?: ("true" | "false") | null;
+                /** @description Only cases not closed */
+                open_only?: "true" | "false";
+                /** @description due: nearest deadline first; opened: newest first; updated: last changed first */
+                sort?: "due" | "opened" | "updated";
+                /** @description Only these cases (repeat the parameter; at most 200) */
+                case_id?: string[] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePage"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     readyz_readyz_get: {
         parameters: {
             query?: never;
@@ -4478,6 +6896,406 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    categories_registry_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    locate_registry_locate_get: {
+        parameters: {
+            query: {
+                lat: number;
+                lon: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Place"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    route_registry_route_get: {
+        parameters: {
+            query: {
+                category: string;
+                grid_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteSuggestion"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_registry_search_get: {
+        parameters: {
+            query: {
+                /** @description An address, or a grid, community or street */
+                q: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    similar_registry_similar_get: {
+        parameters: {
+            query: {
+                grid_id: string;
+                category: string;
+                /** @description The complaint's title (and description) */
+                text?: string;
+                /** @description Closed cases count when opened this recently */
+                days?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summary_registry_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrySummary"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    units_registry_units_get: {
+        parameters: {
+            query?: {
+                /** @description street | community | grid | department */
+                kind?: ("street" | "community" | "grid" | "department") | null;
+                /** @description Part of the id or the name */
+                q?: string;
+                /** @description Only units of this street */
+                street?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -1,0 +1,38 @@
+export default {
+  "zh-CN": {
+    shell: {
+      menu: "菜单",
+      closeMenu: "收起菜单",
+      mainNav: "主导航",
+      switchLanguage: "切换语言",
+      languageName: "中文",
+      live: { live: "实时", connecting: "连接中", offline: "离线" },
+      liveHint: "工单变化实时推送",
+      offline: "实时连接已断开，正在自动重连…页面数据可能不是最新的。",
+      reconnected: "实时连接已恢复。",
+      skip: "跳到正文",
+      temporal: "在 Temporal 中查看流程",
+      temporalHint: "工作流引擎的界面（在新窗口打开）",
+      scale: "压缩时间：1 个政策小时 = {seconds} 秒",
+      scaleHint: "演示与测试环境中，时限按压缩时间计时。",
+    },
+  },
+  en: {
+    shell: {
+      menu: "Menu",
+      closeMenu: "Close menu",
+      mainNav: "Main navigation",
+      switchLanguage: "Switch language",
+      languageName: "English",
+      live: { live: "Live", connecting: "Connecting", offline: "Offline" },
+      liveHint: "Case changes arrive live",
+      offline: "The live connection was lost: reconnecting by itself… what you see may be out of date.",
+      reconnected: "Live connection restored.",
+      skip: "Skip to content",
+      temporal: "Workflow in Temporal",
+      temporalHint: "The workflow engine's own UI (opens in a new window)",
+      scale: "Compressed time: 1 policy hour = {seconds} s",
+      scaleHint: "In demos and tests the deadlines run on compressed time.",
+    },
+  },
+};

@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "@/api/client";
+import {
+  WIDGETS,
+  fieldsOf,
+  initialValues,
+  isoDuration,
+  messageFor,
+  splitErrors,
+  toBody,
+  validate,
+  type FieldSpec,
+  type Values,
+} from "@/components/case/form";
+import fixture from "./case-actions.fixture.json";
+
+type Fixture = { actions: Array<{ name: string; path: string; form: Record<string, unknown> }> };
+const ACTIONS = (fixture as Fixture).actions;
+const form = (name: string) => fieldsOf(ACTIONS.find((a) => a.name === name)!.form);
+const field = (fields: FieldSpec[], name: string) => fields.find((f) => f.name === name)!;
+
+/** A value a person could type or pick for each widget. */
+function filled(fields: FieldSpec[]): Values {
+  const v = initialValues(fields);
+  for (const f of fields) {
+    switch (f.widget) {
+      case "text":
+      case "textarea":
+        v[f.name] = `  ${f.labelEn} text  `;
+        break;
+      case "case":
+        v[f.name] = "C0000000000A1";
+        break;
+      case "choice":
+        v[f.name] = f.choices[0].value;
+        break;
+      case "bool":
+        v[f.name] = false;
+        break;
+      case "unit":
+        v[f.name] = { kind: f.unitKinds[0], id: "S-0101" };
+        break;
+      case "tasks":
+        v[f.name] = [
+          { department_id: "environment", task: " 执法 " },
+          { department_id: "water", task: "查管" },
+        ];
+        break;
+      case "duration":
+        v[f.name] = { days: 1, hours: 4 };
+        break;
+      case "refs":
+        v[f.name] = [" photo-1.jpg ", "", "doc-2"];
+        break;
+    }
+  }
+  return v;
+}
+
+describe("every action of the catalogue gets its form", () => {
+  it("has the whole catalogue in the fixture", () => {
+    expect(ACTIONS.map((a) => a.name)).toEqual(expect.arrayContaining(["accept", "whistle", "callback", "close", "supervise"]));
+    expect(ACTIONS.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(ACTIONS.map((a) => [a.name, a] as const))("%s: labels, known widgets, an empty form that validates to the required fields", (_, a) => {
+    const fields = fieldsOf(a.form);
+    const props = Object.keys((a.form as { properties: object }).properties);
+    expect(fields.map((f) => f.name)).toEqual(props);
+    for (const f of fields) {
+      expect(WIDGETS).toContain(f.widget);
+      expect(f.labelZh).toMatch(/[\u4e00-\u9fff]/);
+      expect(f.labelEn).toMatch(/^[A-Z]/);
+      if (f.widget === "choice") {
+        expect(f.choices.length).toBeGreaterThan(0);
+        for (const c of f.choices) expect(c.zh).toMatch(/[\u4e00-\u9fff]/); // every choice has Chinese words
+      }
+    }
+    const empty = validate(fields, initialValues(fields));
+    const flagged = new Set(Object.keys(empty).map((k) => k.split(".")[0]));
+    for (const f of fields) {
+      // a required field without a default must be filled in; an optional one never blocks
+      const hasDefault = f.default !== undefined && f.default !== null;
+      if (!f.required || hasDefault) expect(flagged.has(f.name), `${a.name}.${f.name}`).toBe(false);
+      else expect(flagged.has(f.name), `${a.name}.${f.name}`).toBe(true);
+    }
+    const full = filled(fields);
+    expect(validate(fields, full)).toEqual({});
+    const body = toBody(fields, full);
+    for (const f of fields) expect(body, `${a.name}.${f.name}`).toHaveProperty(f.name);
+  });
+
+  it("covers every widget somewhere in the catalogue", () => {
+    const used = new Set(ACTIONS.flatMap((a) => fieldsOf(a.form).map((f) => f.widget)));
+    expect([...used].sort()).toEqual([...WIDGETS].filter((w) => w !== "text").sort());
+  });
+});
+
+describe("value → request body, widget by widget", () => {
+  it("trims text, leaves out optional empty text, keeps required text", () => {
+    const f = form("resolve");
+    expect(toBody(f, { ...initialValues(f), notes: "  修好了 " })).toEqual({ notes: "修好了" });
+    const n = form("register");
+    expect(toBody(n, initialValues(n))).toEqual({});
+    expect(toBody(n, { note: " 已核实 " })).toEqual({ note: "已核实" });
+  });
+  it("sends choices and booleans as chosen, with Chinese words for the choices", () => {
+    const f = form("callback");
+    const rating = field(f, "rating");
+    expect(rating.choices.map((c) => c.zh)).toEqual(["满意", "基本满意", "不满意", "无法联系"]);
+    expect(initialValues(f).resolved).toBe(true); // the schema's default
+    expect(toBody(f, { rating: "unsatisfied", resolved: false, comment: "" })).toEqual({ rating: "unsatisfied", resolved: false });
+    expect(field(form("return"), "reason_code").choices.map((c) => c.zh)).toEqual(["属地不符", "权属不清", "职能交叉", "其他"]);
+    expect(field(form("review_return"), "decision").choices.map((c) => c.zh)).toEqual(["改派其他单位", "维持原派（审定）"]);
+    expect(field(form("close"), "closure_type").choices.map((c) => c.value)).toEqual(["normal", "overdue", "error", "special"]);
+    expect(field(form("supervise"), "level").choices.map((c) => c.zh)).toEqual(["催办", "督办", "通报"]);
+    expect(initialValues(form("supervise")).level).toBe("supervision");
+  });
+  it("sends a unit as {kind, id}, and offers no hotline", () => {
+    const f = form("dispatch");
+    expect(field(f, "unit").unitKinds).toEqual(["grid", "street", "department"]);
+    expect(toBody(f, { unit: { kind: "street", id: "S-0101" }, note: "" })).toEqual({ unit: { kind: "street", id: "S-0101" } });
+    const r = form("review_return");
+    expect(toBody(r, { decision: "insist", ruling: "属本街道", redispatch_to: null })).toEqual({ decision: "insist", ruling: "属本街道" });
+  });
+  it("sends the whistle's rows as tasks", () => {
+    const f = form("whistle");
+    const body = toBody(f, { tasks: [{ department_id: "environment", task: " 执法 " }, { department_id: "water", task: "查管" }], reason: "" });
+    expect(body).toEqual({ tasks: [{ department_id: "environment", task: "执法" }, { department_id: "water", task: "查管" }] });
+  });
+  it("sends evidence references without blanks", () => {
+    const f = form("complete_task");
+    expect(toBody(f, { result: "已停工", evidence: [" a.jpg", " ", "b.pdf "] })).toEqual({ result: "已停工", evidence: ["a.jpg", "b.pdf"] });
+    expect(toBody(f, { result: "已停工", evidence: [] })).toEqual({ result: "已停工" });
+  });
+  it.each([
+    [{ days: 2, hours: 0 }, "P2D"],
+    [{ days: 0, hours: 4 }, "PT4H"],
+    [{ days: 1, hours: 2 }, "P1DT2H"],
+    [{ days: 0, hours: 0 }, "PT0S"],
+    [{ days: 1.7, hours: -3 }, "P1D"],
+  ])("turns %o into the ISO 8601 duration %s", (d, iso) => {
+    expect(isoDuration(d)).toBe(iso);
+    expect(toBody(form("request_extension"), { extra: d, reason: "需协调" }).extra).toBe(iso);
+  });
+});
+
+describe("validation messages", () => {
+  it("names the field, in the page's language", () => {
+    const f = form("return");
+    expect(validate(f, initialValues(f))).toEqual({ reason_code: "请选择退单原因", reason: "请填写理由" });
+    expect(validate(f, initialValues(f), "en")).toEqual({ reason_code: "Choose reason code", reason: "Reason is required" });
+  });
+  it("asks for a yes or no on a required boolean, never assumes one", () => {
+    const f = form("verify");
+    expect(initialValues(f).passed).toBeNull();
+    expect(validate(f, initialValues(f))).toEqual({ passed: "请选择核查通过" });
+    expect(validate(f, { ...initialValues(f), passed: false })).toEqual({});
+  });
+  it("checks each whistle row: a department, a task, no department twice", () => {
+    const f = form("whistle");
+    const errors = validate(f, {
+      tasks: [
+        { department_id: "", task: "x" },
+        { department_id: "water", task: " " },
+        { department_id: "water", task: "y" },
+      ],
+      reason: "",
+    });
+    expect(errors).toEqual({ "tasks.0.department_id": "请选择部门", "tasks.1.task": "请填写任务", "tasks.2.department_id": "同一部门只能召集一次" });
+    expect(validate(f, { tasks: [], reason: "" })).toHaveProperty("tasks");
+  });
+  it("wants some extra time on an extension, and a case id that the API takes", () => {
+    const e = form("request_extension");
+    expect(validate(e, { extra: { days: 0, hours: 0 }, reason: "x" })).toEqual({ extra: "请填写延长的天数或小时数" });
+    const m = form("merge");
+    expect(validate(m, { into_case_id: "C 1" })).toHaveProperty("into_case_id");
+    expect(validate(m, { into_case_id: "C0000000000A1" })).toEqual({});
+  });
+  it("refuses text longer than the schema allows", () => {
+    const f = form("reject");
+    expect(validate(f, { reason: "长".repeat(4001) }).reason).toContain("4000");
+  });
+});
+
+describe("API refusals go next to what they name", () => {
+  const f = form("whistle");
+  it("puts a 422 on its field, nested paths included", () => {
+    const err = new ApiError(422, {
+      errors: [
+        { field: "body.tasks.1.department_id", rule: "registry.unknown_unit", message: "the registry has no department 'x'" },
+        { field: "header.request-id", rule: "string_pattern_mismatch", message: "bad id" },
+      ],
+    });
+    const split = splitErrors(err, f);
+    expect(split.fields).toEqual({ "tasks.1.department_id": "the registry has no department 'x'" });
+    expect(split.action).toBe("bad id");
+    expect(messageFor(split.fields, "tasks")).toBe("the registry has no department 'x'");
+    expect(messageFor(split.fields, "tasks", true)).toBeUndefined(); // the row shows it itself
+  });
+  it("puts a 409 or 403 on the action", () => {
+    for (const status of [409, 403]) {
+      const split = splitErrors(new ApiError(status, { rule: "status.not_allowed", message: "已办结的案件不能吹哨" }), f);
+      expect(split).toEqual({ fields: {}, action: "已办结的案件不能吹哨" });
+    }
+  });
+});
