@@ -315,11 +315,22 @@ class GeoJsonResponse(JSONResponse):
     media_type = GEOJSON
 
 
+def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """:func:`responses` for an operation whose success is GeoJSON: its errors are still JSON bodies,
+    so each is documented as ``application/json`` too (not only as the operation's media type)."""
+    out = responses(*codes)
+    for spec in out.values():
+        model = spec.get("model")
+        if model is not None:
+            spec["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    return out
+
+
 @router.get(
     "/grids",
     response_model=GridCollection,
     response_class=GeoJsonResponse,
-    responses={**responses(403, 503), 304: {"description": "Not modified (the ETag of If-None-Match)"}},
+    responses={**json_errors(403, 503), 304: {"description": "Not modified (the ETag of If-None-Match)"}},
 )
 def map_grids(request: Request, p: Caller) -> Response:
     """The grids of the caller's jurisdiction as GeoJSON, each with its community, street and district."""

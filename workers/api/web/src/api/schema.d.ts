@@ -6322,6 +6322,7 @@ export interface operations {
                 };
                 content: {
                     "application/geo+json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Outside the caller's role or jurisdiction */
@@ -6331,6 +6332,7 @@ export interface operations {
                 };
                 content: {
                     "application/geo+json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description A backing service is unavailable */
@@ -6340,6 +6342,7 @@ export interface operations {
                 };
                 content: {
                     "application/geo+json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
