@@ -1,8 +1,10 @@
 """The workspace end to end: Playwright driving Debian's Chromium against the real local stack.
 
-One API stack (worker, projector, API on Temporal, Kafka and SQL) serves every journey of the
-session; its users are :func:`tests.integration.test_api_support.start_api_stack`'s (``op-1`` the
-hotline seat, ``street-1``, ``grid-1``, ``env-1``/``water-1`` departments, ``sv-city`` ...).
+One API stack (worker, projector, API on Temporal, Kafka and SQL) serves every journey of this
+package; it and the browser end with the package, because sync Playwright keeps an event loop
+running in the main thread while it is open, which ``asyncio.run`` in later tests would refuse.
+Its users are :func:`tests.integration.test_api_support.start_api_stack`'s (``op-1`` the hotline
+seat, ``street-1``, ``grid-1``, ``env-1``/``water-1`` departments, ``sv-city`` ...).
 Compressed time (:data:`SECONDS_PER_POLICY_HOUR`) lets clocks warn and breach within a test.
 
 Helpers: :func:`open_page` (a logged-in page at a viewport), :func:`shot` (a screenshot under
@@ -37,7 +39,7 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1440, "height": 900}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
     """The API stack serving the built workspace (``make web`` builds it)."""
     if not (DIST / "index.html").is_file():
@@ -49,7 +51,7 @@ def web(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
