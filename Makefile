@@ -1,6 +1,7 @@
 # gridcase: developer entry points.
 #   make demo   - venv + local stack + the workspace + the demo
 #   make test   - venv + local stack + lint + the workspace + the whole test suite
+#   make test-cluster - the cluster lane: the drills on the cluster profile (Temporal server + 3 brokers)
 # The stack keeps running after `make test` / `make demo`; `make stack-down` stops it.
 
 SHELL := /bin/bash
@@ -20,7 +21,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	  then command -v $$p; break; fi; done)
 
-.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types web-api-check
+.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types web-api-check \
+	cluster-up cluster-down test-cluster
 
 help:
 	@echo "make venv        create $(VENV) and install gridcase with its dev extras, incl. the Temporal dev server (only when needed)"
@@ -33,6 +35,10 @@ help:
 	@echo "make web-api-types  regenerate $(WEB)/src/api/schema.d.ts from the API's OpenAPI document"
 	@echo "make test        venv + stack-up + lint + web + web-test + pytest tests/"
 	@echo "make demo        venv + stack-up + web + gridcase demo"
+	@echo "make cluster-up  the cluster profile: Temporal server (4 services, PostgreSQL) + 3 brokers; the first"
+	@echo "                 start builds the server with go install (minutes; cached by version)"
+	@echo "make cluster-down  stop it (data stays in .gridcase/cluster/)"
+	@echo "make test-cluster  the cluster lane: scale-out, fault drills and cluster-only drills on the cluster profile"
 
 venv: $(STAMP)
 	@echo "gridcase is installed in $(VENV): activate it with  source $(VENV)/bin/activate  (or run $(BIN)/gridcase directly)"
@@ -101,6 +107,23 @@ lint: venv $(WEB_STAMP) web-api-check
 # The browser tests (tests/integration/web) drive the built workspace: web before pytest.
 test: venv stack-up lint web web-test
 	"$(BIN)/pytest" tests -p no:cacheprovider -q $(PYTEST_ARGS)
+
+# The cluster lane. GRIDCASE_CLUSTER_POSTGRES_URL names a PostgreSQL account that may create databases
+# (default postgresql://gridcase:gridcase@localhost:5432/postgres). The cluster is stopped afterwards.
+CLUSTER_ENV   := GRIDCASE_STACK_PROFILE=cluster
+CLUSTER_TESTS := tests/integration/test_cluster_drills.py tests/integration/test_scale_out.py \
+	tests/integration/test_faults.py
+
+cluster-up: venv
+	$(CLUSTER_ENV) $(STACK) up --timeout 240
+
+cluster-down:
+	@if [ -x "$(PY)" ]; then $(CLUSTER_ENV) $(STACK) down; else echo "no $(VENV): nothing to stop"; fi
+
+# -s: the drills print their DRILL figures (docs/fault-drills.md)
+test-cluster: venv cluster-up
+	rc=0; $(CLUSTER_ENV) "$(BIN)/pytest" $(CLUSTER_TESTS) -p no:cacheprovider -q -s \
+	  $(PYTEST_ARGS) || rc=$$?; $(CLUSTER_ENV) $(STACK) down || true; exit $$rc
 
 demo: venv stack-up web
 	"$(BIN)/gridcase" demo

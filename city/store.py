@@ -8,6 +8,7 @@ Grid polygons are stored as WKT (``POLYGON ((lon lat, ...))``) with their boundi
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,11 +160,20 @@ def engine_for(url: str) -> Engine:
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the city tables that do not exist yet (another process creating them at the same time is fine)."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except (OperationalError, ProgrammingError, IntegrityError):
-        metadata.create_all(engine, checkfirst=True)  # lost a race: the other process's tables are there now
+    """Create the city tables that do not exist yet (other processes creating them at the same time is fine).
+
+    Each table is checked and created on its own, so a race lost on one table (another process created
+    it between the check and the create) is retried from the check; with several processes the race can
+    be lost on more than one table.
+    """
+    for attempt in range(20):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))  # lost a race: the other process's table is there now
 
 
 def city_version(engine: Engine) -> str | None:

@@ -13,6 +13,72 @@ from typing import Protocol, TypeAlias
 
 from events.config import KafkaConfig
 
+DEV = "dev"
+CLUSTER = "cluster"
+PROFILES = (DEV, CLUSTER)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The production-shaped profile: a Temporal server of four services on PostgreSQL and three brokers.
+
+    Attribute names follow the ``GRIDCASE_CLUSTER_*`` settings they come from. Every port is derived
+    from two base ports, so a second profile (or a second cluster) only needs two settings changed.
+    """
+
+    temporal_version: str = "v1.32.2"
+    """The ``go.temporal.io/server`` module version built with ``go install`` (cached by version)."""
+    go_toolchain: str = "go1.27.3"
+    """``GOTOOLCHAIN`` for the build: the server module needs a newer Go than the machine's."""
+    temporal_cache_dir: Path = Path.home() / ".cache" / "gridcase" / "temporal-server"
+    temporal_port: int = 7333
+    """The frontend's gRPC port; the cluster's Temporal ports are the 31 from here (see ``temporal_ports``)."""
+    postgres_url: str = "postgresql://gridcase:gridcase@localhost:5432/postgres"
+    """An account allowed to create databases; Temporal's two databases and the read model's live there."""
+    database_prefix: str = "gridcase_cluster"
+    """``<prefix>_temporal``, ``<prefix>_temporal_visibility`` and ``<prefix>`` (read model, API tables)."""
+    history_shards: int = 4
+    kafka_port: int = 19092
+    """The first broker's port; broker n listens on ``kafka_port + n - 1``, its controller 10 above."""
+    brokers: int = 3
+    kafka_heap: str = "384m"
+
+    @property
+    def temporal_ports(self) -> dict[str, dict[str, int]]:
+        """Per Temporal service: its gRPC, membership and metrics ports (and the frontend's HTTP port).
+
+        All within ``temporal_port`` .. ``temporal_port + 30``: two clusters whose base ports are 31 or
+        more apart never share a port.
+        """
+        base = self.temporal_port
+        ports = {
+            name: {"grpc": base + n, "membership": base + 10 + n, "metrics": base + 20 + n}
+            for n, name in enumerate(("frontend", "history", "matching", "worker"))
+        }
+        ports["frontend"]["http"] = base + 30
+        return ports
+
+    @property
+    def temporal_address(self) -> str:
+        return f"localhost:{self.temporal_port}"
+
+    def broker_ports(self, node: int) -> tuple[int, int]:
+        """(client port, controller port) of broker ``node`` (1-based): ``kafka_port + node - 1`` and 10 above."""
+        return self.kafka_port + node - 1, self.kafka_port + 10 + node - 1
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return ",".join(f"localhost:{self.broker_ports(n)[0]}" for n in range(1, self.brokers + 1))
+
+    @property
+    def read_model_url(self) -> str:
+        """The SQLAlchemy URL of the read model's database on the cluster's PostgreSQL."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.postgres_url)
+        scheme = "postgresql+psycopg2"
+        return urlunsplit((scheme, parts.netloc, f"/{self.database_prefix}", parts.query, ""))
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -34,8 +100,13 @@ class StackConfig:
     calendar_override_file: Path | None = None
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     """The broker (``kafka.bootstrap``) and the topics ``up`` creates."""
+    profile: str = DEV
+    """``dev``: the Temporal dev server and one broker; ``cluster``: :class:`ClusterConfig`'s topology."""
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile: must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if not self.resolved_database_url:
             url = f"sqlite:///{(self.state_dir / 'gridcase.db').resolve()}"
             object.__setattr__(self, "resolved_database_url", url)
@@ -43,6 +114,11 @@ class StackConfig:
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka.bootstrap
+
+    @property
+    def profile_state_dir(self) -> Path:
+        """Where this profile keeps its processes' data: the cluster profile in ``state_dir/cluster``."""
+        return self.state_dir / CLUSTER if self.profile == CLUSTER else self.state_dir
 
     @property
     def temporal_host(self) -> str:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.config import StackConfig, StackSource, stack_config
+from deploy.config import CLUSTER, StackConfig, StackSource, stack_config
 from readmodel.urls import mask_url
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -182,8 +182,13 @@ def _locked(paths: _Paths) -> Iterator[None]:
 
 
 def _split_hostport(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
+    host, _, port = address.strip().rpartition(":")
     return host.strip("[]") or "localhost", int(port)
+
+
+def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
+    """(host, port) of every entry of a ``host:port[,host:port...]`` bootstrap list."""
+    return [_split_hostport(part) for part in bootstrap.split(",") if part.strip()]
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -354,7 +359,7 @@ def _service_ports(settings: StackConfig, service: str) -> list[tuple[str, int, 
             (host, settings.temporal_port, "Temporal frontend", "GRIDCASE_TEMPORAL_ADDRESS"),
             (host, settings.temporal_ui_port, "Temporal web UI", "GRIDCASE_TEMPORAL_UI_PORT"),
         ]
-    host, port = _split_hostport(settings.kafka_bootstrap)
+    host, port = bootstrap_addresses(settings.kafka_bootstrap)[0]  # the dev stack's one broker: the first entry
     return [
         (host, port, "Kafka broker", "GRIDCASE_KAFKA_BOOTSTRAP"),
         (host, settings.kafka_controller_port, "Kafka controller", "GRIDCASE_KAFKA_CONTROLLER_PORT"),
@@ -573,7 +578,7 @@ def _kafka_libs(settings: StackConfig, paths: _Paths) -> Path:
 
 
 def _kafka_properties(settings: StackConfig, paths: _Paths) -> str:
-    host, port = _split_hostport(settings.kafka_bootstrap)
+    host, port = bootstrap_addresses(settings.kafka_bootstrap)[0]
     cport = settings.kafka_controller_port
     return "\n".join(
         [
@@ -671,9 +676,9 @@ def _quiet_kafka_client() -> Iterator[None]:
 
 def _probe_kafka(settings: StackConfig) -> tuple[bool, str]:
     """Real health probe: a cluster metadata request that lists at least one broker."""
-    host, port = _split_hostport(settings.kafka_bootstrap)
-    if not _port_answers(host, port):
-        return False, "broker port not answering"
+    addresses = bootstrap_addresses(settings.kafka_bootstrap)
+    if not any(_port_answers(host, port) for host, port in addresses):
+        return False, "broker port not answering" if len(addresses) == 1 else "no broker port of the list answering"
     from kafka import KafkaAdminClient
 
     with _quiet_kafka_client():
@@ -781,6 +786,10 @@ def status(settings: StackSource) -> StackStatus:
         The stack's status; ``.healthy`` is true when every service answers.
     """
     settings = stack_config(settings)
+    if settings.profile == CLUSTER:
+        from deploy import cluster
+
+        return cluster.status(settings)
     paths = _Paths.of(settings)
     services = [_service_status(settings, paths, s) for s in (TEMPORAL, KAFKA)]
     services.append(_probe_sql(settings))
@@ -791,6 +800,24 @@ def status(settings: StackSource) -> StackStatus:
     calendar_ok, calendar_line = coverage_line(settings.calendar_override_file)
     services.append(ServiceStatus("calendar", HEALTHY if calendar_ok else "invalid", calendar_line))
     return StackStatus(paths.state, services)
+
+
+def probe(settings: StackSource) -> StackStatus:
+    """Probe the configured services without looking for processes of our own (an existing stack).
+
+    For a stack run by someone else (another profile's state directory, an operator's cluster): the
+    Temporal frontend must describe the namespace, the brokers must answer a metadata request, the SQL
+    database must answer ``select 1``. Nothing is started or stopped.
+    """
+    settings = stack_config(settings)
+    result = StackStatus(_Paths.of(settings).state)
+    for name, check in _PROBES.items():
+        ok, detail = check(settings)
+        result.services.append(
+            ServiceStatus(name, HEALTHY if ok else UNREACHABLE, _address(settings, name), detail=detail)
+        )
+    result.services.append(_probe_sql(settings))
+    return result
 
 
 def up(settings: StackSource, timeout: float = 90.0) -> StackStatus:
@@ -811,6 +838,10 @@ def up(settings: StackSource, timeout: float = 90.0) -> StackStatus:
             are stopped again).
     """
     settings = stack_config(settings)
+    if settings.profile == CLUSTER:
+        from deploy import cluster
+
+        return cluster.up(settings, timeout=max(timeout, 180.0))
     paths = _Paths.of(settings)
     with _locked(paths):
         sql = _probe_sql(settings)
@@ -923,10 +954,14 @@ def down(settings: StackSource, timeout: float = 30.0, services: tuple[str, ...]
     Raises:
         ValueError: ``services`` names an unknown service.
     """
+    settings = stack_config(settings)
+    if settings.profile == CLUSTER:
+        from deploy import cluster
+
+        return cluster.down(settings, timeout, services)
     unknown = [s for s in services if s not in (KAFKA, TEMPORAL)]
     if unknown:
         raise ValueError(f"services: unknown service {unknown[0]!r}; expected {KAFKA!r} or {TEMPORAL!r}")
-    settings = stack_config(settings)
     paths = _Paths.of(settings)
     if not paths.state.is_dir():
         return {service: "not running" for service in services}

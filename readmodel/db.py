@@ -9,6 +9,7 @@ Kafka (benchmarks, tests, replays from files).
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -38,16 +39,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
+            sqlite_pragmas(dbapi_conn)
 
         return engine
     if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
         # Batch UPDATE/upsert executemany too (not only plain INSERT): the projector writes in batches.
         kwargs.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def sqlite_pragmas(dbapi_conn: Any, wait: float = 30.0) -> None:
+    """WAL and ``synchronous=NORMAL`` on a new SQLite connection, waiting out other processes' locks.
+
+    Switching to WAL takes an exclusive lock, and SQLite answers "database is locked" at once (its
+    busy handler is not always consulted) while another process opens, recovers or checkpoints the
+    same file. So the mode is only switched when the file is not in WAL yet (the mode is stored in
+    the file), and a locked answer is retried until ``wait`` seconds have passed.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + wait
+    delay = 0.01
+    while True:
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            mode = cur.execute("PRAGMA journal_mode").fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() + delay > deadline:
+                raise
+        finally:
+            cur.close()
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _alembic_config(url: str) -> Any:

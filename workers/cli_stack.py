@@ -5,11 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from deploy import stack
-from workers.settings import get_settings
+from deploy.config import PROFILES, StackConfig
+from workers.settings import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+PROFILE_HELP = (
+    "dev: the Temporal dev server and one Kafka broker; cluster: the Temporal server's four services on "
+    "PostgreSQL and three brokers (docs/operations.md). Default: GRIDCASE_STACK_PROFILE, else dev."
+)
+
+
+def _config(profile: str | None) -> StackConfig:
+    """The stack's configuration for ``profile`` (None: the settings' own profile)."""
+    if profile is not None and profile not in PROFILES:
+        typer.echo(f"error: --profile must be one of {', '.join(PROFILES)}, got {profile!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        return get_settings().stack if profile is None else Settings(stack_profile=profile).stack
+    except ValidationError as exc:  # a GRIDCASE_* setting is invalid: name it and its rule
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: GRIDCASE_{field.upper()}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _rel(path: Path | None) -> str:
@@ -24,7 +45,7 @@ def _rel(path: Path | None) -> str:
 
 def _print(result: stack.StackStatus, show_action: bool = False) -> None:
     for s in result.services:
-        parts = [f"{s.name:<9}", f"{s.state:<11}", s.address]
+        parts = [f"{s.name:<17}", f"{s.state:<11}", s.address]
         if show_action and s.action:
             parts.append(f"[{s.action}]")
         if s.pid is not None:
@@ -40,10 +61,15 @@ def _print(result: stack.StackStatus, show_action: bool = False) -> None:
 @app.command()
 def up(
     timeout: float = typer.Option(90.0, help="Seconds to wait for every service to answer its health probe."),
+    profile: str | None = typer.Option(None, help=PROFILE_HELP),
 ) -> None:
-    """Start the Temporal dev server and the Kafka broker (if not running) and wait until healthy."""
+    """Start the stack's services (those not running) and wait until every one is healthy.
+
+    The cluster profile's first start builds the Temporal server with `go install` (several minutes;
+    cached by version after).
+    """
     try:
-        result = stack.up(get_settings().stack, timeout=timeout)
+        result = stack.up(_config(profile), timeout=timeout)
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -53,28 +79,52 @@ def up(
 @app.command()
 def down(
     timeout: float = typer.Option(30.0, help="Seconds to wait after SIGTERM before SIGKILL."),
+    profile: str | None = typer.Option(None, help=PROFILE_HELP),
+    service: list[str] = typer.Option(
+        [],
+        help="Stop only this service (repeatable): temporal, kafka; with the cluster profile also one process "
+        "such as temporal-history or kafka-2. Default: all.",
+    ),
 ) -> None:
     """Stop the processes `stack up` started; the data stays for the next `up`."""
+    cfg = _config(profile)
     try:
-        done = stack.down(get_settings().stack, timeout=timeout)
+        done = stack.down(cfg, timeout, tuple(service)) if service else stack.down(cfg, timeout=timeout)
+    except ValueError as exc:
+        typer.echo(f"error: --service: {str(exc).removeprefix('services: ')}", err=True)
+        raise typer.Exit(2) from None
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    for service, what in done.items():
-        typer.echo(f"{service:<9}  {what}")
+    for name, what in done.items():
+        typer.echo(f"{name:<17}  {what}")
 
 
 @app.command()
-def status() -> None:
+def status(profile: str | None = typer.Option(None, help=PROFILE_HELP)) -> None:
     """Show each service's state; exits 1 unless every service is healthy."""
     try:
-        result = stack.status(get_settings().stack)
+        result = stack.status(_config(profile))
     except stack.StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     _print(result)
     if not result.healthy:
         raise typer.Exit(1)
+
+
+@app.command()
+def env(profile: str | None = typer.Option(None, help=PROFILE_HELP)) -> None:
+    """Print the `export` lines that point gridcase's processes and the test suite at this stack."""
+    cfg = _config(profile)
+    lines = [
+        f"export GRIDCASE_STACK_PROFILE={cfg.profile}",
+        f"export GRIDCASE_TEMPORAL_ADDRESS={cfg.temporal_address}",
+        f"export GRIDCASE_KAFKA_BOOTSTRAP={cfg.kafka_bootstrap}",
+        f"export GRIDCASE_KAFKA_REPLICATION_FACTOR={cfg.kafka.replication_factor}",
+        f"export GRIDCASE_DATABASE_URL='{cfg.resolved_database_url}'",
+    ]
+    typer.echo("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from deploy.config import StackConfig
+from deploy.config import CLUSTER, ClusterConfig, StackConfig
 from events.config import KafkaConfig
 
 
@@ -23,6 +24,35 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDCASE_", env_file=".env", extra="ignore")
 
     state_dir: Path = Field(default=Path(".gridcase"), description="Where the local stack keeps its data.")
+    stack_profile: Literal["dev", "cluster"] = Field(
+        default="dev",
+        description=(
+            "dev: the Temporal dev server and one broker; cluster: the Temporal server (four services) on "
+            "PostgreSQL and three brokers. With cluster, the Temporal, Kafka and SQL addresses and the topics' "
+            "replication default to the cluster's (each can still be set)."
+        ),
+    )
+
+    # The cluster profile (GRIDCASE_STACK_PROFILE=cluster)
+    cluster_temporal_version: str = Field(default=ClusterConfig.temporal_version, pattern=r"^v\d+\.\d+\.\d+$")
+    cluster_go_toolchain: str = Field(default=ClusterConfig.go_toolchain, pattern=r"^go\d+\.\d+(\.\d+)?$")
+    cluster_temporal_cache_dir: Path = Field(
+        default=ClusterConfig.temporal_cache_dir, description="Where the built Temporal server is cached by version."
+    )
+    cluster_temporal_port: int = Field(
+        default=ClusterConfig.temporal_port,
+        ge=1024,
+        le=32000,
+        description="Frontend gRPC port; the cluster's Temporal ports are the 31 from here (Temporal: smallint).",
+    )
+    cluster_postgres_url: str = Field(
+        default=ClusterConfig.postgres_url,
+        description="PostgreSQL account that may create databases: Temporal's stores and the read model live there.",
+    )
+    cluster_database_prefix: str = Field(default=ClusterConfig.database_prefix, pattern=r"^[a-z_][a-z0-9_]{0,40}$")
+    cluster_history_shards: int = Field(default=ClusterConfig.history_shards, ge=1, le=1024)
+    cluster_kafka_port: int = Field(default=ClusterConfig.kafka_port, ge=1024, le=64000)
+    cluster_kafka_heap: str = Field(default=ClusterConfig.kafka_heap, pattern=r"^\d+[mg]$")
 
     # Temporal
     temporal_address: str = "localhost:7233"
@@ -108,6 +138,39 @@ class Settings(BaseSettings):
         default=None, description="Folder of city registry files; default is the bundled seed city."
     )
 
+    @model_validator(mode="after")
+    def _cluster_defaults(self) -> Settings:
+        """With the cluster profile, the addresses not set explicitly become the cluster's."""
+        if self.stack_profile != CLUSTER:
+            return self
+        cluster = self.cluster
+        given = self.model_fields_set
+        defaults = {
+            "temporal_address": cluster.temporal_address,
+            "kafka_bootstrap": cluster.kafka_bootstrap,
+            "kafka_replication_factor": cluster.brokers,
+            "database_url": cluster.read_model_url,
+        }
+        for name, value in defaults.items():
+            if name not in given:
+                object.__setattr__(self, name, value)
+        return self
+
+    @property
+    def cluster(self) -> ClusterConfig:
+        """The cluster profile's topology (:class:`deploy.config.ClusterConfig`)."""
+        return ClusterConfig(
+            temporal_version=self.cluster_temporal_version,
+            go_toolchain=self.cluster_go_toolchain,
+            temporal_cache_dir=self.cluster_temporal_cache_dir,
+            temporal_port=self.cluster_temporal_port,
+            postgres_url=self.cluster_postgres_url,
+            database_prefix=self.cluster_database_prefix,
+            history_shards=self.cluster_history_shards,
+            kafka_port=self.cluster_kafka_port,
+            kafka_heap=self.cluster_kafka_heap,
+        )
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL in force: the configured one, or SQLite in the state directory."""
@@ -140,6 +203,8 @@ class Settings(BaseSettings):
             resolved_database_url=self.resolved_database_url,
             calendar_override_file=self.calendar_override_file,
             kafka=self.kafka,
+            profile=self.stack_profile,
+            cluster=self.cluster,
         )
 
     @property

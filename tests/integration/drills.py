@@ -94,10 +94,11 @@ class Exit:
 class GridcaseProcess:
     """One real ``gridcase`` process; output goes to ``log_path``."""
 
-    def __init__(self, name: str, args: Sequence[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, args: Sequence[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT) -> None:
         self.name = name
         self.args = list(args)
         self.env = env
+        self.cwd = cwd  # the build the process runs: `python -m` imports from its working directory first
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -106,7 +107,7 @@ class GridcaseProcess:
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "workers.cli", *self.args],
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -17,7 +17,7 @@ import pytest
 
 from deploy import stack
 from events.topics import ensure_topics
-from tests.integration.conftest import start_private_stack
+from tests.integration.conftest import start_private_stack, stop_private_stack
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def private_kafka(stack_settings: Settings, tmp_path_factory: pytest.TempPathFac
     try:
         yield private
     finally:
-        stack.down(private)
+        stop_private_stack(private)
 
 
 def _wait(probe: Callable[[], Any], timeout: float, what: str) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.bench.runner import BENCHMARKS, run_benchmarks
+from workers.bench.runner import BENCHMARKS, _check, run_benchmarks
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -61,3 +61,14 @@ def test_every_benchmark_runs_at_tiny_size(stack_settings: Settings, tmp_path: P
         doc = json.loads((tmp_path / f"{name}-latest.json").read_text())
         assert doc["machine"]["cores"] >= 1 and doc["versions"]["temporalio"]
     assert any("lifecycle" in line and "median" in line for line in lines)  # the table was printed
+
+
+def test_cluster_sizes_are_for_the_memory_benchmark_on_the_cluster_profile() -> None:
+    assert _check(["memory"], "cluster100k", 1, "cluster") == ["memory"]
+    assert _check(["lifecycle-scale"], "default", 3, "cluster") == ["lifecycle-scale"]
+    with pytest.raises(ValueError, match="cluster100k runs on the cluster profile only"):
+        _check(["memory"], "cluster100k", 1, "dev")
+    with pytest.raises(ValueError, match="cluster1k is a size of the memory benchmark alone"):
+        _check(["memory", "lifecycle"], "cluster1k", 1, "cluster")
+    with pytest.raises(ValueError, match="--size must be one of tiny, default, large"):
+        _check(None, "huge", 1)

@@ -193,7 +193,7 @@ def test_concurrent_first_uses_load_the_city_once(db_url: str, tmp_path: Path) -
         time.sleep(0.01)
     go.touch()
     outputs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outputs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(err[-3000:] for _, err in outputs)
     lines = {out.strip() for out, _ in outputs}
     assert len(lines) == 1 and lines.pop().startswith("6 ")
     engine = store.engine_for(db_url)

@@ -24,6 +24,9 @@ from typing import Any
 #: Benchmark sizes: ``tiny`` exercises the code in tests, ``default`` fits the ten-minute budget,
 #: ``large`` reaches the sizes of the targets (20k open cases and more).
 SIZES = ("tiny", "default", "large")
+#: Sizes of the memory benchmark alone, on the cluster profile: ``cluster1k`` (200 and 1,000 open
+#: cases, a check of the cluster mode) and ``cluster100k`` (1k, 10k and 100k open cases).
+CLUSTER_SIZES = ("cluster1k", "cluster100k")
 
 
 @dataclass

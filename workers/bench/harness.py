@@ -107,6 +107,27 @@ def server_pid(settings: Settings) -> int | None:
     return stack._live_pid(stack._Paths.of(settings.stack), stack.TEMPORAL)
 
 
+def server_pids(settings: Settings) -> dict[str, int]:
+    """The pids of the local stack's Temporal server processes that run, by process name.
+
+    The dev profile: ``{"temporal": pid}`` (the dev server). The cluster profile: one entry per
+    service process (``temporal-history``, ``temporal-matching``, ``temporal-frontend``,
+    ``temporal-worker``), read from the pid files in ``<state dir>/cluster/pids``.
+    """
+    from deploy import stack
+    from deploy.config import CLUSTER
+
+    if settings.stack_profile == CLUSTER:
+        from deploy import cluster
+
+        paths: stack._Paths = cluster._paths(settings.stack)
+        names = cluster.temporal_names()
+    else:
+        paths, names = stack._Paths.of(settings.stack), [stack.TEMPORAL]
+    found = {name: stack._live_pid(paths, name) for name in names}
+    return {name: pid for name, pid in found.items() if pid is not None}
+
+
 def wait_until(predicate: object, timeout: float, interval: float = 0.2) -> bool:
     """Poll ``predicate()`` until true or ``timeout`` seconds passed."""
     assert callable(predicate)

@@ -11,13 +11,18 @@ sequence of updates, and times from the first update to the last case's workflow
   activity.
 * ``floor`` — :class:`~workers.bench.baseline.FloorWorkflow`: 14 updates and nothing else.
 
-The shapes run interleaved (one run of each per round, the order rotating) on the same dev server,
+The shapes run interleaved (one run of each per round, the order rotating) on the same server,
 so a slower moment of a shared machine hurts them alike.
+
+:func:`bench_lifecycle_scale` (``gridcase bench --only lifecycle-scale``, meant for the cluster
+profile) runs the ``gridcase`` shape with one worker process and with two worker processes on one
+task queue, and reports the throughput ratio two / one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,7 +36,7 @@ from events.base import UnitKind, UnitRef
 from events.schemas import Channel, Rating, ResidentContact, Urgency, WhistleTask
 from workers.bench.baseline import FLOOR_WORKFLOW, NAIVE_WORKFLOW
 from workers.bench.common import BenchResult, cpu_seconds
-from workers.bench.harness import WorkerRef, server_pid
+from workers.bench.harness import WorkerRef, running_worker, server_pids, unique
 from workers.case_client import CaseClient
 from workers.settings import Settings
 from workflows.case_workflow import CaseSummary, CaseWorkflow, workflow_id
@@ -132,25 +137,47 @@ async def _drive(n: int, concurrency: int, one: Callable[[int], Awaitable[int]])
     return time.perf_counter() - started, sum(counts)
 
 
-async def run_shape(
-    shape: str, client: Client, settings: Settings, workers: dict[str, WorkerRef], n: int, concurrency: int
+def _cpu_total(pids: list[int]) -> float:
+    """CPU seconds the processes have used so far, together (NaN without any)."""
+    return sum(cpu_seconds(pid) for pid in pids) if pids else float("nan")
+
+
+async def timed_run(
+    shape: str,
+    client: Client,
+    settings: Settings,
+    task_queue: str,
+    worker_pids: list[int],
+    n: int,
+    concurrency: int,
 ) -> Run:
-    """One timed run of ``shape`` with ``n`` cases."""
+    """One timed run of ``shape`` with ``n`` cases on ``task_queue``, whose workers are ``worker_pids``.
+
+    The server's CPU is that of every Temporal server process of the stack (the dev server, or the
+    cluster's four services).
+    """
     tag = uuid.uuid4().hex[:6].upper()
-    spid = server_pid(settings)
-    worker = workers["gridcase" if shape == "gridcase" else "baseline"]
-    cpu0 = (cpu_seconds(spid) if spid else float("nan"), cpu_seconds(worker.pid))
+    spids = list(server_pids(settings).values())
+    cpu0 = (_cpu_total(spids), _cpu_total(worker_pids))
     case_ids = [f"B{tag}{i:05d}" for i in range(n)]
     if shape == "gridcase":
-        cases = CaseClient(client, worker.task_queue)
+        cases = CaseClient(client, task_queue)
         seconds, units = await _drive(n, concurrency, lambda i: gridcase_case(cases, case_ids[i]))
     else:
         wf = NAIVE_WORKFLOW if shape == "naive" else FLOOR_WORKFLOW
         seconds, units = await _drive(
-            n, concurrency, lambda i: baseline_case(client, worker.task_queue, wf, f"bench-{shape}-{case_ids[i]}")
+            n, concurrency, lambda i: baseline_case(client, task_queue, wf, f"bench-{shape}-{case_ids[i]}")
         )
-    cpu1 = (cpu_seconds(spid) if spid else float("nan"), cpu_seconds(worker.pid))
+    cpu1 = (_cpu_total(spids), _cpu_total(worker_pids))
     return Run(shape, n, seconds, units, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], case_ids)
+
+
+async def run_shape(
+    shape: str, client: Client, settings: Settings, workers: dict[str, WorkerRef], n: int, concurrency: int
+) -> Run:
+    """One timed run of ``shape`` with ``n`` cases."""
+    worker = workers["gridcase" if shape == "gridcase" else "baseline"]
+    return await timed_run(shape, client, settings, worker.task_queue, [worker.pid], n, concurrency)
 
 
 def read_back(
@@ -243,5 +270,109 @@ async def bench_lifecycle(
         "events_read_back": read_total,
         "worker_mode": workers["gridcase"].mode,
         "gridcase_updates_per_s": [run.cases * UPDATES_PER_CASE / run.seconds for run in runs["gridcase"]],
+    }
+    return result
+
+
+#: worker processes per arm of the scale-out run
+SCALE_WORKERS = (1, 2)
+
+
+async def bench_lifecycle_scale(
+    client: Client,
+    settings: Settings,
+    *,
+    size: str,
+    repeat: int,
+    worker_mode: str = "subprocess",
+    log: Callable[[str], None] = print,
+) -> BenchResult:
+    """The gridcase shape with one worker process and with two on one task queue, and their ratio.
+
+    Both arms drive the same number of cases with the same concurrency (:data:`SIZES`) through the
+    whole lifecycle; the arms alternate (one, two; two, one; ...) so a slower moment of the machine
+    hurts both alike. The three worker processes run throughout, each arm on a task queue of its
+    own, so the idle arm's pollers cost both arms alike. The ratio says how much a second worker
+    adds where the worker is what limits throughput; where the Temporal server (or the machine's
+    cores) limits it, the ratio stays near 1. Every case's events are read back from Kafka and
+    checked complete and in order, as in :func:`bench_lifecycle`: two workers must not reorder a
+    case's events.
+
+    Raises:
+        ValueError: ``worker_mode`` is not ``subprocess`` (two in-process workers would share one
+            interpreter and measure nothing about a second process).
+    """
+    if worker_mode != "subprocess":
+        raise ValueError(
+            f"--worker: the lifecycle-scale benchmark runs its workers as processes (subprocess), not {worker_mode!r}"
+        )
+    n, concurrency = SIZES[size]
+    result = BenchResult("lifecycle-scale", size, repeat)
+    runs: dict[int, list[Run]] = {count: [] for count in SCALE_WORKERS}
+    shares: list[float] = []  # the busier worker's part of the two workers' CPU, per run
+    async with contextlib.AsyncExitStack() as stack:
+        arms: dict[int, tuple[str, list[int]]] = {}
+        for count in SCALE_WORKERS:
+            queue = unique(f"bench-scale{count}-")
+            pids = []
+            for _ in range(count):
+                ref = await stack.enter_async_context(
+                    running_worker(client, settings, "gridcase", mode="subprocess", task_queue=queue)
+                )
+                pids.append(ref.pid)
+            arms[count] = (queue, pids)
+        # untimed warm-up: enough cases in flight that every worker of the arm takes some
+        for count, (queue, pids) in arms.items():
+            await timed_run("gridcase", client, settings, queue, pids, 4 * count, 2 * count)
+        started = time.perf_counter()
+        for r in range(repeat):
+            for count in SCALE_WORKERS if r % 2 == 0 else SCALE_WORKERS[::-1]:
+                queue, pids = arms[count]
+                before = [cpu_seconds(pid) for pid in pids]
+                run = await timed_run("gridcase", client, settings, queue, pids, n, concurrency)
+                used = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+                if count > 1 and sum(used) > 0:
+                    shares.append(max(used) / sum(used))
+                runs[count].append(run)
+                log(
+                    f"  lifecycle-scale round {r + 1}/{repeat} {count} worker(s) {run.cases_per_s:6.2f} cases/s "
+                    f"({run.cases} cases in {run.seconds:.1f} s; server CPU {run.server_cpu_s:.1f} s, "
+                    f"worker CPU {' + '.join(f'{u:.1f}' for u in used)} s)"
+                )
+        result.seconds = time.perf_counter() - started
+    all_runs = [run for count in SCALE_WORKERS for run in runs[count]]
+    events_total = sum(run.units for run in all_runs)
+    all_ids = [cid for run in all_runs for cid in run.case_ids]
+    counts = await asyncio.to_thread(read_back, settings, all_ids, events_total)
+    read_total = sum(counts.values())
+    if read_total != events_total:
+        raise RuntimeError(f"{events_total} events emitted but {read_total} read back from Kafka")
+    one, two = runs[1], runs[2]
+    result.add("1 worker cases/s", "cases/s", [run.cases_per_s for run in one])
+    result.add("2 workers cases/s", "cases/s", [run.cases_per_s for run in two])
+    result.add("2 workers / 1 worker", "ratio", [b.cases_per_s / a.cases_per_s for a, b in zip(one, two, strict=True)])
+    for count, label in ((1, "1 worker"), (2, "2 workers")):
+        result.add(
+            f"{label} server CPU ms/case",
+            "ms",
+            [1000 * run.server_cpu_s / run.cases for run in runs[count]],
+            higher_is_better=False,
+        )
+        result.add(
+            f"{label} worker CPU ms/case",
+            "ms",
+            [1000 * run.worker_cpu_s / run.cases for run in runs[count]],
+            higher_is_better=False,
+        )
+    result.details = {
+        "cases_per_run": n,
+        "concurrency": concurrency,
+        "updates_per_case": UPDATES_PER_CASE,
+        "events_per_case": events_total / max(len(all_ids), 1),
+        "events_read_back": read_total,
+        "worker_mode": worker_mode,
+        "stack_profile": settings.stack_profile,
+        "temporal_server_processes": sorted(server_pids(settings)),
+        "busier_worker_cpu_share": shares,
     }
     return result

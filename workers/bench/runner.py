@@ -2,6 +2,11 @@
 
 Each benchmark prints a table (median, min, max and spread over ``repeat`` runs) and writes
 ``<out>/<name>-<timestamp>.json`` (and ``<name>-latest.json``) with the machine and the versions.
+
+The stack is that of the settings' profile (``GRIDCASE_STACK_PROFILE``, ``gridcase bench --profile``):
+on ``cluster``, the benchmarks run on the cluster (:mod:`deploy.cluster`), the memory benchmark
+among them (see :mod:`workers.bench.memory`), and ``lifecycle-scale`` compares one worker process
+with two.
 """
 
 from __future__ import annotations
@@ -13,23 +18,42 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from workers.bench.common import SIZES, BenchResult, machine_info, render_table, versions, write_result
+from deploy.config import CLUSTER, DEV
+from workers.bench.common import (
+    CLUSTER_SIZES,
+    SIZES,
+    BenchResult,
+    machine_info,
+    render_table,
+    versions,
+    write_result,
+)
 from workers.bench.harness import WorkerRef, running_worker, unique
 from workers.settings import Settings
 
 BENCHMARKS = ("lifecycle", "latency", "memory", "projection", "peak")
-#: Benchmarks run only when named (``--only web``): they need more than the stack (the built
-#: workspace and Chromium).
-ON_REQUEST = ("web",)
+#: Benchmarks run only when named: ``web`` needs more than the stack (the built workspace and
+#: Chromium); ``lifecycle-scale`` (one worker process against two) is meant for the cluster profile.
+ON_REQUEST = ("web", "lifecycle-scale")
 
 
-def _check(only: list[str] | None, size: str, repeat: int) -> list[str]:
+def _check(only: list[str] | None, size: str, repeat: int, profile: str = DEV) -> list[str]:
     names = list(only or BENCHMARKS)
     for name in names:
         if name not in BENCHMARKS + ON_REQUEST:
             raise ValueError(f"--only: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS + ON_REQUEST)}")
-    if size not in SIZES:
-        raise ValueError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
+    if size in CLUSTER_SIZES:
+        if names != ["memory"]:
+            raise ValueError(f"--size {size} is a size of the memory benchmark alone: run it with --only memory")
+        if profile != CLUSTER:
+            raise ValueError(
+                f"--size {size} runs on the cluster profile only: add --profile cluster (or GRIDCASE_STACK_PROFILE)"
+            )
+    elif size not in SIZES:
+        raise ValueError(
+            f"--size must be one of {', '.join(SIZES)} (or, for --only memory on the cluster profile, "
+            f"{', '.join(CLUSTER_SIZES)}), not {size!r}"
+        )
     if repeat < 1:
         raise ValueError(f"--repeat must be at least 1, not {repeat}")
     return names
@@ -53,7 +77,12 @@ async def _run(
     await asyncio.to_thread(ensure_topics, settings)
     client = await connect_temporal(settings)
     machine = machine_info()
-    vers = await asyncio.to_thread(versions, [postgres_url] if postgres_url else [])
+    urls = [postgres_url] if postgres_url else []
+    if settings.stack_profile == CLUSTER:
+        urls.append(settings.cluster.read_model_url)
+    vers = await asyncio.to_thread(versions, urls)
+    if settings.stack_profile == CLUSTER:
+        vers["temporal_server"] = f"{settings.cluster_temporal_version} (cluster profile: four services on PostgreSQL)"
     log(
         f"machine: {machine['cores']} cores, {machine['memory_mib']} MiB, {machine['cpu_model']}, "
         f"load {machine['load_average']}"
@@ -92,6 +121,12 @@ async def _run(
                 from workers.bench.memory import bench_memory
 
                 result = await bench_memory(settings, size=size, repeat=repeat, worker_mode=worker_mode, log=log)
+            elif name == "lifecycle-scale":
+                from workers.bench.lifecycle import bench_lifecycle_scale
+
+                result = await bench_lifecycle_scale(
+                    client, settings, size=size, repeat=repeat, worker_mode=worker_mode, log=log
+                )
             elif name == "web":
                 from workers.bench.web import bench_web
 
@@ -132,8 +167,11 @@ def run_benchmarks(
     postgres_url: str | None = None,
     start_stack: bool = True,
 ) -> list[BenchResult]:
-    """Run the chosen benchmarks (all by default) against the local stack and return their results."""
-    names = _check(only, size, repeat)
+    """Run the chosen benchmarks (all by default) against the local stack of the settings' profile.
+
+    Returns their results.
+    """
+    names = _check(only, size, repeat, settings.stack_profile)
     if start_stack and any(n != "projection" for n in names):
         from deploy import stack
 
