@@ -761,13 +761,7 @@ def _stop_together(paths: _ClusterPaths, names: list[str], timeout: float) -> di
                 break
             time.sleep(0.2)
         if st._pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            for _ in range(50):
-                st._reap(pid)
-                if not st._pid_alive(pid):
-                    break
-                time.sleep(0.1)
+            _kill_and_wait(pid)
             paths.pidfile(name).unlink(missing_ok=True)
             done[name] = f"killed (pid {pid}, did not stop within {timeout:.0f} s)"
         else:
@@ -783,7 +777,6 @@ def kill(cfg: StackConfig, name: str) -> int:
         ValueError: ``name`` is not one of the cluster's processes.
         StackError: it is not running.
     """
-    import signal
 
     if name not in all_names(cfg.cluster):
         raise ValueError(f"name: unknown process {name!r}; expected one of {', '.join(all_names(cfg.cluster))}")
@@ -791,14 +784,23 @@ def kill(cfg: StackConfig, name: str) -> int:
     pid = st._live_pid(paths, name)
     if pid is None:
         raise st.StackError(f"{name} is not running")
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(100):
-        st._reap(pid)
-        if not st._pid_alive(pid):
-            break
-        time.sleep(0.05)
+    _kill_and_wait(pid)
     paths.pidfile(name).unlink(missing_ok=True)
     return pid
+
+
+def _kill_and_wait(pid: int, wait: float = 5.0) -> None:
+    """SIGKILL ``pid`` and wait (up to ``wait`` seconds) until it is gone."""
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        st._reap(pid)
+        if not st._pid_alive(pid):
+            return
+        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------------------------
