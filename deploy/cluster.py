@@ -807,7 +807,7 @@ def _kill_and_wait(pid: int, wait: float = 5.0) -> None:
 # Sizing: the manifests' memory requests come from measured resident memory
 
 MEASURED_RSS_MIB: dict[str, tuple[float, str]] = {
-    "worker": (243.0, "gridcase bench --only memory --size cluster100k, at 10k open cases (workflow cache 500)"),
+    "worker": (265.0, "gridcase bench --only memory --size cluster100k, at 100k open cases (workflow cache 500)"),
     "projector": (103.0, "gridcase projector on the local stack, consuming, 40 s after start"),
     "api": (176.0, "gridcase api on the local stack after 50 requests"),
 }
