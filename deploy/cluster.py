@@ -463,29 +463,9 @@ def _prepare_kafka(cfg: StackConfig, paths: _ClusterPaths, nodes: list[int]) -> 
     return argvs
 
 
-def _probe_kafka_cluster(cfg: StackConfig, names: list[str] | None = None) -> tuple[bool, str]:
+def _probe_kafka_cluster(cfg: StackConfig) -> tuple[bool, str]:
     """Every broker listed in the cluster metadata (a metadata request through the bootstrap list)."""
-    cluster = cfg.cluster
-    ok, detail = st._probe_kafka(cfg)
-    if not ok:
-        return ok, detail
-    want = cluster.brokers
-    from kafka import KafkaAdminClient
-
-    with st._quiet_kafka_client():
-        admin: Any = None
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
-            brokers = admin.describe_cluster().get("brokers") or []
-        except Exception as exc:
-            return False, f"{type(exc).__name__}: {exc}"[:200]
-        finally:
-            if admin is not None:
-                with contextlib.suppress(Exception):
-                    admin.close()
-    if len(brokers) < want:
-        return False, f"{len(brokers)} of {want} brokers in the cluster metadata"
-    return True, detail
+    return st._probe_kafka(cfg, brokers=cfg.cluster.brokers)
 
 
 def _probe_broker(cfg: StackConfig, name: str) -> tuple[bool, str]:

@@ -674,8 +674,8 @@ def _quiet_kafka_client() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _probe_kafka(settings: StackConfig) -> tuple[bool, str]:
-    """Real health probe: a cluster metadata request that lists at least one broker."""
+def _probe_kafka(settings: StackConfig, brokers: int = 1) -> tuple[bool, str]:
+    """Real health probe: a cluster metadata request that lists at least ``brokers`` brokers."""
     addresses = bootstrap_addresses(settings.kafka_bootstrap)
     if not any(_port_answers(host, port) for host, port in addresses):
         return False, "broker port not answering" if len(addresses) == 1 else "no broker port of the list answering"
@@ -697,9 +697,11 @@ def _probe_kafka(settings: StackConfig) -> tuple[bool, str]:
             if admin is not None:
                 with contextlib.suppress(Exception):
                     admin.close()
-    brokers = cluster.get("brokers") or []
-    if not brokers:
+    listed = cluster.get("brokers") or []
+    if not listed:
         return False, "no broker in the cluster metadata yet"
+    if len(listed) < brokers:
+        return False, f"{len(listed)} of {brokers} brokers in the cluster metadata"
     return True, f"cluster {cluster.get('cluster_id', '?')}"
 
 
