@@ -13,6 +13,9 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 STAMP   := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# `make test` runs pytest in this many processes (pytest-xdist; whole files per process, so module
+# fixtures such as a private stack are set up once). 0: one process, no xdist.
+PYTEST_WORKERS ?= 2
 # `gridcase stack ...` without importing the other command groups.
 STACK   := "$(PY)" -m workers.cli_stack
 
@@ -33,7 +36,7 @@ help:
 	@echo "make web         the workspace: npm ci (committed lockfile) + vue-tsc + vite build (served at /app/)"
 	@echo "make web-test    the workspace's component and logic tests (vitest)"
 	@echo "make web-api-types  regenerate $(WEB)/src/api/schema.d.ts from the API's OpenAPI document"
-	@echo "make test        venv + stack-up + lint + web + web-test + pytest tests/"
+	@echo "make test        venv + stack-up + lint + web + web-test + pytest tests/ (PYTEST_WORKERS=2 processes)"
 	@echo "make demo        venv + stack-up + web + gridcase demo"
 	@echo "make cluster-up  the cluster profile: Temporal server (4 services, PostgreSQL) + 3 brokers; the first"
 	@echo "                 start builds the server with go install (minutes; cached by version)"
@@ -106,7 +109,8 @@ lint: venv $(WEB_STAMP) web-api-check
 # pytest exits 5 when it collects no test: that is a failure here too (any non-zero status fails).
 # The browser tests (tests/integration/web) drive the built workspace: web before pytest.
 test: venv stack-up lint web web-test
-	"$(BIN)/pytest" tests -p no:cacheprovider -q $(PYTEST_ARGS)
+	"$(BIN)/pytest" tests -p no:cacheprovider -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) \
+	  $(PYTEST_ARGS)
 
 # The cluster lane. GRIDCASE_CLUSTER_POSTGRES_URL names a PostgreSQL account that may create databases
 # (default postgresql://gridcase:gridcase@localhost:5432/postgres). The cluster is stopped afterwards.
