@@ -506,16 +506,20 @@ def _components_panel(children: list[Child], addresses: list[tuple[str, str]]) -
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (e.g. from a supervisor) stops the demo like Ctrl-C does."""
+    """SIGTERM (e.g. from a supervisor) stops the demo like Ctrl-C does; so does SIGINT even when the
+    demo was started with SIGINT ignored (a shell starts background jobs so, and Python then installs
+    no Ctrl-C handler): ``kill -INT`` stops a demo started with ``&`` as Ctrl-C stops one in the foreground."""
 
     def handler(_sig: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def run(

@@ -34,5 +34,9 @@ async def test_replay(path: Path, sandboxed: bool) -> None:
     """Both runners replay every history: the sandbox (tests) and the plain runner (production default)."""
     history = WorkflowHistory.from_json(f"case-{path.stem}", path.read_text())
     runner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
+    # debug_mode: no deadlock timer (2 s per activation): replay is judged on determinism, and a busy
+    # machine may take longer than that to decode a history's SLA context in the sandbox
+    replayer = Replayer(
+        workflows=[CaseWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner, debug_mode=True
+    )
     await replayer.replay_workflow(history)
