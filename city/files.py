@@ -11,6 +11,8 @@ header being row 1):
 ``grids.geojson``      FeatureCollection of Polygons (lon, lat); properties ``id, community_id, name``
 ``staff.csv``          ``id,grid_id,role,name``; role: leader, manager, full_time, part_time
 ``departments.csv``    ``id,name,head,head_title``
+``sections.csv``       optional: ``unit_kind,unit_id,id,name``: the sections (科室) of a unit;
+                       unit_kind: street, department, grid; id unique within the unit
 ``categories.csv``     ``code,kind,group,name,name_zh,weight``; kind: part, event, hotline
 ``urgency_rules.csv``  ``category,urgency,keywords``; keywords ``|``-separated, empty = the default
 ``routing_rules.csv``  ``category,route,departments,needs_whistle``; route: grid, street, department
@@ -18,6 +20,10 @@ header being row 1):
 
 :func:`read_city` checks everything and raises :class:`CityDataError` listing every problem with
 its file, row and rule; nothing is half-read.
+
+A section's id starts with a letter or digit, then letters, digits, ``_``, ``.`` or ``-`` (at most 64
+characters); its name is at most 128 characters; its unit must be in the city. A folder without
+``sections.csv`` has no sections.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +45,10 @@ from shapely.validation import explain_validity
 from city.model import (
     MAX_ROLES,
     REQUIRED_ROLES,
+    SECTION_ID_MAX_LENGTH,
+    SECTION_ID_PATTERN,
+    SECTION_NAME_MAX_LENGTH,
+    SECTION_UNIT_KINDS,
     CategoryEntry,
     CategoryKind,
     CityData,
@@ -46,6 +57,7 @@ from city.model import (
     District,
     GridCell,
     RoutingRule,
+    Section,
     StaffMember,
     StaffRole,
     Street,
@@ -60,12 +72,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "communities.csv": ("id", "street_id", "name"),
     "staff.csv": ("id", "grid_id", "role", "name"),
     "departments.csv": ("id", "name", "head", "head_title"),
+    "sections.csv": ("unit_kind", "unit_id", "id", "name"),
     "categories.csv": ("code", "kind", "group", "name", "name_zh", "weight"),
     "urgency_rules.csv": ("category", "urgency", "keywords"),
     "routing_rules.csv": ("category", "route", "departments", "needs_whistle"),
 }
 GRIDS_FILE = "grids.geojson"
 META_FILE = "city.json"
+SECTIONS_FILE = "sections.csv"
 #: Columns that may be left empty.
 OPTIONAL = {("urgency_rules.csv", "keywords"), ("routing_rules.csv", "departments")}
 #: Two grids overlap when their common area exceeds this (square degrees, about 0.01 m²).
@@ -283,6 +297,8 @@ def read_city(folder: Path) -> CityData:
             departments.append(Department(row["id"], row["name"], row["head"], row["head_title"]))
     department_ids = {d.id for d in departments}
 
+    sections = _read_sections(r, {"street": street_ids, "department": department_ids, "grid": grid_ids})
+
     categories: list[CategoryEntry] = []
     category_rows: dict[str, str] = {}
     for label, row in r.rows("categories.csv"):
@@ -433,7 +449,57 @@ def read_city(folder: Path) -> CityData:
         urgency_rules=urgency_rules,
         routing_rules=routing_rules,
         meta=meta,
+        sections=sections,
     )
+
+
+_SECTION_ID = re.compile(SECTION_ID_PATTERN)
+_UNIT_FILES = {"street": "streets.csv", "department": "departments.csv", "grid": GRIDS_FILE}
+
+
+def _read_sections(r: _Reader, units: dict[str, set[str]]) -> list[Section]:
+    """The sections of ``sections.csv`` (none when the file is absent); ``units``: the unit ids by kind."""
+    if not (r.folder / SECTIONS_FILE).is_file():
+        return []
+    sections: list[Section] = []
+    seen: dict[str, str] = {}
+    for label, row in r.rows(SECTIONS_FILE):
+        kind, unit_id, sid, name = row["unit_kind"], row["unit_id"], row["id"], row["name"]
+        if kind not in SECTION_UNIT_KINDS:
+            r.issue(
+                SECTIONS_FILE,
+                label,
+                "bad-unit-kind",
+                f"unit_kind {kind!r} is not one of {', '.join(SECTION_UNIT_KINDS)}",
+            )
+            continue
+        if unit_id not in units[kind]:
+            r.issue(
+                SECTIONS_FILE,
+                label,
+                "unknown-unit",
+                f"section {sid!r}: {kind} {unit_id!r} is not in {_UNIT_FILES[kind]}",
+            )
+            continue
+        if len(sid) > SECTION_ID_MAX_LENGTH or not _SECTION_ID.match(sid):
+            r.issue(
+                SECTIONS_FILE,
+                label,
+                "bad-id",
+                f"id {sid!r} must match {SECTION_ID_PATTERN} and have at most {SECTION_ID_MAX_LENGTH} characters",
+            )
+            continue
+        if len(name) > SECTION_NAME_MAX_LENGTH:
+            r.issue(
+                SECTIONS_FILE,
+                label,
+                "name-too-long",
+                f"name of section {sid!r} has {len(name)} characters; at most {SECTION_NAME_MAX_LENGTH}",
+            )
+            continue
+        if r.unique(SECTIONS_FILE, label, f"{kind}:{unit_id}:{sid}", seen, "section"):
+            sections.append(Section(kind, unit_id, sid, name))
+    return sections
 
 
 def _row_of(path: Path, unit_id: str, fallback: int) -> str:
@@ -536,7 +602,11 @@ def overlapping_pairs(grids: list[GridCell], polys: np.ndarray | None = None) ->
 
 
 def write_city(data: CityData, folder: Path) -> list[Path]:
-    """Write a city as a data folder (the format :func:`read_city` reads); returns the files written."""
+    """Write a city as a data folder (the format :func:`read_city` reads); returns the files written.
+
+    ``sections.csv`` is written only for a city with sections; a stale one in ``folder`` is removed
+    otherwise, so the folder reads back as ``data``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     tables: dict[str, list[tuple[object, ...]]] = {
         "districts.csv": [(d.id, d.name) for d in data.districts],
@@ -544,6 +614,7 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
         "communities.csv": [(c.id, c.street_id, c.name) for c in data.communities],
         "staff.csv": [(s.id, s.grid_id, s.role.value, s.name) for s in data.staff],
         "departments.csv": [(d.id, d.name, d.head, d.head_title) for d in data.departments],
+        SECTIONS_FILE: [(s.unit_kind, s.unit_id, s.id, s.name) for s in data.sections],
         "categories.csv": [
             (c.code, c.kind.value, c.group, c.name, c.name_zh, f"{c.weight:g}") for c in data.categories
         ],
@@ -553,6 +624,9 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
             for x in data.routing_rules
         ],
     }
+    if not data.sections:
+        del tables[SECTIONS_FILE]
+        (folder / SECTIONS_FILE).unlink(missing_ok=True)
     written = []
     for file, rows in tables.items():
         path = folder / file

@@ -1,4 +1,4 @@
-"""The city registry's data: districts → streets → communities → grids, staff, departments, catalogue.
+"""The city registry's data: districts → streets → communities → grids, staff, departments, sections, catalogue.
 
 Plain frozen dataclasses, no I/O: :mod:`city.files` reads and validates them from a data folder,
 :mod:`city.store` keeps them in SQL, :mod:`city.registry` answers lookups from them.
@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from events.base import UnitKind
 from events.schemas import Urgency
+from workflows.domain.registry import SECTION_UNIT_KINDS as _SECTION_UNIT_KINDS
 
 
 class StaffRole(StrEnum):
@@ -87,6 +88,33 @@ class Department:
     head_title: str
 
 
+#: The kinds of unit that may have sections (科室): a grid, a street office or a department.
+SECTION_UNIT_KINDS: tuple[str, ...] = tuple(k.value for k in _SECTION_UNIT_KINDS)
+#: A section id: a letter or digit, then letters, digits, ``_``, ``.`` or ``-``; at most
+#: :data:`SECTION_ID_MAX_LENGTH` characters.
+SECTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SECTION_ID_MAX_LENGTH = 64
+SECTION_NAME_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section (科室) of a unit: a case that lands in the unit's inbox is assigned to one of them.
+
+    ``unit_kind`` is one of :data:`SECTION_UNIT_KINDS`; ``id`` is unique within the unit.
+    """
+
+    unit_kind: str
+    unit_id: str
+    id: str
+    name: str
+
+    @property
+    def unit_key(self) -> str:
+        """The unit's key, as :meth:`events.base.UnitRef.key` spells it (``"street:S-0101"``)."""
+        return f"{self.unit_kind}:{self.unit_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class CategoryEntry:
     """One category of the catalogue; ``weight`` is its share of the complaint mix (relative)."""
@@ -133,6 +161,7 @@ class CityData:
     urgency_rules: list[UrgencyRule]
     routing_rules: list[RoutingRule]
     meta: dict[str, str] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each thing the city has."""
@@ -150,6 +179,7 @@ class CityData:
             "full_time_workers": by_role[StaffRole.FULL_TIME],
             "part_time_workers": by_role[StaffRole.PART_TIME],
             "departments": len(self.departments),
+            "sections": len(self.sections),
             "categories": len(self.categories),
             "urgency_rules": len(self.urgency_rules),
             "routing_rules": len(self.routing_rules),

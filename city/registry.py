@@ -29,7 +29,7 @@ import numpy as np
 import shapely
 
 from city.files import polygons_of, read_city
-from city.model import CategoryEntry, CityData, Department, StaffMember, StaffRole
+from city.model import CategoryEntry, CityData, Department, Section, StaffMember, StaffRole
 from city.seed import SEED_DIR
 from city.store import city_version, engine_for, ensure_tables, read_city_from_db, save_city
 from events.base import UnitKind, UnitRef
@@ -72,6 +72,10 @@ class SqlCityRegistry:
         self._staff: dict[str, list[StaffMember]] = {}
         for member in data.staff:
             self._staff.setdefault(member.grid_id, []).append(member)
+        self._sections: dict[str, list[Section]] = {}
+        for section in data.sections:
+            self._sections.setdefault(section.unit_key, []).append(section)
+        self._section_ids = {k: tuple(sorted(x.id for x in v)) for k, v in sorted(self._sections.items())}
         defaults = {u.category: u.urgency for u in data.urgency_rules if not u.keywords}
         self._keyword_rules = [u for u in data.urgency_rules if u.keywords]
         self._categories: dict[str, Category] = {}
@@ -131,6 +135,11 @@ class SqlCityRegistry:
     def route(self, category: Category, location: Location) -> UnitRef:
         """The unit the hotline dispatches a case of ``category`` at ``location`` to."""
         return default_route(category, location)
+
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """The section (科室) ids of each unit that has sections, sorted, by unit key (``"street:S-0101"``,
+        ``"department:housing"``, ``"grid:G-..."``); a unit without sections is not in it."""
+        return dict(self._section_ids)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -232,6 +241,11 @@ class SqlCityRegistry:
         """A plausible address in the grid that :meth:`locate` resolves back to it."""
         g = self.grid(grid_id)
         return f"{self.streets[g.street_id].name}{g.name}{rng.randint(1, 30)}号楼{rng.randint(1, 6)}单元"
+
+    def section_names(self, unit_key: str) -> list[tuple[str, str]]:
+        """``(id, name)`` of the sections of the unit ``unit_key`` (``"department:housing"``) in the
+        registry's order (that of ``sections.csv``); ``[]`` for a unit without sections or unknown."""
+        return [(x.id, x.name) for x in self._sections.get(unit_key, [])]
 
     def unit_name(self, unit: UnitRef) -> str:
         """A display name for a unit (its id when unknown)."""

@@ -1,7 +1,8 @@
 """The seed city: generated deterministically from a seed, at the scale of a real provincial capital.
 
 Nine districts, 56 streets, 344 communities, 3,779 grids, 6,168 full-time grid workers (plus one
-leader and one manager per grid and part-time workers: "1+1+1+N"), 46 departments, and a
+leader and one manager per grid and part-time workers: "1+1+1+N"), 46 departments, the sections
+(科室) of every department (two to four each) and of every street office (four each), and a
 catalogue of city-management parts and events and 12345 hotline categories. Names are synthetic.
 
 Geometry: a lattice of about 160 × 140 points (about 200 m apart) around 40.82°N 111.67°E, each
@@ -29,6 +30,7 @@ from city.model import (
     District,
     GridCell,
     RoutingRule,
+    Section,
     StaffMember,
     StaffRole,
     Street,
@@ -128,6 +130,99 @@ DEPARTMENTS: list[tuple[str, str, str]] = [
     ("tax", "税务局", "局长"),
     ("disabled-persons", "残疾人联合会", "理事长"),
     ("womens-federation", "妇女联合会", "主席"),
+]
+
+#: The sections (科室) of each department: (id, name), in display order.
+DEPARTMENT_SECTIONS: dict[str, list[tuple[str, str]]] = {
+    "urban-management": [
+        ("enforcement", "执法监察科"),
+        ("city-appearance", "市容环境管理科"),
+        ("outdoor-ads", "户外广告管理科"),
+        ("office", "办公室"),
+    ],
+    "housing": [
+        ("construction-market", "建筑市场监管科"),
+        ("quality-safety", "质量安全监督科"),
+        ("property", "物业管理科"),
+        ("inspection", "城建监察科"),
+    ],
+    "water": [("water-resources", "水资源管理科"), ("rivers", "河湖管理科"), ("flood-control", "防汛抗旱科")],
+    "environment": [("air", "大气环境科"), ("water-soil", "水土环境科"), ("enforcement", "生态环境执法科")],
+    "market": [
+        ("food-safety", "食品安全监管科"),
+        ("special-equipment", "特种设备安全监察科"),
+        ("consumer", "消费者权益保护科"),
+        ("registration", "登记注册科"),
+    ],
+    "transport": [
+        ("road-transport", "道路运输管理科"),
+        ("public-transit", "公交客运管理科"),
+        ("highways", "公路养护科"),
+    ],
+    "public-security": [("household", "户政管理科"), ("public-order", "治安管理科"), ("command", "指挥中心")],
+    "traffic-police": [("accidents", "事故处理中队"), ("order", "秩序管理中队"), ("facilities", "交通设施科")],
+    "fire": [("fire-prevention", "防火监督科"), ("operations", "战训科")],
+    "health": [("medical", "医政医管科"), ("public-health", "公共卫生科"), ("elderly-health", "老龄健康科")],
+    "education": [("basic-education", "基础教育科"), ("preschool", "学前教育科"), ("safety", "安全稳定科")],
+    "civil-affairs": [("elderly", "养老服务科"), ("assistance", "社会救助科"), ("community", "基层政权和社区建设科")],
+    "hr-social": [("labour-inspection", "劳动保障监察科"), ("employment", "就业促进科"), ("insurance", "社会保险科")],
+    "natural-resources": [("registration", "不动产登记科"), ("planning", "规划管理科"), ("enforcement", "执法监察科")],
+    "emergency": [("work-safety", "安全生产监督管理科"), ("disasters", "防灾减灾科"), ("rescue", "应急救援科")],
+    "commerce": [("trade", "商贸流通科"), ("market-operation", "市场运行科")],
+    "culture-tourism": [("culture-market", "文化市场管理科"), ("tourism", "旅游发展科"), ("sports", "体育科")],
+    "agriculture": [("animal-husbandry", "畜牧兽医科"), ("crops", "种植业管理科"), ("quality", "农畜产品质量安全科")],
+    "justice": [("mediation", "人民调解科"), ("legal-aid", "法律援助科"), ("community-correction", "社区矫正科")],
+    "petitions": [("reception", "接待科"), ("letters", "来信办理科"), ("supervision", "督查督办科")],
+    "finance": [("budget", "预算科"), ("treasury", "国库科")],
+    "audit": [("fiscal", "财政审计科"), ("economic-responsibility", "经济责任审计科")],
+    "statistics": [("general", "综合统计科"), ("enterprise", "企业统计科")],
+    "development-reform": [("planning", "规划科"), ("investment", "投资科"), ("prices", "价格管理科")],
+    "industry-it": [("industry", "工业发展科"), ("informatisation", "信息化推进科")],
+    "science-tech": [("innovation", "科技创新科"), ("transfer", "成果转化科")],
+    "veterans": [("placement", "移交安置科"), ("support", "拥军优抚科")],
+    "medical-insurance": [
+        ("benefits", "待遇保障科"),
+        ("fund-supervision", "基金监管科"),
+        ("pricing", "医药价格和招采科"),
+    ],
+    "forestry": [
+        ("forest-resources", "森林资源保护科"),
+        ("grassland", "草原管理科"),
+        ("fire-prevention", "森林防火科"),
+    ],
+    "power": [("repair", "抢修班"), ("metering", "计量管理班"), ("customer-service", "客户服务中心")],
+    "gas": [("repair", "抢修队"), ("safety", "安全检查科"), ("customer-service", "客户服务中心")],
+    "heating": [("dispatch", "调度中心"), ("network", "管网维修科"), ("customer-service", "客户服务中心")],
+    "water-supply": [("repair", "管网抢修科"), ("metering", "水表计量科"), ("customer-service", "客户服务中心")],
+    "drainage": [("network", "管网养护科"), ("pumping", "泵站管理科")],
+    "landscaping": [("maintenance", "绿化养护科"), ("old-trees", "古树名木保护科")],
+    "sanitation": [("street-cleaning", "道路清扫科"), ("collection", "垃圾清运科"), ("toilets", "公厕管理科")],
+    "municipal": [
+        ("roads", "道路养护科"),
+        ("lighting", "路灯管理科"),
+        ("bridges", "桥梁设施科"),
+        ("manholes", "井盖管理科"),
+    ],
+    "real-estate": [("property", "物业管理科"), ("rental", "房屋租赁管理科"), ("transactions", "房产交易科")],
+    "housing-security": [("public-rental", "公租房管理科"), ("subsidy", "租赁补贴科")],
+    "civil-defence": [("works", "人防工程管理科"), ("alarms", "通信警报科")],
+    "ethnic-religious": [("ethnic", "民族工作科"), ("religious", "宗教事务科")],
+    "administrative-approval": [
+        ("approval", "综合审批科"),
+        ("hotline", "12345热线管理科"),
+        ("supervision", "效能监督科"),
+    ],
+    "data": [("platform", "平台运维科"), ("data-resources", "数据资源科")],
+    "tax": [("taxpayer-service", "纳税服务科"), ("collection", "征收管理科"), ("inspection", "税务稽查科")],
+    "disabled-persons": [("rehabilitation", "康复部"), ("employment", "教育就业部"), ("rights", "维权部")],
+    "womens-federation": [("rights", "权益部"), ("family", "家庭和儿童工作部")],
+}
+#: The sections (科室) of every street office: (id, name), in display order.
+STREET_SECTIONS: list[tuple[str, str]] = [
+    ("office", "综合办公室"),
+    ("urban", "城市管理科"),
+    ("community-affairs", "社区建设科"),
+    ("safety", "平安建设科"),
 ]
 
 # (code, kind, group, name, name_zh, weight, route, departments, needs_whistle, default urgency,
@@ -607,4 +702,17 @@ def generate_city(seed: int = DEFAULT_SEED) -> CityData:
             "generator": "city.seed.generate_city",
             "note": "Synthetic city at the scale of a provincial capital; every name is made up.",
         },
+        sections=seed_sections(streets),
     )
+
+
+def seed_sections(streets: list[Street]) -> list[Section]:
+    """The sections of the seed city (no randomness): each department's (:data:`DEPARTMENT_SECTIONS`),
+    then each street office's (:data:`STREET_SECTIONS`)."""
+    out = [
+        Section(UnitKind.DEPARTMENT.value, d, sid, name)
+        for d, *_ in DEPARTMENTS
+        for sid, name in DEPARTMENT_SECTIONS[d]
+    ]
+    out += [Section(UnitKind.STREET.value, s.id, sid, name) for s in streets for sid, name in STREET_SECTIONS]
+    return out

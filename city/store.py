@@ -3,6 +3,9 @@
 The tables (all prefixed ``city_``) are created when missing. :func:`save_city` replaces the whole
 city in one transaction: a refused or failed load leaves the previous city untouched.
 Grid polygons are stored as WKT (``POLYGON ((lon lat, ...))``) with their bounding box.
+
+``city_sections`` came later than the other tables: a database created before it reads as a city
+without sections until :func:`ensure_tables` (called by every :func:`save_city`) creates it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     insert,
+    inspect,
     select,
     text,
 )
@@ -47,6 +51,7 @@ from city.model import (
     District,
     GridCell,
     RoutingRule,
+    Section,
     StaffMember,
     StaffRole,
     Street,
@@ -103,6 +108,16 @@ departments = Table(
     Column("head", String(128), nullable=False),
     Column("head_title", String(64), nullable=False),
 )
+sections = Table(
+    "city_sections",
+    metadata,
+    # the unit: a street, a department or a grid (no foreign key: the kind says which table)
+    Column("unit_kind", String(16), primary_key=True),
+    Column("unit_id", ID, primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("position", Integer, nullable=False),  # the order of the data folder
+)
 categories = Table(
     "city_categories",
     metadata,
@@ -131,6 +146,7 @@ routing_rules = Table(
 )
 #: Children first: the order to delete in (reverse it to insert).
 TABLES = [
+    sections,
     routing_rules,
     urgency_rules,
     categories,
@@ -234,6 +250,10 @@ def save_city(engine: Engine, data: CityData, source: str, *, only_if_empty: boo
         staff: [{"id": s.id, "grid_id": s.grid_id, "role": s.role.value, "name": s.name} for s in data.staff],
         departments: [
             {"id": d.id, "name": d.name, "head": d.head, "head_title": d.head_title} for d in data.departments
+        ],
+        sections: [
+            {"unit_kind": x.unit_kind, "unit_id": x.unit_id, "id": x.id, "name": x.name, "position": n}
+            for n, x in enumerate(data.sections)
         ],
         categories: [
             {
@@ -347,6 +367,18 @@ def read_city_from_db(engine: Engine) -> CityData | None:
                 ).order_by(routing_rules.c.category)
             )
         ]
+        sc = (
+            [
+                Section(*r)
+                for r in conn.execute(
+                    select(sections.c.unit_kind, sections.c.unit_id, sections.c.id, sections.c.name).order_by(
+                        sections.c.position
+                    )
+                )
+            ]
+            if inspect(conn).has_table(sections.name)  # a database from before sections: none
+            else []
+        )
     extra = {k: v for k, v in meta.items() if k not in ("name",)}
     return CityData(
         name=meta.get("name", "city"),
@@ -360,4 +392,5 @@ def read_city_from_db(engine: Engine) -> CityData | None:
         urgency_rules=ur,
         routing_rules=rr,
         meta=extra,
+        sections=sc,
     )

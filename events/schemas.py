@@ -65,6 +65,14 @@ class ReviewDecision(StrEnum):
     INSIST = "insist"  # final ruling (审定): the unit must handle it
 
 
+class AssignMode(StrEnum):
+    """How a case reached its handler inside the unit."""
+
+    ASSIGNED = "assigned"  # 分派: the unit gave it to a member (承办人) or a section (科室)
+    REASSIGNED = "reassigned"  # 改派: moved to another member or section of the same unit
+    TAKEN = "taken"  # 认领: a member took it from the unit's inbox
+
+
 class Rating(StrEnum):
     SATISFIED = "satisfied"  # 满意
     BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
@@ -176,6 +184,21 @@ class ReturnReviewed(CaseEventBase):
     decision: ReviewDecision
     ruling: str
     returned_by: UnitRef
+
+
+class CaseAssigned(CaseEventBase):
+    """分派 / 改派 / 认领: inside the unit handling the case, it went to a member (承办人), a section
+    (科室), or both. Dispatching the case to another unit clears both."""
+
+    type: Literal["case.assigned"] = "case.assigned"
+    unit: UnitRef
+    mode: AssignMode
+    handler_id: str | None = None  # the member handling it now (None: the section's queue)
+    handler_name: str | None = None
+    section_id: str | None = None
+    previous_handler_id: str | None = None
+    previous_section_id: str | None = None
+    note: str | None = None
 
 
 # --- handling -----------------------------------------------------------------------------------
@@ -434,6 +457,7 @@ CaseEvent = Annotated[
     | CaseAccepted
     | CaseReturned
     | ReturnReviewed
+    | CaseAssigned
     | ResidentContacted
     | WhistleBlown
     | DepartmentReportedIn

@@ -20,6 +20,7 @@ from events.schemas import (
     AppealFiled,
     CallbackRecorded,
     CaseAccepted,
+    CaseAssigned,
     CaseClosed,
     CaseDispatched,
     CaseMerged,
@@ -82,6 +83,7 @@ _OMITTED_FIELDS = frozenset(
         "location",
         "idempotency_key",
         "comment",
+        "handler_name",
     }
 )
 
@@ -134,6 +136,9 @@ def new_case_row(case_id: str) -> Row:
         "time_scale": None,
         "lat": None,
         "lon": None,
+        "handler_id": None,
+        "section_id": None,
+        "assign_count": 0,
     }
 
 
@@ -340,7 +345,14 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             previous = view.current_dispatch()
             if previous is not None and previous["status"] in ("open", "accepted"):
                 previous["status"] = "replaced"
-            c.update(status="dispatched", unit_kind=event.unit.kind.value, unit_id=event.unit.id, accepted=False)
+            c.update(
+                status="dispatched",
+                unit_kind=event.unit.kind.value,
+                unit_id=event.unit.id,
+                accepted=False,
+                handler_id=None,
+                section_id=None,
+            )
             c["dispatch_count"] += 1
             _first(c, "dispatched_at", now)
             view.assignments[dispatch_key(event.seq)] = _new_assignment(
@@ -360,6 +372,9 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             if row is not None:
                 row["accepted_at"] = now
                 row["status"] = "accepted"
+        case CaseAssigned():
+            c.update(handler_id=event.handler_id, section_id=event.section_id)
+            c["assign_count"] += 1
         case CaseReturned():
             c["status"] = "returned"
             c["return_count"] += 1

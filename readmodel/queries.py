@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Engine, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, and_, case, distinct, exists, false, func, or_, select, true
 
-from events.times import as_utc
+from events.times import CITY_TZ, as_utc
 from readmodel import tables as t
 from readmodel.projection import TERMINAL_STATUSES
 
@@ -36,6 +37,12 @@ class CaseRow(BaseModel):
     grid_id: str | None = None
     unit_kind: str | None = Field(default=None, description="Kind of the current handling unit.")
     unit_id: str | None = Field(default=None, description="The current handling unit.")
+    handler_id: str | None = Field(
+        default=None, description="The member of the handling unit the case is with (承办人); None: nobody yet"
+    )
+    section_id: str | None = Field(
+        default=None, description="The section (科室) of the handling unit whose queue the case is in"
+    )
     accepted: bool = False
     opened_at: datetime | None = None
     registered_at: datetime | None = None
@@ -58,6 +65,7 @@ class CaseRow(BaseModel):
     rework_count: int = 0
     whistle_count: int = 0
     escalation_count: int = 0
+    assign_count: int = Field(default=0, description="Assignments, reassignments and takes inside units")
     self_handled: bool = False
     shelved: bool = False
     terminated: bool = False
@@ -187,6 +195,10 @@ def get_clocks(engine: Engine, case_id: str) -> list[dict[str, object]]:
 UnitKey = tuple[str, str]
 """A unit as ``(kind, id)``: ``("street", "S-1")``, ``("department", "env")``."""
 
+SectionKey = tuple[str, str, str]
+"""A section (科室) of a unit as ``(unit kind, unit id, section id)``: ``("street", "S-1", "urban")``
+(section ids are unique within their unit only)."""
+
 SORTS = ("due", "opened", "updated")
 """Orders of :func:`select_cases`: nearest deadline first (cases without a running clock last),
 most recently opened first, most recently changed first."""
@@ -207,6 +219,10 @@ class Selection:
         located: cases located in one of these places (``("street_id", "S-1")``; columns
             ``district_id``, ``street_id``, ``community_id``, ``grid_id``).
         involved: cases ever dispatched or summoned to one of these units.
+        handled_by_person: cases whose handler (承办人, a person id) inside the handling unit is one
+            of these: the member the case is with now, or was with when it finished (dispatching
+            it to another unit clears the handler).
+        in_section: cases in the queue of one of these sections (科室) of the unit handling them.
     """
 
     everything: bool = False
@@ -216,6 +232,8 @@ class Selection:
     in_status: tuple[str, ...] = ()
     located: tuple[tuple[str, str], ...] = ()
     involved: tuple[UnitKey, ...] = ()
+    handled_by_person: tuple[str, ...] = ()
+    in_section: tuple[SectionKey, ...] = ()
 
     def __post_init__(self) -> None:
         bad = sorted({col for col, _ in self.located} - _AREA_COLUMNS)
@@ -232,6 +250,8 @@ class Selection:
             in_status=self.in_status + other.in_status,
             located=self.located + other.located,
             involved=self.involved + other.involved,
+            handled_by_person=self.handled_by_person + other.handled_by_person,
+            in_section=self.in_section + other.in_section,
         )
 
     def condition(self) -> ColumnElement[bool]:
@@ -261,6 +281,12 @@ class Selection:
             exists().where(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == ident)
             for kind, ident in self.involved
         ]
+        if self.handled_by_person:
+            parts.append(c.handler_id.in_(self.handled_by_person))
+        parts += [
+            and_(c.unit_kind == kind, c.unit_id == ident, c.section_id == section)
+            for kind, ident, section in self.in_section
+        ]
         return or_(*parts) if parts else false()
 
 
@@ -285,6 +311,8 @@ def select_cases(
     grid_id: str | None = None,
     breached: bool | None = None,
     case_ids: Sequence[str] | None = None,
+    handler_id: str | None = None,
+    section_id: str | None = None,
     open_only: bool = False,
     sort: str = "due",
     limit: int = 50,
@@ -298,6 +326,8 @@ def select_cases(
         within: a second selection every case must also belong to (the caller's jurisdiction).
         status, street_id, department_id, category, grid_id, breached: as in :func:`list_cases`.
         case_ids: only these cases (a list refreshing the rows it shows).
+        handler_id: only cases whose handler (承办人) is this person (as ``Selection.handled_by_person``).
+        section_id: only cases in this section's (科室) queue of the unit handling them.
         open_only: only cases not closed, rejected or merged.
         sort: one of :data:`SORTS`; ties are broken by opening time, then case id.
         limit: at most this many rows (1..1000).
@@ -322,7 +352,13 @@ def select_cases(
         conds.append(within.condition())
     if open_only:
         conds.append(c.status.not_in(sorted(TERMINAL_STATUSES)))
-    for column, value in (("street_id", street_id), ("category", category), ("grid_id", grid_id)):
+    for column, value in (
+        ("street_id", street_id),
+        ("category", category),
+        ("grid_id", grid_id),
+        ("handler_id", handler_id),
+        ("section_id", section_id),
+    ):
         if value is not None:
             conds.append(c[column] == value)
     if breached is not None:
@@ -370,3 +406,183 @@ def running_clocks(engine: Engine, case_ids: Sequence[str]) -> dict[str, list[di
                 row = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
                 out.setdefault(str(row["case_id"]), []).append(row)
     return out
+
+
+# --- work inside a unit: each handler's load -------------------------------------------------------
+
+
+def month_span(period: str) -> tuple[datetime, datetime]:
+    """The UTC bounds ``[since, until)`` of the local (Asia/Shanghai) month ``YYYY-MM``.
+
+    Raises:
+        ValueError: ``period`` is not ``YYYY-MM``.
+    """
+    head, sep, tail = period.partition("-")
+    if not (sep and len(head) == 4 and head.isdigit() and len(tail) == 2 and tail.isdigit() and 1 <= int(tail) <= 12):
+        raise ValueError(f"period: expected YYYY-MM (e.g. 2026-11), got {period!r}")
+    year, month = int(head), int(tail)
+    since = datetime(year, month, 1, tzinfo=CITY_TZ)
+    until = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=CITY_TZ)
+    return since.astimezone(UTC), until.astimezone(UTC)
+
+
+class LoadFigures(BaseModel):
+    """Open cases of a unit (or of one handler or section of it), and how many of them are late."""
+
+    open: int = Field(default=0, description="Open cases (not closed, rejected or merged)")
+    warned: int = Field(default=0, description="Open cases of which a running clock has raised its warning")
+    breached: int = Field(default=0, description="Open cases of which a clock was ever breached")
+    overdue: int = Field(default=0, description="Open cases whose next deadline has passed at as_of")
+
+
+class HandlerLoad(LoadFigures):
+    """One handler's (承办人) open cases in the unit, and the cases they resolved there in the period."""
+
+    handler_id: str
+    resolved: int = Field(default=0, description="Cases this person resolved (办结) for the unit in the period")
+
+
+class SectionLoad(LoadFigures):
+    """One section's (科室) open cases in the unit."""
+
+    section_id: str
+    unassigned: int = Field(default=0, description="Open cases in the section's queue without a handler")
+
+
+class UnitLoad(BaseModel):
+    """The work inside one unit: its open cases by handler and by section, and who resolved what in a period."""
+
+    unit_kind: str
+    unit_id: str
+    since: datetime = Field(description="Start of the period resolutions are counted in (inclusive)")
+    until: datetime = Field(description="End of the period (exclusive)")
+    as_of: datetime = Field(description="The time overdue is counted at")
+    total: LoadFigures = Field(description="Every open case the unit handles now")
+    resolved: int = Field(description="Cases the unit resolved in the period (each once)")
+    unassigned: LoadFigures = Field(description="Open cases with no handler: the unit's inbox and its sections' queues")
+    handlers: list[HandlerLoad] = Field(
+        description="Each person with open cases or resolutions, most open cases first, then by id"
+    )
+    sections: list[SectionLoad] = Field(description="Each section with open cases, by id")
+
+
+def unit_load(
+    engine: Engine,
+    unit: UnitKey,
+    *,
+    since: datetime,
+    until: datetime,
+    within: Selection | None = None,
+    as_of: datetime | None = None,
+) -> UnitLoad:
+    """Each handler's load in ``unit``: the open cases the unit handles now by handler (承办人) and by
+    section (科室), those warned, breached and overdue, and the cases each person resolved for the
+    unit between ``since`` (inclusive) and ``until`` (exclusive).
+
+    "Open" is the queue's rule (not closed, rejected or merged: a resolved case waiting for its
+    verification is still the unit's). Resolutions are the ``case.resolved`` events of the unit by
+    the person who acted, so a case resolved and later dispatched elsewhere still counts, and a case
+    resolved twice in the period counts once. ``within`` restricts every figure to a selection (the
+    caller's jurisdiction).
+
+    Raises:
+        ValueError: ``since``, ``until`` or ``as_of`` without a time zone, or ``until`` before ``since``.
+    """
+    for name, value in (("since", since), ("until", until), ("as_of", as_of)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name}: must be a datetime with a time zone")
+    if until < since:
+        raise ValueError("until: must not be before since")
+    now = as_utc(as_of) if as_of is not None else datetime.now(UTC)
+    kind, ident = unit
+    c = t.cases.c
+    ck = t.clocks.c
+    tl = t.timeline.c
+    conds: list[ColumnElement[bool]] = [
+        c.unit_kind == kind,
+        c.unit_id == ident,
+        c.status.not_in(sorted(TERMINAL_STATUSES)),
+    ]
+    if within is not None:
+        conds.append(within.condition())
+    warned_ids = (
+        select(ck.case_id.label("case_id"))
+        .where(ck.stopped_at.is_(None), ck.warned_at.is_not(None))
+        .group_by(ck.case_id)
+        .subquery("warned")
+    )
+    source = t.cases.outerjoin(warned_ids, warned_ids.c.case_id == c.case_id)
+
+    def count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    figures = (
+        func.count().label("open"),
+        count_if(warned_ids.c.case_id.is_not(None)).label("warned"),
+        count_if(c.breached.is_(True)).label("breached"),
+        count_if(and_(c.next_due_at.is_not(None), c.next_due_at < now)).label("overdue"),
+    )
+    by_handler = select(c.handler_id, *figures).select_from(source).where(*conds).group_by(c.handler_id)
+    by_section = (
+        select(c.section_id, *figures, count_if(c.handler_id.is_(None)).label("unassigned"))
+        .select_from(source)
+        .where(*conds, c.section_id.is_not(None))
+        .group_by(c.section_id)
+    )
+    a = t.assignments.c
+    resolved_conds: list[ColumnElement[bool]] = [
+        # the cases ever dispatched to the unit (its assignments' index), not the whole timeline
+        tl.case_id.in_(select(a.case_id).where(a.unit_kind == kind, a.unit_id == ident, a.kind == "dispatch")),
+        tl.type == "case.resolved",
+        tl.unit_kind == kind,
+        tl.unit_id == ident,
+        tl.occurred_at >= as_utc(since),
+        tl.occurred_at < as_utc(until),
+    ]
+    if within is not None:
+        resolved_conds.append(within.condition())
+    resolutions = t.timeline.join(t.cases, tl.case_id == c.case_id)
+    resolved_by = (
+        select(tl.actor_person, func.count(distinct(tl.case_id)))
+        .select_from(resolutions)
+        .where(*resolved_conds, tl.actor_person.is_not(None))
+        .group_by(tl.actor_person)
+    )
+    resolved_total = select(func.count(distinct(tl.case_id))).select_from(resolutions).where(*resolved_conds)
+
+    def load(m: Any) -> dict[str, int]:
+        return {k: int(m[k] or 0) for k in ("open", "warned", "breached", "overdue")}
+
+    with engine.connect() as conn:
+        handler_rows = [r._mapping for r in conn.execute(by_handler)]
+        section_rows = [r._mapping for r in conn.execute(by_section)]
+        resolved = {str(person): int(n) for person, n in conn.execute(resolved_by)}
+        total_resolved = int(conn.execute(resolved_total).scalar_one())
+    total = LoadFigures(**{k: sum(load(m)[k] for m in handler_rows) for k in ("open", "warned", "breached", "overdue")})
+    unassigned = next((LoadFigures(**load(m)) for m in handler_rows if m["handler_id"] is None), LoadFigures())
+    handlers = {
+        str(m["handler_id"]): HandlerLoad(handler_id=str(m["handler_id"]), **load(m))
+        for m in handler_rows
+        if m["handler_id"] is not None
+    }
+    for person, n in resolved.items():
+        row = handlers.get(person) or HandlerLoad(handler_id=person)
+        handlers[person] = row.model_copy(update={"resolved": n})
+    return UnitLoad(
+        unit_kind=kind,
+        unit_id=ident,
+        since=as_utc(since),
+        until=as_utc(until),
+        as_of=now,
+        total=total,
+        resolved=total_resolved,
+        unassigned=unassigned,
+        handlers=sorted(handlers.values(), key=lambda h: (-h.open, h.handler_id)),
+        sections=sorted(
+            (
+                SectionLoad(section_id=str(m["section_id"]), unassigned=int(m["unassigned"] or 0), **load(m))
+                for m in section_rows
+            ),
+            key=lambda s: s.section_id,
+        ),
+    )

@@ -79,7 +79,13 @@ cases = Table(
     # The case's point (WGS 84) when the intake gave coordinates; NULL when it named a grid or an address.
     Column("lat", Float),
     Column("lon", Float),
+    # Inside the unit handling the case: the member (承办人) and the section (科室) it is with now;
+    # NULL until the unit assigns it (or a member takes it), and again after a dispatch elsewhere.
+    Column("handler_id", String(128)),
+    Column("section_id", String(64)),
+    Column("assign_count", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_rm_cases_status", "status"),
+    Index("ix_rm_cases_handler", "handler_id"),
     Index("ix_rm_cases_street", "street_id"),
     Index("ix_rm_cases_grid", "grid_id"),
     Index("ix_rm_cases_opened", "opened_at"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 
 from temporalio.client import (
     Client,
@@ -28,6 +29,7 @@ from workflows.domain.commands import CaseCommand, OpenCase
 from workflows.domain.state import TERMINAL, CaseState, CaseStatus
 
 #: A case named in a command (``into_case_id``, ``duplicate_case_id``) that does not exist.
+UNKNOWN_SECTION = "registry.unknown_section"
 UNKNOWN_CASE = "case.unknown_reference"
 #: A merge into a case that is finished: the report would go into a case nobody works on.
 FINISHED_TARGET = "case.reference_finished"
@@ -205,12 +207,33 @@ class CaseClient:
         except WorkflowQueryFailedError as err:
             raise _query_refusal(err) from None
 
-    async def reference_problems(self, action: Action, case_id: str, command: object) -> list[tuple[str, str, str]]:
+    async def reference_problems(
+        self,
+        action: Action,
+        case_id: str,
+        command: object,
+        sections: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[tuple[str, str, str]]:
         """``(field, rule, message)`` for each case the command names (the fields whose form widget
-        is a case) that does not exist, and for ``merge`` a case to merge into that is finished.
+        is a case) that does not exist, and for ``merge`` a case to merge into that is finished;
+        with the city registry's ``sections`` (unit key → section ids), each section named (widget
+        ``section``) that the unit handling the case lacks (``registry.unknown_section``).
         The case itself (``merge.self``) is the domain's to answer. Shared by the API and the CLI.
         """
         problems: list[tuple[str, str, str]] = []
+        if sections is not None:
+            fields = [f.name for f in action.fields if f.widget == Widget.SECTION]
+            named = [(name, v) for name in fields if (v := getattr(command, name, None))]
+            state = await self.find(case_id) if named else None
+            unit = state.unit if state is not None else None
+            for field, section in named:
+                own = sections.get(unit.key(), ()) if unit is not None else ()
+                if section not in own:
+                    where = unit.key() if unit is not None else "the case (no handling unit)"
+                    listed = ", ".join(own) or "none"
+                    problems.append(
+                        (field, UNKNOWN_SECTION, f"{where} has no section {section!r} (its sections: {listed})")
+                    )
         for f in action.fields:
             ref = getattr(command, f.name, None) if f.widget == Widget.CASE else None
             if not isinstance(ref, str) or ref == case_id:

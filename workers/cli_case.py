@@ -10,7 +10,8 @@ Every action names who acts with ``--as ROLE[:UNIT][/PERSON]``, e.g. ``--as disp
 ``--as supervisor:D-01``; it defaults to ``dispatcher`` where the hotline may take the action. A
 refused action prints the rule that refused it on one line and exits with 2.
 
-Options by form widget: ``unit`` → ``--<field> KIND:ID`` (checked against the city registry before
+Options by form widget: ``member`` → ``--<field> PERSON_ID`` (looked up in the API's user directory,
+rule ``registry.unknown_person``); ``unit`` → ``--<field> KIND:ID`` (checked against the city registry before
 anything is sent, rule ``registry.unknown_unit``); ``tasks`` → repeatable ``--task DEPT=TEXT``;
 ``duration`` → ``--<field> 3d|12h|90m|1d12h``; ``bool`` → ``--<field>/--no-<field>``; ``choice`` →
 the enumeration's values; ``refs`` → repeatable; ``text``/``textarea``/``case`` → a string.
@@ -147,6 +148,27 @@ def _temporal_failure(case_id: str, err: Exception) -> None:
     fail(f"case {case_id}: Temporal refused the call ({kind}): {_one_line(str(err)) or kind}", 1)
 
 
+UNKNOWN_PERSON = "registry.unknown_person"
+
+
+def resolve_member(person_id: str, option: str) -> c.Member:
+    """The member ``person_id`` as the user directory has them (their unit and name), or refuse
+    (one line, exit 2, rule ``registry.unknown_person``)."""
+    from workers.api.app import create_engine_for
+    from workers.api.users import UserStore, member_of
+
+    store = UserStore(create_engine_for(get_settings()))
+    store.create_tables()
+    user = store.get_user(person_id)
+    if user is None or user.disabled_at is not None:
+        fail(
+            f"refused by rule {UNKNOWN_PERSON}: {option} {person_id}: the user directory has no active user "
+            f"{person_id!r} (see `gridcase users list`)"
+        )
+        raise AssertionError("unreachable")
+    return member_of(user)
+
+
 def check_units(units: list[tuple[str, UnitRef]]) -> None:
     """Refuse (one line, exit 2, rule ``registry.unknown_unit``) a unit the city registry does not know."""
     if not units:
@@ -226,7 +248,15 @@ def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
     label = f"{form.label_zh} / {form.label_en}"
     widget = form.widget
     annotation: Any
-    if widget == Widget.UNIT:
+    if widget == Widget.MEMBER:
+        annotation = str if required else str | None
+        option = typer.Option(
+            None if default is None else ...,
+            flag,
+            metavar="PERSON_ID",
+            help=f"{label}: a user of the unit handling the case (the API's user directory)",
+        )
+    elif widget == Widget.UNIT:
         annotation = str if required else str | None
         option = typer.Option(
             None if default is None else ...,
@@ -320,7 +350,9 @@ def action_command(action: Action) -> Callable[..., None]:
         units: list[tuple[str, UnitRef]] = []
         for o in options:
             value = given[o.param]
-            if o.widget == Widget.UNIT and value is not None:
+            if o.widget == Widget.MEMBER and value is not None:
+                value = resolve_member(value, o.flag)
+            elif o.widget == Widget.UNIT and value is not None:
                 value = parse_unit(value, o.flag)
                 units.append((o.flag, value))
             elif o.widget == Widget.TASKS:
@@ -343,13 +375,23 @@ def action_command(action: Action) -> Callable[..., None]:
     return command
 
 
+def _sections(action: Action | None) -> dict[str, tuple[str, ...]] | None:
+    """The city registry's sections when ``action`` names one (checked before anything is sent)."""
+    if action is None or not any(f.widget == Widget.SECTION for f in action.fields):
+        return None
+    from workers.composition import build_registry
+
+    return build_registry(get_settings()).sections()
+
+
 def _send(case_id: str, command: c.Command, request_id: str | None, action: Action | None = None) -> None:
     async def go(cc: CaseClient) -> None:
         from temporalio.exceptions import TemporalError
         from temporalio.service import RPCError
 
         try:
-            refs = await cc.reference_problems(action, case_id, command) if action is not None else []
+            sections = _sections(action)
+            refs = await cc.reference_problems(action, case_id, command, sections) if action is not None else []
             for field, rule, message in refs:  # a case named in an option that does not exist, ...
                 fail(f"refused by rule {rule}: --{field.replace('_', '-')}: {message}")
             result = await cc.act(case_id, command, request_id)  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ from workflows.search_attributes import (
     SA_CATEGORY,
     SA_DISTRICT,
     SA_GRID,
+    SA_HANDLER,
     SA_NEXT_DUE,
     SA_STATUS,
     SA_STREET,
@@ -279,6 +280,7 @@ class CaseWorkflow:
             "units": list(case.units_involved),
             "next_due": next_due,
             "breached": case.breached,
+            "handler": case.handler_id,
         }
         if wanted == self._published_sa:
             return
@@ -298,6 +300,12 @@ class CaseWorkflow:
             ]
         updates = [p.key.value_set(p.value) for p in pairs]
         updates.append(SA_NEXT_DUE.value_set(next_due) if next_due else SA_NEXT_DUE.value_unset())
+        # the handler only once a case has had one: a case that never did upserts exactly what
+        # cases did before handlers existed, so their histories replay unchanged
+        if case.handler_id is not None:
+            updates.append(SA_HANDLER.value_set(case.handler_id))
+        elif case.assign_count:
+            updates.append(SA_HANDLER.value_unset())
         workflow.upsert_search_attributes(updates)
 
     def _result(self, events: list[CaseEventBase]) -> ActionResult:

@@ -20,6 +20,9 @@ SA_GRID = SearchAttributeKey.for_keyword("GridcaseGrid")
 SA_UNITS = SearchAttributeKey.for_keyword_list("GridcaseUnits")
 SA_NEXT_DUE = SearchAttributeKey.for_datetime("GridcaseNextDue")
 SA_BREACHED = SearchAttributeKey.for_bool("GridcaseBreached")
+#: The member of the handling unit the case is with (承办人): ``GridcaseHandler='<person id>'`` lists
+#: a person's cases. Set once a case is assigned or taken; unset when it leaves that member.
+SA_HANDLER = SearchAttributeKey.for_keyword("GridcaseHandler")
 
 ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     SA_STATUS,
@@ -31,6 +34,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     SA_UNITS,
     SA_NEXT_DUE,
     SA_BREACHED,
+    SA_HANDLER,
 )
 
 _TYPE_NAMES = {

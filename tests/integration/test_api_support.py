@@ -140,6 +140,7 @@ def start_api_stack(base: Settings, tmp: Path, *, time_scale: float | None = Non
         "resident-1": (Role.RESIDENT, None),
         "resident-2": (Role.RESIDENT, None),
         "street-1": (Role.STREET, geo.street),
+        "street-1b": (Role.STREET, geo.street),  # a second member of the street (work inside the unit)
         "street-2": (Role.STREET, geo.other_street),
         "grid-1": (Role.GRID_WORKER, geo.grid),
         "grid-2": (Role.GRID_WORKER, geo.other_grid),

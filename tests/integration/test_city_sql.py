@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from city import store
 from city.files import read_city
 from city.model import StaffMember, StaffRole
-from city.registry import clear_cache, open_registry, seed_database
+from city.registry import SqlCityRegistry, clear_cache, open_registry, seed_database
 from city.seed import SEED_DIR
 from tests.unit.test_city_files import tiny_city
+from tests.unit.test_city_sections import city_with_sections
 from workers.composition import build_registry
 from workers.settings import Settings
 from workflows.domain.registry import RegistryError
@@ -104,6 +105,53 @@ def test_first_use_loads_the_seed_and_later_uses_hit_the_cache(db_url: str) -> N
     ):
         assert sorted(getattr(stored, field), key=repr) == sorted(getattr(files, field), key=repr), field
     assert stored.urgency_rules == files.urgency_rules
+    assert stored.sections == files.sections and len(files.sections) > 100
+    assert again.sections() == SqlCityRegistry(files).sections()
+
+
+def test_sections_round_trip_in_order(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    data = city_with_sections()
+    store.save_city(engine, data, "test")
+    stored = store.read_city_from_db(engine)
+    assert stored is not None
+    assert stored.sections == data.sections  # the same sections in the same (the file's) order
+    assert stored.counts() == data.counts() and stored.counts()["sections"] == len(data.sections)
+    reg = open_registry(db_url)
+    assert reg.sections()["street:S-1"] == ("community-affairs", "urban")
+    assert reg.section_names("grid:G-101") == [("patrol.1", "巡查一组")]
+    # a new load replaces them: a city without sections has none left
+    store.save_city(engine, tiny_city(), "again")
+    stored = store.read_city_from_db(engine)
+    assert stored is not None and stored.sections == []
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.sections)).scalar_one() == 0
+
+
+def test_a_duplicate_section_is_refused_by_the_database(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    version = store.save_city(engine, city_with_sections(), "first")
+    data = city_with_sections()
+    broken = dataclasses.replace(data, sections=[*data.sections, data.sections[0]])
+    with pytest.raises(IntegrityError):
+        store.save_city(engine, broken, "second")
+    assert store.city_version(engine) == version
+
+
+def test_a_database_from_before_sections_keeps_working(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    store.save_city(engine, tiny_city(), "old")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE city_sections"))
+    stored = store.read_city_from_db(engine)  # no sections table: a city without sections
+    assert stored is not None and stored.sections == [] and len(stored.grids) == 6
+    assert open_registry(db_url).sections() == {}
+    store.ensure_tables(engine)  # creates the missing table
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.sections)).scalar_one() == 0
+    store.save_city(engine, city_with_sections(), "new")
+    stored = store.read_city_from_db(engine)
+    assert stored is not None and stored.sections == city_with_sections().sections
 
 
 def test_lookups_through_sql(db_url: str) -> None:

@@ -108,6 +108,10 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
             reworked = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.rework_count > 0)).scalar()
             returned = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.return_count > 0)).scalar()
             whistled = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.whistle_count > 0)).scalar()
+            with_handler = conn.execute(
+                select(func.count()).where(c.case_id.in_(ids), c.handler_id.is_not(None), c.assign_count > 0)
+            ).scalar()
+            moved = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.assign_count >= 2)).scalar()
             tl = t.timeline.c
             started = conn.execute(select(tl.detail).where(tl.case_id.in_(ids), tl.type == "sla.clock_started")).all()
             closure = Counter(
@@ -130,3 +134,6 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
     assert reworked == tally.features["rework"]
     assert returned == tally.features["returned_redispatched"] + tally.features["returned_insisted"]
     assert whistled == tally.paths["street_whistle"]
+    inside = tally.features["assigned"] + tally.features["taken"] + tally.features["reassigned"]
+    assert inside >= 3 and with_handler == inside  # every case assigned inside its unit keeps its handler
+    assert moved == tally.features["reassigned"]

@@ -56,7 +56,9 @@ class Recorder:
         self.raises = raises
         self.references: list[tuple[str, str, str]] = []  # what reference_problems answers
 
-    async def reference_problems(self, action: Action, case_id: str, command: c.Command) -> list[tuple[str, str, str]]:
+    async def reference_problems(
+        self, action: Action, case_id: str, command: c.Command, sections: object = None
+    ) -> list[tuple[str, str, str]]:
         return self.references
 
     async def act(self, case_id: str, command: c.Command, request_id: str | None = None) -> ActionResult:
@@ -99,13 +101,32 @@ def _enum_of(action: Action, name: str) -> type[enum.Enum]:
     raise AssertionError(f"{action.name}.{name}: not an enumeration")
 
 
+def _add_user(user_id: str, role: Role, unit_id: str | None, name: str, *, disabled: bool = False) -> None:
+    """A user in the directory the CLI reads (the test's own database)."""
+    from workers.api.app import create_engine_for
+    from workers.api.users import UserStore
+
+    store = UserStore(create_engine_for(get_settings()))
+    store.create_tables()
+    store.ensure_user(user_id, name, role, unit_id)
+    if disabled:
+        store.disable_user(user_id)
+
+
 def args_and_expected(action: Action) -> tuple[list[str], dict[str, Any]]:
     """Options for every field of the action (optional ones too) and the field values they must give."""
     args: list[str] = []
     expected: dict[str, Any] = {}
     for name in _fields(action):
         w = _widget(action, name)
-        if w == Widget.UNIT:
+        if w == Widget.MEMBER:
+            _add_user("m-1", Role.STREET, "S-1", "李承办")
+            args += [_flag(name), "m-1"]
+            expected[name] = c.Member(person_id="m-1", unit=UnitRef(kind=UnitKind.STREET, id="S-1"), name="李承办")
+        elif w == Widget.SECTION:
+            args += [_flag(name), "urban"]
+            expected[name] = "urban"
+        elif w == Widget.UNIT:
             args += [_flag(name), "street:S-1"]
             expected[name] = UnitRef(kind=UnitKind.STREET, id="S-1")
         elif w == Widget.TASKS:
@@ -435,4 +456,19 @@ def test_a_case_reference_the_client_refuses_is_one_line_and_nothing_is_sent(
     result = CliRunner().invoke(app, ["case", action, "C1", flag, "CX"])
     assert result.exit_code == 2, result.output
     assert f"refused by rule {rule}: {flag}: there is no case 'CX'" in result.output
+    assert recorder.sent == []
+
+
+@pytest.mark.parametrize(("person", "disabled"), [("nobody", False), ("gone", True)], ids=["unknown", "disabled"])
+@pytest.mark.parametrize("action", [a for a in ACTIONS if any(f.widget == Widget.MEMBER for f in a.fields)], ids=str)
+def test_a_member_the_directory_lacks_is_refused_before_anything_is_sent(
+    action: Action, person: str, disabled: bool, recorder: Recorder
+) -> None:
+    if disabled:
+        _add_user(person, Role.STREET, "S-1", "离职人员", disabled=True)
+    extra = ["--reason", "workload"] if action.name == "reassign" else []
+    result = CliRunner().invoke(app, ["case", action.path, "C-1", "--handler", person, *extra, *_as(action)])
+    assert result.exit_code == 2, result.output
+    assert "refused by rule registry.unknown_person: --handler" in result.output
+    assert person in result.output
     assert recorder.sent == []

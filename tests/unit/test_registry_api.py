@@ -308,6 +308,55 @@ def test_summary(api: Client) -> None:
     assert len(body["bounds"]) == 4
 
 
+@pytest.fixture(scope="module")
+def api_with_sections(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    from tests.unit.test_city_sections import city_with_sections
+
+    yield from _client(tmp_path_factory.mktemp("sections"), SqlCityRegistry(city_with_sections(), "v2"))
+
+
+@pytest.mark.parametrize(
+    ("user", "unit", "name", "items"),
+    [
+        ("op-1", "street:S-1", "通道街道", [("urban", "城市管理科"), ("community-affairs", "社区建设科")]),
+        ("street-2", "street:S-1", "通道街道", [("urban", "城市管理科"), ("community-affairs", "社区建设科")]),
+        ("env-1", "department:water", "水务局", [("supply", "供水科")]),
+        ("op-1", "grid:G-101", "青城花园", [("patrol.1", "巡查一组")]),
+        ("op-1", "department:environment", "生态环境局", []),  # a unit without sections
+    ],
+)
+def test_sections_route(api_with_sections: Client, user: str, unit: str, name: str, items: list[Any]) -> None:
+    r = api_with_sections.get(user, "/registry/sections", unit=unit)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    kind, _, unit_id = unit.partition(":")
+    assert body["unit"] == {"kind": kind, "id": unit_id, "name": name}
+    assert [(i["id"], i["name"]) for i in body["items"]] == items
+
+
+@pytest.mark.parametrize(
+    ("params", "fields"),
+    [
+        ({"unit": "street:S-9"}, {("query.unit", "registry.unknown_unit")}),
+        ({"unit": "department:police"}, {("query.unit", "registry.unknown_unit")}),
+        ({"unit": "S-1"}, {("query.unit", "string_pattern_mismatch")}),
+        ({"unit": "community:C-10"}, {("query.unit", "string_pattern_mismatch")}),
+        ({"unit": "hotline:12345"}, {("query.unit", "string_pattern_mismatch")}),
+        ({"unit": "street:"}, {("query.unit", "string_pattern_mismatch")}),
+        ({"unit": "street:S 1"}, {("query.unit", "string_pattern_mismatch")}),
+        ({"unit": "grid:" + "G" * 129}, {("query.unit", "string_pattern_mismatch")}),
+        ({}, {("query.unit", "missing")}),
+    ],
+)
+def test_sections_route_bad_unit(api_with_sections: Client, params: dict[str, str], fields: set[Any]) -> None:
+    assert _fields(api_with_sections.get("op-1", "/registry/sections", **params)) == fields
+
+
+def test_sections_route_message_names_the_unit(api_with_sections: Client) -> None:
+    r = api_with_sections.get("op-1", "/registry/sections", unit="street:S-9")
+    assert r.json()["errors"][0]["message"] == "unknown street 'S-9'"
+
+
 def test_similar_route(api: Client) -> None:
     now = datetime.now(UTC)
     with api.engine.begin() as conn:
@@ -369,6 +418,7 @@ def test_similar_route(api: Client) -> None:
         "/registry/locate?lat=40.805&lon=111.605",
         "/registry/summary",
         "/registry/similar?grid_id=G-101&category=noise",
+        "/registry/sections?unit=street:S-1",
     ],
 )
 def test_staff_only(api: Client, url: str) -> None:
@@ -380,4 +430,6 @@ def test_staff_only(api: Client, url: str) -> None:
 def test_without_the_registry_s_names_it_is_unavailable(tmp_path: Path) -> None:
     for api in _client(tmp_path, sample_city()):
         r = api.get("op-1", "/registry/categories")
+        assert r.status_code == 503 and r.json()["rule"] == "registry.unavailable"
+        r = api.get("op-1", "/registry/sections", unit="street:S-1")
         assert r.status_code == 503 and r.json()["rule"] == "registry.unavailable"

@@ -18,8 +18,10 @@ from events.schemas import (
     EVENT_CLASSES,
     AppealDecided,
     AppealFiled,
+    AssignMode,
     CallbackRecorded,
     CaseAccepted,
+    CaseAssigned,
     CaseClosed,
     CaseDispatched,
     CaseMerged,
@@ -116,6 +118,9 @@ SAMPLES: dict[type[CaseEventBase], Callable[[], CaseEventBase]] = {
     CaseRegistered: lambda: CaseRegistered(**base(2)),
     CaseDispatched: lambda: CaseDispatched(**base(3), unit=STREET),
     CaseAccepted: lambda: CaseAccepted(**base(4, STREET_ACTOR), unit=STREET),
+    CaseAssigned: lambda: CaseAssigned(
+        **base(5, STREET_ACTOR), unit=STREET, mode=AssignMode.ASSIGNED, handler_id="m-1", handler_name="李承办"
+    ),
     CaseReturned: lambda: CaseReturned(
         **base(4, STREET_ACTOR), unit=STREET, reason_code=ReturnReason.TERRITORY_MISMATCH, reason="不在本街道"
     ),

@@ -31,6 +31,7 @@ from workflows.search_attributes import (
     SA_BREACHED,
     SA_CATEGORY,
     SA_GRID,
+    SA_HANDLER,
     SA_NEXT_DUE,
     SA_STATUS,
     SA_UNITS,
@@ -344,3 +345,51 @@ async def test_sla_alarms_fire_at_their_exact_times(env: WorkflowEnvironment, ca
         "public_notice",
     ]
     await cases.act(cid, c.Supervise(actor=SUPERVISOR, note="督办"))
+
+
+async def test_work_inside_the_unit_assign_reassign_take_and_the_handler_resolves(
+    env: WorkflowEnvironment, cases: CaseClient
+) -> None:
+    """分派 → 改派 (to a section) → 认领 → the handler resolves; the handler is a search attribute, and an
+    outsider named as handler or a colleague resolving is refused with the rule and writes nothing."""
+    cid = new_id()
+    await to_street_handling(cases, cid)
+    li = c.Member(person_id="li", unit=STREET, name="李承办")
+    await cases.act(cid, c.AssignCase(actor=SA, handler=li, note="你来办"))
+    assert (await cases.state(cid)).handler_id == "li"
+    assert await _handler_attribute(env.client, cid) == "li"
+    outsider = c.Member(person_id="zhao", unit=UnitRef(kind=UnitKind.STREET, id="S-2"))
+    seq = (await cases.state(cid)).seq
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.ReassignCase(actor=SA, handler=outsider, reason="x"))
+    assert refused.value.rule == "assign.outside_unit"
+    with pytest.raises(ActionRefused) as refused:
+        await cases.act(cid, c.ResolveCase(actor=SA, notes="done by the coordinator"))
+    assert refused.value.rule == "jurisdiction.not_handler"
+    assert (await cases.state(cid)).seq == seq  # nothing written
+    await cases.act(cid, c.ReassignCase(actor=SA, section_id="urban", reason="the section's matter"))
+    assert await _handler_attribute(env.client, cid) is None  # in the section's queue: nobody's
+    zhou = Actor(role=Role.STREET, person_id="zhou", unit_id="S-1", name="周")
+    await cases.act(cid, c.TakeCase(actor=zhou))
+    s = await cases.state(cid)
+    assert (s.handler_id, s.section_id, s.assign_count) == ("zhou", "urban", 3)
+    assert await _handler_attribute(env.client, cid) == "zhou"
+    await assert_search_attributes(env.client, cases, cid)
+    await cases.act(cid, c.ResolveCase(actor=zhou, notes="fixed"))
+    await cases.act(cid, c.VerifyCase(actor=GRID_WORKER, passed=True))
+    await cases.act(cid, c.RecordCallback(actor=DISPATCHER, rating=Rating.SATISFIED))
+    await cases.act(cid, c.CloseCase(actor=DISPATCHER))
+    assert (await summary(env.client, cid)).status == CaseStatus.CLOSED
+    assert (await types(cases, cid)).count("case.assigned") == 3
+    await record(env.client, cid, "unit_assign_take")
+
+
+async def _handler_attribute(client: Client, case_id: str) -> str | None:
+    desc = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id(case_id))
+        )
+    )
+    payload = desc.workflow_execution_info.search_attributes.indexed_fields.get(SA_HANDLER.name)
+    value = json.loads(payload.data) if payload is not None and payload.data else None
+    return value or None

@@ -39,11 +39,13 @@ from workers.api.routes import cases as case_routes
 from workers.api.routes import dashboard as dashboard_routes
 from workers.api.routes import live as live_routes
 from workers.api.routes import map as map_routes
+from workers.api.routes import members as member_routes
 from workers.api.routes import meta as meta_routes
 from workers.api.routes import metrics as metric_routes
 from workers.api.routes import public as public_routes
 from workers.api.routes import queue as queue_routes
 from workers.api.routes import registry as registry_routes
+from workers.api.routes import unit_load as unit_load_routes
 from workers.api.routes import web as web_routes
 from workers.api.users import UserStore
 from workers.case_client import CaseClient
@@ -121,7 +123,9 @@ def create_app(
     app.include_router(metric_routes.router)
     app.include_router(live_routes.router)
     app.include_router(registry_routes.router)
+    app.include_router(member_routes.router)
     app.include_router(queue_routes.router)
+    app.include_router(unit_load_routes.router)
     app.include_router(map_routes.router)
     app.include_router(dashboard_routes.router)
     app.include_router(public_routes.router)

@@ -26,8 +26,10 @@ from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
 from events.schemas import (
     AppealDecided,
     AppealFiled,
+    AssignMode,
     CallbackRecorded,
     CaseAccepted,
+    CaseAssigned,
     CaseClosed,
     CaseDispatched,
     CaseMerged,
@@ -426,6 +428,21 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
             )
         case CaseAccepted():
             return _with(verdict, f"{s.unit(event.unit)} 签收", f"{s.unit(event.unit, 'en')} accepted the case")
+        case CaseAssigned():
+            who_zh = event.handler_name or event.handler_id
+            to_zh = " · ".join(x for x in (who_zh, event.section_id and f"科室 {event.section_id}") if x)
+            to_en = ", ".join(x for x in (who_zh, event.section_id and f"section {event.section_id}") if x)
+            unit_zh, unit_en = s.unit(event.unit), s.unit(event.unit, "en")
+            if event.mode == AssignMode.TAKEN:
+                return _with(verdict, f"{unit_zh} {to_zh} 认领", f"{to_en} of {unit_en} took the case")
+            verb_zh, verb_en = (
+                ("改派给", "reassigned") if event.mode == AssignMode.REASSIGNED else ("分派给", "assigned")
+            )
+            return _with(
+                verdict,
+                f"{unit_zh} {verb_zh} {to_zh}{_zh_tail(event.note)}",
+                f"{unit_en} {verb_en} the case to {to_en}",
+            )
         case CaseReturned():
             return _with(
                 verdict,

@@ -41,8 +41,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from events.base import Role
+from events.base import Role, UnitKind, UnitRef
 from events.times import as_utc
+from workflows.domain.commands import Member
 
 metadata = MetaData()
 TS = DateTime(timezone=True)
@@ -140,6 +141,17 @@ class User:
     disabled_at: datetime | None = None
 
 
+#: The kind of handling unit a user acts for, by role (other roles belong to no handling unit).
+_ROLE_UNIT = {Role.GRID_WORKER: UnitKind.GRID, Role.STREET: UnitKind.STREET, Role.DEPARTMENT: UnitKind.DEPARTMENT}
+
+
+def member_of(user: User) -> Member:
+    """``user`` as a command names a unit's member: their unit comes from their role and unit."""
+    kind = _ROLE_UNIT.get(user.role)
+    unit = UnitRef(kind=kind, id=user.unit_id) if kind is not None and user.unit_id else None
+    return Member(person_id=user.user_id, unit=unit, name=user.name)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """A token as listed (never the secret)."""
@@ -232,6 +244,20 @@ class UserStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.user_id == user_id)).mappings().first()
         return self._user(row) if row else None
+
+    def members(self, role: Role, unit_id: str) -> list[User]:
+        """The enabled users acting for one unit (``role`` and ``unit_id``), by name then id."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(users)
+                    .where(users.c.role == role.value, users.c.unit_id == unit_id, users.c.disabled_at.is_(None))
+                    .order_by(users.c.name, users.c.user_id)
+                )
+                .mappings()
+                .all()
+            )
+        return [self._user(r) for r in rows]
 
     def list_users(self) -> list[User]:
         with self.engine.connect() as conn:

@@ -144,6 +144,9 @@ class CaseView(BaseModel):
         default=[], description="Every unit ever dispatched or summoned, e.g. department:water"
     )
     accepted: bool
+    handler_id: str | None = Field(default=None, description="The member of the unit handling the case (承办人)")
+    handler_name: str | None = None
+    section_id: str | None = Field(default=None, description="The section (科室) whose queue the case is in")
     breached: bool
     sla_state: SlaState
     next_due_at: datetime | None = None
@@ -274,6 +277,9 @@ def case_view(
         unit=case.unit,
         units_involved=list(case.units_involved),
         accepted=case.accepted,
+        handler_id=case.handler_id,
+        handler_name=case.handler_name,
+        section_id=case.section_id,
         breached=case.breached,
         sla_state=case_sla_state(clocks),
         next_due_at=min(running_due) if running_due else None,

@@ -69,6 +69,11 @@ class Behaviour(BaseModel):
     appeal: float = Field(default=0.03, ge=0, le=1, description="the unit appeals (申诉) to a supervisor")
     appeal_granted: float = Field(default=0.5, ge=0, le=1)
     supervise: float = Field(default=0.02, ge=0, le=1, description="a supervisor orders 督办 by hand")
+    assign: float = Field(default=0.3, ge=0, le=1, description="the unit assigns the case to a member (分派)")
+    take: float = Field(default=0.2, ge=0, le=1, description="a member takes the case from the unit's inbox (认领)")
+    reassign: float = Field(
+        default=0.05, ge=0, le=1, description="the unit assigns it, then moves it to another member (改派)"
+    )
     accept_late: Lateness = Lateness(reminder=0.08, supervision=0.03, public_notice=0.015)
     dept_late_report: Lateness = Lateness(reminder=0.2, supervision=0.04, public_notice=0.01)
     late_resolve: float = Field(default=0.1, ge=0, le=1, description="an urgent case resolved after its deadline")

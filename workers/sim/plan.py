@@ -58,6 +58,9 @@ FEATURES = (
     "basic_satisfied",
     "patrol_dispatched",
     "resident_app",
+    "assigned",
+    "taken",
+    "reassigned",
 )
 """Side paths a case may take on its way (several per case)."""
 
@@ -93,6 +96,7 @@ class Scenario:
     supervise: bool = False
     verify_fail: bool = False
     rating: Rating = Rating.SATISFIED
+    assign: str | None = None  # inside the unit: "assigned" | "taken" | "reassigned" (分派 / 认领 / 改派)
 
     @property
     def has_resident(self) -> bool:
@@ -142,6 +146,8 @@ class Scenario:
             f.add("patrol_dispatched")
         if self.channel == "app":
             f.add("resident_app")
+        if self.assign is not None:
+            f.add(self.assign)
         return frozenset(f)
 
     @property
@@ -266,6 +272,28 @@ class _Plan:
         self.steps.append(Step(at=round(self.t, 6), command=command, label=label))
 
 
+def member_of(unit: UnitRef, n: int) -> c.Member:
+    """The ``n``-th member of ``unit`` (the simulated unit's staff), with a name."""
+    return c.Member(
+        person_id=f"{unit.kind.value}-{unit.id}-m{n}", unit=unit, name=f"{_SURNAMES[n % len(_SURNAMES)]}承办"
+    )
+
+
+def _assign_inside(p: _Plan, sc: Scenario, unit: UnitRef, rng: random.Random) -> Actor:
+    """The steps that put the case with a member (分派, 认领 or 分派 then 改派); the member who handles it."""
+    coordinator = actor_for(unit)
+    first, second = member_of(unit, 1), member_of(unit, 2)
+    if sc.assign == "taken":
+        taker = actor_for(unit, first.person_id).model_copy(update={"name": first.name})
+        p.after(rng.uniform(0.05, 0.3), c.TakeCase(actor=taker, note="本人承办"), "take")
+        return taker
+    p.after(rng.uniform(0.05, 0.3), c.AssignCase(actor=coordinator, handler=first, note="请承办"), "assign")
+    if sc.assign != "reassigned":
+        return actor_for(unit, first.person_id)
+    p.after(rng.uniform(0.1, 0.5), c.ReassignCase(actor=coordinator, handler=second, reason="原承办人外出"), "reassign")
+    return actor_for(unit, second.person_id)
+
+
 def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) -> c.OpenCase:
     """The intake command for the scenario's channel (hotline, web and app complaints carry a resident)."""
     loc = sc.location
@@ -342,6 +370,8 @@ def compile_plan(
             "accept",
         )
     handler = actor_for(unit)
+    if sc.assign is not None and sc.target is not None:  # inside the unit: a member handles it
+        handler = _assign_inside(p, sc, unit, rng)
     if sc.has_resident:
         p.after(
             on_time(policy, ClockKind.CONTACT, sc, rng),
@@ -527,6 +557,14 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
         sc = replace(sc, extension=rng.random() < b.extension_approved)
     if target is not None and rng.random() < b.appeal:
         sc = replace(sc, appeal=rng.random() < b.appeal_granted)
+    if target is not None:
+        x = rng.random()
+        if x < b.reassign:
+            sc = replace(sc, assign="reassigned")
+        elif x < b.reassign + b.assign:
+            sc = replace(sc, assign="assigned")
+        elif x < b.reassign + b.assign + b.take:
+            sc = replace(sc, assign="taken")
     return sc
 
 
@@ -573,7 +611,9 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
         sc("hotline", accept_level=1, verify_fail=True),  # → rework
         sc("hotline", return_decision=ReviewDecision.REDISPATCH, return_to=dept),
         sc("web", return_decision=ReviewDecision.INSIST, rating=Rating.BASICALLY_SATISFIED),
-        sc("hotline", pause=True, extension=True),
+        sc("hotline", pause=True, extension=True, assign="assigned"),
+        sc("web", target=dept, assign="taken"),
+        sc("hotline", where=loc2, target=grid, assign="reassigned", verify_fail=True),
         sc("hotline", extension=False, shelve=True),
         sc("hotline", appeal=True, supervise=True),
         sc("hotline", target=dept, appeal=False),

@@ -45,6 +45,8 @@ class Widget(StrEnum):
     DURATION = "duration"  # a span of time (ISO 8601 duration in JSON, e.g. P3D)
     CASE = "case"  # another case's id
     REFS = "refs"  # references to attached files
+    MEMBER = "member"  # a member of the unit handling the case (the API's user directory)
+    SECTION = "section"  # a section (科室) of the unit handling the case (the city registry)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ _HOTLINE = (Role.DISPATCHER,)
 _REASON = FormField("reason", "理由", "Reason", Widget.TEXTAREA)
 _NOTE = FormField("note", "备注", "Note", Widget.TEXTAREA)
 _EVIDENCE = FormField("evidence", "佐证材料", "Evidence", Widget.REFS)
+_SECTION = FormField("section_id", "科室", "Section", Widget.SECTION)
 
 _ROWS: tuple[Action, ...] = (
     Action(
@@ -150,6 +153,33 @@ _ROWS: tuple[Action, ...] = (
             FormField("redispatch_to", "改派单位", "Re-dispatch to", Widget.UNIT),
         ),
         group="dispatch",
+    ),
+    Action(
+        "assign",
+        c.AssignCase,
+        _UNIT_HANDLERS,
+        "分派",
+        "the unit gives the case to one of its members (承办人) or sections (科室)",
+        (FormField("handler", "承办人", "Handler", Widget.MEMBER), _SECTION, _NOTE),
+        group="unit",
+    ),
+    Action(
+        "reassign",
+        c.ReassignCase,
+        _UNIT_HANDLERS,
+        "改派",
+        "the unit moves the case to another member or section",
+        (FormField("handler", "承办人", "Handler", Widget.MEMBER), _SECTION, _REASON),
+        group="unit",
+    ),
+    Action(
+        "take",
+        c.TakeCase,
+        _UNIT_HANDLERS,
+        "认领",
+        "a member of the unit takes the case from its inbox",
+        (_NOTE,),
+        group="unit",
     ),
     Action("contact", c.ContactResident, _UNIT_HANDLERS, "响应", "first contact with the resident", (_NOTE,)),
     Action(

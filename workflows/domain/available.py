@@ -51,6 +51,10 @@ FORM_RULES: Mapping[str, str] = {
     "callback.resident_rating": "'unreachable' chosen by the resident rating online: pick satisfied, basically "
     "satisfied or unsatisfied",
     "close.overdue": "'normal' chosen as closure type on a breached case: leave it empty (overdue) or pick another",
+    "assign.outside_unit": "the member picked in 'handler' belongs to another unit: pick a member of the case's unit",
+    "registry.unknown_section": "the section typed into 'section_id' is not one of the unit's: pick one from the "
+    "registry",
+    "reassign.same": "the handler and section picked are the case's own: pick another member or section",
 }
 """Rules that judge only the values typed into an action's form, each with why.
 
@@ -123,7 +127,16 @@ def _other_case_id(state: CaseState) -> str:
     return f"{state.case_id}-dup{n}"
 
 
+def _probe_member(state: CaseState) -> c.Member:
+    """A member of the case's unit other than its current handler."""
+    person = "probe-member" if state.handler_id != "probe-member" else "probe-member-2"
+    return c.Member(person_id=person, unit=state.unit)
+
+
 PROBE_VALUES: dict[str, ProbeValues] = {
+    # a member of the case's own unit (one of another unit is refused by a form rule, assign.outside_unit)
+    "assign": lambda s, a: {"handler": _probe_member(s)},
+    "reassign": lambda s, a: {"handler": _probe_member(s)},
     # insisting is the review that needs no other unit (re-dispatch would need a second valid target)
     "review_return": lambda s, a: {"decision": ReviewDecision.INSIST, "redispatch_to": None},
     # the domain picks the closure type (normal, or overdue after a breach)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from events.base import Actor, UnitRef
 from events.schemas import (
@@ -154,6 +154,56 @@ class ReviewReturn(Command):
     decision: ReviewDecision
     ruling: Text
     redispatch_to: UnitRef | None = None
+
+
+class Member(BaseModel):
+    """A member of a unit, as a command names them: the person and the unit they belong to.
+
+    The edges (the API, the CLI) fill ``unit`` and ``name`` from their user directory, whatever the
+    caller sent, so a member of another unit cannot be passed off as one of the case's; the domain
+    then refuses a member whose unit is not the case's (``assign.outside_unit``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_id: str = Field(min_length=1, max_length=128)
+    unit: UnitRef | None = None
+    name: str | None = Field(default=None, max_length=128)
+
+
+SectionId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class _Assignment(Command):
+    handler: Member | None = None
+    section_id: SectionId | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> _Assignment:
+        if self.handler is None and self.section_id is None:
+            raise ValueError("name a handler (a member of the unit), a section (科室), or both")
+        return self
+
+
+class AssignCase(_Assignment):
+    """分派: the unit gives the case to one of its members (承办人) or sections (科室)."""
+
+    type: Literal["assign"] = "assign"
+    note: str | None = None
+
+
+class ReassignCase(_Assignment):
+    """改派: the unit moves the case to another member or section."""
+
+    type: Literal["reassign"] = "reassign"
+    reason: Text
+
+
+class TakeCase(Command):
+    """认领: a member of the unit takes the case from the unit's (or their section's) inbox."""
+
+    type: Literal["take"] = "take"
+    note: str | None = None
 
 
 class ContactResident(Command):
@@ -301,6 +351,9 @@ CaseCommand = Annotated[
     | AcceptCase
     | ReturnCase
     | ReviewReturn
+    | AssignCase
+    | ReassignCase
+    | TakeCase
     | ContactResident
     | BlowWhistle
     | ReportIn

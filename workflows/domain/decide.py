@@ -16,8 +16,10 @@ from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
 from events.schemas import (
     AppealDecided,
     AppealFiled,
+    AssignMode,
     CallbackRecorded,
     CaseAccepted,
+    CaseAssigned,
     CaseClosed,
     CaseDispatched,
     CaseMerged,
@@ -241,6 +243,18 @@ def _require_assigned(s: CaseState, cmd: c.Command) -> UnitRef:
     return unit
 
 
+def _require_handler(s: CaseState, cmd: c.Command) -> UnitRef:
+    """The assigned unit's member acts; once the case has a handler (承办人), only the handler does."""
+    unit = _require_assigned(s, cmd)
+    if s.handler_id is not None and cmd.actor.person_id != s.handler_id:
+        raise DomainError(
+            "jurisdiction.not_handler",
+            f"case {s.case_id} is handled by {s.handler_id} of {unit.key()}: only they may do '{_name(cmd)}' "
+            f"(or the unit reassigns it); the actor is {cmd.actor.label()}",
+        )
+    return unit
+
+
 def _require_supervisor_jurisdiction(s: CaseState, actor: Actor) -> None:
     if actor.role == Role.DISPATCHER:
         return
@@ -454,9 +468,106 @@ def _review(d: _Decision, cmd: c.ReviewReturn) -> None:
     d.start_clock(ClockKind.ACCEPT, target)
 
 
+def _check_assignment(s: CaseState, unit: UnitRef, cmd: c.AssignCase | c.ReassignCase) -> None:
+    """The member must belong to the case's unit, and the section be one of the unit's."""
+    member = cmd.handler
+    if member is not None and member.unit != unit:
+        where = member.unit.key() if member.unit is not None else "no unit the directory knows"
+        raise DomainError(
+            "assign.outside_unit",
+            f"handler.person_id: {member.person_id} belongs to {where}, not to {unit.key()} which handles the case",
+        )
+    sections = s.sla.sections if s.sla is not None else None
+    if cmd.section_id is not None and sections is not None and cmd.section_id not in sections.get(unit.key(), ()):
+        known = ", ".join(sections.get(unit.key(), ())) or "none"
+        raise DomainError(
+            "registry.unknown_section",
+            f"section_id: {unit.key()} has no section {cmd.section_id!r} in the city registry (its sections: {known})",
+        )
+
+
+def _assignment(s: CaseState, cmd: c.AssignCase | c.ReassignCase) -> tuple[str | None, str | None, str | None]:
+    """(handler id, handler name, section) after ``cmd``: a section named alone leaves the handler
+    to the section; a member named alone keeps the case in its section."""
+    member = cmd.handler
+    section = cmd.section_id if cmd.section_id is not None else s.section_id
+    if member is None:
+        return None, None, section
+    return member.person_id, member.name, section
+
+
+def _assign(d: _Decision, cmd: c.AssignCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.DISPATCHED, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    if s.handler_id is not None:
+        raise DomainError(
+            "assign.already", f"case {s.case_id} is already handled by {s.handler_id}: reassign it (改派) instead"
+        )
+    if cmd.handler is None and s.section_id is not None:
+        raise DomainError(
+            "assign.already", f"case {s.case_id} is already in section {s.section_id}'s queue: reassign it (改派)"
+        )
+    _check_assignment(s, unit, cmd)
+    handler, name, section = _assignment(s, cmd)
+    d.emit(
+        CaseAssigned,
+        unit=unit,
+        mode=AssignMode.ASSIGNED,
+        handler_id=handler,
+        handler_name=name,
+        section_id=section,
+        previous_section_id=s.section_id,
+        note=cmd.note,
+    )
+
+
+def _reassign(d: _Decision, cmd: c.ReassignCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.DISPATCHED, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    if s.handler_id is None and s.section_id is None:
+        raise DomainError("reassign.unassigned", f"case {s.case_id} has no handler or section yet: assign it (分派)")
+    _check_assignment(s, unit, cmd)
+    handler, name, section = _assignment(s, cmd)
+    if cmd.handler is None:
+        handler = name = None  # to a section: the section's queue, whoever handled it before
+    if (handler, section) == (s.handler_id, s.section_id):
+        raise DomainError("reassign.same", "the handler and section named are the case's own: name another")
+    d.emit(
+        CaseAssigned,
+        unit=unit,
+        mode=AssignMode.REASSIGNED,
+        handler_id=handler,
+        handler_name=name,
+        section_id=section,
+        previous_handler_id=s.handler_id,
+        previous_section_id=s.section_id,
+        note=cmd.reason,
+    )
+
+
+def _take(d: _Decision, cmd: c.TakeCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.DISPATCHED, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    if s.handler_id is not None:
+        raise DomainError("take.already_handled", f"case {s.case_id} is already handled by {s.handler_id}")
+    d.emit(
+        CaseAssigned,
+        unit=unit,
+        mode=AssignMode.TAKEN,
+        handler_id=cmd.actor.person_id,
+        handler_name=cmd.actor.name,
+        section_id=s.section_id,
+        previous_section_id=s.section_id,
+        note=cmd.note,
+    )
+
+
 def _contact(d: _Decision, cmd: c.ContactResident) -> None:
     _require_status(d.state, cmd, CaseStatus.HANDLING)
-    unit = _require_assigned(d.state, cmd)
+    unit = _require_handler(d.state, cmd)
     if not d.state.has_resident:
         raise DomainError("contact.no_resident", "this case has no resident to contact (patrol or proactive)")
     if d.state.contacted_at is not None:
@@ -526,7 +637,7 @@ def _paused(s: CaseState) -> bool:
 def _resolve(d: _Decision, cmd: c.ResolveCase) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
-    unit = _require_assigned(s, cmd)
+    unit = _require_handler(s, cmd)
     if s.open_whistle is not None:
         raise DomainError("resolve.whistle_open", f"whistle round {s.open_whistle.round} has unfinished tasks")
     if s.has_resident and s.contacted_at is None:
@@ -608,7 +719,7 @@ def _close(d: _Decision, cmd: c.CloseCase) -> None:
 def _request_extension(d: _Decision, cmd: c.RequestExtension) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
-    unit = _require_assigned(s, cmd)
+    unit = _require_handler(s, cmd)
     if s.pending_extension is not None:
         raise DomainError("extension.pending", "an extension request is already waiting for a decision")
     clock = s.running_clock(ClockKind.RESOLVE)
@@ -641,7 +752,7 @@ def _decide_extension(d: _Decision, cmd: c.DecideExtension) -> None:
 def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
-    _require_assigned(s, cmd)
+    _require_handler(s, cmd)
     if _paused(s):
         raise DomainError("pause.already", "the case is already waiting for the resident")
     targets = [c for c in s.running_clocks() if c.kind in (ClockKind.RESOLVE, ClockKind.CONTACT)]
@@ -654,7 +765,7 @@ def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
 def _resume(d: _Decision, cmd: c.ResumeFromResident) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
-    _require_assigned(s, cmd)
+    _require_handler(s, cmd)
     paused = [c for c in s.running_clocks() if c.paused_at is not None]
     if not paused:
         raise DomainError("resume.not_paused", "the case is not waiting for the resident")
@@ -765,6 +876,9 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AcceptCase: _accept,
     c.ReturnCase: _return,
     c.ReviewReturn: _review,
+    c.AssignCase: _assign,
+    c.ReassignCase: _reassign,
+    c.TakeCase: _take,
     c.ContactResident: _contact,
     c.BlowWhistle: _whistle,
     c.ReportIn: _report_in,

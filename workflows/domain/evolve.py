@@ -10,6 +10,7 @@ from events.schemas import (
     AppealFiled,
     CallbackRecorded,
     CaseAccepted,
+    CaseAssigned,
     CaseClosed,
     CaseDispatched,
     CaseMerged,
@@ -106,6 +107,7 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             s.final_ruling = e.final_ruling
             s.dispatch_count += 1
             s.pending_return = None
+            s.handler_id = s.handler_name = s.section_id = None  # the unit's inbox: nobody inside it yet
             _involve(s, e.unit.key())
         case CaseAccepted():
             s.status = CaseStatus.HANDLING
@@ -116,6 +118,11 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             s.pending_return = PendingReturn(unit=e.unit, reason_code=e.reason_code, reason=e.reason)
         case ReturnReviewed():
             s.pending_return = None
+        case CaseAssigned():
+            s.handler_id = e.handler_id
+            s.handler_name = e.handler_name
+            s.section_id = e.section_id
+            s.assign_count += 1
         case ResidentContacted():
             s.contacted_at = now
         case WhistleBlown():

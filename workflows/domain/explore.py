@@ -78,6 +78,8 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
         return open_commands(s.case_id or "T1")
     unit = s.unit or UnitRef(kind=UnitKind.STREET, id=LOCATION.street_id)
     ua = unit_actor(unit) if unit.kind in _ROLE else DISPATCHER
+    if s.handler_id is not None and unit.kind in _ROLE:  # the member handling it acts for the unit
+        ua = ua.model_copy(update={"person_id": s.handler_id})
     other = (
         UnitRef(kind=UnitKind.DEPARTMENT, id="housing")
         if unit.kind != UnitKind.DEPARTMENT or unit.id != "housing"
@@ -94,6 +96,9 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
             actor=DISPATCHER, decision=ReviewDecision.REDISPATCH, ruling="send to the other unit", redispatch_to=other
         ),
         c.ReviewReturn(actor=DISPATCHER, decision=ReviewDecision.INSIST, ruling="yours to handle"),
+        c.AssignCase(actor=ua, handler=c.Member(person_id="member-2", unit=unit, name="承办人")),
+        c.ReassignCase(actor=ua, handler=c.Member(person_id="member-3", unit=unit), reason="workload"),
+        c.TakeCase(actor=ua),
         c.ContactResident(actor=ua),
         c.BlowWhistle(
             actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
@@ -144,6 +149,7 @@ def _signature(s: CaseState) -> tuple[object, ...]:
         any(clk.paused_at is not None for clk in s.running_clocks()),
         s.shelved_from,
         s.unit.kind if s.unit else None,
+        s.handler_id is not None,
     )
 
 

@@ -1,13 +1,14 @@
 """The city registry interface the domain and the edges use, and a small test city.
 
 Intake resolves a location to grid → community → street → district through a
-:class:`CityRegistry`; dispatching checks that the target unit exists. The full city registry
+:class:`CityRegistry`; dispatching checks that the target unit exists, and assigning inside a unit
+that the section (科室) is one of the unit's (:meth:`CityRegistry.sections`). The full city registry
 (SQL, loaded from files) plugs in behind the same interface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -64,6 +65,27 @@ class CityRegistry(Protocol):
 
     def route(self, category: Category, location: Location) -> UnitRef: ...
 
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """The section ids of each unit that has sections (sorted), by unit key (:meth:`UnitRef.key`)."""
+        ...
+
+
+#: The kinds of unit that may have sections (科室).
+SECTION_UNIT_KINDS = (UnitKind.GRID, UnitKind.STREET, UnitKind.DEPARTMENT)
+
+
+def unit_of_key(key: str) -> UnitRef:
+    """The unit a key spells (``"street:S-1"``, as :meth:`UnitRef.key` writes it).
+
+    Raises:
+        RegistryError: when ``key`` is not ``<kind>:<id>`` with a kind of unit.
+    """
+    kind, sep, unit_id = key.partition(":")
+    kinds = {k.value: k for k in UnitKind}
+    if not sep or kind not in kinds or not unit_id or len(unit_id) > 128:
+        raise RegistryError(f"unit: {key!r} is not <kind>:<id> with kind one of {', '.join(kinds)}")
+    return UnitRef(kind=kinds[kind], id=unit_id)
+
 
 def unit_known(unit: UnitRef, *, grids: Container[str], streets: Container[str], departments: Container[str]) -> bool:
     """Whether a city with these grid, street and department ids has ``unit`` (the hotline always)."""
@@ -89,14 +111,34 @@ def default_route(category: Category, location: Location) -> UnitRef:
 
 
 class StaticCity:
-    """An in-memory registry built from lists: the test city, and small deployments."""
+    """An in-memory registry built from lists: the test city, and small deployments.
 
-    def __init__(self, grids: list[Grid], departments: dict[str, str], categories: list[Category]) -> None:
+    ``sections``: the sections (科室) of units, by unit key (``"street:S-1"``), as ``(id, name)`` pairs
+    in display order.
+    """
+
+    def __init__(
+        self,
+        grids: list[Grid],
+        departments: dict[str, str],
+        categories: list[Category],
+        sections: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    ) -> None:
         self.grids = {g.id: g for g in grids}
         self.departments = departments
         self.categories = {c.code: c for c in categories}
         self.streets = {g.street_id for g in grids}
         self.communities = {g.community_id for g in grids}
+        self._sections: dict[str, tuple[tuple[str, str], ...]] = {}
+        for key, pairs in (sections or {}).items():
+            unit = unit_of_key(key)
+            if unit.kind not in SECTION_UNIT_KINDS or not self.unit_exists(unit):
+                raise RegistryError(f"sections: unknown unit {key!r} (a grid, street or department of the city)")
+            ids = [sid for sid, _ in pairs]
+            if len(set(ids)) != len(ids) or not all(ids):
+                raise RegistryError(f"sections: the section ids of {key!r} must be non-empty and unique: {ids}")
+            if pairs:
+                self._sections[unit.key()] = tuple((sid, name) for sid, name in pairs)
 
     def _location(self, g: Grid, address: str | None, lat: float | None, lon: float | None) -> Location:
         return Location(
@@ -148,6 +190,14 @@ class StaticCity:
     def route(self, category: Category, location: Location) -> UnitRef:
         return default_route(category, location)
 
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """The section ids of each unit that has sections (sorted), by unit key."""
+        return {k: tuple(sorted(sid for sid, _ in v)) for k, v in sorted(self._sections.items())}
+
+    def section_names(self, unit_key: str) -> list[tuple[str, str]]:
+        """``(id, name)`` of the unit's sections in the order given; ``[]`` for a unit without sections."""
+        return list(self._sections.get(unit_key, ()))
+
 
 def _box(col: int, row: int) -> tuple[float, float, float, float]:
     w, s = 111.60 + 0.01 * col, 40.80 + 0.01 * row
@@ -155,7 +205,8 @@ def _box(col: int, row: int) -> tuple[float, float, float, float]:
 
 
 def sample_city() -> StaticCity:
-    """A small city for tests and first runs: one district, two streets, three communities, six grids."""
+    """A small city for tests and first runs: one district, two streets, three communities, six grids;
+    sections (科室) for both streets and three of the six departments."""
     grids = [
         Grid(id="G-101", name="青城花园", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(0, 0)),
         Grid(id="G-102", name="大召小区", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(1, 0)),
@@ -209,4 +260,11 @@ def sample_city() -> StaticCity:
             departments=("market",),
         ),
     ]
-    return StaticCity(grids, departments, categories)
+    sections = {
+        "department:housing": [("inspection", "监察科"), ("repair", "维修科")],
+        "department:urban-management": [("enforcement", "执法科"), ("city-appearance", "市容科")],
+        "department:water": [("supply", "供水科")],
+        "street:S-1": [("urban", "城管科"), ("community-affairs", "社区建设科")],
+        "street:S-2": [("urban", "城管科"), ("safety", "平安建设科")],
+    }
+    return StaticCity(grids, departments, categories, sections)

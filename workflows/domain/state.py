@@ -62,6 +62,10 @@ class SlaContext(BaseModel):
     #: for a unit that does not exist, whoever sends the command. ``None``: not checked (cases
     #: started before the registry was carried, and tests without a city).
     departments: tuple[str, ...] | None = None
+    #: The sections (科室) of each unit in the city registry when the case started, by unit key
+    #: (``department:housing`` → its section ids): assigning to another section is refused
+    #: (``registry.unknown_section``). ``None``: not checked (cases started before sections were carried).
+    sections: dict[str, tuple[str, ...]] | None = None
 
     def wall(self, duration: timedelta) -> timedelta:
         """``duration`` of policy time as the clocks count it (compressed under a time scale)."""
@@ -127,6 +131,11 @@ class CaseState(BaseModel):
     return_count: int = 0
     units_involved: list[str] = []  # unit keys ever dispatched or summoned
     pending_return: PendingReturn | None = None
+    # inside the unit (分派 / 认领): cleared when the case is dispatched to another unit
+    handler_id: str | None = None  # the member handling it (承办人)
+    handler_name: str | None = None
+    section_id: str | None = None  # the section (科室) whose queue it is in
+    assign_count: int = 0  # assignments, reassignments and takes
 
     # handling
     contacted_at: datetime | None = None

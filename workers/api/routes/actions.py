@@ -9,28 +9,60 @@
 Before a command is sent, the API refuses what would leave the case stuck or answer with a
 server error: a finished case (409 ``case.finished``) and a unit the registry does not know
 (422 ``registry.unknown_unit``, on every field whose form widget is a unit or a whistle's tasks).
+A member named in a form (widget ``member``: the handler of ``assign`` / ``reassign``) is looked up
+in the user directory: an unknown or disabled user is 422 ``registry.unknown_person``, and the
+member's unit and name are the directory's, whatever the body said, so the domain's check that the
+member belongs to the case's unit (``assign.outside_unit``) judges the truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ValidationError
 
-from events.base import Actor, UnitKind, UnitRef
+from events.base import Actor, Role, UnitKind, UnitRef
 from workers.api.auth import api_roles, require_action_role, require_read
 from workers.api.deps import KEY, Caller, CaseIdParam, load_case, services
 from workers.api.errors import ApiError, invalid_fields, responses, validation_error
 from workers.api.schemas import ActionResponse, AvailableAction, CaseActions, body_model
+from workers.api.users import UserStore, member_of
 from workers.case_client import finished_refusal
 from workflows.domain.actions import Action, Catalogue, Widget, form_schema
+from workflows.domain.commands import Member
 from workflows.domain.registry import CityRegistry
 from workflows.domain.state import TERMINAL, CaseState
 
 UNKNOWN_UNIT = "registry.unknown_unit"
+UNKNOWN_PERSON = "registry.unknown_person"
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def resolve_members(store: UserStore, action: Action, command: ModelT) -> ModelT:
+    """``command`` with every member field (widget ``member``) filled from the user directory.
+
+    Raises:
+        ApiError: 422 ``registry.unknown_person`` naming each field whose person is not an enabled user.
+    """
+    update: dict[str, Member] = {}
+    unknown: list[tuple[str, str, str]] = []
+    for f in action.fields:
+        value = getattr(command, f.name, None)
+        if f.widget != Widget.MEMBER or not isinstance(value, Member):
+            continue
+        user = store.get_user(value.person_id)
+        if user is None or user.disabled_at is not None:
+            why = f"the user directory has no active user {value.person_id!r}"
+            unknown.append((f"body.{f.name}.person_id", UNKNOWN_PERSON, why))
+            continue
+        update[f.name] = member_of(user)
+    if unknown:
+        raise invalid_fields(unknown)
+    return command.model_copy(update=update) if update else command
 
 
 def action_body(action: Action) -> type[BaseModel]:
@@ -80,6 +112,12 @@ def check_units(registry: CityRegistry, action: Action, command: BaseModel) -> N
         raise invalid_fields(unknown)
 
 
+def _sections(registry: CityRegistry) -> Mapping[str, Sequence[str]] | None:
+    """The registry's sections by unit key (``None``: a registry without sections: not checked)."""
+    sections = getattr(registry, "sections", None)
+    return sections() if callable(sections) else None
+
+
 # --- the routes --------------------------------------------------------------------------------
 
 
@@ -106,10 +144,6 @@ def build_router(catalogue: Catalogue) -> APIRouter:
     async def case_actions(request: Request, case_id: CaseIdParam, p: Caller) -> CaseActions:
         """The actions the caller may take on this case now (the domain's role, jurisdiction and state
         rules), each with its form; none for a finished case."""
-        import asyncio
-
-        from events.base import Role
-
         svc = services(request)
         state = await load_case(svc, case_id)
         opened_by = await asyncio.to_thread(svc.store.opened_by, case_id) if p.role == Role.RESIDENT else None
@@ -169,7 +203,8 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
         except ValidationError as err:
             raise validation_error(err) from None
         check_units(svc.registry, action, command)
-        refs = await svc.cases.reference_problems(action, case_id, command)
+        command = await asyncio.to_thread(resolve_members, svc.store, action, command)
+        refs = await svc.cases.reference_problems(action, case_id, command, _sections(svc.registry))
         if refs:  # a case named in the body that does not exist, or a merge into a finished case
             raise invalid_fields([(f"body.{field}", rule, message) for field, rule, message in refs])
         rid = f"{p.person_id}:{request_id}" if request_id else None

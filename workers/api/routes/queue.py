@@ -19,6 +19,21 @@
 * ``scope=jurisdiction``: every case the caller may read (the case list of the hotline and the
   supervisors; the same rule as ``GET /cases``).
 
+Work inside a unit (分派 / 改派 / 认领) narrows either scope:
+
+  ===========  ===============================================================================
+  parameter    keeps the cases
+  ===========  ===============================================================================
+  ``handler``  whose handler (承办人) inside the handling unit is this person id; ``me``: the
+               caller (a member's own cases within its unit's queue). An id nobody handles
+               gives an empty answer, not an error.
+  ``section``  in the queue of this section (科室) of the unit handling them; a section no
+               unit of the city registry has is refused (``registry.unknown_section``).
+  ===========  ===============================================================================
+
+  Each row carries ``handler_id`` (with ``handler_name`` from the user directory, when the person
+  is in it) and ``section_id``.
+
 Rows come sorted by the nearest deadline (``next_due_at``; cases without a running clock last),
 with names beside ids (category, district, street, community, grid, handling unit) and their SLA
 standing at ``as_of`` (the server's time): the worst running clock, whether a clock has warned,
@@ -32,13 +47,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from city.registry import SqlCityRegistry
@@ -48,6 +63,7 @@ from readmodel.queries import CasePage, CaseRow, Selection, running_clocks, sele
 from workers.api.auth import AuthError, Principal
 from workers.api.deps import CASE_ID, Caller, Services, services
 from workers.api.errors import ApiError, invalid_fields, responses
+from workers.api.users import USER_ID_RE, users
 from workers.api.views import SlaState
 from workflows.domain.registry import CityRegistry, RegistryError
 from workflows.domain.state import CaseStatus
@@ -56,6 +72,14 @@ router = APIRouter(tags=["queue"])
 
 UNKNOWN_UNIT = "registry.unknown_unit"
 UNKNOWN_CATEGORY = "registry.unknown_category"
+UNKNOWN_SECTION = "registry.unknown_section"
+
+#: ``handler=me``: the caller's own cases.
+ME = "me"
+#: A handler as the query names it: a person id of the user directory, or ``me``.
+HANDLER_PATTERN = USER_ID_RE.pattern
+#: A section id, as commands name it (``workflows.domain.commands.SectionId``).
+SECTION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 #: The statuses in which a case waits for the hotline (register/reject, dispatch, review a return,
 #: call back, close).
@@ -102,6 +126,11 @@ class QueueItem(BaseModel):
     grid_id: str | None = None
     grid_name: str | None = None
     unit: NamedUnit | None = Field(default=None, description="The unit handling the case now")
+    handler_id: str | None = Field(
+        default=None, description="The member of the handling unit the case is with (承办人); None: nobody yet"
+    )
+    handler_name: str | None = Field(default=None, description="The handler's name in the user directory")
+    section_id: str | None = Field(default=None, description="The section (科室) whose queue the case is in")
     accepted: bool = False
     opened_at: datetime | None = None
     updated_at: datetime | None = None
@@ -290,10 +319,30 @@ class Names:
         return errors
 
 
+def handler_names(engine: Engine, person_ids: Iterable[str]) -> dict[str, str]:
+    """The user directory's names of these people (one query; people it does not have are left out)."""
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    u = users.c
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            q = select(u.user_id, u.name).where(u.user_id.in_(wanted[start : start + 500]))
+            out.update({str(i): str(n) for i, n in conn.execute(q)})
+    return out
+
+
 def queue_item(
-    row: CaseRow, clocks: Sequence[dict[str, Any]], names: Names, now: datetime, reason: Reason | None
+    row: CaseRow,
+    clocks: Sequence[dict[str, Any]],
+    names: Names,
+    now: datetime,
+    reason: Reason | None,
+    people: Mapping[str, str] | None = None,
 ) -> QueueItem:
-    """A read-model row as a queue row: names, and its SLA standing at ``now``."""
+    """A read-model row as a queue row: names (``people``: the handlers' names by person id), and
+    its SLA standing at ``now``."""
     sla, warned = sla_standing(clocks, now)
     due = row.next_due_at
     next_clock = next((str(ck["kind"]) for ck in clocks if not ck.get("paused") and ck["due_at"] == due), None)
@@ -316,6 +365,9 @@ def queue_item(
         grid_id=row.grid_id,
         grid_name=names.place("grid", row.grid_id),
         unit=names.unit(row.unit_kind, row.unit_id),
+        handler_id=row.handler_id,
+        handler_name=(people or {}).get(row.handler_id) if row.handler_id is not None else None,
+        section_id=row.section_id,
         accepted=row.accepted,
         opened_at=row.opened_at,
         updated_at=row.updated_at,
@@ -382,6 +434,7 @@ def build_page(
         ids = [r.case_id for r in page.items]
         clocks = running_clocks(svc.engine, ids)
         summoned = _summoned(svc, p.unit_id, ids) if p.role == Role.DEPARTMENT and p.unit_id else set()
+        people = handler_names(svc.engine, (r.handler_id for r in page.items if r.handler_id is not None))
     except (OperationalError, ProgrammingError) as err:
         raise ApiError(
             503,
@@ -391,7 +444,7 @@ def build_page(
         ) from None
     names = Names(svc.registry)
     items = [
-        queue_item(r, clocks.get(r.case_id, []), names, now, reason_for(p, r, r.case_id in summoned))
+        queue_item(r, clocks.get(r.case_id, []), names, now, reason_for(p, r, r.case_id in summoned), people)
         for r in page.items
     ]
     return QueuePage(
@@ -434,6 +487,24 @@ async def queue(
         list[Annotated[str, StringConstraints(pattern=CASE_ID, max_length=64)]] | None,
         Query(max_length=200, description="Only these cases (repeat the parameter; at most 200)"),
     ] = None,
+    handler: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            pattern=HANDLER_PATTERN,
+            description="Only cases whose handler (承办人) is this person id; me: the caller's own",
+        ),
+    ] = None,
+    section: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=SECTION_PATTERN,
+            description="Only cases in this section's (科室) queue of the unit handling them",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QueuePage:
@@ -444,6 +515,8 @@ async def queue(
     svc = services(request)
     names = Names(svc.registry)
     bad = names.unknown_filters(street, department, grid, category)
+    if section is not None and not any(section in ids for ids in svc.registry.sections().values()):
+        bad.append(("query.section", UNKNOWN_SECTION, f"no unit of the city registry has a section {section!r}"))
     if bad:
         raise invalid_fields(bad)
     filters: dict[str, Any] = {
@@ -454,6 +527,8 @@ async def queue(
         "category": category,
         "breached": None if breached is None else breached == "true",
         "case_ids": case_id,
+        "handler_id": p.person_id if handler == ME else handler,
+        "section_id": section,
     }
     return await asyncio.to_thread(
         build_page,

@@ -5,6 +5,8 @@
 * ``/registry/route`` — where the routing catalogue sends a category at a grid (the picker's first
   suggestion) and the departments a street would summon;
 * ``/registry/search`` and ``/registry/locate`` — a grid by address, name or id, or at a point;
+* ``/registry/sections`` — the sections (科室) of a street office, a department or a grid (where a
+  case in the unit's inbox can be assigned);
 * ``/registry/summary`` — what the city holds, and the registry's version;
 * ``/registry/similar`` — open and recent cases of the same category at the same place
   (:mod:`readmodel.similar`), so a repeat call is recorded on the case it repeats.
@@ -29,7 +31,7 @@ from readmodel.similar import SimilarCase, similar_cases
 from workers.api.auth import AuthError, Principal, list_scope
 from workers.api.deps import Caller, services
 from workers.api.errors import ApiError, invalid, invalid_fields, responses
-from workflows.domain.registry import Category, RegistryError
+from workflows.domain.registry import SECTION_UNIT_KINDS, Category, RegistryError, unit_of_key
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -39,6 +41,8 @@ UNKNOWN_LOCATION = "registry.unknown_location"
 UNKNOWN_UNIT = "registry.unknown_unit"
 
 UnitKindParam = Literal["street", "community", "grid", "department"]
+#: ``<kind>:<id>`` of a unit that may have sections (``street:S-0101``, ``department:housing``).
+SECTION_UNIT_PATTERN = rf"^({'|'.join(k.value for k in SECTION_UNIT_KINDS)}):[^\s:]{{1,128}}$"
 
 
 # --- bodies --------------------------------------------------------------------------------------
@@ -84,6 +88,16 @@ class RouteSuggestion(BaseModel):
     unit: UnitName = Field(description="The unit the routing catalogue dispatches to")
     departments: list[UnitName] = Field(description="The category's departments (whistle targets)")
     needs_whistle: bool
+
+
+class SectionItem(BaseModel):
+    id: str
+    name: str
+
+
+class SectionList(BaseModel):
+    unit: UnitName = Field(description="The unit whose sections these are")
+    items: list[SectionItem] = Field(description="Its sections (科室), in the registry's order; none: []")
 
 
 class Place(BaseModel):
@@ -342,6 +356,31 @@ def route(
         unit=UnitName(kind=target.kind.value, id=target.id, name=city.unit_name(target)),
         departments=[UnitName(kind="department", id=d.id, name=city.unit_name(d)) for d in departments],
         needs_whistle=cat.needs_whistle,
+    )
+
+
+@router.get("/sections", responses=responses(401, 403, 422, 503))
+def sections(
+    request: Request,
+    p: Caller,
+    unit: Annotated[
+        str,
+        Query(
+            pattern=SECTION_UNIT_PATTERN,
+            description="The unit as <kind>:<id>, kind street | department | grid (e.g. street:S-0101)",
+        ),
+    ],
+) -> SectionList:
+    """The sections (科室) of a street office, a department or a grid: where a case in the unit's
+    inbox can be assigned. A unit without sections has none (``items`` is empty)."""
+    require_staff(p)
+    city = city_of(request)
+    ref = unit_of_key(unit)  # the pattern has checked the shape
+    if not city.unit_exists(ref):
+        raise invalid("query.unit", UNKNOWN_UNIT, f"unknown {ref.kind.value} {ref.id!r}")
+    return SectionList(
+        unit=UnitName(kind=ref.kind.value, id=ref.id, name=city.unit_name(ref)),
+        items=[SectionItem(id=sid, name=name) for sid, name in city.section_names(ref.key())],
     )
 
 

@@ -60,7 +60,7 @@ export default defineConfig({
   },
   server: {
     proxy: Object.fromEntries(
-      ["/cases", "/me", "/events", "/metrics", "/registry", "/queue", "/map", "/dashboard", "/public", "/admin", "/healthz", "/readyz", "/openapi.json"].map(
+      ["/cases", "/me", "/events", "/metrics", "/registry", "/queue", "/units", "/map", "/dashboard", "/public", "/admin", "/healthz", "/readyz", "/openapi.json"].map(
         (p) => [p, { target: process.env.GRIDCASE_API ?? "http://127.0.0.1:8080", changeOrigin: false }],
       ),
     ),

@@ -225,6 +225,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * assign (分派)
+         * @description 分派: the unit gives the case to one of its members (承办人) or sections (科室).
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["assign_cases__case_id__assign_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/attach-duplicate": {
         parameters: {
             query?: never;
@@ -445,6 +467,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * reassign (改派)
+         * @description 改派: the unit moves the case to another member or section.
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["reassign_cases__case_id__reassign_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/register": {
         parameters: {
             query?: never;
@@ -659,6 +703,28 @@ export interface paths {
          *     May be attempted by: supervisor, dispatcher; the workflow checks the rest.
          */
         post: operations["supervise_cases__case_id__supervise_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * take (认领)
+         * @description 认领: a member of the unit takes the case from its inbox.
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["take_cases__case_id__take_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1150,6 +1216,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sections
+         * @description The sections (科室) of a street office, a department or a grid: where a case in the unit's
+         *     inbox can be assigned. A unit without sections has none (``items`` is empty).
+         */
+        get: operations["sections_registry_sections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/similar": {
         parameters: {
             query?: never;
@@ -1214,6 +1301,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/units/{kind}/{unit_id}/load": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unit Load
+         * @description Each person's work in a unit: open cases (warned, breached, overdue) by handler and by section,
+         *     the cases nobody handles yet, and who resolved how many in the month.
+         */
+        get: operations["unit_load_units__kind___unit_id__load_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{kind}/{unit_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unit Members
+         * @description The members of a unit: who its cases can be assigned to (分派 / 改派).
+         */
+        get: operations["unit_members_units__kind___unit_id__members_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1232,6 +1360,17 @@ export interface components {
             /** Seq */
             seq: number;
             status: components["schemas"]["CaseStatus"];
+        };
+        /**
+         * AssignCaseBody
+         * @description 分派: the unit gives the case to one of its members (承办人) or sections (科室).
+         */
+        AssignCaseBody: {
+            handler?: components["schemas"]["Member"] | null;
+            /** Note */
+            note?: string | null;
+            /** Section Id */
+            section_id?: string | null;
         };
         /** AttachDuplicateBody */
         AttachDuplicateBody: {
@@ -1378,6 +1517,12 @@ export interface components {
             /** Accepted At */
             accepted_at?: string | null;
             /**
+             * Assign Count
+             * @description Assignments, reassignments and takes inside units
+             * @default 0
+             */
+            assign_count: number;
+            /**
              * Breached
              * @default false
              */
@@ -1424,6 +1569,11 @@ export interface components {
             /** Grid Id */
             grid_id?: string | null;
             /**
+             * Handler Id
+             * @description The member of the handling unit the case is with (承办人); None: nobody yet
+             */
+            handler_id?: string | null;
+            /**
              * Last Seq
              * @default 0
              */
@@ -1458,6 +1608,11 @@ export interface components {
              * @default 0
              */
             rework_count: number;
+            /**
+             * Section Id
+             * @description The section (科室) of the handling unit whose queue the case is in
+             */
+            section_id?: string | null;
             /**
              * Self Handled
              * @default false
@@ -1554,6 +1709,13 @@ export interface components {
             duplicates: string[];
             /** Escalations */
             escalations: number;
+            /**
+             * Handler Id
+             * @description The member of the unit handling the case (承办人)
+             */
+            handler_id?: string | null;
+            /** Handler Name */
+            handler_name?: string | null;
             location?: components["schemas"]["Location"] | null;
             /** Merged Into */
             merged_into?: string | null;
@@ -1586,6 +1748,11 @@ export interface components {
             return_count: number;
             /** Rework Count */
             rework_count: number;
+            /**
+             * Section Id
+             * @description The section (科室) whose queue the case is in
+             */
+            section_id?: string | null;
             /** Seq */
             seq: number;
             sla_state: components["schemas"]["SlaState"];
@@ -2103,6 +2270,52 @@ export interface components {
              */
             totals: number[];
         };
+        /**
+         * HandlerLoadItem
+         * @description One person's work in the unit.
+         */
+        HandlerLoadItem: {
+            /**
+             * Breached
+             * @description Of which a clock was ever breached
+             */
+            breached: number;
+            /**
+             * Handler Id
+             * @description The person id (承办人)
+             */
+            handler_id: string;
+            /**
+             * Handler Name
+             * @description Their name in the user directory (None: not in it)
+             */
+            handler_name: string | null;
+            /**
+             * Member
+             * @description An enabled user of the unit now
+             */
+            member: boolean;
+            /**
+             * Open
+             * @description Open cases with them
+             */
+            open: number;
+            /**
+             * Overdue
+             * @description Of which the next deadline has passed at as_of
+             */
+            overdue: number;
+            /**
+             * Resolved
+             * @description Cases they resolved (办结) for the unit in the period
+             */
+            resolved: number;
+            /**
+             * Warned
+             * @description Of which a running clock has raised its warning
+             */
+            warned: number;
+        };
         /** Health */
         Health: {
             /**
@@ -2194,6 +2407,36 @@ export interface components {
             user_id: string;
         };
         /**
+         * LoadFigures
+         * @description Open cases of a unit (or of one handler or section of it), and how many of them are late.
+         */
+        LoadFigures: {
+            /**
+             * Breached
+             * @description Open cases of which a clock was ever breached
+             * @default 0
+             */
+            breached: number;
+            /**
+             * Open
+             * @description Open cases (not closed, rejected or merged)
+             * @default 0
+             */
+            open: number;
+            /**
+             * Overdue
+             * @description Open cases whose next deadline has passed at as_of
+             * @default 0
+             */
+            overdue: number;
+            /**
+             * Warned
+             * @description Open cases of which a running clock has raised its warning
+             * @default 0
+             */
+            warned: number;
+        };
+        /**
          * Location
          * @description Where the matter is, resolved through the registry to grid → community → street → district.
          */
@@ -2240,6 +2483,21 @@ export interface components {
             unit_id: string | null;
             /** Via */
             via: string;
+        };
+        /**
+         * Member
+         * @description A member of a unit, as a command names them: the person and the unit they belong to.
+         *
+         *     The edges (the API, the CLI) fill ``unit`` and ``name`` from their user directory, whatever the
+         *     caller sent, so a member of another unit cannot be passed off as one of the case's; the domain
+         *     then refuses a member whose unit is not the case's (``assign.outside_unit``).
+         */
+        Member: {
+            /** Name */
+            name?: string | null;
+            /** Person Id */
+            person_id: string;
+            unit?: components["schemas"]["UnitRef"] | null;
         };
         /** MergeIntoBody */
         MergeIntoBody: {
@@ -2571,6 +2829,16 @@ export interface components {
             /** Grid Name */
             grid_name?: string | null;
             /**
+             * Handler Id
+             * @description The member of the handling unit the case is with (承办人); None: nobody yet
+             */
+            handler_id?: string | null;
+            /**
+             * Handler Name
+             * @description The handler's name in the user directory
+             */
+            handler_name?: string | null;
+            /**
              * Next Clock
              * @description The kind of the clock due first, e.g. accept
              */
@@ -2602,6 +2870,11 @@ export interface components {
              * @default 0
              */
             rework_count: number;
+            /**
+             * Section Id
+             * @description The section (科室) whose queue the case is in
+             */
+            section_id?: string | null;
             /**
              * Shelved
              * @default false
@@ -2750,6 +3023,17 @@ export interface components {
              */
             ok: boolean;
         };
+        /**
+         * ReassignCaseBody
+         * @description 改派: the unit moves the case to another member or section.
+         */
+        ReassignCaseBody: {
+            handler?: components["schemas"]["Member"] | null;
+            /** Reason */
+            reason: string;
+            /** Section Id */
+            section_id?: string | null;
+        };
         /** RecordCallbackBody */
         RecordCallbackBody: {
             /** Comment */
@@ -2880,6 +3164,44 @@ export interface components {
             /** @description The unit the routing catalogue dispatches to */
             unit: components["schemas"]["UnitName"];
         };
+        /** SectionItem */
+        SectionItem: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** SectionList */
+        SectionList: {
+            /**
+             * Items
+             * @description Its sections (科室), in the registry's order; none: []
+             */
+            items: components["schemas"]["SectionItem"][];
+            /** @description The unit whose sections these are */
+            unit: components["schemas"]["UnitName"];
+        };
+        /**
+         * SectionLoadItem
+         * @description One section's (科室) open cases.
+         */
+        SectionLoadItem: {
+            /** Breached */
+            breached: number;
+            /** Open */
+            open: number;
+            /** Overdue */
+            overdue: number;
+            /** Section Id */
+            section_id: string;
+            /**
+             * Unassigned
+             * @description Open cases in the section's queue with no handler
+             */
+            unassigned: number;
+            /** Warned */
+            warned: number;
+        };
         /** ShelveCaseBody */
         ShelveCaseBody: {
             /** Reason */
@@ -2941,6 +3263,14 @@ export interface components {
             level: components["schemas"]["EscalationLevel"];
             /** Note */
             note: string;
+        };
+        /**
+         * TakeCaseBody
+         * @description 认领: a member of the unit takes the case from the unit's (or their section's) inbox.
+         */
+        TakeCaseBody: {
+            /** Note */
+            note?: string | null;
         };
         /** TerminateCaseBody */
         TerminateCaseBody: {
@@ -3146,6 +3476,78 @@ export interface components {
         UnitList: {
             /** Items */
             items: components["schemas"]["UnitItem"][];
+        };
+        /** UnitLoadPage */
+        UnitLoadPage: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description The time overdue is counted at
+             */
+            as_of: string;
+            /**
+             * Handlers
+             * @description Every member, and anyone else with open cases or resolutions here; most open cases first
+             */
+            handlers: components["schemas"]["HandlerLoadItem"][];
+            /**
+             * Period
+             * @description The month resolutions are counted in, YYYY-MM (local time)
+             */
+            period: string;
+            /**
+             * Resolved
+             * @description Cases the unit resolved in the period (each once)
+             */
+            resolved: number;
+            /**
+             * Scope
+             * @description unit (its own users), city, or district:<id> (a district supervisor's cases)
+             */
+            scope: string;
+            /**
+             * Sections
+             * @description Each section with open cases, by id
+             */
+            sections: components["schemas"]["SectionLoadItem"][];
+            /**
+             * Since
+             * Format: date-time
+             * @description Start of the period (inclusive)
+             */
+            since: string;
+            /** @description Every open case the unit handles now */
+            total: components["schemas"]["LoadFigures"];
+            /** @description Open cases with no handler: the unit's inbox and its sections' queues */
+            unassigned: components["schemas"]["LoadFigures"];
+            unit: components["schemas"]["workers__api__routes__queue__NamedUnit"];
+            /**
+             * Until
+             * Format: date-time
+             * @description End of the period (exclusive)
+             */
+            until: string;
+        };
+        /**
+         * UnitMember
+         * @description One person who acts for the unit.
+         */
+        UnitMember: {
+            /** Name */
+            name: string;
+            /** Person Id */
+            person_id: string;
+        };
+        /** UnitMembers */
+        UnitMembers: {
+            kind: components["schemas"]["UnitKind"];
+            /**
+             * Members
+             * @description Enabled users of the unit, by name
+             */
+            members: components["schemas"]["UnitMember"][];
+            /** Unit Id */
+            unit_id: string;
         };
         /** UnitName */
         UnitName: {
@@ -4087,6 +4489,90 @@ export interface operations {
             };
         };
     };
+    assign_cases__case_id__assign_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     attach_duplicate_cases__case_id__attach_duplicate_post: {
         parameters: {
             query?: never;
@@ -4927,6 +5413,90 @@ export interface operations {
             };
         };
     };
+    reassign_cases__case_id__reassign_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReassignCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     register_cases__case_id__register_post: {
         parameters: {
             query?: never;
@@ -5699,6 +6269,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SuperviseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    take_cases__case_id__take_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TakeCaseBody"];
             };
         };
         responses: {
@@ -6818,6 +7472,10 @@ export interface operations {
                 sort?: "due" | "opened" | "updated";
                 /** @description Only these cases (repeat the parameter; at most 200) */
                 case_id?: string[] | null;
+                /** @description Only cases whose handler (承办人) is this person id; me: the caller's own */
+                handler?: string | null;
+                /** @description Only cases in this section's (科室) queue of the unit handling them */
+                section?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -7128,6 +7786,65 @@ export interface operations {
             };
         };
     };
+    sections_registry_sections_get: {
+        parameters: {
+            query: {
+                /** @description The unit as <kind>:<id>, kind street | department | grid (e.g. street:S-0101) */
+                unit: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SectionList"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     similar_registry_similar_get: {
         parameters: {
             query: {
@@ -7299,6 +8016,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_load_units__kind___unit_id__load_get: {
+        parameters: {
+            query?: {
+                /** @description The month resolutions are counted in, YYYY-MM (local time); default now */
+                period?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description grid, street or department */
+                kind: components["schemas"]["UnitKind"];
+                unit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitLoadPage"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_members_units__kind___unit_id__members_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description grid, street or department */
+                kind: components["schemas"]["UnitKind"];
+                unit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitMembers"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
                 };
             };
         };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/api/client";
 import {
+  ONE_OF,
   WIDGETS,
   fieldsOf,
   initialValues,
@@ -52,6 +53,12 @@ function filled(fields: FieldSpec[]): Values {
       case "refs":
         v[f.name] = [" photo-1.jpg ", "", "doc-2"];
         break;
+      case "member":
+        v[f.name] = " gw-0101 ";
+        break;
+      case "section":
+        v[f.name] = "S-0101.env";
+        break;
     }
   }
   return v;
@@ -86,6 +93,7 @@ describe("every action of the catalogue gets its form", () => {
     }
     const full = filled(fields);
     expect(validate(fields, full)).toEqual({});
+    expect(validate(fields, full, "zh-CN", a.name)).toEqual({}); // the rules across fields too
     const body = toBody(fields, full);
     for (const f of fields) expect(body, `${a.name}.${f.name}`).toHaveProperty(f.name);
   });
@@ -203,5 +211,74 @@ describe("API refusals go next to what they name", () => {
       const split = splitErrors(new ApiError(status, { rule: "status.not_allowed", message: "已办结的案件不能吹哨" }), f);
       expect(split).toEqual({ fields: {}, action: "已办结的案件不能吹哨" });
     }
+  });
+});
+
+describe("work inside a unit: assign, reassign, take", () => {
+  const HANDLER_OR_SECTION = "请指定承办人或科室（至少一项）";
+
+  it("reads the member and section widgets from the schema", () => {
+    for (const name of ["assign", "reassign"]) {
+      const f = form(name);
+      const handler = field(f, "handler");
+      expect(handler).toMatchObject({ widget: "member", labelZh: "承办人", labelEn: "Handler", required: false, nullable: true, maxLength: 128 });
+      const section = field(f, "section_id");
+      expect(section).toMatchObject({ widget: "section", labelZh: "科室", labelEn: "Section", required: false, nullable: true, maxLength: 64 });
+      expect(section.pattern).toBe("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+      expect(initialValues(f)).toMatchObject({ handler: "", section_id: "" });
+    }
+    expect(field(form("reassign"), "reason")).toMatchObject({ widget: "textarea", required: true });
+    expect(form("take").map((f) => [f.name, f.widget])).toEqual([["note", "textarea"]]);
+    expect(ONE_OF).toEqual({ assign: ["handler", "section_id"], reassign: ["handler", "section_id"] });
+  });
+
+  it("sends the member as {person_id}, the section as its id, and leaves empty picks out", () => {
+    const f = form("assign");
+    expect(toBody(f, { handler: " gw-0101 ", section_id: "", note: "" })).toEqual({ handler: { person_id: "gw-0101" } });
+    expect(toBody(f, { handler: "", section_id: " env ", note: "" })).toEqual({ section_id: "env" });
+    expect(toBody(f, { handler: "gw-0101", section_id: "env", note: " 请跟进 " })).toEqual({
+      handler: { person_id: "gw-0101" },
+      section_id: "env",
+      note: "请跟进",
+    });
+    expect(toBody(f, initialValues(f))).toEqual({}); // nothing picked: nothing sent (the check refuses it first)
+    const r = form("reassign");
+    expect(toBody(r, { handler: "st-2", section_id: "", reason: " 工作调整 " })).toEqual({ handler: { person_id: "st-2" }, reason: "工作调整" });
+    expect(toBody(form("take"), { note: "" })).toEqual({});
+  });
+
+  it("wants a handler or a section on assign and reassign, in the page's language", () => {
+    const a = form("assign");
+    expect(validate(a, initialValues(a), "zh-CN", "assign")).toEqual({ handler: HANDLER_OR_SECTION });
+    expect(validate(a, initialValues(a), "en", "assign")).toEqual({ handler: "Name a handler (a member of the unit), a section, or both" });
+    expect(validate(a, { ...initialValues(a), handler: "   " }, "zh-CN", "assign")).toEqual({ handler: HANDLER_OR_SECTION });
+    expect(validate(a, { ...initialValues(a), handler: "gw-0101" }, "zh-CN", "assign")).toEqual({});
+    expect(validate(a, { ...initialValues(a), section_id: "env" }, "zh-CN", "assign")).toEqual({});
+    expect(validate(a, initialValues(a))).toEqual({}); // without the action's name: the fields alone
+    const r = form("reassign");
+    expect(validate(r, initialValues(r), "zh-CN", "reassign")).toEqual({ handler: HANDLER_OR_SECTION, reason: "请填写理由" });
+    expect(validate(r, { handler: "", section_id: "env", reason: "调整" }, "zh-CN", "reassign")).toEqual({});
+    const take = form("take");
+    expect(validate(take, initialValues(take), "zh-CN", "take")).toEqual({});
+  });
+
+  it("checks a typed section id and person id as the API would", () => {
+    const a = form("assign");
+    expect(validate(a, { handler: "", section_id: "科室 1", note: "" }, "zh-CN", "assign").section_id).toContain("科室编号");
+    expect(validate(a, { handler: "", section_id: "-env", note: "" }, "en", "assign").section_id).toContain("section id");
+    expect(validate(a, { handler: "", section_id: "e".repeat(65), note: "" }).section_id).toContain("64");
+    expect(validate(a, { handler: "p".repeat(129), section_id: "", note: "" }).handler).toContain("128");
+  });
+
+  it("names the handler-or-section refusal of the API on the action", () => {
+    const err = new ApiError(422, {
+      errors: [{ field: "body", rule: "value_error", message: "name a handler (a member of the unit), a section (科室), or both" }],
+    });
+    expect(splitErrors(err, form("assign"))).toEqual({ fields: {}, action: "name a handler (a member of the unit), a section (科室), or both" });
+    const unknown = new ApiError(422, {
+      errors: [{ field: "body.handler.person_id", rule: "registry.unknown_person", message: "the user directory has no active user 'x'" }],
+    });
+    const split = splitErrors(unknown, form("assign"));
+    expect(messageFor(split.fields, "handler")).toBe("the user directory has no active user 'x'");
   });
 });

@@ -6,13 +6,41 @@
  * the empty form, {@link validate} the messages to show before anything is sent, {@link toBody} the
  * request body, and {@link splitErrors} places an API refusal next to the field it names or next
  * to the action.
+ *
+ * A ``member`` field (a member of the unit handling the case) holds the person id as the form's
+ * value and goes into the body as ``{person_id}`` (the API fills the unit and the name from its
+ * user directory); a ``section`` field holds a section (科室) id. Both are picked from lists of the
+ * case's unit, or typed when a list cannot be loaded.
  */
 import type { ApiError } from "@/api/client";
 import type { Lang } from "@/lib/time";
 import { CHOICE_WORDS, say } from "./labels";
 
-export type Widget = "text" | "textarea" | "choice" | "bool" | "unit" | "tasks" | "duration" | "case" | "refs";
-export const WIDGETS: readonly Widget[] = ["text", "textarea", "choice", "bool", "unit", "tasks", "duration", "case", "refs"];
+export type Widget =
+  | "text"
+  | "textarea"
+  | "choice"
+  | "bool"
+  | "unit"
+  | "tasks"
+  | "duration"
+  | "case"
+  | "refs"
+  | "member"
+  | "section";
+export const WIDGETS: readonly Widget[] = [
+  "text",
+  "textarea",
+  "choice",
+  "bool",
+  "unit",
+  "tasks",
+  "duration",
+  "case",
+  "refs",
+  "member",
+  "section",
+];
 
 export interface Choice {
   value: string;
@@ -31,6 +59,8 @@ export interface FieldSpec {
   choices: Choice[];
   default: unknown;
   maxLength?: number;
+  /** The pattern a typed value must match (a section id). */
+  pattern?: string;
   minItems?: number;
   maxItems?: number;
   /** Unit kinds a unit field takes (the schema's ``UnitKind`` without the hotline). */
@@ -63,6 +93,7 @@ interface JsonSchema {
   default?: unknown;
   maxLength?: number;
   minLength?: number;
+  pattern?: string;
   minItems?: number;
   maxItems?: number;
   items?: JsonSchema;
@@ -95,6 +126,9 @@ export function fieldsOf(form: unknown): FieldSpec[] {
     const words = (enumName && CHOICE_WORDS[enumName]) || CHOICE_WORDS[name] || {};
     const widget = (WIDGETS as readonly string[]).includes(prop["x-widget"] ?? "") ? (prop["x-widget"] as Widget) : "text";
     const unitKinds = (defs.UnitKind?.enum ?? ["grid", "street", "department"]).filter((k) => k !== "hotline");
+    // a member is an object of the schema's $defs: its person id's length is the field's
+    const target = defName(main.$ref);
+    const personId = widget === "member" && target ? defs[target]?.properties?.person_id : undefined;
     return {
       name,
       widget,
@@ -104,7 +138,8 @@ export function fieldsOf(form: unknown): FieldSpec[] {
       nullable,
       choices: values.map((v) => ({ value: v, zh: words[v]?.zh ?? v, en: words[v]?.en ?? v })),
       default: prop.default,
-      maxLength: main.maxLength,
+      maxLength: personId?.maxLength ?? main.maxLength,
+      pattern: widget === "section" ? main.pattern : undefined,
       minItems: prop.minItems,
       maxItems: prop.maxItems,
       unitKinds,
@@ -134,6 +169,10 @@ export function initialValues(fields: FieldSpec[]): Values {
         break;
       case "unit":
         out[f.name] = null;
+        break;
+      case "member":
+      case "section":
+        out[f.name] = "";
         break;
       case "tasks":
         out[f.name] = [{ department_id: "", task: "" }];
@@ -170,6 +209,24 @@ const MSG = {
   duration: { zh: () => "请填写延长的天数或小时数", en: () => "Give the extra days or hours" },
   caseId: { zh: () => "案件编号只能含字母、数字、- _ .", en: () => "A case id has letters, digits, - _ . only" },
   ref: { zh: () => `每条材料引用不超过 ${REF_MAX} 字`, en: () => `Each reference: at most ${REF_MAX} characters` },
+  sectionId: {
+    zh: () => "科室编号只能以字母或数字开头，含字母、数字、- _ .",
+    en: () => "A section id starts with a letter or digit and has letters, digits, - _ . only",
+  },
+  handlerOrSection: {
+    zh: () => "请指定承办人或科室（至少一项）",
+    en: () => "Name a handler (a member of the unit), a section, or both",
+  },
+};
+
+/**
+ * Fields of which an action needs at least one filled in, by action (the command's own check:
+ * ``_Assignment`` in workflows/domain/commands.py; the API answers 422 without them). The message
+ * goes next to the first of them.
+ */
+export const ONE_OF: Readonly<Record<string, readonly string[]>> = {
+  assign: ["handler", "section_id"],
+  reassign: ["handler", "section_id"],
 };
 
 function m<K extends keyof typeof MSG>(key: K, lang: Lang, ...args: Parameters<(typeof MSG)[K]["zh"]>): string {
@@ -181,8 +238,9 @@ function text(v: Value | undefined): string {
   return typeof v === "string" ? v.trim() : "";
 }
 
-/** What is wrong with the form before it is sent (empty when it may be sent). */
-export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-CN"): FieldErrors {
+/** What is wrong with the form before it is sent (empty when it may be sent). ``action``: the
+ *  action's name, for the rules across its fields ({@link ONE_OF}). */
+export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-CN", action?: string): FieldErrors {
   const errors: FieldErrors = {};
   for (const f of fields) {
     const v = values[f.name];
@@ -196,6 +254,15 @@ export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-C
           if (f.required) errors[f.name] = m("required", lang, l);
         } else if (f.maxLength && s.length > f.maxLength) errors[f.name] = m("tooLong", lang, l, f.maxLength);
         else if (f.widget === "case" && !CASE_ID.test(s)) errors[f.name] = m("caseId", lang);
+        break;
+      }
+      case "member":
+      case "section": {
+        const s = text(v);
+        if (!s) {
+          if (f.required) errors[f.name] = m("choose", lang, l);
+        } else if (f.maxLength && s.length > f.maxLength) errors[f.name] = m("tooLong", lang, l, f.maxLength);
+        else if (f.pattern && !new RegExp(f.pattern).test(s)) errors[f.name] = m("sectionId", lang);
         break;
       }
       case "choice":
@@ -233,7 +300,21 @@ export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-C
       }
     }
   }
+  const group = (action && ONE_OF[action]) || [];
+  const present = group.filter((name) => fields.some((f) => f.name === name));
+  if (present.length && present.every((name) => isEmpty(values[name]))) {
+    errors[present[0]] = errors[present[0]] ?? m("handlerOrSection", lang);
+  }
   return errors;
+}
+
+/** Nothing picked or typed (an empty text, an unpicked unit). */
+function isEmpty(v: Value | undefined): boolean {
+  if (v === null || v === undefined) return true;
+  if (typeof v === "string") return !v.trim();
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object" && "id" in v) return !v.id;
+  return false;
 }
 
 /** The request body of the form: typed text trimmed; an optional field left empty is left out
@@ -259,6 +340,16 @@ export function toBody(fields: FieldSpec[], values: Values): Record<string, unkn
       case "unit":
         if (v && typeof v === "object" && "id" in v && v.id) body[f.name] = { kind: v.kind, id: v.id };
         break;
+      case "member": {
+        const s = text(v);
+        if (s) body[f.name] = { person_id: s };
+        break;
+      }
+      case "section": {
+        const s = text(v);
+        if (s) body[f.name] = s;
+        break;
+      }
       case "tasks":
         body[f.name] = ((v as TaskRow[]) ?? []).map((r) => ({ department_id: r.department_id, task: r.task.trim() }));
         break;
