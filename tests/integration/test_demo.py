@@ -3,6 +3,7 @@ workspace (each signs in as its role), then Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -95,6 +96,12 @@ def test_demo_runs_the_loop_and_ctrl_c_stops_everything(stack_settings: Settings
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            # the demo's children run in sessions of their own: a demo killed here leaves them behind
+            started = re.findall(r"running \(pid (\d+)\)", out_path.read_text(encoding="utf-8", errors="replace"))
+            for pid in {int(p) for p in started}:
+                if _alive(pid):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
     text = out_path.read_text(encoding="utf-8")
     assert "COMPRESSED TIME: 1 policy hour = 0.5 s wall-clock" in text
     assert "simulation tally" in text and "supervisor report" in text

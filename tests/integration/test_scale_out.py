@@ -100,6 +100,7 @@ class HttpLoad:
         self.down: set[int] = set()  # APIs seen refusing connections
         self.done_at: list[float] = []
         self.failovers = 0
+        self.retries = 0  # answers 503 temporal.update_unconfirmed, sent again
         self.case_ids: list[str] = []
         self.total = CASES * (1 + len(lifecycle(geo)))
 
@@ -118,6 +119,13 @@ class HttpLoad:
                 self.failovers += 1
                 assert time.monotonic() < deadline, f"{path}: no API reachable"
                 await asyncio.sleep(0.1)
+                continue
+            if r.status_code == 503 and r.json().get("rule") == "temporal.update_unconfirmed":
+                # the API stopped (or was too busy) before the workflow answered: send it again, with
+                # the same Request-Id, to whichever API is up (it applies once)
+                self.retries += 1
+                assert time.monotonic() < deadline, f"{path}: unconfirmed until the deadline: {r.text}"
+                await asyncio.sleep(0.2)
                 continue
             assert r.status_code in (200, 201), f"{path}: {r.status_code} {r.text}"
             self.done_at.append(time.monotonic())
@@ -259,6 +267,7 @@ async def test_two_of_each_share_the_work_and_one_of_each_may_stop(
     assert live == clean, dump_diff(live, clean)
     print(
         f"SCALE-OUT: {CASES} cases, {sum(expected.values())} events; projectors applied {applied}; "
-        f"{load.failovers} calls failed over; {during_stop} actions after one of each stopped; "
+        f"{load.failovers} calls failed over, {load.retries} unconfirmed and sent again; "
+        f"{during_stop} actions after one of each stopped; "
         f"longest stall {longest_gap(load.done_at):.1f} s"
     )

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from workers.api.auth import AuthError
 from workers.case_client import ActionRefused
@@ -115,6 +116,10 @@ def _allowed_methods(request: Request) -> list[str]:
     return [*methods, "OPTIONS"] if methods else []
 
 
+#: 503: an action's update timed out or was cancelled before the workflow answered.
+UPDATE_UNCONFIRMED = "temporal.update_unconfirmed"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error with a body that names its rule."""
 
@@ -160,6 +165,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _refused(request: Request, exc: ActionRefused) -> JSONResponse:
         return JSONResponse(
             ErrorBody(error="refused", rule=exc.rule, message=exc.message).model_dump(), status_code=409
+        )
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _unconfirmed(request: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> JSONResponse:
+        # the update may or may not have been applied: the same Request-Id applies it once either way
+        message = (
+            "the action was sent but its answer did not come back in time (a busy server, or this API "
+            "stopping): send it again with the same Request-Id, it applies once"
+        )
+        return JSONResponse(
+            ErrorBody(error="unavailable", rule=UPDATE_UNCONFIRMED, message=message).model_dump(),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(ApiError)
