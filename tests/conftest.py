@@ -15,7 +15,9 @@ def pytest_configure(config: pytest.Config) -> None:
 #: The slowest test files, slowest first (seconds of their tests in a serial run, ``pytest
 #: --durations``): they run first, so that with ``make test``'s two processes (pytest-xdist handing
 #: out whole files in collection order) the long ones start early and neither process is left
-#: running one alone at the end. Unlisted files follow: integration, then workflow, then unit.
+#: running one alone at the end. Unlisted files follow: the workspace's (``tests/integration/web``,
+#: kept together: they share one API stack per process, set up once), the other integration files,
+#: then workflow, then unit. No file of ``tests/integration/web`` belongs in this list.
 SLOW_FILES = (
     "tests/integration/test_faults.py",
     "tests/integration/test_demo.py",
@@ -26,7 +28,6 @@ SLOW_FILES = (
     "tests/integration/test_api_fuzz.py",
     "tests/integration/test_scale_out.py",
     "tests/integration/test_kafka_cluster_topics.py",
-    "tests/integration/web/test_journey_map.py",
     "tests/integration/test_api_health.py",
     "tests/integration/test_projection_kafka.py",
     "tests/integration/test_report_html.py",
@@ -44,10 +45,10 @@ def _file_rank(nodeid: str) -> tuple[int, int]:
     path = nodeid.split("::", 1)[0]
     if path in SLOW_FILES:
         return (0, SLOW_FILES.index(path))
-    for layer, prefix in enumerate(("tests/integration/", "tests/workflow/"), start=1):
+    for layer, prefix in enumerate(("tests/integration/web/", "tests/integration/", "tests/workflow/"), start=1):
         if path.startswith(prefix):
             return (layer, 0)
-    return (3, 0)
+    return (4, 0)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
