@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,9 +41,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from events.base import Role, UnitKind, UnitRef
+from events.base import Role, UnitRef
 from events.times import as_utc
 from workflows.domain.commands import Member
+from workflows.domain.state import ROLE_UNIT
 
 metadata = MetaData()
 TS = DateTime(timezone=True)
@@ -141,13 +142,9 @@ class User:
     disabled_at: datetime | None = None
 
 
-#: The kind of handling unit a user acts for, by role (other roles belong to no handling unit).
-_ROLE_UNIT = {Role.GRID_WORKER: UnitKind.GRID, Role.STREET: UnitKind.STREET, Role.DEPARTMENT: UnitKind.DEPARTMENT}
-
-
 def member_of(user: User) -> Member:
     """``user`` as a command names a unit's member: their unit comes from their role and unit."""
-    kind = _ROLE_UNIT.get(user.role)
+    kind = ROLE_UNIT.get(user.role)  # other roles belong to no handling unit
     unit = UnitRef(kind=kind, id=user.unit_id) if kind is not None and user.unit_id else None
     return Member(person_id=user.user_id, unit=unit, name=user.name)
 
@@ -258,6 +255,18 @@ class UserStore:
                 .all()
             )
         return [self._user(r) for r in rows]
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """The names of these users (people the directory does not have are left out), 500 per query."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                q = select(users.c.user_id, users.c.name).where(users.c.user_id.in_(wanted[start : start + 500]))
+                out.update({str(i): str(n) for i, n in conn.execute(q)})
+        return out
 
     def list_users(self) -> list[User]:
         with self.engine.connect() as conn:

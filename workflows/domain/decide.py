@@ -62,10 +62,8 @@ from workflows.domain import commands as c
 from workflows.domain.actions import CATALOGUE, Action, Catalogue, role_allowed
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import apply_event
-from workflows.domain.state import HOTLINE, TERMINAL, CaseState, CaseStatus, clone
+from workflows.domain.state import HOTLINE, TERMINAL, UNIT_ROLE, CaseState, CaseStatus, clone
 from workflows.sla import clocks as sla_clocks
-
-_UNIT_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
 
 
 class _Decision:
@@ -235,7 +233,7 @@ def _require_assigned(s: CaseState, cmd: c.Command) -> UnitRef:
     if unit is None:
         raise DomainError("jurisdiction.unassigned", "the case is not assigned to any unit")
     a = cmd.actor
-    if _UNIT_ROLE.get(unit.kind) != a.role or a.unit_id != unit.id:
+    if UNIT_ROLE.get(unit.kind) != a.role or a.unit_id != unit.id:
         raise DomainError(
             "jurisdiction.not_assigned",
             f"only the assigned unit {unit.key()} may do '{_name(cmd)}'; the actor is {a.label()}",

@@ -8,7 +8,7 @@ from enum import Enum, StrEnum
 
 from pydantic import BaseModel, Field
 
-from events.base import UnitKind, UnitRef
+from events.base import Role, UnitKind, UnitRef
 from events.schemas import (
     Channel,
     ClosureType,
@@ -24,6 +24,15 @@ from workflows.sla.policy import SlaPolicy
 from workflows.sla.timescale import compress
 
 HOTLINE = UnitRef(kind=UnitKind.HOTLINE, id="12345")
+
+#: The role whose actors act for each kind of handling unit (a street's street users, a grid's
+#: grid workers, a department's department users), and the other way round.
+UNIT_ROLE: dict[UnitKind, Role] = {
+    UnitKind.GRID: Role.GRID_WORKER,
+    UnitKind.STREET: Role.STREET,
+    UnitKind.DEPARTMENT: Role.DEPARTMENT,
+}
+ROLE_UNIT: dict[Role, UnitKind] = {role: kind for kind, role in UNIT_ROLE.items()}
 
 
 class CaseStatus(StrEnum):

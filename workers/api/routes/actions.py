@@ -18,7 +18,7 @@ member belongs to the case's unit (``assign.outside_unit``) judges the truth.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, cast
 
@@ -112,12 +112,6 @@ def check_units(registry: CityRegistry, action: Action, command: BaseModel) -> N
         raise invalid_fields(unknown)
 
 
-def _sections(registry: CityRegistry) -> Mapping[str, Sequence[str]] | None:
-    """The registry's sections by unit key (``None``: a registry without sections: not checked)."""
-    sections = getattr(registry, "sections", None)
-    return sections() if callable(sections) else None
-
-
 # --- the routes --------------------------------------------------------------------------------
 
 
@@ -204,7 +198,7 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
             raise validation_error(err) from None
         check_units(svc.registry, action, command)
         command = await asyncio.to_thread(resolve_members, svc.store, action, command)
-        refs = await svc.cases.reference_problems(action, case_id, command, _sections(svc.registry))
+        refs = await svc.cases.reference_problems(action, case_id, command, svc.registry.sections())
         if refs:  # a case named in the body that does not exist, or a merge into a finished case
             raise invalid_fields([(f"body.{field}", rule, message) for field, rule, message in refs])
         rid = f"{p.person_id}:{request_id}" if request_id else None

@@ -19,13 +19,11 @@ from events.base import Role, UnitKind, UnitRef
 from workers.api.auth import AuthError
 from workers.api.deps import Caller, services
 from workers.api.errors import invalid_fields, responses
+from workflows.domain.state import UNIT_ROLE
 
 router = APIRouter(tags=["units"])
 
 UNKNOWN_UNIT = "registry.unknown_unit"
-
-#: The role whose users act for each kind of handling unit.
-MEMBER_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
 
 
 class UnitMember(BaseModel):
@@ -53,7 +51,7 @@ async def unit_members(
     p: Caller,
 ) -> UnitMembers:
     """The members of a unit: who its cases can be assigned to (分派 / 改派)."""
-    role = MEMBER_ROLE.get(kind)
+    role = UNIT_ROLE.get(kind)
     if role is None:
         raise invalid_fields([("path.kind", "unit.kind", f"{kind.value} has no members: grid, street or department")])
     svc = services(request)

@@ -53,7 +53,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from city.registry import SqlCityRegistry
@@ -63,7 +63,7 @@ from readmodel.queries import CasePage, CaseRow, Selection, running_clocks, sele
 from workers.api.auth import AuthError, Principal
 from workers.api.deps import CASE_ID, Caller, Services, services
 from workers.api.errors import ApiError, invalid_fields, responses
-from workers.api.users import USER_ID_RE, users
+from workers.api.users import USER_ID_RE
 from workers.api.views import SlaState
 from workflows.domain.registry import CityRegistry, RegistryError
 from workflows.domain.state import CaseStatus
@@ -319,20 +319,6 @@ class Names:
         return errors
 
 
-def handler_names(engine: Engine, person_ids: Iterable[str]) -> dict[str, str]:
-    """The user directory's names of these people (one query; people it does not have are left out)."""
-    wanted = sorted(set(person_ids))
-    if not wanted:
-        return {}
-    u = users.c
-    out: dict[str, str] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 500):
-            q = select(u.user_id, u.name).where(u.user_id.in_(wanted[start : start + 500]))
-            out.update({str(i): str(n) for i, n in conn.execute(q)})
-    return out
-
-
 def queue_item(
     row: CaseRow,
     clocks: Sequence[dict[str, Any]],
@@ -434,7 +420,7 @@ def build_page(
         ids = [r.case_id for r in page.items]
         clocks = running_clocks(svc.engine, ids)
         summoned = _summoned(svc, p.unit_id, ids) if p.role == Role.DEPARTMENT and p.unit_id else set()
-        people = handler_names(svc.engine, (r.handler_id for r in page.items if r.handler_id is not None))
+        people = svc.store.names(r.handler_id for r in page.items if r.handler_id is not None)
     except (OperationalError, ProgrammingError) as err:
         raise ApiError(
             503,

@@ -41,14 +41,14 @@ from workers.api.auth import AuthError, Principal
 from workers.api.deps import Caller, Services, services
 from workers.api.errors import ApiError, invalid_fields, responses
 from workers.api.routes.metrics import PERIOD
-from workers.api.routes.queue import NamedUnit, Names, handler_names, jurisdiction
+from workers.api.routes.queue import NamedUnit, Names, jurisdiction
+from workflows.domain.state import UNIT_ROLE
 
 router = APIRouter(tags=["units"])
 
 UNKNOWN_UNIT = "registry.unknown_unit"
 
 #: The role whose users act for each kind of handling unit (its members).
-MEMBER_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
 
 
 class HandlerLoadItem(BaseModel):
@@ -109,7 +109,7 @@ def load_scope(p: Principal, unit: UnitRef) -> tuple[str, Selection | None]:
         return "city", None
     if p.role == Role.SUPERVISOR and p.unit_id:
         return f"district:{p.unit_id}", jurisdiction(p)
-    if MEMBER_ROLE.get(unit.kind) == p.role and p.unit_id == unit.id:
+    if UNIT_ROLE.get(unit.kind) == p.role and p.unit_id == unit.id:
         return "unit", None
     raise AuthError(
         403,
@@ -123,7 +123,7 @@ def build_load(
 ) -> UnitLoadPage:
     """The page of ``unit`` counting the cases of ``within`` (runs in the thread pool: it reads the database)."""
     since, until = month_span(period)
-    role = MEMBER_ROLE[unit.kind]
+    role = UNIT_ROLE[unit.kind]
     try:
         load = unit_load(svc.engine, (unit.kind.value, unit.id), since=since, until=until, within=within, as_of=now)
     except (OperationalError, ProgrammingError) as err:
@@ -135,7 +135,7 @@ def build_load(
         ) from None
     members = {u.user_id: u.name for u in svc.store.members(role, unit.id)}
     rows = {h.handler_id: h for h in load.handlers}
-    names = {**handler_names(svc.engine, (i for i in rows if i not in members)), **members}
+    names = {**svc.store.names(i for i in rows if i not in members), **members}
     items = [
         HandlerLoadItem(
             handler_name=names.get(person),
@@ -185,7 +185,7 @@ async def unit_load_route(
     """Each person's work in a unit: open cases (warned, breached, overdue) by handler and by section,
     the cases nobody handles yet, and who resolved how many in the month."""
     refuse_residents(p)  # before the registry checks: a resident learns nothing of the registry
-    if kind not in MEMBER_ROLE:
+    if kind not in UNIT_ROLE:
         raise invalid_fields([("path.kind", "unit.kind", f"{kind.value} has no members: grid, street or department")])
     svc = services(request)
     unit = UnitRef(kind=kind, id=unit_id)
