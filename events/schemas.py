@@ -95,6 +95,15 @@ class ClockKind(StrEnum):
     VERIFY = "verify"  # 核查
     CALLBACK = "callback"  # 回访
     RETURN_REVIEW = "return_review"  # 退单审核
+    REPLY_REVIEW = "reply_review"  # 审核签发: the unit's reviewer signs the handler's reply off
+    INTERIM_REPLY = "interim_reply"  # 阶段性答复: the next progress report to the resident is due
+
+
+class RecomputeMode(StrEnum):
+    """How a running clock is recomputed when a correction changes its rule (ServiceNow's terms)."""
+
+    RETROACTIVE = "retroactive"  # as if the new rule had held since the clock started
+    FROM_NOW = "from_now"  # the new rule's full budget, counted from the correction
 
 
 class ClockOutcome(StrEnum):
@@ -365,6 +374,86 @@ class DuplicateAttached(CaseEventBase):
     duplicate_case_id: str
 
 
+class ReplySubmitted(CaseEventBase):
+    """报审: the handler's reply (what was done) goes to the unit's reviewer before it is sent back."""
+
+    type: Literal["case.reply_submitted"] = "case.reply_submitted"
+    unit: UnitRef
+    notes: str
+    evidence: list[str] = []
+    submitted_by: str  # person id of the handler
+    round: int = Field(ge=1)  # 1 for the first submission, +1 after each send-back
+
+
+class ReplyApproved(CaseEventBase):
+    """审核签发: the unit's reviewer signed the reply off; a ``case.resolved`` follows."""
+
+    type: Literal["case.reply_approved"] = "case.reply_approved"
+    unit: UnitRef
+    approved_by: str
+    submitted_by: str
+    round: int = Field(ge=1)
+    note: str | None = None
+
+
+class ReplySentBack(CaseEventBase):
+    """退回重办: the reviewer sent the reply back to the handler, with a reason."""
+
+    type: Literal["case.reply_sent_back"] = "case.reply_sent_back"
+    unit: UnitRef
+    sent_back_by: str
+    submitted_by: str
+    round: int = Field(ge=1)
+    reason: str
+    sent_back_count: int = Field(ge=1)
+
+
+class InterimReplied(CaseEventBase):
+    """阶段性答复: the handling unit told the resident how far the case has got (public on the progress page)."""
+
+    type: Literal["case.interim_replied"] = "case.interim_replied"
+    unit: UnitRef
+    text: str
+    number: int = Field(ge=1)  # the case's 1st, 2nd... interim reply
+    due_at: datetime | None = None  # when this reply was due
+    on_time: bool = True
+
+
+# --- corrections (the hotline fixes the case's details mid-case) ----------------------------------
+
+
+class CaseReclassified(CaseEventBase):
+    """改类: the hotline corrected the case's category; running clocks follow (``sla.clock_recomputed``)."""
+
+    type: Literal["case.reclassified"] = "case.reclassified"
+    previous_category: str
+    category: str
+    reason: str
+    unit: UnitRef | None = None  # the unit handling the case at the time (for counts per unit)
+
+
+class UrgencyChanged(CaseEventBase):
+    """加急 / 降级: the hotline raised or lowered the case's urgency; running clocks follow."""
+
+    type: Literal["case.urgency_changed"] = "case.urgency_changed"
+    previous_urgency: Urgency
+    urgency: Urgency
+    reason: str
+    unit: UnitRef | None = None
+
+
+class CaseRelocated(CaseEventBase):
+    """改址: the hotline corrected where the matter is. When the grid or street handling the case is no
+    longer the place's, the case is recalled (``recalled``): back to the hotline for dispatch."""
+
+    type: Literal["case.relocated"] = "case.relocated"
+    previous_location: Location
+    location: Location
+    reason: str
+    unit: UnitRef | None = None
+    recalled: bool = False
+
+
 # --- SLA clocks and escalation ------------------------------------------------------------------
 
 TIME_SCALE_DOC = (
@@ -405,6 +494,22 @@ class ClockExtended(CaseEventBase):
     kind: ClockKind
     extra: timedelta
     due_at: datetime
+    time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
+
+
+class ClockRecomputed(CaseEventBase):
+    """A correction changed the rule of a running clock: its budget and due time were recomputed."""
+
+    type: Literal["sla.clock_recomputed"] = "sla.clock_recomputed"
+    clock_id: str
+    kind: ClockKind
+    unit: UnitRef
+    mode: RecomputeMode
+    previous_due_at: datetime
+    due_at: datetime
+    budget: timedelta
+    working_time: bool
+    cause: str  # the event type of the correction: case.reclassified, case.urgency_changed
     time_scale: float | None = Field(default=None, description=TIME_SCALE_DOC)
 
 
@@ -477,10 +582,18 @@ CaseEvent = Annotated[
     | AppealDecided
     | CaseMerged
     | DuplicateAttached
+    | ReplySubmitted
+    | ReplyApproved
+    | ReplySentBack
+    | InterimReplied
+    | CaseReclassified
+    | UrgencyChanged
+    | CaseRelocated
     | ClockStarted
     | ClockPaused
     | ClockResumed
     | ClockExtended
+    | ClockRecomputed
     | ClockStopped
     | SlaWarningRaised
     | SlaBreached

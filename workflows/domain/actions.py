@@ -47,6 +47,7 @@ class Widget(StrEnum):
     REFS = "refs"  # references to attached files
     MEMBER = "member"  # a member of the unit handling the case (the API's user directory)
     SECTION = "section"  # a section (科室) of the unit handling the case (the city registry)
+    LOCATION = "location"  # a place of the registry: a grid, coordinates or an address, resolved by the edges
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,67 @@ _ROWS: tuple[Action, ...] = (
         "a member of the unit takes the case from its inbox",
         (_NOTE,),
         group="unit",
+    ),
+    Action(
+        "submit_reply",
+        c.SubmitReply,
+        _UNIT_HANDLERS,
+        "报审",
+        "the handler submits the reply to the unit's reviewer (where the policy asks for a sign-off)",
+        (FormField("notes", "办理结果", "Notes", Widget.TEXTAREA), _EVIDENCE),
+    ),
+    Action(
+        "approve_reply",
+        c.ApproveReply,
+        _UNIT_HANDLERS,
+        "审核签发",
+        "a reviewer of the unit signs the reply off: the case is resolved",
+        (_NOTE,),
+        group="unit",
+    ),
+    Action(
+        "send_back",
+        c.SendBack,
+        _UNIT_HANDLERS,
+        "退回重办",
+        "a reviewer of the unit sends the reply back to the handler",
+        (_REASON,),
+        group="unit",
+    ),
+    Action(
+        "interim_reply",
+        c.InterimReply,
+        _UNIT_HANDLERS,
+        "阶段性答复",
+        "the handler tells the resident how far a long case has got",
+        (FormField("text", "答复内容", "Reply", Widget.TEXTAREA),),
+    ),
+    Action(
+        "reclassify",
+        c.Reclassify,
+        _HOTLINE,
+        "改类",
+        "correct the case's category (running clocks are recomputed)",
+        (FormField("category", "类别", "Category", Widget.CHOICE), _REASON),
+        group="correction",
+    ),
+    Action(
+        "set_urgency",
+        c.SetUrgency,
+        _HOTLINE,
+        "加急 / 降级",
+        "raise or lower the case's urgency (running clocks are recomputed)",
+        (FormField("urgency", "紧急程度", "Urgency", Widget.CHOICE), _REASON),
+        group="correction",
+    ),
+    Action(
+        "relocate",
+        c.Relocate,
+        _HOTLINE,
+        "改址",
+        "correct where the matter is (a grid or street that no longer matches gives the case back for dispatch)",
+        (FormField("location", "位置", "Location", Widget.LOCATION), _REASON),
+        group="correction",
     ),
     Action("contact", c.ContactResident, _UNIT_HANDLERS, "响应", "first contact with the resident", (_NOTE,)),
     Action(

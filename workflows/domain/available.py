@@ -31,7 +31,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 
 from events.base import Actor, CaseEventBase, UnitKind, UnitRef
-from events.schemas import ReviewDecision
+from events.schemas import Location, ReviewDecision, Urgency
 from workflows.domain import commands as c
 from workflows.domain.actions import CATALOGUE, Action, Catalogue
 from workflows.domain.decide import catch_up, decide, role_refusal
@@ -133,6 +133,17 @@ def _probe_member(state: CaseState) -> c.Member:
     return c.Member(person_id=person, unit=state.unit)
 
 
+def _other_category(state: CaseState) -> str:
+    known = state.sla.categories if state.sla is not None and state.sla.categories else ("noise", "other")
+    return next((k for k in known if k != state.category), f"{state.category}-other")
+
+
+def _corrected_location(state: CaseState) -> Location:
+    """The case's place with its address corrected (the same grid: no recall)."""
+    loc = state.location or Location(grid_id="probe", community_id="probe", street_id="probe", district_id="probe")
+    return loc.model_copy(update={"address": f"{loc.address or ''}（更正）"})
+
+
 PROBE_VALUES: dict[str, ProbeValues] = {
     # a member of the case's own unit (one of another unit is refused by a form rule, assign.outside_unit)
     "assign": lambda s, a: {"handler": _probe_member(s)},
@@ -144,6 +155,10 @@ PROBE_VALUES: dict[str, ProbeValues] = {
     "merge": lambda s, a: {"into_case_id": _other_case_id(s)},
     "attach_duplicate": lambda s, a: {"duplicate_case_id": _other_case_id(s)},
     "request_extension": lambda s, a: {"extra": timedelta(days=1)},
+    # a correction names a value the case does not have yet
+    "reclassify": lambda s, a: {"category": _other_category(s)},
+    "set_urgency": lambda s, a: {"urgency": Urgency.ORDINARY if s.urgency == Urgency.URGENT else Urgency.URGENT},
+    "relocate": lambda s, a: {"location": _corrected_location(s)},
 }
 """Per-action probe values where a generic value cannot satisfy the state. Plug-ins may add theirs."""
 

@@ -206,6 +206,62 @@ class TakeCase(Command):
     note: str | None = None
 
 
+class SubmitReply(Command):
+    """报审: the handler submits the reply (what was done) to the unit's reviewer (审核签发)."""
+
+    type: Literal["submit_reply"] = "submit_reply"
+    notes: Text
+    evidence: Refs = []
+
+
+class ApproveReply(Command):
+    """签发: a reviewer of the unit signs the reply off; the case is resolved with it."""
+
+    type: Literal["approve_reply"] = "approve_reply"
+    note: str | None = None
+
+
+class SendBack(Command):
+    """退回重办: a reviewer of the unit sends the reply back to the handler."""
+
+    type: Literal["send_back"] = "send_back"
+    reason: Text
+
+
+class InterimReply(Command):
+    """阶段性答复: the handler tells the resident how far the case has got."""
+
+    type: Literal["interim_reply"] = "interim_reply"
+    text: Text
+
+
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Reclassify(Command):
+    """改类: the hotline corrects the case's category."""
+
+    type: Literal["reclassify"] = "reclassify"
+    category: CategoryCode
+    reason: Text
+
+
+class SetUrgency(Command):
+    """加急 / 降级: the hotline raises or lowers the case's urgency."""
+
+    type: Literal["set_urgency"] = "set_urgency"
+    urgency: Urgency
+    reason: Text
+
+
+class Relocate(Command):
+    """改址: the hotline corrects where the matter is (the edges resolve the place in the registry)."""
+
+    type: Literal["relocate"] = "relocate"
+    location: Location
+    reason: Text
+
+
 class ContactResident(Command):
     type: Literal["contact"] = "contact"
     note: str | None = None
@@ -354,6 +410,13 @@ CaseCommand = Annotated[
     | AssignCase
     | ReassignCase
     | TakeCase
+    | SubmitReply
+    | ApproveReply
+    | SendBack
+    | InterimReply
+    | Reclassify
+    | SetUrgency
+    | Relocate
     | ContactResident
     | BlowWhistle
     | ReportIn

@@ -24,8 +24,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -38,6 +40,7 @@ from events.schemas import (
     ClockKind,
     ClockOutcome,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     ClockStarted,
     ClockStopped,
@@ -49,21 +52,28 @@ from events.schemas import (
     EscalationRaised,
     ExtensionDecided,
     ExtensionRequested,
+    InterimReplied,
     Rating,
+    RecomputeMode,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContacted,
     ReturnReviewed,
     ReviewDecision,
     ReworkOrdered,
     SlaBreached,
     SlaWarningRaised,
+    UrgencyChanged,
     WhistleBlown,
 )
 from workflows.domain import commands as c
 from workflows.domain.actions import CATALOGUE, Action, Catalogue, role_allowed
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import apply_event
-from workflows.domain.state import HOTLINE, TERMINAL, UNIT_ROLE, CaseState, CaseStatus, clone
+from workflows.domain.state import HOTLINE, TERMINAL, UNIT_ROLE, CaseState, CaseStatus, PendingReply, clone
 from workflows.sla import clocks as sla_clocks
+from workflows.sla.policy import ReviewRule
 
 
 class _Decision:
@@ -103,8 +113,8 @@ class _Decision:
     # --- clocks -----------------------------------------------------------------------------
     def start_clock(self, kind: ClockKind, unit: UnitRef) -> None:
         s = self.state
-        if s.sla is None:
-            return
+        if s.sla is None or not s.sla.policy.has_clock(kind):
+            return  # a step the case's policy does not time (no review, no interim replies)
         rule = s.sla.policy.rule_for(kind, s.category, s.urgency)
         clock_id = f"{kind.value}-{s.clock_counter + 1}"
         clock = sla_clocks.start_clock(clock_id, kind, unit.key(), rule, s.sla.calendar, self.now)
@@ -119,6 +129,54 @@ class _Decision:
             working_time=rule.working_time,
             time_scale=s.sla.time_scale,
         )
+        if kind == ClockKind.RESOLVE:
+            self.sync_interim(unit)
+
+    def sync_interim(self, unit: UnitRef | None = None) -> None:
+        """Start the interim-reply clock when the running resolution clock needs one and none runs;
+        cancel it when the case no longer needs one (a correction changed its budget)."""
+        s = self.state
+        if s.sla is None:
+            return
+        resolve = s.running_clock(ClockKind.RESOLVE)
+        interim = s.running_clock(ClockKind.INTERIM_REPLY)
+        needed = resolve is not None and interim_needed(s)
+        if needed and interim is None:
+            assert resolve is not None
+            self.start_clock(ClockKind.INTERIM_REPLY, unit or _unit_from_key(resolve.unit_key))
+        elif not needed and interim is not None:
+            self.stop_clocks(ClockKind.INTERIM_REPLY, cancel=True)
+
+    def recompute_clocks(self, cause: str) -> None:
+        """After a correction (category or urgency): every running clock whose rule changed gets its
+        budget and deadline recomputed, by the policy's mode for its kind; then the alarms the new
+        deadlines make due now are raised, and the interim-reply clock follows the new budget."""
+        s = self.state
+        if s.sla is None:
+            return
+        policy = s.sla.policy
+        for clock in list(s.running_clocks()):
+            rule = policy.rule_for(clock.kind, s.category, s.urgency)
+            if rule == clock.rule:
+                continue
+            mode = policy.recompute_mode(clock.kind) if s.sla.unit_work else RecomputeMode.RETROACTIVE
+            new = sla_clocks.recompute(clock, rule, s.sla.calendar, self.now, mode)
+            self.emit(
+                ClockRecomputed,
+                actor=_system(),
+                clock_id=clock.clock_id,
+                kind=clock.kind,
+                unit=_unit_from_key(clock.unit_key),
+                mode=mode,
+                previous_due_at=clock.due_at,
+                due_at=new.due_at,
+                budget=new.budget,
+                working_time=rule.working_time,
+                cause=cause,
+                time_scale=s.sla.time_scale,
+            )
+        self.fire_due(inclusive=True)
+        self.sync_interim()
 
     def stop_clocks(self, kind: ClockKind | None = None, unit: UnitRef | None = None, *, cancel: bool = False) -> None:
         for clock in list(self.state.running_clocks()):
@@ -126,6 +184,8 @@ class _Decision:
                 continue
             if unit is not None and clock.unit_key != unit.key():
                 continue
+            if clock.clock_id not in {c.clock_id for c in self.state.running_clocks()}:
+                continue  # stopped meanwhile (the interim clock goes with the resolution clock)
             # the clock module judges met or late (a breach already raised stays late)
             judged = sla_clocks.outcome(sla_clocks.stop(clock, self.now))
             outcome = ClockOutcome.CANCELLED if cancel else (judged or ClockOutcome.MET)
@@ -137,6 +197,9 @@ class _Decision:
                 unit=_unit_from_key(clock.unit_key),
                 outcome=outcome,
             )
+            if clock.kind == ClockKind.RESOLVE:
+                # interim replies are owed only while the case is being resolved
+                self.stop_clocks(ClockKind.INTERIM_REPLY, cancel=True)
 
     def fire_due(self, *, inclusive: bool) -> None:
         """Emit every alarm due before now (at or before now when the clock itself ticks).
@@ -151,7 +214,9 @@ class _Decision:
         due: list[tuple[datetime, str, sla_clocks.Alarm]] = []
         for clock in s.running_clocks():
             _, alarms = sla_clocks.fire_due(clock, s.sla.calendar, horizon)
-            due.extend((a.at, clock.clock_id, a) for a in alarms)
+            # an alarm a correction made due earlier is raised when the correction is made
+            floor = clock.recomputed_at
+            due.extend((max(a.at, floor) if floor else a.at, clock.clock_id, a) for a in alarms)
         due.sort(key=lambda t: (t[0], t[1]))
         system = _system()
         hierarchy = s.hierarchy()
@@ -251,6 +316,19 @@ def _require_handler(s: CaseState, cmd: c.Command) -> UnitRef:
             f"(or the unit reassigns it); the actor is {cmd.actor.label()}",
         )
     return unit
+
+
+def interim_needed(s: CaseState) -> bool:
+    """Does the case owe the resident interim replies (阶段性答复)? Its policy says so for its category
+    and urgency (resolution budget over the threshold), for cases that run with the work inside the unit."""
+    return s.sla is not None and s.sla.unit_work and s.sla.policy.interim_needed(s.category, s.urgency)
+
+
+def review_rule(s: CaseState, unit: UnitRef) -> ReviewRule | None:
+    """The internal review (审核签发) the unit's replies need on this case, or None."""
+    if s.sla is None or not s.sla.unit_work:
+        return None
+    return s.sla.policy.review_rule(unit.kind)
 
 
 def _require_supervisor_jurisdiction(s: CaseState, actor: Actor) -> None:
@@ -642,11 +720,201 @@ def _resolve(d: _Decision, cmd: c.ResolveCase) -> None:
         raise DomainError("resolve.not_contacted", "the resident must be contacted (响应) before resolving")
     if _paused(s):
         raise DomainError("resolve.paused", "the case is waiting for the resident; resume it first")
-    d.emit(CaseResolved, unit=unit, notes=cmd.notes, evidence=list(cmd.evidence), by_grid=unit.kind == UnitKind.GRID)
+    if review_rule(s, unit) is not None:
+        raise DomainError(
+            "review.required",
+            f"a {unit.kind.value}'s reply needs its reviewer's sign-off (审核签发): submit it (submit_reply)",
+        )
+    _resolved(d, unit, cmd.notes, list(cmd.evidence))
+
+
+def _resolvable(s: CaseState, cmd: c.Command) -> None:
+    """What must hold for a reply to resolve the case (办结), whoever gives it."""
+    if s.open_whistle is not None:
+        raise DomainError("resolve.whistle_open", f"whistle round {s.open_whistle.round} has unfinished tasks")
+    if s.has_resident and s.contacted_at is None:
+        raise DomainError("resolve.not_contacted", "the resident must be contacted (响应) before resolving")
+    if _paused(s):
+        raise DomainError("resolve.paused", "the case is waiting for the resident; resume it first")
+
+
+def _resolved(d: _Decision, unit: UnitRef, notes: str, evidence: list[str]) -> None:
+    s = d.state
+    d.emit(CaseResolved, unit=unit, notes=notes, evidence=evidence, by_grid=unit.kind == UnitKind.GRID)
     d.stop_clocks(ClockKind.RESOLVE)
     d.stop_clocks(ClockKind.CONTACT, cancel=True)
     assert s.location is not None
     d.start_clock(ClockKind.VERIFY, UnitRef(kind=UnitKind.GRID, id=s.location.grid_id))
+
+
+def _submit_reply(d: _Decision, cmd: c.SubmitReply) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    unit = _require_handler(s, cmd)
+    if review_rule(s, unit) is None:
+        raise DomainError(
+            "review.not_required", f"a {unit.kind.value}'s reply on this case needs no sign-off: resolve it (resolve)"
+        )
+    if s.pending_reply is not None:
+        raise DomainError(
+            "review.pending", f"reply round {s.pending_reply.round} is waiting for the reviewer (approve_reply or send_back)"
+        )
+    _resolvable(s, cmd)
+    d.emit(
+        ReplySubmitted,
+        unit=unit,
+        notes=cmd.notes,
+        evidence=list(cmd.evidence),
+        submitted_by=cmd.actor.person_id,
+        round=s.reply_rounds + 1,
+    )
+    d.start_clock(ClockKind.REPLY_REVIEW, unit)
+
+
+def _pending_reply(s: CaseState, cmd: c.Command) -> tuple[UnitRef, PendingReply]:
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    unit = _require_assigned(s, cmd)
+    pending = s.pending_reply
+    if pending is None:
+        raise DomainError("review.none", "no reply is waiting for review: the handler submits one (submit_reply)")
+    return unit, pending
+
+
+def _approve_reply(d: _Decision, cmd: c.ApproveReply) -> None:
+    s = d.state
+    unit, pending = _pending_reply(s, cmd)
+    rule = review_rule(s, unit)
+    if rule is not None and not rule.self_approval and cmd.actor.person_id == pending.submitted_by:
+        raise DomainError(
+            "review.self_approval",
+            f"{cmd.actor.person_id} submitted this reply: another reviewer of {unit.key()} signs it off",
+        )
+    _resolvable(s, cmd)
+    d.emit(
+        ReplyApproved,
+        unit=unit,
+        approved_by=cmd.actor.person_id,
+        submitted_by=pending.submitted_by,
+        round=pending.round,
+        note=cmd.note,
+    )
+    d.stop_clocks(ClockKind.REPLY_REVIEW)
+    _resolved(d, unit, pending.notes, list(pending.evidence))
+
+
+def _send_back(d: _Decision, cmd: c.SendBack) -> None:
+    s = d.state
+    unit, pending = _pending_reply(s, cmd)
+    d.emit(
+        ReplySentBack,
+        unit=unit,
+        sent_back_by=cmd.actor.person_id,
+        submitted_by=pending.submitted_by,
+        round=pending.round,
+        reason=cmd.reason,
+        sent_back_count=s.sent_back_count + 1,
+    )
+    d.stop_clocks(ClockKind.REPLY_REVIEW)
+
+
+def _interim_reply(d: _Decision, cmd: c.InterimReply) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    unit = _require_handler(s, cmd)
+    clock = s.running_clock(ClockKind.INTERIM_REPLY)
+    if clock is None:
+        why = (
+            "its resolution budget is within the policy's threshold"
+            if not interim_needed(s)
+            else "no resolution clock is running"
+        )
+        raise DomainError("interim.not_required", f"case {s.case_id} needs no interim reply (阶段性答复): {why}")
+    late = clock.breached_at is not None or d.now > clock.due_at
+    d.emit(
+        InterimReplied,
+        unit=unit,
+        text=cmd.text,
+        number=s.interim_replies + 1,
+        due_at=clock.due_at,
+        on_time=not late,
+    )
+    d.stop_clocks(ClockKind.INTERIM_REPLY)
+    d.start_clock(ClockKind.INTERIM_REPLY, unit)
+
+
+_CORRECTABLE = (
+    CaseStatus.RECEIVED,
+    CaseStatus.REGISTERED,
+    CaseStatus.DISPATCHED,
+    CaseStatus.RETURNED,
+    CaseStatus.HANDLING,
+    CaseStatus.RESOLVED,
+    CaseStatus.VERIFIED,
+    CaseStatus.CALLED_BACK,
+    CaseStatus.SHELVED,
+)
+
+
+def _reclassify(d: _Decision, cmd: c.Reclassify) -> None:
+    s = d.state
+    _require_status(s, cmd, *_CORRECTABLE)
+    known = s.sla.categories if s.sla is not None else None
+    if known is not None and cmd.category not in known:
+        raise DomainError("registry.unknown_category", f"category: the city catalogue has no category {cmd.category!r}")
+    if cmd.category == s.category:
+        raise DomainError("reclassify.same", f"the case is already of category {s.category!r}")
+    d.emit(CaseReclassified, previous_category=s.category, category=cmd.category, reason=cmd.reason, unit=s.unit)
+    d.recompute_clocks("case.reclassified")
+
+
+def _set_urgency(d: _Decision, cmd: c.SetUrgency) -> None:
+    s = d.state
+    _require_status(s, cmd, *_CORRECTABLE)
+    if cmd.urgency == s.urgency:
+        raise DomainError("set_urgency.same", f"the case is already {s.urgency.value}")
+    d.emit(UrgencyChanged, previous_urgency=s.urgency, urgency=cmd.urgency, reason=cmd.reason, unit=s.unit)
+    d.recompute_clocks("case.urgency_changed")
+
+
+_RELOCATABLE = (
+    CaseStatus.RECEIVED,
+    CaseStatus.REGISTERED,
+    CaseStatus.DISPATCHED,
+    CaseStatus.RETURNED,
+    CaseStatus.HANDLING,
+)
+
+
+def _territorial_unit(s: CaseState) -> UnitRef | None:
+    """The grid or street that has the case (or returned it and waits for the review), if any."""
+    unit = s.pending_return.unit if s.status == CaseStatus.RETURNED and s.pending_return else s.unit
+    if unit is None or unit.kind not in (UnitKind.GRID, UnitKind.STREET):
+        return None
+    return unit
+
+
+def _relocate(d: _Decision, cmd: c.Relocate) -> None:
+    s = d.state
+    _require_status(s, cmd, *_RELOCATABLE)
+    old = s.location
+    assert old is not None
+    new = cmd.location
+    if new == old:
+        raise DomainError("relocate.same", "the location named is the case's own")
+    if s.open_whistle is not None and new.street_id != old.street_id:
+        raise DomainError(
+            "relocate.whistle_open",
+            f"whistle round {s.open_whistle.round} of street {old.street_id} is open: finish it before moving the case "
+            "to another street",
+        )
+    unit = _territorial_unit(s)
+    recalled = False
+    if unit is not None and s.status in (CaseStatus.DISPATCHED, CaseStatus.RETURNED, CaseStatus.HANDLING):
+        territory = new.grid_id if unit.kind == UnitKind.GRID else new.street_id
+        recalled = territory != unit.id
+    d.emit(CaseRelocated, previous_location=old, location=new, reason=cmd.reason, unit=s.unit, recalled=recalled)
+    if recalled:
+        d.stop_clocks(cancel=True)  # the unit's clocks: the case is back with the hotline for dispatch
 
 
 def _verify(d: _Decision, cmd: c.VerifyCase) -> None:
@@ -756,6 +1024,8 @@ def _pause(d: _Decision, cmd: c.PauseForResident) -> None:
     targets = [c for c in s.running_clocks() if c.kind in (ClockKind.RESOLVE, ClockKind.CONTACT)]
     if not targets:
         raise DomainError("pause.no_clock", "no resolution or contact clock is running")
+    # interim replies are owed for the time the case is handled: they wait with it
+    targets += [c for c in s.running_clocks() if c.kind == ClockKind.INTERIM_REPLY]
     for clock in targets:
         d.emit(ClockPaused, actor=cmd.actor, clock_id=clock.clock_id, kind=clock.kind, reason=cmd.reason)
 
@@ -877,6 +1147,13 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AssignCase: _assign,
     c.ReassignCase: _reassign,
     c.TakeCase: _take,
+    c.SubmitReply: _submit_reply,
+    c.ApproveReply: _approve_reply,
+    c.SendBack: _send_back,
+    c.InterimReply: _interim_reply,
+    c.Reclassify: _reclassify,
+    c.SetUrgency: _set_urgency,
+    c.Relocate: _relocate,
     c.ContactResident: _contact,
     c.BlowWhistle: _whistle,
     c.ReportIn: _report_in,

@@ -15,8 +15,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -27,6 +29,7 @@ from events.schemas import (
     ClockExtended,
     ClockOutcome,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     ClockStarted,
     ClockStopped,
@@ -36,17 +39,23 @@ from events.schemas import (
     EscalationRaised,
     ExtensionDecided,
     ExtensionRequested,
+    InterimReplied,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContacted,
     ReturnReviewed,
     ReworkOrdered,
     SlaBreached,
     SlaWarningRaised,
+    UrgencyChanged,
     WhistleBlown,
 )
 from workflows.domain.state import (
     CaseState,
     CaseStatus,
     PendingExtension,
+    PendingReply,
     PendingReturn,
     WhistleRound,
     WhistleTaskState,
@@ -123,6 +132,43 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             s.handler_name = e.handler_name
             s.section_id = e.section_id
             s.assign_count += 1
+        case ReplySubmitted():
+            s.pending_reply = PendingReply(
+                unit=e.unit,
+                notes=e.notes,
+                evidence=list(e.evidence),
+                submitted_by=e.submitted_by,
+                submitted_at=now,
+                round=e.round,
+            )
+            s.reply_rounds = e.round
+        case ReplyApproved():
+            s.pending_reply = None
+            s.approved_by = e.approved_by
+        case ReplySentBack():
+            s.pending_reply = None
+            s.sent_back_count = e.sent_back_count
+        case InterimReplied():
+            s.interim_replies = e.number
+            s.last_interim_reply = e.text
+        case CaseReclassified():
+            s.category = e.category
+            s.corrections += 1
+        case UrgencyChanged():
+            s.urgency = e.urgency
+            s.corrections += 1
+        case CaseRelocated():
+            s.location = e.location
+            s.corrections += 1
+            if e.recalled:  # back with the hotline, to be dispatched to the place's own unit
+                s.status = CaseStatus.REGISTERED
+                s.unit = None
+                s.accepted = False
+                s.final_ruling = False
+                s.pending_return = None
+                s.pending_reply = None
+                s.pending_extension = None  # asked by the unit that no longer has the case
+                s.handler_id = s.handler_name = s.section_id = None
         case ResidentContacted():
             s.contacted_at = now
         case WhistleBlown():
@@ -178,6 +224,7 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             if e.approved:
                 s.extensions_granted.append(e.extra)
         case CaseShelved():
+            s.pending_reply = None  # shelving withdraws a reply waiting for review
             s.shelved_from = s.status
             s.status = CaseStatus.SHELVED
         case CaseUnshelved():
@@ -209,6 +256,10 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
         case ClockExtended():
             assert s.sla is not None
             s.clocks[e.clock_id] = sla_clocks.extend(s.clocks[e.clock_id], s.sla.wall(e.extra), s.sla.calendar)
+        case ClockRecomputed():
+            assert s.sla is not None
+            rule = s.sla.policy.rule_for(e.kind, s.category, s.urgency)
+            s.clocks[e.clock_id] = sla_clocks.recompute(s.clocks[e.clock_id], rule, s.sla.calendar, now, e.mode)
         case ClockStopped():
             s.clocks[e.clock_id] = sla_clocks.stop(
                 s.clocks[e.clock_id], now, cancelled=e.outcome == ClockOutcome.CANCELLED

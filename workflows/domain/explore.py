@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from events.base import Actor, Role, UnitKind, UnitRef
 from events.schemas import (
     Channel,
+    ClockKind,
     ClosureType,
     EscalationLevel,
     Location,
@@ -34,6 +35,8 @@ from workflows.domain.evolve import evolve_all
 from workflows.domain.state import CaseState, CaseStatus, SlaContext
 
 LOCATION = Location(grid_id="G-101", community_id="C-10", street_id="S-1", district_id="D-1", address="青城花园")
+#: Another grid of the same street: relocating there recalls a case from its grid, not from its street.
+OTHER_GRID = Location(grid_id="G-102", community_id="C-10", street_id="S-1", district_id="D-1", address="青城花园东")
 DISPATCHER = Actor(role=Role.DISPATCHER, person_id="op-1")
 GRID_WORKER = Actor(role=Role.GRID_WORKER, person_id="gw-1", unit_id="G-101")
 SUPERVISOR = Actor(role=Role.SUPERVISOR, person_id="sv-1", unit_id="D-1")
@@ -44,6 +47,11 @@ _ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind
 
 def unit_actor(unit: UnitRef) -> Actor:
     return Actor(role=_ROLE[unit.kind], person_id=f"{unit.kind.value}-staff", unit_id=unit.id)
+
+
+def reviewer_actor(unit: UnitRef) -> Actor:
+    """A reviewer of the unit (审核签发): a member other than the handler."""
+    return Actor(role=_ROLE[unit.kind], person_id=f"{unit.kind.value}-reviewer", unit_id=unit.id)
 
 
 def dept_actor(dept: str) -> Actor:
@@ -100,6 +108,21 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
         c.ReassignCase(actor=ua, handler=c.Member(person_id="member-3", unit=unit), reason="workload"),
         c.TakeCase(actor=ua),
         c.ContactResident(actor=ua),
+        c.SubmitReply(actor=ua, notes="fixed, for sign-off"),
+        c.ApproveReply(actor=reviewer_actor(unit) if unit.kind in _ROLE else DISPATCHER, note="signed off"),
+        c.SendBack(actor=reviewer_actor(unit) if unit.kind in _ROLE else DISPATCHER, reason="photos missing"),
+        c.InterimReply(actor=ua, text="parts ordered, work starts Monday"),
+        c.Reclassify(
+            actor=DISPATCHER,
+            category="illegal-construction" if s.category != "illegal-construction" else "noise",
+            reason="wrong category at intake",
+        ),
+        c.SetUrgency(
+            actor=DISPATCHER,
+            urgency=Urgency.URGENT if s.urgency == Urgency.ORDINARY else Urgency.ORDINARY,
+            reason="the caller says children are at risk",
+        ),
+        c.Relocate(actor=DISPATCHER, location=OTHER_GRID if s.location == LOCATION else LOCATION, reason="wrong grid"),
         c.BlowWhistle(
             actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
             tasks=[WhistleTask(department_id=d, task="joint handling") for d in DEPARTMENTS[:2]],
@@ -150,6 +173,9 @@ def _signature(s: CaseState) -> tuple[object, ...]:
         s.shelved_from,
         s.unit.kind if s.unit else None,
         s.handler_id is not None,
+        s.pending_reply is not None,
+        s.running_clock(ClockKind.INTERIM_REPLY) is not None,
+        s.sent_back_count > 0,
     )
 
 

@@ -75,6 +75,14 @@ class SlaContext(BaseModel):
     #: (``department:housing`` → its section ids): assigning to another section is refused
     #: (``registry.unknown_section``). ``None``: not checked (cases started before sections were carried).
     sections: dict[str, tuple[str, ...]] | None = None
+    #: The city catalogue's category codes when the case started (sorted): reclassifying to another
+    #: code is refused (``registry.unknown_category``). ``None``: not checked.
+    categories: tuple[str, ...] | None = None
+    #: The work inside the unit the case runs with (internal review, interim replies, the recompute
+    #: rule of corrections): the policy's, for cases started since the ``unit-work-v1`` patch;
+    #: ``False`` for older cases (the workflow clears it on their replay), which keep the lifecycle
+    #: they started with.
+    unit_work: bool = True
 
     def wall(self, duration: timedelta) -> timedelta:
         """``duration`` of policy time as the clocks count it (compressed under a time scale)."""
@@ -104,6 +112,17 @@ class WhistleRound(BaseModel):
     @property
     def open(self) -> bool:
         return any(t.completed_at is None for t in self.tasks.values())
+
+
+class PendingReply(BaseModel):
+    """A handler's reply waiting for the unit's reviewer (审核签发)."""
+
+    unit: UnitRef
+    notes: str
+    evidence: list[str] = []
+    submitted_by: str
+    submitted_at: datetime
+    round: int
 
 
 class PendingExtension(BaseModel):
@@ -145,6 +164,16 @@ class CaseState(BaseModel):
     handler_name: str | None = None
     section_id: str | None = None  # the section (科室) whose queue it is in
     assign_count: int = 0  # assignments, reassignments and takes
+    # internal review (审核签发)
+    pending_reply: PendingReply | None = None
+    reply_rounds: int = 0  # replies submitted for review
+    sent_back_count: int = 0
+    approved_by: str | None = None
+    # interim replies (阶段性答复)
+    interim_replies: int = 0
+    last_interim_reply: str | None = None
+    # corrections
+    corrections: int = 0
 
     # handling
     contacted_at: datetime | None = None

@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.schemas import ClockKind, ClockOutcome, EscalationLevel
+from events.schemas import ClockKind, ClockOutcome, EscalationLevel, RecomputeMode
 from workflows.sla.calendar import WorkCalendar
 from workflows.sla.policy import ClockRule, HierarchyLevel
 
@@ -70,6 +70,9 @@ class Clock(BaseModel):
     rungs_fired: int = 0
     status: ClockStatus = ClockStatus.RUNNING
     stopped_at: datetime | None = None
+    #: When a correction last recomputed the clock: alarms that fall due earlier because of it are
+    #: raised at that moment, not back-dated.
+    recomputed_at: datetime | None = None
 
     @property
     def working_time(self) -> bool:
@@ -145,6 +148,41 @@ def extend(clock: Clock, extra: timedelta, cal: WorkCalendar) -> Clock:
         return clock
     extended = clock.model_copy(update={"budget": clock.budget + extra})
     return extended.model_copy(update={"due_at": _due(extended, cal)})
+
+
+def recompute(clock: Clock, rule: ClockRule, cal: WorkCalendar, now: datetime, mode: RecomputeMode) -> Clock:
+    """The clock under a new ``rule`` after a correction (the case's category or urgency changed).
+
+    ``retroactive``: as if ``rule`` had held since the clock started — same start, same paused
+    time, the new duration plus the extensions already granted; warnings already raised stay
+    raised. ``from_now``: the new duration (plus the extensions) counted from ``now``, warnings
+    counted afresh. Either way a breach already recorded stands (like an extension, a correction
+    does not undo it). A paused clock stays paused.
+    """
+    if clock.is_stopped:
+        return clock
+    extensions = max(clock.budget - clock.rule.duration, timedelta(0))
+    budget = rule.duration + extensions
+    if mode == RecomputeMode.FROM_NOW:
+        updated = clock.model_copy(
+            update={
+                "rule": rule,
+                "budget": budget,
+                "started_at": now,
+                "paused_at": now if clock.is_paused else None,
+                "paused_working": timedelta(0),
+                "warnings_fired": [],
+                "rungs_fired": clock.rungs_fired if clock.breached_at is not None else 0,
+                "recomputed_at": now,
+            }
+        )
+    else:
+        fired = [t for t in clock.warnings_fired if t in rule.warnings]
+        updated = clock.model_copy(
+            update={"rule": rule, "budget": budget, "warnings_fired": fired, "recomputed_at": now}
+        )
+    status = ClockStatus.PAUSED if updated.is_paused else _running_status(updated)
+    return updated.model_copy(update={"due_at": _due(updated, cal), "status": status})
 
 
 def stop(clock: Clock, now: datetime, cancelled: bool = False) -> Clock:

@@ -58,7 +58,8 @@ from pydantic import (
     model_validator,
 )
 
-from events.schemas import ClockKind, EscalationLevel, Urgency
+from events.base import UnitKind
+from events.schemas import ClockKind, EscalationLevel, RecomputeMode, Urgency
 
 DEFAULT_WORKING_DAY = timedelta(hours=7)
 """Working time in one working day with the default work periods (09:00–12:00, 13:30–17:30)."""
@@ -417,8 +418,84 @@ class ClockPolicy(BaseModel):
         return self.urgent if urgency == Urgency.URGENT else self.ordinary
 
 
+#: Clock kinds a policy may leave out: the steps they time exist only when the policy has them (a
+#: policy without ``reply_review`` has no internal review; without ``interim_reply``, no interim
+#: replies). Policies written before these steps existed keep validating, and so do the SLA contexts
+#: recorded in the histories of cases started under them.
+OPTIONAL_CLOCK_KINDS = frozenset({ClockKind.REPLY_REVIEW, ClockKind.INTERIM_REPLY})
+
+
+class ReviewRule(BaseModel):
+    """Internal review (审核签发) for one kind of handling unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The handler's reply needs a reviewer's sign-off before the case counts as resolved.
+    required: bool = True
+    #: May the member who submitted the reply approve it themselves? (A one-person unit needs it.)
+    self_approval: bool = False
+
+
+class InterimRule(BaseModel):
+    """Interim replies (阶段性答复): which cases need them. How often is the ``interim_reply`` clock."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Cases whose resolution budget is longer than this need interim replies (``5d working``: more
+    #: than five working days; a calendar budget counts five working days per seven calendar days).
+    threshold: timedelta
+    working_time: bool = True
+    #: Set on a compressed policy (:func:`workflows.sla.timescale.compress_policy`), whose rules have
+    #: lost their basis: the ``category:urgency`` pairs (``*`` for the default rule) whose real-time
+    #: resolution budget needs interim replies, decided before compression.
+    decided: tuple[str, ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, str):
+            data = {"threshold": data}
+        if isinstance(data, dict):
+            return _split_duration(data, "threshold", info, zero_needs_basis=True)
+        return data
+
+    def needed_for(self, budget: timedelta, working_time: bool, working_day: timedelta) -> bool:
+        """Does a resolution clock of ``budget`` (in its basis) need interim replies?"""
+        return _working_days(budget, working_time, working_day) > _working_days(
+            self.threshold, self.working_time, working_day
+        )
+
+
+def _working_days(amount: timedelta, working_time: bool, working_day: timedelta) -> float:
+    if working_time:
+        return amount / working_day
+    return amount / timedelta(days=1) * 5 / 7
+
+
+class UnitWorkPolicy(BaseModel):
+    """Work inside the unit: internal review per unit kind, clock recomputation after a correction,
+    interim replies. Absent from a policy (and from cases started before it existed): no review, no
+    interim replies, corrections recompute retroactively."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    review: dict[UnitKind, ReviewRule] = Field(default_factory=dict)
+    #: Per clock kind, how a running clock follows a correction (reclassify, set_urgency): a kind not
+    #: listed is recomputed ``retroactive``.
+    recompute: dict[ClockKind, RecomputeMode] = Field(default_factory=dict)
+    interim: InterimRule | None = None
+
+    def review_rule(self, kind: UnitKind) -> ReviewRule | None:
+        rule = self.review.get(kind)
+        return rule if rule is not None and rule.required else None
+
+    def recompute_mode(self, kind: ClockKind) -> RecomputeMode:
+        return self.recompute.get(kind, RecomputeMode.RETROACTIVE)
+
+
 class SlaPolicy(BaseModel):
-    """The whole SLA policy: one :class:`ClockPolicy` per :class:`ClockKind`."""
+    """The whole SLA policy: one :class:`ClockPolicy` per :class:`ClockKind` (the kinds in
+    :data:`OPTIONAL_CLOCK_KINDS` may be left out), and the work inside the unit."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -426,6 +503,7 @@ class SlaPolicy(BaseModel):
     description: str | None = None
     working_day: timedelta = DEFAULT_WORKING_DAY
     clocks: dict[ClockKind, ClockPolicy]
+    unit_work: UnitWorkPolicy | None = None
 
     @field_validator("working_day", mode="before")
     @classmethod
@@ -440,13 +518,53 @@ class SlaPolicy(BaseModel):
     @field_validator("clocks")
     @classmethod
     def _all_kinds(cls, v: dict[ClockKind, ClockPolicy]) -> dict[ClockKind, ClockPolicy]:
-        missing = [k.value for k in ClockKind if k not in v]
+        missing = [k.value for k in ClockKind if k not in v and k not in OPTIONAL_CLOCK_KINDS]
         if missing:
-            raise ValueError(
-                f"missing clock kind(s) {', '.join(missing)}; every kind "
-                f"({', '.join(k.value for k in ClockKind)}) must be defined"
-            )
-        return {k: v[k] for k in ClockKind}
+            required = ", ".join(k.value for k in ClockKind if k not in OPTIONAL_CLOCK_KINDS)
+            raise ValueError(f"missing clock kind(s) {', '.join(missing)}; every kind ({required}) must be defined")
+        return {k: v[k] for k in ClockKind if k in v}
+
+    @model_validator(mode="after")
+    def _unit_work_clocks(self) -> SlaPolicy:
+        uw = self.unit_work
+        if uw is None:
+            return self
+        if any(r.required for r in uw.review.values()) and ClockKind.REPLY_REVIEW not in self.clocks:
+            raise ValueError("unit_work.review requires a review: define clocks.reply_review (how long a review may take)")
+        if uw.interim is not None and ClockKind.INTERIM_REPLY not in self.clocks:
+            raise ValueError("unit_work.interim needs clocks.interim_reply (how often an interim reply is due)")
+        return self
+
+    def has_clock(self, kind: ClockKind) -> bool:
+        return kind in self.clocks
+
+    def review_rule(self, kind: UnitKind) -> ReviewRule | None:
+        """The internal review a unit of ``kind`` must pass before its reply resolves the case, or None."""
+        return self.unit_work.review_rule(kind) if self.unit_work is not None else None
+
+    def recompute_mode(self, kind: ClockKind) -> RecomputeMode:
+        return self.unit_work.recompute_mode(kind) if self.unit_work is not None else RecomputeMode.RETROACTIVE
+
+    def interim_needed(self, category: str | None, urgency: Urgency) -> bool:
+        """Does a case of ``category`` and ``urgency`` need interim replies (its resolution budget is
+        longer than the policy's threshold)?"""
+        uw = self.unit_work
+        if uw is None or uw.interim is None or ClockKind.INTERIM_REPLY not in self.clocks:
+            return False
+        if uw.interim.decided is not None:
+            cp = self.clocks[ClockKind.RESOLVE]
+            key = category if category is not None and category in cp.by_category else "*"
+            return f"{key}:{urgency.value}" in uw.interim.decided
+        rule = self.rule_for(ClockKind.RESOLVE, category, urgency)
+        return uw.interim.needed_for(rule.duration, rule.working_time, self.working_day)
+
+    def interim_decisions(self) -> tuple[str, ...]:
+        """Every ``category:urgency`` pair (``*`` for the default) that needs interim replies."""
+        cp = self.clocks[ClockKind.RESOLVE]
+        keys: list[str | None] = [None, *cp.by_category]
+        return tuple(
+            f"{k or '*'}:{u.value}" for k in keys for u in Urgency if self.interim_needed(k, u)
+        )
 
     @model_validator(mode="after")
     def _version(self) -> SlaPolicy:

@@ -92,12 +92,19 @@ def compress_policy(policy: SlaPolicy, seconds_per_hour: float) -> SlaPolicy:
     """
     scale = check_scale(seconds_per_hour)
     assert scale is not None
-    return policy.model_copy(
-        update={
-            "version": f"{policy.version}@{scale:g}s/h",
-            "clocks": {k: _compress_clock_policy(cp, scale) for k, cp in policy.clocks.items()},
-        }
-    )
+    update: dict[str, object] = {
+        "version": f"{policy.version}@{scale:g}s/h",
+        "clocks": {k: _compress_clock_policy(cp, scale) for k, cp in policy.clocks.items()},
+    }
+    uw = policy.unit_work
+    if uw is not None and uw.interim is not None:
+        # compressed rules all run on continuous time: decide who needs interim replies now, on the
+        # real budgets, and compress the threshold for display only
+        interim = uw.interim.model_copy(
+            update={"decided": policy.interim_decisions(), "threshold": compress(uw.interim.threshold, scale)}
+        )
+        update["unit_work"] = uw.model_copy(update={"interim": interim})
+    return policy.model_copy(update=update)
 
 
 def describe_scale(seconds_per_hour: float | None, working_day: timedelta = timedelta(hours=7)) -> str:
