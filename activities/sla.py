@@ -27,6 +27,7 @@ class SlaActivities:
         calendar: WorkCalendar,
         time_scale: float | None = None,
         departments: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
     ) -> None:
         """Args:
         policy: the SLA policy in force.
@@ -36,12 +37,17 @@ class SlaActivities:
             recorded in their SLA context for their whole life.
         departments: the city registry's department ids; new cases refuse to summon or be
             dispatched to any other (``None``: not checked).
+        categories: the city catalogue's category codes; new cases refuse to be reclassified to
+            any other (``None``: not checked).
         """
         scale = check_scale(time_scale)
         if scale is not None:
             policy = compress_policy(policy, scale)
         known = None if departments is None else tuple(sorted(set(departments)))
-        self._context = SlaContext(policy=policy, calendar=calendar, time_scale=scale, departments=known)
+        codes = None if categories is None else tuple(sorted(set(categories)))
+        self._context = SlaContext(
+            policy=policy, calendar=calendar, time_scale=scale, departments=known, categories=codes
+        )
 
     @property
     def context(self) -> SlaContext:

@@ -101,6 +101,7 @@ def build_worker(
     calendar: WorkCalendar | None = None,
     max_cached_workflows: int | None = None,
     departments: list[str] | None = None,
+    categories: list[str] | None = None,
 ) -> Worker:
     """The case worker: the case workflow, the publishing and SLA activities.
 
@@ -108,14 +109,21 @@ def build_worker(
     :mod:`workflows.sla.timescale`). The policy and calendar named by the settings are checked
     first (:func:`checked_policy`, :func:`checked_calendar`): an invalid one raises
     :class:`RefusedToStart`. New cases carry the city registry's departments (``departments``, by
-    default read from the registry) and refuse a dispatch or a whistle naming any other.
+    default read from the registry) and refuse a dispatch or a whistle naming any other; and its
+    categories (``categories``, read from the registry with the departments when neither is
+    given), refusing a reclassification to any other.
     """
     policy = policy or checked_policy(settings)
     calendar = calendar or checked_calendar(settings)
     publishing = PublishingActivities(sink or build_sink(settings))
     if departments is None:
-        departments = list(build_registry(settings).departments)
-    sla = SlaActivities(policy, calendar, time_scale=settings.sla_time_scale, departments=departments)
+        registry = build_registry(settings)
+        departments = list(registry.departments)
+        if categories is None:
+            categories = [cat.code for cat in registry.categories()]
+    sla = SlaActivities(
+        policy, calendar, time_scale=settings.sla_time_scale, departments=departments, categories=categories
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

@@ -63,6 +63,11 @@ WORKFLOW_NAME = "CaseWorkflow"
 PUBLISH_BATCH_MAX = 100
 #: Patch id of the local-activity publishing path and the kept SLA timer (see the module docstring).
 PATCH_LOCAL_PUBLISH = "local-publish-v1"
+#: Patch id of the work inside the unit that changes the lifecycle of existing actions: internal
+#: review before a reply resolves the case, interim replies on long cases, corrections recomputed by
+#: the policy's mode. Cases started before it run with ``SlaContext.unit_work`` off for their whole
+#: life, so their histories replay unchanged.
+PATCH_UNIT_WORK = "unit-work-v1"
 _PUBLISH_TIMEOUT = timedelta(seconds=30)  # above the Kafka sink's own bounded waits
 # The local attempt runs inside the workflow task, so updates wait for it: when the broker has just
 # gone away, give up after this long and hand the batch to the retried activity, instead of holding
@@ -92,6 +97,7 @@ class CaseWorkflow:
         self._ready = self._s.case.sla is not None
         self._changed = False
         self._published_sa: dict[str, object] = {}
+        self._unit_work_gated = False
         # what the update validator decided, reused by the handler when nothing changed in between
         self._decided: tuple[object, int, datetime, list[CaseEventBase]] | None = None
 
@@ -116,6 +122,7 @@ class CaseWorkflow:
             )
             self._s.case = self._s.case.model_copy(update={"sla": ctx})
             self._ready = True
+        self._gate_unit_work(legacy=True)
         publisher = asyncio.create_task(self._publish_loop_legacy())
         while True:
             case = self._s.case
@@ -149,7 +156,23 @@ class CaseWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
             )
             self._s.case = self._s.case.model_copy(update={"sla": shared_sla_context(ctx)})
+        self._gate_unit_work()
         self._ready = True
+
+    def _gate_unit_work(self, *, legacy: bool = False) -> None:
+        """Turn the work inside the unit off for a case started before ``unit-work-v1`` (once per run).
+
+        Called from the run and from handlers, never from a validator (``patched`` records a marker).
+        """
+        if self._unit_work_gated:
+            return
+        sla = self._s.case.sla
+        if sla is None:
+            return
+        self._unit_work_gated = True
+        if sla.unit_work and (legacy or not workflow.patched(PATCH_UNIT_WORK)):
+            self._s.case.sla = shared_sla_context(sla.model_copy(update={"unit_work": False}))
+            self._decided = None  # decided on the context before the gate
 
     def _all_published(self) -> bool:
         return self._s.published == len(self._s.timeline)
@@ -254,6 +277,7 @@ class CaseWorkflow:
         return decide(self._s.case, command, now)
 
     def _apply_command(self, command: CaseCommand) -> list[CaseEventBase]:
+        self._gate_unit_work()
         events = self._decide(command)
         if not events:
             return events

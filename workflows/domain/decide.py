@@ -757,7 +757,8 @@ def _submit_reply(d: _Decision, cmd: c.SubmitReply) -> None:
         )
     if s.pending_reply is not None:
         raise DomainError(
-            "review.pending", f"reply round {s.pending_reply.round} is waiting for the reviewer (approve_reply or send_back)"
+            "review.pending",
+            f"reply round {s.pending_reply.round} is waiting for the reviewer (approve_reply or send_back)",
         )
     _resolvable(s, cmd)
     d.emit(

@@ -530,7 +530,9 @@ class SlaPolicy(BaseModel):
         if uw is None:
             return self
         if any(r.required for r in uw.review.values()) and ClockKind.REPLY_REVIEW not in self.clocks:
-            raise ValueError("unit_work.review requires a review: define clocks.reply_review (how long a review may take)")
+            raise ValueError(
+                "unit_work.review requires a review: define clocks.reply_review (how long a review may take)"
+            )
         if uw.interim is not None and ClockKind.INTERIM_REPLY not in self.clocks:
             raise ValueError("unit_work.interim needs clocks.interim_reply (how often an interim reply is due)")
         return self
@@ -562,9 +564,7 @@ class SlaPolicy(BaseModel):
         """Every ``category:urgency`` pair (``*`` for the default) that needs interim replies."""
         cp = self.clocks[ClockKind.RESOLVE]
         keys: list[str | None] = [None, *cp.by_category]
-        return tuple(
-            f"{k or '*'}:{u.value}" for k in keys for u in Urgency if self.interim_needed(k, u)
-        )
+        return tuple(f"{k or '*'}:{u.value}" for k in keys for u in Urgency if self.interim_needed(k, u))
 
     @model_validator(mode="after")
     def _version(self) -> SlaPolicy:
