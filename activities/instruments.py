@@ -22,6 +22,13 @@ Metrics (all prefixed ``gridcase_``):
     (``street:S-1``, ``department:water``...).
 ``escalations_total{level, unit}``
     Escalation rungs raised (reminder 催办, supervision 督办, public_notice 通报) by unit.
+``replies_submitted_total{unit}`` / ``replies_sent_back_total{unit}`` / ``replies_approved_total{unit, approver}``
+    Internal review (审核签发): replies submitted, sent back to the handler, and signed off (by whom).
+``interim_replies_total{unit, on_time}``
+    Interim replies (阶段性答复) to the resident, on time or late.
+``corrections_total{kind, unit, category}``
+    Corrections by the hotline: ``reclassified`` (with the new category), ``urgency_changed``,
+    ``relocated``; ``unit`` is the unit handling the case then (``hotline`` before a dispatch).
 ``event_publish_latency_seconds``
     From an event's ``occurred_at`` to the broker's acknowledgement of its batch. Normally well under
     a second; it grows while the broker is unreachable (events wait in the workflow, in order).
@@ -43,10 +50,17 @@ from events.schemas import (
     CaseClosed,
     CaseEvent,
     CaseReceived,
+    CaseReclassified,
+    CaseRelocated,
     CaseReopened,
     EscalationRaised,
+    InterimReplied,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     SlaBreached,
     SlaWarningRaised,
+    UrgencyChanged,
 )
 
 CASES_OPENED = Counter("gridcase_cases_opened_total", "Cases opened (case.received), by intake channel.", ["channel"])
@@ -56,6 +70,23 @@ SLA_WARNINGS = Counter("gridcase_sla_warnings_total", "SLA warnings raised, by c
 SLA_BREACHES = Counter("gridcase_sla_breaches_total", "SLA breaches, by clock kind and unit.", ["clock", "unit"])
 ESCALATIONS = Counter(
     "gridcase_escalations_total", "Escalation rungs raised (催办, 督办, 通报), by level and unit.", ["level", "unit"]
+)
+REPLIES_SUBMITTED = Counter(
+    "gridcase_replies_submitted_total", "Replies submitted for internal review (报审), by unit.", ["unit"]
+)
+REPLIES_APPROVED = Counter(
+    "gridcase_replies_approved_total", "Replies signed off (审核签发), by unit and approver.", ["unit", "approver"]
+)
+REPLIES_SENT_BACK = Counter(
+    "gridcase_replies_sent_back_total", "Replies sent back to the handler (退回重办), by unit.", ["unit"]
+)
+INTERIM_REPLIES = Counter(
+    "gridcase_interim_replies_total", "Interim replies (阶段性答复), by unit and on time or late.", ["unit", "on_time"]
+)
+CORRECTIONS = Counter(
+    "gridcase_corrections_total",
+    "Corrections by the hotline (改类, 加急/降级, 改址), by kind, unit handling the case and category.",
+    ["kind", "unit", "category"],
 )
 PUBLISH_LATENCY = Histogram(
     "gridcase_event_publish_latency_seconds",
@@ -112,9 +143,30 @@ class PublishedEventMetrics:
                 SLA_BREACHES.labels(clock=event.kind.value, unit=event.unit.key()).inc()
             elif isinstance(event, EscalationRaised):
                 ESCALATIONS.labels(level=event.level.value, unit=event.unit.key()).inc()
+            elif isinstance(event, ReplySubmitted):
+                REPLIES_SUBMITTED.labels(unit=event.unit.key()).inc()
+            elif isinstance(event, ReplyApproved):
+                REPLIES_APPROVED.labels(unit=event.unit.key(), approver=event.approved_by).inc()
+            elif isinstance(event, ReplySentBack):
+                REPLIES_SENT_BACK.labels(unit=event.unit.key()).inc()
+            elif isinstance(event, InterimReplied):
+                INTERIM_REPLIES.labels(unit=event.unit.key(), on_time=str(event.on_time).lower()).inc()
+            elif isinstance(event, CaseReclassified | UrgencyChanged | CaseRelocated):
+                _count_correction(event)
         if events:
             LAST_PUBLISHED.set(time.time())
         return len(fresh)
+
+
+_CORRECTION_KIND = {CaseReclassified: "reclassified", UrgencyChanged: "urgency_changed", CaseRelocated: "relocated"}
+
+
+def _count_correction(event: CaseReclassified | UrgencyChanged | CaseRelocated) -> None:
+    """A correction, counted under the unit that had the case and the category it ended in."""
+    category = event.category if isinstance(event, CaseReclassified) else ""
+    CORRECTIONS.labels(
+        kind=_CORRECTION_KIND[type(event)], unit=event.unit.key() if event.unit else "hotline", category=category
+    ).inc()
 
 
 #: The process-wide instance the publishing activity uses by default.

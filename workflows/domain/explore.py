@@ -32,7 +32,7 @@ from workflows.domain.commands import command_name
 from workflows.domain.decide import decide
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import evolve_all
-from workflows.domain.state import CaseState, CaseStatus, SlaContext
+from workflows.domain.state import UNIT_ROLE, CaseState, CaseStatus, SlaContext
 
 LOCATION = Location(grid_id="G-101", community_id="C-10", street_id="S-1", district_id="D-1", address="青城花园")
 #: Another grid of the same street: relocating there recalls a case from its grid, not from its street.
@@ -42,7 +42,7 @@ GRID_WORKER = Actor(role=Role.GRID_WORKER, person_id="gw-1", unit_id="G-101")
 SUPERVISOR = Actor(role=Role.SUPERVISOR, person_id="sv-1", unit_id="D-1")
 DEPARTMENTS = ("environment", "urban-management", "housing")
 
-_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+_ROLE = UNIT_ROLE
 
 
 def unit_actor(unit: UnitRef) -> Actor:

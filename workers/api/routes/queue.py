@@ -66,7 +66,7 @@ from workers.api.errors import ApiError, invalid_fields, responses
 from workers.api.users import USER_ID_RE
 from workers.api.views import SlaState
 from workflows.domain.registry import CityRegistry, RegistryError
-from workflows.domain.state import CaseStatus
+from workflows.domain.state import ROLE_UNIT, CaseStatus
 
 router = APIRouter(tags=["queue"])
 
@@ -91,7 +91,7 @@ HOTLINE_STEPS = (
     CaseStatus.CALLED_BACK.value,
 )
 
-_UNIT_KIND = {Role.STREET: UnitKind.STREET, Role.GRID_WORKER: UnitKind.GRID, Role.DEPARTMENT: UnitKind.DEPARTMENT}
+_UNIT_KIND = ROLE_UNIT
 _RANK = {SlaState.BREACHED: 3, SlaState.WARNED: 2, SlaState.ON_TIME: 1, SlaState.PAUSED: 0}
 
 Reason = Literal["handling", "summoned", "to_verify", "hotline"]
