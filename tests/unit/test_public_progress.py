@@ -14,10 +14,27 @@ from datetime import date, timedelta
 
 import pytest
 
-from events.base import Actor, Role, UnitKind, UnitRef
-from events.schemas import Channel, ClockKind, Rating, ResidentContact, ReturnReason, ReviewDecision
+from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
+from events.schemas import (
+    CaseReclassified,
+    CaseRelocated,
+    Channel,
+    ClockKind,
+    ClockRecomputed,
+    InterimReplied,
+    Location,
+    Rating,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
+    ResidentContact,
+    ReturnReason,
+    ReviewDecision,
+    Urgency,
+    UrgencyChanged,
+)
 from tests.unit.domain_helpers import LOCATION, Case, at
-from workers.api.progress import expected, progress, rating_open, status_words, steps
+from workers.api.progress import expected, local_date, progress, rating_open, status_words, steps
 from workflows.domain import commands as c
 from workflows.domain.available import available_actions
 from workflows.domain.decide import decide, resident_person_id
@@ -28,10 +45,23 @@ from workflows.domain.state import CaseStatus
 
 RESIDENT_NAME = "欧阳娜娜"
 PHONE = "13987654321"
-STAFF = ("王建国", "李秀英", "赵志强", "孙丽华", "周振宇")
+STAFF = ("王建国", "李秀英", "赵志强", "孙丽华", "周振宇", "吴国平")
 NOTE = "内部备注：联系王建国13700001111，勿外传"
 STREET = UnitRef(kind=UnitKind.STREET, id="S-1")
-NAMES = {"street:S-1": "新华街道", "department:environment": "环境局", "department:housing": "住建局"}
+ENV_UNIT = UnitRef(kind=UnitKind.DEPARTMENT, id="environment")
+NAMES = {
+    "street:S-1": "新华街道",
+    "department:environment": "环境局",
+    "department:housing": "住建局",
+    "category:noise": "噪音扰民",
+    "category:illegal-construction": "违法建设",
+}
+#: An interim reply (阶段性答复): written for the resident, so it reaches the page as it is.
+INTERIM_TEXT = "已约谈施工方，预计本月底前完成整改"
+#: A corrected place: another street's grid, with an address that names the resident.
+ELSEWHERE = Location(
+    grid_id="G-201", community_id="C-20", street_id="S-2", district_id="D-1", address=f"{RESIDENT_NAME}家楼下"
+)
 #: What a resident must never read: names, phones, ids of people and units, notes, reasons, results.
 SECRETS = (
     RESIDENT_NAME,
@@ -52,6 +82,11 @@ SECRETS = (
     "environment",
     "housing",
     "resident-r1",
+    "env-chief",
+    "G-201",
+    "C-20",
+    "S-2",
+    "家楼下",
 )
 
 DISPATCHER = Actor(role=Role.DISPATCHER, person_id="op-7", name=STAFF[0])
@@ -59,16 +94,23 @@ STREET_ACTOR = Actor(role=Role.STREET, person_id="street-staff", unit_id="S-1", 
 ENV = Actor(role=Role.DEPARTMENT, person_id="env-staff", unit_id="environment", name=STAFF[2])
 GRID = Actor(role=Role.GRID_WORKER, person_id="gw-9", unit_id="G-101", name=STAFF[3])
 SUPERVISOR = Actor(role=Role.SUPERVISOR, person_id="sv-2", unit_id="D-1", name=STAFF[4])
+ENV_REVIEWER = Actor(role=Role.DEPARTMENT, person_id="env-chief", unit_id="environment", name=STAFF[5])
 
 
-def opened(case_id: str = "C1", channel: Channel = Channel.HOTLINE) -> Case:
+def opened(
+    case_id: str = "C1",
+    channel: Channel = Channel.HOTLINE,
+    category: str = "noise",
+    urgency: Urgency = Urgency.ORDINARY,
+) -> Case:
     k = Case(case_id)
     k.do(
         c.OpenCase(
             actor=DISPATCHER,
             case_id=case_id,
             channel=channel,
-            category="noise",
+            category=category,
+            urgency=urgency,
             title=f"{RESIDENT_NAME}投诉噪音",
             description=f"{RESIDENT_NAME}（电话{PHONE}）反映{NOTE}",
             location=LOCATION,
@@ -121,9 +163,14 @@ def closed(k: Case) -> Case:
     return k
 
 
-def through(*steps_: Callable[[Case], Case], channel: Channel = Channel.HOTLINE) -> Callable[[], Case]:
+def through(
+    *steps_: Callable[[Case], Case],
+    channel: Channel = Channel.HOTLINE,
+    category: str = "noise",
+    urgency: Urgency = Urgency.ORDINARY,
+) -> Callable[[], Case]:
     def build() -> Case:
-        k = opened(channel=channel)
+        k = opened(channel=channel, category=category, urgency=urgency)
         for s in steps_:
             k = s(k)
         return k
@@ -183,6 +230,66 @@ def supervised(k: Case) -> Case:
     return k
 
 
+def to_department(k: Case) -> Case:
+    k.later().do(c.DispatchCase(actor=DISPATCHER, unit=ENV_UNIT, note=NOTE))
+    k.later().do(c.AcceptCase(actor=ENV))
+    k.later().do(c.ContactResident(actor=ENV, note=NOTE))
+    return k
+
+
+def submitted(k: Case) -> Case:
+    k.later().do(c.SubmitReply(actor=ENV, notes=NOTE, evidence=[f"{NOTE}.jpg"]))
+    return k
+
+
+def sent_back(k: Case) -> Case:
+    k.later().do(c.SendBack(actor=ENV_REVIEWER, reason=NOTE))
+    return k
+
+
+def approved(k: Case) -> Case:
+    k.later().do(c.ApproveReply(actor=ENV_REVIEWER, note=NOTE))
+    return k
+
+
+def interim_replied(k: Case) -> Case:
+    k.later().do(c.InterimReply(actor=STREET_ACTOR, text=INTERIM_TEXT))
+    k.later(3 * 24 * 60).do(c.InterimReply(actor=STREET_ACTOR, text=f"  {INTERIM_TEXT}（续）\n"))
+    return k
+
+
+def reclassified(k: Case) -> Case:
+    k.later().do(c.Reclassify(actor=DISPATCHER, category="illegal-construction", reason=NOTE))
+    return k
+
+
+def made_urgent(k: Case) -> Case:
+    k.later().do(c.SetUrgency(actor=DISPATCHER, urgency=Urgency.URGENT, reason=NOTE))
+    return k
+
+
+def made_ordinary(k: Case) -> Case:
+    k.later().do(c.SetUrgency(actor=DISPATCHER, urgency=Urgency.ORDINARY, reason=NOTE))
+    return k
+
+
+def readdressed(k: Case) -> Case:
+    assert k.state.location is not None
+    k.later().do(
+        c.Relocate(
+            actor=DISPATCHER,
+            location=k.state.location.model_copy(update={"address": f"{RESIDENT_NAME}家楼下"}),
+            reason=NOTE,
+        )
+    )
+    return k
+
+
+def moved_away(k: Case) -> Case:
+    k.later().do(c.Relocate(actor=DISPATCHER, location=ELSEWHERE, reason=NOTE))
+    return k
+
+
 def breached(k: Case) -> Case:
     k.tick(k.now + timedelta(days=30))  # every clock breached, the whole ladder fired
     return k
@@ -216,6 +323,17 @@ CASES: dict[str, Callable[[], Case]] = {
     "closed-terminated": through(registered, dispatched, terminated),
     "merged": through(merged),
     "web": through(registered, dispatched, handling, resolved, verified, channel=Channel.WEB),
+    # internal review (审核签发), interim replies (阶段性答复), corrections (改类, 加急 / 降级, 改址)
+    "handling-review": through(registered, to_department, submitted),
+    "handling-sent_back": through(registered, to_department, submitted, sent_back),
+    "resolved-approved": through(registered, to_department, submitted, sent_back, submitted, approved),
+    "handling-interim": through(registered, dispatched, handling, interim_replied, category="illegal-construction"),
+    "handling-reclassified": through(registered, dispatched, handling, reclassified),
+    "handling-urgent": through(registered, dispatched, handling, made_urgent),
+    "handling-ordinary": through(registered, dispatched, handling, made_ordinary, urgency=Urgency.URGENT),
+    "handling-readdressed": through(registered, dispatched, handling, readdressed),
+    "registered-recalled": through(registered, dispatched, handling, moved_away),
+    "received-readdressed": through(readdressed),
 }
 
 
@@ -297,6 +415,8 @@ def test_two_clocks_paused_at_once_are_one_step() -> None:
         ("resolved", ClockKind.VERIFY),
         ("verified", ClockKind.CALLBACK),
         ("handling-reopened", ClockKind.RESOLVE),
+        ("handling-review", ClockKind.RESOLVE),  # the review and interim clocks run beside it
+        ("handling-interim", ClockKind.RESOLVE),
     ],
 )
 def test_the_expected_date_is_the_running_clocks_due_date(name: str, kind: ClockKind) -> None:
@@ -315,7 +435,9 @@ def test_an_extension_moves_the_expected_date() -> None:
     assert after.due_date > before.due_date
 
 
-@pytest.mark.parametrize("name", ["received", "registered", "shelved", "closed", "rejected", "merged"])
+@pytest.mark.parametrize(
+    "name", ["received", "registered", "shelved", "closed", "rejected", "merged", "registered-recalled"]
+)
 def test_no_date_without_a_running_clock(name: str) -> None:
     assert expected(CASES[name]().state) is None
 
@@ -422,3 +544,102 @@ def test_a_patrol_case_has_no_resident_to_rate() -> None:
     )
     assert resident_person_id(k.state) == "public:P1"
     assert not rating_open(k.state)
+
+
+# --- internal review, interim replies, corrections ------------------------------------------------
+
+#: The events of the work inside the unit and of the hotline's corrections, and the kinds of step
+#: each reads as on the resident's page (a recomputed clock only when it is the resolution deadline).
+NEW_EVENTS: dict[type[CaseEventBase], set[str]] = {
+    ReplySubmitted: {"reply_submitted"},
+    ReplySentBack: {"reply_sent_back"},
+    ReplyApproved: {"reply_approved"},
+    InterimReplied: {"interim_reply"},
+    CaseReclassified: {"reclassified"},
+    UrgencyChanged: {"urgency_raised", "urgency_lowered"},
+    CaseRelocated: {"relocated"},
+    ClockRecomputed: {"deadline_changed"},
+}
+
+
+@pytest.mark.parametrize("cls", list(NEW_EVENTS), ids=lambda cls: cls.__name__)
+def test_every_new_event_is_reached_here_and_read_as_its_step(cls: type[CaseEventBase]) -> None:
+    found = [e for build in CASES.values() for e in build().events if isinstance(e, cls)]
+    assert found, f"no case of CASES has a {cls.__name__}: the leak test does not see it"
+    kinds: set[str] = set()
+    for event in found:
+        said = steps([event], NAMES)
+        if isinstance(event, ClockRecomputed) and event.kind != ClockKind.RESOLVE:
+            assert said == []  # the other deadlines are the offices' own
+            continue
+        assert len(said) == 1 and said[0].kind in NEW_EVENTS[cls]
+        assert said[0].zh and said[0].en and said[0].zh != said[0].en
+        kinds.add(said[0].kind)
+    assert kinds == NEW_EVENTS[cls]
+
+
+def test_the_interim_reply_reaches_the_resident_in_its_own_words() -> None:
+    k = CASES["handling-interim"]()
+    replies = [s for s in steps(k.events, NAMES) if s.kind == "interim_reply"]
+    assert [s.zh for s in replies] == [
+        f"新华街道 阶段性答复（第 1 次）：{INTERIM_TEXT}",
+        f"新华街道 阶段性答复（第 2 次）：{INTERIM_TEXT}（续）",
+    ]
+    assert [s.en for s in replies] == [
+        f"interim reply #1 from 新华街道: {INTERIM_TEXT}",
+        f"interim reply #2 from 新华街道: {INTERIM_TEXT}（续）",
+    ]
+    unnamed = [s.zh for s in steps(k.events, {}) if s.kind == "interim_reply"]
+    assert all(t.startswith("承办单位 阶段性答复") for t in unnamed) and len(unnamed) == 2
+    assert INTERIM_TEXT in _texts(k)
+
+
+def test_the_review_is_told_without_who_reviewed_or_why() -> None:
+    k = CASES["resolved-approved"]()
+    kinds = [s.kind for s in steps(k.events, NAMES)]
+    after_contact = kinds[kinds.index("contacted") + 1 :]
+    assert after_contact == ["reply_submitted", "reply_sent_back", "reply_submitted", "reply_approved", "resolved"]
+    assert status_words(CASES["handling-review"]().state).zh == "办理结果审核中"
+    assert status_words(CASES["handling-sent_back"]().state).zh == "正在办理"  # back with the handler
+    assert k.state.status == CaseStatus.RESOLVED and k.state.approved_by == ENV_REVIEWER.person_id
+    assert ENV_REVIEWER.person_id not in _texts(k) and STAFF[5] not in _texts(k)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("handling-reclassified", "reclassified"),
+        ("handling-urgent", "urgency_raised"),
+        ("handling-ordinary", "urgency_lowered"),
+    ],
+)
+def test_a_correction_is_a_step_and_its_new_deadline_the_expected_date(name: str, kind: str) -> None:
+    k = CASES[name]()
+    said = steps(k.events, NAMES)
+    assert kind in [s.kind for s in said]
+    (moved,) = [e for e in k.events if isinstance(e, ClockRecomputed) and e.kind == ClockKind.RESOLVE]
+    (step,) = [s for s in said if s.kind == "deadline_changed"]
+    assert ("延长" in step.zh) == (moved.due_at > moved.previous_due_at)
+    assert ("缩短" in step.zh) == (moved.due_at < moved.previous_due_at)
+    e = expected(k.state)
+    assert e is not None and e.kind == ClockKind.RESOLVE and e.due_date == local_date(moved.due_at)
+
+
+def test_a_reclassification_names_the_new_category_from_the_catalogue_or_nothing() -> None:
+    k = CASES["handling-reclassified"]()
+    (named,) = [s for s in steps(k.events, NAMES) if s.kind == "reclassified"]
+    assert named.zh == "诉求类别已更正为「违法建设」"
+    (bare,) = [s for s in steps(k.events, {}) if s.kind == "reclassified"]
+    assert bare.zh == "诉求类别已更正" and "illegal-construction" not in bare.zh + bare.en
+
+
+def test_a_relocation_says_the_place_was_corrected_and_a_recall_that_the_unit_is_chosen_again() -> None:
+    kept = CASES["handling-readdressed"]()
+    assert kept.state.status == CaseStatus.HANDLING
+    assert [s.zh for s in steps(kept.events, NAMES) if s.kind == "relocated"] == ["诉求地点已更正"]
+    recalled = CASES["registered-recalled"]()
+    assert recalled.state.status == CaseStatus.REGISTERED and recalled.state.unit is None
+    said = steps(recalled.events, NAMES)
+    assert said[-1].kind == "relocated" and said[-1].zh == "诉求地点已更正，正在重新确定承办单位"
+    assert status_words(recalled.state).zh == "已立案，正在确定承办单位"
+    assert expected(recalled.state) is None  # the unit's clocks went with it

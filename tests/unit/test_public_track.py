@@ -140,7 +140,7 @@ def test_the_rating_is_accepted_only_when_the_callback_is_due(api: Api) -> None:
     body = r.json()
     assert body["status"] == "called_back" and body["rating"] == "basically_satisfied" and not body["rating_open"]
     sent = api.cases.sent[-1]
-    assert sent.actor.role == "resident" and sent.actor.person_id == f"public:{cid}"  # type: ignore[attr-defined]
+    assert sent.actor.role == "resident" and sent.actor.person_id == f"public:{cid}"
     assert sent.comment == "谢谢" and sent.resolved is True  # type: ignore[attr-defined]
     again = rate(api, cid, "5678")
     assert again.status_code == 409 and again.json()["rule"] == "rating.not_open"
@@ -202,3 +202,90 @@ def test_the_limiter_forgets_the_oldest_keys_beyond_its_bound() -> None:
     for key in "abcd":
         lim.fail(key)
     assert lim.retry_after("a") is None and lim.retry_after("d") is not None
+
+
+# --- internal review, interim replies, corrections ------------------------------------------------
+
+#: A reason or note of the staff's own: never on the resident's page.
+INTERNAL = "内部：承办人敷衍，联系张三"
+
+
+def _handling(api: Api, cid: str, unit: dict[str, str], user: str) -> None:
+    for who, action, body in [
+        ("op-1", "register", {}),
+        ("op-1", "dispatch", {"unit": unit}),
+        (user, "accept", {}),
+        (user, "contact", {"note": INTERNAL}),
+    ]:
+        r = api.act(cid, action, body, user=who)
+        assert r.status_code == 200, r.text
+
+
+def _page(api: Api, cid: str) -> tuple[Any, str]:
+    r = track(api, cid, "5678")
+    assert r.status_code == 200, r.text
+    return r.json(), json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_the_review_reaches_the_page_without_the_reviewer_the_notes_or_the_reason(api: Api) -> None:
+    from events.base import Actor, Role
+    from workflows.domain import commands as c
+
+    cid = api.open()
+    _handling(api, cid, {"kind": "department", "id": "environment"}, "env-1")
+    assert api.act(cid, "submit-reply", {"notes": INTERNAL}, user="env-1").status_code == 200
+    body, text = _page(api, cid)
+    assert body["status"] == "handling" and body["status_zh"] == "办理结果审核中"
+    assert body["steps"][-1]["kind"] == "reply_submitted"
+    reviewer = Actor(role=Role.DEPARTMENT, person_id="env-chief", unit_id="environment", name="吴国平")
+    api.cases._apply(cid, c.SendBack(actor=reviewer, reason=INTERNAL))
+    assert api.act(cid, "submit-reply", {"notes": INTERNAL}, user="env-1").status_code == 200
+    api.cases._apply(cid, c.ApproveReply(actor=reviewer, note=INTERNAL))
+    body, text = _page(api, cid)
+    kinds = [s["kind"] for s in body["steps"]]
+    assert kinds[kinds.index("contacted") + 1 :] == [
+        "reply_submitted",
+        "reply_sent_back",
+        "reply_submitted",
+        "reply_approved",
+        "resolved",
+    ]
+    assert body["status"] == "resolved" and body["expected"]["kind"] == "verify"
+    for secret in ("内部", "张三", "env-1", "env-chief", "吴国平", "environment", PHONE):
+        assert secret not in text, secret
+
+
+def test_the_interim_reply_reaches_the_resident_as_written(api: Api) -> None:
+    cid = api.open(category="illegal-construction")
+    _handling(api, cid, {"kind": "street", "id": "S-1"}, "street-1")
+    r = api.act(cid, "interim-reply", {"text": "已约谈施工方，本月底前完成整改"}, user="street-1")
+    assert r.status_code == 200, r.text
+    body, text = _page(api, cid)
+    (step,) = [s for s in body["steps"] if s["kind"] == "interim_reply"]
+    assert step["text_zh"].endswith("阶段性答复（第 1 次）：已约谈施工方，本月底前完成整改")
+    assert step["text_en"].startswith("interim reply #1 from ")
+    assert body["expected"]["kind"] == "resolve"  # the resolution date, not the next interim reply
+    assert "内部" not in text and "张三" not in text and "street-1" not in text
+
+
+def test_corrections_reach_the_page_as_fixed_words(api: Api) -> None:
+    cid = api.open()
+    _handling(api, cid, {"kind": "street", "id": "S-1"}, "street-1")
+    before, _ = _page(api, cid)
+    for action, body in [
+        ("set-urgency", {"urgency": "urgent", "reason": INTERNAL}),
+        ("reclassify", {"category": "illegal-construction", "reason": INTERNAL}),
+    ]:
+        r = api.act(cid, action, body)
+        assert r.status_code == 200, r.text
+    after, text = _page(api, cid)
+    kinds = [s["kind"] for s in after["steps"]]
+    assert {"urgency_raised", "reclassified", "deadline_changed"} <= set(kinds)
+    assert after["expected"]["due_date"] < before["expected"]["due_date"]  # urgent: due sooner
+    assert "内部" not in text and "张三" not in text
+    moved = api.act(cid, "relocate", {"location": {"grid_id": "G-201", "address": "张三家楼下"}, "reason": INTERNAL})
+    assert moved.status_code == 200, moved.text
+    body, text = _page(api, cid)
+    assert body["status"] == "registered" and body["steps"][-1]["kind"] == "relocated"
+    assert body["expected"] is None
+    assert "张三" not in text and "G-201" not in text and "内部" not in text

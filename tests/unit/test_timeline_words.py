@@ -26,8 +26,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -40,6 +42,7 @@ from events.schemas import (
     ClockKind,
     ClockOutcome,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     ClockStarted,
     ClockStopped,
@@ -51,8 +54,13 @@ from events.schemas import (
     EscalationRaised,
     ExtensionDecided,
     ExtensionRequested,
+    InterimReplied,
     Location,
     Rating,
+    RecomputeMode,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContact,
     ResidentContacted,
     ReturnReason,
@@ -62,15 +70,28 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     Urgency,
+    UrgencyChanged,
     WhistleBlown,
     WhistleTask,
 )
+from events.times import city_time
 from tests.unit import domain_helpers as h
 from tests.unit.domain_helpers import Case
 from tests.unit.test_exhaustive import match_arms
-from workers.api.timeline_words import Tone, describe, span, timeline_words, unit_keys
+from workers.api.timeline_words import (
+    CLOCK_EN,
+    CLOCK_ZH,
+    RECOMPUTE_EN,
+    RECOMPUTE_ZH,
+    Tone,
+    describe,
+    span,
+    timeline_words,
+    unit_keys,
+)
 from workers.api.views import case_view, name_keys
 from workflows.domain import commands as c
+from workflows.domain.explore import reviewer_actor
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 HOTLINE = Actor(role=Role.DISPATCHER, person_id="op-1")
@@ -90,6 +111,7 @@ NAMES = {
     "category:noise": "噪声扰民",
 }
 LOCATION = Location(grid_id="G-1", community_id="C-1", street_id="S-1", district_id="D-1")
+ELSEWHERE = Location(grid_id="G-2", community_id="C-2", street_id="S-2", district_id="D-1", address="东河路 8 号")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -179,6 +201,47 @@ SAMPLES: dict[type[CaseEventBase], Callable[[], CaseEventBase]] = {
     ),
     SlaBreached: lambda: SlaBreached(**base(30, SYSTEM), **clock(), due_at=T0),
     EscalationRaised: lambda: EscalationRaised(**base(31, SYSTEM), **clock(), level=EscalationLevel.SUPERVISION),
+    ReplySubmitted: lambda: ReplySubmitted(
+        **base(32, ENV), unit=ENV_UNIT, notes="已责令停工", evidence=["photo-1"], submitted_by="env-1", round=1
+    ),
+    ReplyApproved: lambda: ReplyApproved(
+        **base(33, ENV), unit=ENV_UNIT, approved_by="env-2", submitted_by="env-1", round=1, note="同意"
+    ),
+    ReplySentBack: lambda: ReplySentBack(
+        **base(34, ENV),
+        unit=ENV_UNIT,
+        sent_back_by="env-2",
+        submitted_by="env-1",
+        round=1,
+        reason="缺少照片",
+        sent_back_count=1,
+    ),
+    InterimReplied: lambda: InterimReplied(
+        **base(35, ENV),
+        unit=ENV_UNIT,
+        text="已约谈施工方",
+        number=1,
+        due_at=T0 + timedelta(days=3),  # due after it
+    ),
+    CaseReclassified: lambda: CaseReclassified(
+        **base(36), previous_category="noise", category="illegal-construction", reason="实为违建", unit=STREET
+    ),
+    UrgencyChanged: lambda: UrgencyChanged(
+        **base(37), previous_urgency=Urgency.ORDINARY, urgency=Urgency.URGENT, reason="影响通行", unit=STREET
+    ),
+    CaseRelocated: lambda: CaseRelocated(
+        **base(38), previous_location=LOCATION, location=ELSEWHERE, reason="地址有误", unit=STREET, recalled=True
+    ),
+    ClockRecomputed: lambda: ClockRecomputed(
+        **base(39, SYSTEM),
+        **clock(ClockKind.RESOLVE, STREET),
+        mode=RecomputeMode.RETROACTIVE,
+        previous_due_at=T0 + timedelta(days=7),
+        due_at=T0 + timedelta(days=1),
+        budget=timedelta(days=1),
+        working_time=False,
+        cause="case.urgency_changed",
+    ),
 }
 
 
@@ -388,3 +451,169 @@ def test_the_case_view_has_names_and_words_and_keeps_personal_data_out() -> None
     bare = case_view(case.state, events, Principal("op-1", Role.DISPATCHER))
     assert bare.place is not None and bare.place.street_name is None and bare.names == {}
     assert bare.timeline[0].text_zh.startswith("12345 热线 受理诉求")
+
+
+# --- internal review, interim replies, corrections ------------------------------------------------
+
+
+def test_every_clock_kind_and_recompute_mode_has_words() -> None:
+    assert set(CLOCK_ZH) == set(CLOCK_EN) == set(ClockKind)
+    assert set(RECOMPUTE_ZH) == set(RECOMPUTE_EN) == set(RecomputeMode)
+    assert len(set(RECOMPUTE_ZH.values())) == len(set(RECOMPUTE_EN.values())) == len(RecomputeMode)
+    for kind in ClockKind:
+        started = ClockStarted(
+            **base(1, SYSTEM),
+            **clock(kind),
+            due_at=T0 + timedelta(hours=1),
+            budget=timedelta(hours=1),
+            working_time=True,
+        )
+        (w,) = timeline_words([started], NAMES)
+        assert f"生态环境分局 {CLOCK_ZH[kind]}时限开始" in w.zh and f"the {CLOCK_EN[kind]} clock" in w.en.lower()
+
+
+@pytest.mark.parametrize("mode", list(RecomputeMode))
+@pytest.mark.parametrize("cause", ["case.reclassified", "case.urgency_changed"])
+@pytest.mark.parametrize(
+    ("before", "after"), [(timedelta(days=7), timedelta(days=1)), (timedelta(hours=3), timedelta(days=15))]
+)
+def test_a_recomputed_clock_shows_both_deadlines_its_mode_and_moves_the_verdict(
+    mode: RecomputeMode, cause: str, before: timedelta, after: timedelta
+) -> None:
+    kind, unit = ClockKind.RESOLVE, STREET
+    started = ClockStarted(
+        **base(1, SYSTEM), **clock(kind, unit), due_at=T0 + before, budget=before, working_time=False
+    )
+    recomputed = ClockRecomputed(
+        **base(2, SYSTEM, T0 + timedelta(minutes=5)),
+        **clock(kind, unit),
+        mode=mode,
+        previous_due_at=T0 + before,
+        due_at=T0 + after,
+        budget=after,
+        working_time=False,
+        cause=cause,
+    )
+    done_at = T0 + after + timedelta(hours=2)  # two hours after the new deadline
+    resolved = CaseResolved(**base(3, STREET_ACTOR, done_at), unit=unit, notes="已处理")
+    stopped = ClockStopped(**base(4, SYSTEM, done_at), **clock(kind, unit), outcome=ClockOutcome.LATE)
+    _, w, r, _ = timeline_words([started, recomputed, resolved, stopped], NAMES)
+    old, new = (city_time(T0 + d, "%m-%d %H:%M") for d in (before, after))
+    assert f"{old} 到期 → {new} 到期" in w.zh and f"due {old} → {new}" in w.en
+    assert RECOMPUTE_ZH[mode] in w.zh and RECOMPUTE_EN[mode] in w.en
+    assert ("改类" if cause == "case.reclassified" else "紧急程度调整") in w.zh
+    assert w.zh.startswith("泰结街道 办结时限") and w.en.startswith("The resolution clock of 泰结街道")
+    assert f"（{span(after.total_seconds())}）" in w.zh and not w.minor
+    assert r.zh == "泰结街道 办结：已处理 — 超时 2 小时"  # late against the recomputed deadline
+
+
+def _department_case(category: str = "noise") -> Case:
+    case = Case().open_hotline(category=category)
+    case.do(c.RegisterCase(actor=h.DISPATCHER))
+    case.do(c.DispatchCase(actor=h.DISPATCHER, unit=ENV_UNIT))
+    case.later().do(c.AcceptCase(actor=h.dept_actor("environment")))
+    case.later().do(c.ContactResident(actor=h.dept_actor("environment")))
+    return case
+
+
+def _said(case: Case, names: Mapping[str, str] = NAMES) -> list[str]:
+    return [w.zh for w in timeline_words(case.events, names) if not w.minor]
+
+
+@pytest.mark.parametrize(("review_minutes", "late"), [(10, False), (3 * 24 * 60, True)])
+def test_a_review_tells_its_rounds_its_send_backs_and_the_sign_off(review_minutes: int, late: bool) -> None:
+    case = _department_case()
+    handler, reviewer = h.dept_actor("environment"), reviewer_actor(ENV_UNIT)
+    case.later().do(c.SubmitReply(actor=handler, notes="已责令停工"))
+    case.later().do(c.SendBack(actor=reviewer, reason="缺少照片"))
+    case.later().do(c.SubmitReply(actor=handler, notes="已责令停工，附照片", evidence=["photo-1"]))
+    case.later(review_minutes).do(c.ApproveReply(actor=reviewer, note="同意"))
+    said = _said(case)
+    assert "生态环境分局 报审（第 1 轮）：已责令停工" in said
+    assert "生态环境分局 退回重办（第 1 轮，累计退回 1 次）：缺少照片 — 按时" in said
+    assert "生态环境分局 报审（第 2 轮）：已责令停工，附照片" in said
+    approved = next(t for t in said if t.startswith("生态环境分局 审核签发（第 2 轮）：同意"))
+    assert ("— 超时" in approved) == late and ("— 按时" in approved) == (not late)
+    # the sign-off is followed by the resolution, with the reply's notes and its own verdict
+    assert said.index(approved) < next(
+        i for i, t in enumerate(said) if t.startswith("生态环境分局 办结：已责令停工，附照片")
+    )
+    en = [w.en for w in timeline_words(case.events, NAMES)]
+    assert any(
+        t.startswith("生态环境分局 sent the reply back for more work (round 1; sent back 1 time so far)") for t in en
+    )
+    assert any(t.startswith("生态环境分局 signed the reply off (round 2)") for t in en)
+
+
+def test_interim_replies_are_numbered_and_judged_against_their_due_time() -> None:
+    case = Case().open_hotline(category="illegal-construction").to_street_handling()
+    case.later().do(c.InterimReply(actor=h.STREET_ACTOR, text="已约谈施工方"))
+    case.later(7 * 24 * 60).do(c.InterimReply(actor=h.STREET_ACTOR, text="已下达整改通知"))
+    said = _said(case)
+    assert "泰结街道 阶段性答复（第 1 次）：已约谈施工方 — 按时" in said
+    second = next(t for t in said if t.startswith("泰结街道 阶段性答复（第 2 次）：已下达整改通知"))
+    assert "— 超时 " in second
+    # without the clock beside it, the event's own record of its due time says the same
+    alone = SAMPLES[InterimReplied]()
+    late = alone.model_copy(update={"on_time": False, "occurred_at": T0 + timedelta(days=3, hours=5)})
+    (on_time,), (overdue,) = timeline_words([alone], NAMES), timeline_words([late], NAMES)
+    assert on_time.zh.endswith("— 按时") and on_time.tone == Tone.ON_TIME
+    assert overdue.zh.endswith("— 超时 5 小时") and overdue.en.endswith("— 5 h late") and overdue.tone == Tone.LATE
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "zh", "en"),
+    [
+        (Urgency.ORDINARY, Urgency.URGENT, "加急：普通 → 紧急", "raised the urgency from ordinary to urgent"),
+        (Urgency.URGENT, Urgency.ORDINARY, "降级：紧急 → 普通", "lowered the urgency from urgent to ordinary"),
+    ],
+)
+def test_an_urgency_change_says_which_way(before: Urgency, after: Urgency, zh: str, en: str) -> None:
+    event = UrgencyChanged(**base(1), previous_urgency=before, urgency=after, reason="影响通行")
+    (w,) = timeline_words([event], NAMES)
+    assert w.zh == f"12345 热线 {zh}：影响通行" and w.en == f"The 12345 hotline {en}: 影响通行"
+
+
+def test_a_reclassification_names_both_categories() -> None:
+    event = SAMPLES[CaseReclassified]()
+    names = {**NAMES, "category:illegal-construction": "违法建设"}
+    (w,) = timeline_words([event], names)
+    assert w.zh == "12345 热线 改类：噪声扰民 → 违法建设：实为违建"
+    assert w.en == "The 12345 hotline reclassified the case from 噪声扰民 to 违法建设: 实为违建"
+    (bare,) = timeline_words([event], {})
+    assert bare.zh == "12345 热线 改类：noise → illegal-construction：实为违建"
+    assert {"category:noise", "category:illegal-construction"} <= unit_keys([event])
+
+
+@pytest.mark.parametrize("recalled", [True, False])
+@pytest.mark.parametrize(
+    ("to", "old_zh", "new_zh"),
+    [
+        (ELSEWHERE, "泰结街道 人台新村", "东河街道 东河小区（东河路 8 号）"),  # another street: both streets named
+        (ELSEWHERE.model_copy(update={"street_id": "S-1"}), "人台新村", "东河小区（东河路 8 号）"),
+    ],
+)
+def test_a_relocation_names_both_places_and_a_recall(recalled: bool, to: Location, old_zh: str, new_zh: str) -> None:
+    event = SAMPLES[CaseRelocated]().model_copy(update={"recalled": recalled, "location": to})
+    names = {**NAMES, "street:S-2": "东河街道", "grid:G-2": "东河小区"}
+    (w,) = timeline_words([event], names)
+    recall_zh = "（自 泰结街道 收回，重新派单）" if recalled else ""
+    recall_en = " (recalled from 泰结街道 for a new dispatch)" if recalled else ""
+    assert w.zh == f"12345 热线 改址：{old_zh} → {new_zh}{recall_zh}：地址有误"
+    new_en = new_zh.replace("（", " (").replace("）", ")")
+    assert w.en == f"The 12345 hotline relocated the case from {old_zh} to {new_en}{recall_en}: 地址有误"
+    assert {"grid:G-1", "grid:G-2", "street:S-1", f"street:{to.street_id}"} <= unit_keys([event])
+
+
+def test_a_driven_correction_reads_as_the_correction_then_its_recomputed_clocks() -> None:
+    case = Case().open_hotline().to_street_handling()
+    case.later().do(c.Reclassify(actor=h.DISPATCHER, category="illegal-construction", reason="实为违建"))
+    words = timeline_words(case.events, {**NAMES, "category:illegal-construction": "违法建设"})
+    i = next(n for n, e in enumerate(case.events) if isinstance(e, CaseReclassified))
+    assert words[i].zh == "12345 热线 改类：噪声扰民 → 违法建设：实为违建"
+    recomputed = [(n, e) for n, e in enumerate(case.events) if isinstance(e, ClockRecomputed)]
+    assert recomputed and all(n > i for n, _ in recomputed)
+    for n, e in recomputed:
+        w = words[n]
+        assert city_time(e.previous_due_at, "%m-%d %H:%M") in w.zh and city_time(e.due_at, "%m-%d %H:%M") in w.zh
+        assert RECOMPUTE_ZH[e.mode] in w.zh and RECOMPUTE_EN[e.mode] in w.en and "改类" in w.zh

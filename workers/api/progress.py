@@ -2,10 +2,16 @@
 
 The resident's progress page (``POST /public/track``) shows where the case stands, the steps so far
 and the date to expect, in Chinese and English. What it says comes only from the kind of each
-event, the names of the *units* involved (``新华街道``, ``环境局``, from the city registry) and the
-clocks' due dates. It never carries a person's name or phone (the resident's, or a staff member's:
-no actor is read), a unit id, a free-text note, reason, result, ruling or comment, or the internal
-bookkeeping (SLA warnings, escalations, appeals, duplicates, extension requests).
+event, the names of the *units* involved (``新华街道``, ``环境局``, from the city registry), the
+catalogue's name of a corrected category and the clocks' due dates. It never carries a person's
+name or phone (the resident's, or a staff member's: no actor is read, nor who submitted, approved
+or sent back a reply), a unit id, a free-text note, reason, result, ruling or comment, or the
+internal bookkeeping (SLA warnings, escalations, appeals, duplicates, extension requests).
+
+The one free text it shows is an interim reply's (阶段性答复, ``case.interim_replied``): the handling
+unit writes it *to the resident*, to say how far a long case has got. The internal review of a
+reply (报审, 退回重办, 审核签发) and the hotline's corrections (改类, 加急 / 降级, 改址, and the deadline
+they moved) are steps in fixed words, without the reviewer, the reply's notes or the reason.
 
 * :func:`progress` — the whole answer for one case;
 * :func:`status_words` — the status in words;
@@ -27,8 +33,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -38,13 +46,20 @@ from events.schemas import (
     CaseVerified,
     ClockKind,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     DepartmentReportedIn,
     DepartmentTaskCompleted,
     ExtensionDecided,
+    InterimReplied,
     Rating,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContacted,
     ReworkOrdered,
+    Urgency,
+    UrgencyChanged,
     WhistleBlown,
 )
 from events.times import CITY_TZ, as_utc
@@ -127,6 +142,8 @@ def status_words(state: CaseState) -> Words:
         return Words("已终止办理", "handling was stopped")
     if state.status == CaseStatus.HANDLING and _paused(state):
         return Words("等待您补充信息，计时暂停", "waiting for information from you; the clock is paused")
+    if state.status == CaseStatus.HANDLING and state.pending_reply is not None:
+        return Words("办理结果审核中", "the result of the handling is being reviewed")
     if state.status == CaseStatus.HANDLING and state.reopen_count:  # reopened by an unsatisfied rating
         return Words("正在重新办理", "being handled again")
     zh, en = _STATUS[state.status]
@@ -151,6 +168,10 @@ class _Names:
         if unit.kind == UnitKind.HOTLINE:
             return Words("12345热线", "the 12345 hotline")
         name = self.names.get(unit.key())
+        return Words(name, name) if name else None
+
+    def category(self, code: str) -> Words | None:
+        name = self.names.get(f"category:{code}")
         return Words(name, name) if name else None
 
     def department(self, department_id: str) -> Words | None:
@@ -200,6 +221,47 @@ def _step(event: CaseEventBase, n: _Names) -> tuple[str, Words] | None:
         case DepartmentTaskCompleted():
             u = _or(n.department(event.department_id), "相关部门", "a department")
             return "task_completed", Words(f"{u.zh} 已完成处置", f"{u.en} finished its part")
+        case ReplySubmitted():
+            return "reply_submitted", Words("办理结果已提交审核", "the result of the handling is being reviewed")
+        case ReplySentBack():
+            return "reply_sent_back", Words(
+                "经审核需进一步办理，继续办理中", "after review it needs more work; handling goes on"
+            )
+        case ReplyApproved():
+            return "reply_approved", Words("办理结果已审核通过", "the result of the handling was approved")
+        case InterimReplied():
+            u = _or(n.unit(event.unit), "承办单位", "the handling unit")
+            text = event.text.strip()
+            return "interim_reply", Words(
+                f"{u.zh} 阶段性答复（第 {event.number} 次）：{text}",
+                f"interim reply #{event.number} from {u.en}: {text}",
+            )
+        case CaseReclassified():
+            cat = n.category(event.category)
+            if cat is None:
+                return "reclassified", Words("诉求类别已更正", "the category of your request was corrected")
+            return "reclassified", Words(
+                f"诉求类别已更正为「{cat.zh}」", f"the category of your request was corrected to “{cat.en}”"
+            )
+        case UrgencyChanged(urgency=Urgency.URGENT):
+            return "urgency_raised", Words("已调整为紧急办理", "it is now handled as urgent")
+        case UrgencyChanged():
+            return "urgency_lowered", Words("已调整为普通办理", "it is now handled as an ordinary request")
+        case CaseRelocated(recalled=True):
+            return "relocated", Words(
+                "诉求地点已更正，正在重新确定承办单位",
+                "the place of your request was corrected; the handling unit is being chosen again",
+            )
+        case CaseRelocated():
+            return "relocated", Words("诉求地点已更正", "the place of your request was corrected")
+        case ClockRecomputed(kind=ClockKind.RESOLVE) if event.due_at != event.previous_due_at:
+            if event.due_at > event.previous_due_at:
+                return "deadline_changed", Words(
+                    "办理期限已随更正延长", "the time to handle it was lengthened with the correction"
+                )
+            return "deadline_changed", Words(
+                "办理期限已随更正缩短", "the time to handle it was shortened with the correction"
+            )
         case CaseResolved():
             return "resolved", Words("已办结，等待现场核查", "resolved; a check on site follows")
         case CaseVerified(passed=True):
@@ -264,6 +326,8 @@ _EXPECTED_ORDER = (
     ClockKind.RETURN_REVIEW,
     ClockKind.CONTACT,
     ClockKind.REPORT_IN,
+    ClockKind.REPLY_REVIEW,
+    ClockKind.INTERIM_REPLY,
 )
 
 _EXPECTED_WORDS: dict[ClockKind, tuple[str, str]] = {
@@ -274,6 +338,8 @@ _EXPECTED_WORDS: dict[ClockKind, tuple[str, str]] = {
     ClockKind.RETURN_REVIEW: ("预计重新分派日期", "expected to be sent on again by"),
     ClockKind.CONTACT: ("预计联系您的日期", "expected to contact you by"),
     ClockKind.REPORT_IN: ("预计部门到场日期", "departments expected to arrive by"),
+    ClockKind.REPLY_REVIEW: ("预计审核完成日期", "the review of the result is expected by"),
+    ClockKind.INTERIM_REPLY: ("预计下次阶段性答复日期", "the next interim reply is expected by"),
 }
 
 

@@ -34,8 +34,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -48,6 +50,7 @@ from events.schemas import (
     ClockKind,
     ClockOutcome,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     ClockStarted,
     ClockStopped,
@@ -59,7 +62,13 @@ from events.schemas import (
     EscalationRaised,
     ExtensionDecided,
     ExtensionRequested,
+    InterimReplied,
+    Location,
     Rating,
+    RecomputeMode,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContacted,
     ReturnReason,
     ReturnReviewed,
@@ -68,6 +77,7 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     Urgency,
+    UrgencyChanged,
     WhistleBlown,
 )
 from events.times import city_time
@@ -109,6 +119,8 @@ CLOCK_ZH = {
     ClockKind.VERIFY: "核查",
     ClockKind.CALLBACK: "回访",
     ClockKind.RETURN_REVIEW: "退单审核",
+    ClockKind.REPLY_REVIEW: "审核签发",
+    ClockKind.INTERIM_REPLY: "阶段性答复",
 }
 CLOCK_EN = {
     ClockKind.ACCEPT: "acceptance",
@@ -118,6 +130,24 @@ CLOCK_EN = {
     ClockKind.VERIFY: "verification",
     ClockKind.CALLBACK: "callback",
     ClockKind.RETURN_REVIEW: "return-review",
+    ClockKind.REPLY_REVIEW: "reply-review",
+    ClockKind.INTERIM_REPLY: "interim-reply",
+}
+#: How a correction recomputed a running clock (``sla.clock_recomputed``'s ``mode``).
+RECOMPUTE_ZH = {
+    RecomputeMode.RETROACTIVE: "追溯重算（按新规则自起算时计）",
+    RecomputeMode.FROM_NOW: "自更正时起重新计时（新规则的全部时限）",
+}
+RECOMPUTE_EN = {
+    RecomputeMode.RETROACTIVE: "recomputed retroactively (as if the new rule had held from the start)",
+    RecomputeMode.FROM_NOW: "restarted from the correction (the new rule's whole budget)",
+}
+#: The correction that recomputed a clock (``sla.clock_recomputed``'s ``cause``, an event type).
+CAUSE_ZH = {"case.reclassified": "改类", "case.urgency_changed": "紧急程度调整", "case.relocated": "改址"}
+CAUSE_EN = {
+    "case.reclassified": "the reclassification",
+    "case.urgency_changed": "the change of urgency",
+    "case.relocated": "the relocation",
 }
 CHANNEL_ZH = {
     Channel.HOTLINE: "热线来电",
@@ -295,6 +325,22 @@ class _Speaker:
     def street(self, street_id: str, lang: str = "zh") -> str:
         return self.unit(UnitRef(kind=UnitKind.STREET, id=street_id), lang)
 
+    def category(self, code: str) -> str:
+        return self.names.get(f"category:{code}") or code
+
+    def place(self, loc: Location, other: Location, lang: str = "zh") -> str:
+        """``loc`` as a correction names it beside ``other`` (the place before or after): its grid
+        and address, and its street when the street differs."""
+        parts = []
+        if loc.street_id != other.street_id:
+            parts.append(self.street(loc.street_id, lang))
+        parts.append(self.unit(UnitRef(kind=UnitKind.GRID, id=loc.grid_id), lang))
+        text = " ".join(parts)
+        address = _quote(loc.address)
+        if address and address != parts[-1]:
+            text += f"（{address}）" if lang == "zh" else f" ({address})"
+        return text
+
     def who(self, actor: Actor, lang: str = "zh") -> str:
         zh = lang == "zh"
         key = actor_unit_key(actor)
@@ -347,7 +393,7 @@ class _Speaker:
             self.time_scale = float(scale)
         if isinstance(event, ClockStarted):
             self.clocks[event.clock_id] = _Clock(event.kind, event.unit, event.due_at)
-        elif isinstance(event, ClockResumed | ClockExtended) and event.clock_id in self.clocks:
+        elif isinstance(event, ClockResumed | ClockExtended | ClockRecomputed) and event.clock_id in self.clocks:
             self.clocks[event.clock_id].due_at = event.due_at
 
     def verdict(self, stopped: Sequence[ClockStopped]) -> _Verdict | None:
@@ -398,6 +444,16 @@ def _with(verdict: _Verdict | None, zh: str, en: str) -> Words:
     if verdict is None:
         return Words(zh, en)
     return Words(zh + verdict.zh(), en + verdict.en(), verdict.tone)
+
+
+def _interim_verdict(event: InterimReplied, s: _Speaker) -> _Verdict | None:
+    """An interim reply's own record of its due time, when no clock stop beside it tells it."""
+    if event.due_at is None:
+        return None
+    if event.on_time:
+        return _Verdict(late=False)
+    late = policy_seconds((event.occurred_at - event.due_at).total_seconds(), s.time_scale)
+    return _Verdict(late=True, late_seconds=max(late, 0.0))
 
 
 def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None) -> Words:
@@ -460,6 +516,63 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
             else:
                 zh, en = f"{who} 审核 {by} 的退单：改派", f"{who_en} reviewed {by_en}'s return: to be re-dispatched"
             return _with(verdict, zh + _zh_tail(event.ruling), en + _en_tail(event.ruling))
+        case ReplySubmitted():
+            return _with(
+                verdict,
+                f"{s.unit(event.unit)} 报审（第 {event.round} 轮）{_zh_tail(event.notes)}",
+                f"{s.unit(event.unit, 'en')} submitted its reply for review (round {event.round})"
+                f"{_en_tail(event.notes)}",
+            )
+        case ReplyApproved():
+            return _with(
+                verdict,
+                f"{s.unit(event.unit)} 审核签发（第 {event.round} 轮）{_zh_tail(event.note)}",
+                f"{s.unit(event.unit, 'en')} signed the reply off (round {event.round}){_en_tail(event.note)}",
+            )
+        case ReplySentBack():
+            return _with(
+                verdict,
+                f"{s.unit(event.unit)} 退回重办（第 {event.round} 轮，累计退回 {event.sent_back_count} 次）"
+                f"{_zh_tail(event.reason)}",
+                f"{s.unit(event.unit, 'en')} sent the reply back for more work (round {event.round}; "
+                f"sent back {event.sent_back_count} time{'' if event.sent_back_count == 1 else 's'} so far)"
+                f"{_en_tail(event.reason)}",
+            )
+        case InterimReplied():
+            return _with(
+                verdict or _interim_verdict(event, s),
+                f"{s.unit(event.unit)} 阶段性答复（第 {event.number} 次）{_zh_tail(event.text)}",
+                f"{s.unit(event.unit, 'en')} sent the resident interim reply #{event.number}{_en_tail(event.text)}",
+            )
+        case CaseReclassified():
+            before, after = s.category(event.previous_category), s.category(event.category)
+            return Words(
+                f"{who} 改类：{before} → {after}{_zh_tail(event.reason)}",
+                f"{who_en} reclassified the case from {before} to {after}{_en_tail(event.reason)}",
+            )
+        case UrgencyChanged():
+            raised = event.urgency == Urgency.URGENT
+            was_zh, now_zh = URGENCY_ZH[event.previous_urgency], URGENCY_ZH[event.urgency]
+            was_en, now_en = URGENCY_EN[event.previous_urgency], URGENCY_EN[event.urgency]
+            return Words(
+                f"{who} {'加急' if raised else '降级'}：{was_zh} → {now_zh}{_zh_tail(event.reason)}",
+                f"{who_en} {'raised' if raised else 'lowered'} the urgency from {was_en} to {now_en}"
+                f"{_en_tail(event.reason)}",
+            )
+        case CaseRelocated():
+            old, new = event.previous_location, event.location
+            recall_zh = recall_en = ""
+            if event.recalled:
+                if event.unit is not None:
+                    recall_zh = f"（自 {s.unit(event.unit)} 收回，重新派单）"
+                    recall_en = f" (recalled from {s.unit(event.unit, 'en')} for a new dispatch)"
+                else:
+                    recall_zh, recall_en = "（收回，重新派单）", " (recalled for a new dispatch)"
+            return Words(
+                f"{who} 改址：{s.place(old, new)} → {s.place(new, old)}{recall_zh}{_zh_tail(event.reason)}",
+                f"{who_en} relocated the case from {s.place(old, new, 'en')} to {s.place(new, old, 'en')}"
+                f"{recall_en}{_en_tail(event.reason)}",
+            )
         case ResidentContacted():
             return _with(
                 verdict,
@@ -594,6 +707,19 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
                 f"{en[0].upper()}{en[1:]} extended by {span(extra, 'en')}, due {s.due(event.due_at)}",
                 minor=True,
             )
+        case ClockRecomputed():
+            zh, en = s.clock_of(event.clock_id, event.kind, event.unit)
+            budget = policy_seconds(event.budget.total_seconds(), event.time_scale or s.time_scale)
+            hours_zh = "工作时间 " if event.working_time else ""
+            hours_en = " working time" if event.working_time else ""
+            cause_zh = CAUSE_ZH.get(event.cause, event.cause)
+            cause_en = CAUSE_EN.get(event.cause, event.cause)
+            return Words(
+                f"{zh}因{cause_zh}{RECOMPUTE_ZH[event.mode]}：{s.due(event.previous_due_at)} 到期 → "
+                f"{s.due(event.due_at)} 到期（{hours_zh}{span(budget)}）",
+                f"{en[0].upper()}{en[1:]} {RECOMPUTE_EN[event.mode]} after {cause_en}: due "
+                f"{s.due(event.previous_due_at)} → {s.due(event.due_at)} ({span(budget, 'en')}{hours_en})",
+            )
         case ClockStopped():
             zh, en = s.clock_of(event.clock_id, event.kind, event.unit)
             cap = f"{en[0].upper()}{en[1:]}"
@@ -657,6 +783,11 @@ def unit_keys(events: Sequence[CaseEventBase]) -> set[str]:
             keys.update(f"department:{t.department_id}" for t in e.tasks)
         if isinstance(e, CaseReceived):
             keys.add(f"category:{e.category}")
+        if isinstance(e, CaseReclassified):
+            keys.update((f"category:{e.previous_category}", f"category:{e.category}"))
+        if isinstance(e, CaseRelocated):
+            for loc in (e.previous_location, e.location):
+                keys.update((f"street:{loc.street_id}", f"grid:{loc.grid_id}"))
     return keys
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from events.base import UnitRef
+from events.base import Role, UnitRef
 from events.envelope import mask_event
 from events.schemas import (
     CaseEvent,
@@ -108,6 +108,17 @@ class TimelineEntry(BaseModel):
     minor: bool = Field(default=False, description="Clock bookkeeping that an action's own words already tell")
 
 
+class PendingReplyView(BaseModel):
+    """A handler's reply waiting for a reviewer of the unit (审核签发)."""
+
+    unit: UnitRef
+    submitted_by: str = Field(description="The person id of the handler who submitted it")
+    round: int = Field(description="1 for the first submission, +1 after each send-back")
+    submitted_at: datetime
+    notes: str | None = Field(default=None, description="What was done (staff only: absent for a resident)")
+    evidence: list[str] = Field(default=[], description="References to the attached files (staff only)")
+
+
 class PlaceView(BaseModel):
     """Where the case is, with the registry's names beside the ids."""
 
@@ -162,6 +173,15 @@ class CaseView(BaseModel):
     pending_return: dict[str, Any] | None = None
     pending_extension: dict[str, Any] | None = None
     appeal_pending: bool
+    pending_reply: PendingReplyView | None = Field(
+        default=None, description="The reply waiting for the unit's reviewer (审核签发), if any"
+    )
+    reply_rounds: int = Field(default=0, description="Replies submitted for review (报审)")
+    sent_back_count: int = Field(default=0, description="Replies the reviewer sent back (退回重办)")
+    approved_by: str | None = Field(default=None, description="The person id of the reviewer who signed the reply off")
+    interim_replies: int = Field(default=0, description="Interim replies (阶段性答复) given to the resident")
+    last_interim_reply: str | None = Field(default=None, description="The text of the latest interim reply")
+    corrections: int = Field(default=0, description="Corrections by the hotline: 改类, 加急 / 降级, 改址")
     merged_into: str | None = None
     duplicates: list[str] = []
     whistles: list[WhistleView] = []
@@ -295,6 +315,13 @@ def case_view(
         pending_return=pr.model_dump(mode="json") if pr else None,
         pending_extension=pe.model_dump(mode="json") if pe else None,
         appeal_pending=case.appeal_pending,
+        pending_reply=_pending_reply(case, p),
+        reply_rounds=case.reply_rounds,
+        sent_back_count=case.sent_back_count,
+        approved_by=case.approved_by,
+        interim_replies=case.interim_replies,
+        last_interim_reply=case.last_interim_reply,
+        corrections=case.corrections,
         merged_into=case.merged_into,
         duplicates=list(case.duplicates),
         whistles=[
@@ -316,6 +343,22 @@ def case_view(
         unit_name=names.get(case.unit.key()) if case.unit else None,
         departments=_summoned(case, names),
         names={k: v for k, v in names.items() if not k.startswith("category:")},
+    )
+
+
+def _pending_reply(case: CaseState, p: Principal) -> PendingReplyView | None:
+    """The reply waiting for review; its notes and evidence for the staff, not for a resident."""
+    pending = case.pending_reply
+    if pending is None:
+        return None
+    staff = p.role != Role.RESIDENT
+    return PendingReplyView(
+        unit=pending.unit,
+        submitted_by=pending.submitted_by,
+        round=pending.round,
+        submitted_at=pending.submitted_at,
+        notes=pending.notes if staff else None,
+        evidence=list(pending.evidence) if staff else [],
     )
 
 
