@@ -38,6 +38,7 @@ from readmodel.kpis import (
     CaseFacts,
     MetricSet,
     RankRow,
+    WorkFacts,
     compute,
     evaluated,
     is_overdue,
@@ -314,11 +315,15 @@ def dashboard_from_facts(
     names: Mapping[str, str] | None = None,
     report_names: Mapping[str, str] | None = None,
     worst: int = 10,
+    work: Sequence[WorkFacts] = (),
+    person_names: Mapping[str, str] | None = None,
 ) -> Dashboard:
     """The dashboard of ``period`` over these facts (already restricted to the caller's jurisdiction).
 
     ``report_names`` are the names the report gets (as ``gridcase report`` passes them); ``names`` are
-    the display names of every unit the page shows (streets, departments, grids...).
+    the display names of every unit the page shows (streets, departments, grids...). ``work`` (the
+    work-inside-the-units facts, :func:`~readmodel.kpis.load_work_facts`) and ``person_names`` go to the
+    report, which counts only the events of the cases given.
     """
     report = report_from_facts(
         cases,
@@ -330,6 +335,8 @@ def dashboard_from_facts(
         weights=weights,
         trend_months=trend_months,
         names=report_names,
+        work=work,
+        person_names=person_names,
     )
     rankings = {by: report.rows}
     for dim in RANKED:

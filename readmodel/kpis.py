@@ -11,6 +11,12 @@ Two steps, so every formula can be checked by hand:
    groups by district, street, community, grid, department, category or period (month), and
    :func:`ranking` ranks streets or departments for a month.
 
+The work inside the handling units has facts of its own: :func:`load_work_facts` reads one
+:class:`WorkFacts` per internal-review event, interim reply and correction from the cases'
+timelines; :func:`work_by_unit` gives each unit's sent-back and interim-reply on-time rates and
+its corrections (:class:`UnitWork`), :func:`corrections_by_category` the corrections per
+category, and :func:`person_load` each handler's (承办人) open and closed cases.
+
 The formulas are documented in ``docs/metrics.md``. A rate whose denominator is zero is ``None``
 (shown as "-"), never 0.
 
@@ -32,7 +38,7 @@ from sqlalchemy import Engine, select
 
 from events.times import as_utc, city_time
 from readmodel import tables as t
-from readmodel.projection import TERMINAL_STATUSES
+from readmodel.projection import TERMINAL_STATUSES, detail_value
 
 SliceBy = Literal["district", "street", "community", "grid", "department", "category", "period"]
 SLICES: tuple[str, ...] = ("district", "street", "community", "grid", "department", "category", "period")
@@ -70,6 +76,9 @@ class CaseFacts:
     next_due_at: datetime | None = None
     excluded: bool = False  # appeal granted: out of the evaluation
     time_scale: float | None = None  # wall-clock seconds per policy hour on compressed time; None = real time
+    unit_kind: str | None = None  # the unit handling the case now (None: with the hotline)
+    unit_id: str | None = None
+    handler_id: str | None = None  # the member of that unit it is with (承办人), or was when it finished
 
     @property
     def period(self) -> str:
@@ -421,6 +430,178 @@ def ranking(
     return rows
 
 
+# --- the work inside the units: internal review, interim replies, corrections, each person's load ---
+
+#: Timeline event types of the internal review (审核签发).
+REVIEW_TYPES: tuple[str, ...] = ("case.reply_submitted", "case.reply_sent_back", "case.reply_approved")
+#: The timeline event type of an interim reply (阶段性答复).
+INTERIM_TYPE = "case.interim_replied"
+#: Timeline event types of the hotline's corrections, and the kind each counts as.
+CORRECTION_KINDS: dict[str, str] = {
+    "case.reclassified": "reclassified",
+    "case.urgency_changed": "urgency_changed",
+    "case.relocated": "relocated",
+}
+WORK_TYPES: tuple[str, ...] = (*REVIEW_TYPES, INTERIM_TYPE, *CORRECTION_KINDS)
+#: The key of :func:`work_by_unit` for corrections made while no unit had the case (before dispatch).
+NO_UNIT = "-"
+
+
+@dataclass(frozen=True)
+class WorkFacts:
+    """One event of the work inside a unit (a reply submitted, sent back or approved; an interim reply)
+    or one correction by the hotline, as the case's timeline has it."""
+
+    case_id: str
+    seq: int
+    type: str  # one of :data:`WORK_TYPES`
+    occurred_at: datetime
+    unit_kind: str | None = None  # the unit the event is about: the handling unit at the time
+    unit_id: str | None = None
+    on_time: bool | None = None  # an interim reply given by its due time (None for other events)
+
+    @property
+    def unit(self) -> str:
+        """``kind:id`` of the unit, or :data:`NO_UNIT`."""
+        return f"{self.unit_kind}:{self.unit_id}" if self.unit_kind and self.unit_id else NO_UNIT
+
+
+@dataclass(frozen=True)
+class CorrectionCounts:
+    """Corrections by the hotline, by kind."""
+
+    reclassified: int = 0  # 改类
+    urgency_changed: int = 0  # 加急 / 降级
+    relocated: int = 0  # 改址
+
+    @property
+    def total(self) -> int:
+        return self.reclassified + self.urgency_changed + self.relocated
+
+
+@dataclass(frozen=True)
+class UnitWork:
+    """The work inside one unit (or over every unit): its internal review, interim replies and the
+    corrections made to its cases."""
+
+    replies_submitted: int = 0
+    replies_sent_back: int = 0
+    replies_approved: int = 0
+    sent_back_rate: float | None = None  # 退回重办率
+    interim_replies: int = 0
+    interim_on_time: int = 0
+    interim_on_time_rate: float | None = None  # 阶段性答复按时率
+    corrections: CorrectionCounts = CorrectionCounts()
+
+
+@dataclass(frozen=True)
+class PersonLoad:
+    """One handler's (承办人) cases in one unit: open ones now, and those closed in the period."""
+
+    handler_id: str
+    unit_kind: str | None
+    unit_id: str | None
+    open: int = 0
+    overdue: int = 0  # of the open ones, overdue at ``as_of``
+    closed: int = 0  # closed (结案) in the period
+
+
+def sent_back_rate(events: Iterable[WorkFacts]) -> float | None:
+    """退回重办率 = replies the reviewer sent back ÷ replies submitted for review."""
+    events = list(events)
+    submitted = sum(1 for e in events if e.type == "case.reply_submitted")
+    return _ratio(sum(1 for e in events if e.type == "case.reply_sent_back"), submitted)
+
+
+def interim_on_time_rate(events: Iterable[WorkFacts]) -> float | None:
+    """阶段性答复按时率 = interim replies given by their due time ÷ interim replies."""
+    replies = [e for e in events if e.type == INTERIM_TYPE]
+    return _ratio(sum(1 for e in replies if e.on_time), len(replies))
+
+
+def correction_counts(events: Iterable[WorkFacts]) -> CorrectionCounts:
+    """The corrections among ``events``, by kind."""
+    kinds = [CORRECTION_KINDS[e.type] for e in events if e.type in CORRECTION_KINDS]
+    return CorrectionCounts(
+        reclassified=kinds.count("reclassified"),
+        urgency_changed=kinds.count("urgency_changed"),
+        relocated=kinds.count("relocated"),
+    )
+
+
+def unit_work(events: Sequence[WorkFacts]) -> UnitWork:
+    """Every figure of the work inside the units over ``events``."""
+    return UnitWork(
+        replies_submitted=sum(1 for e in events if e.type == "case.reply_submitted"),
+        replies_sent_back=sum(1 for e in events if e.type == "case.reply_sent_back"),
+        replies_approved=sum(1 for e in events if e.type == "case.reply_approved"),
+        sent_back_rate=sent_back_rate(events),
+        interim_replies=sum(1 for e in events if e.type == INTERIM_TYPE),
+        interim_on_time=sum(1 for e in events if e.type == INTERIM_TYPE and e.on_time),
+        interim_on_time_rate=interim_on_time_rate(events),
+        corrections=correction_counts(events),
+    )
+
+
+def _evaluated_events(cases: Sequence[CaseFacts], events: Iterable[WorkFacts]) -> list[WorkFacts]:
+    ids = {c.case_id for c in evaluated(cases)}
+    return [e for e in events if e.case_id in ids]
+
+
+def work_by_unit(cases: Sequence[CaseFacts], events: Iterable[WorkFacts]) -> dict[str, UnitWork]:
+    """:class:`UnitWork` per unit (``kind:id``, sorted) over the events of the evaluated ``cases``.
+
+    A reply or interim reply counts for the unit that gave it, a correction for the unit handling
+    the case when it was made (:data:`NO_UNIT` when none was: before dispatch, or after a recall).
+    """
+    groups: dict[str, list[WorkFacts]] = defaultdict(list)
+    for e in _evaluated_events(cases, events):
+        groups[e.unit].append(e)
+    return {k: unit_work(groups[k]) for k in sorted(groups)}
+
+
+def corrections_by_category(cases: Sequence[CaseFacts], events: Iterable[WorkFacts]) -> dict[str, CorrectionCounts]:
+    """Corrections per category (sorted) of the evaluated ``cases``: each case's corrections count for
+    its category as it stands (after any reclassification, the corrected one). Categories whose
+    cases had no correction are left out."""
+    category = {c.case_id: c.category or NO_UNIT for c in evaluated(cases)}
+    groups: dict[str, list[WorkFacts]] = defaultdict(list)
+    for e in _evaluated_events(cases, events):
+        if e.type in CORRECTION_KINDS:
+            groups[category[e.case_id]].append(e)
+    return {k: correction_counts(groups[k]) for k in sorted(groups)}
+
+
+def person_load(cases: Sequence[CaseFacts], period: str, *, as_of: datetime) -> list[PersonLoad]:
+    """Each handler's cases per unit: open now (and of them overdue at ``as_of``), and closed in
+    ``period`` (local month of ``closed_at``), over the evaluated ``cases`` that have a handler.
+
+    A case counts for the handler it is with now (or was with when it finished); a case dispatched
+    to another unit or recalled by the hotline has none until the next unit assigns it. Most open
+    cases first, then by unit and handler id.
+    """
+    rows: dict[tuple[str | None, str | None, str], list[CaseFacts]] = defaultdict(list)
+    for c in evaluated(cases):
+        if c.handler_id is not None:
+            rows[(c.unit_kind, c.unit_id, c.handler_id)].append(c)
+    out = [
+        PersonLoad(
+            handler_id=handler,
+            unit_kind=kind,
+            unit_id=ident,
+            open=sum(1 for c in held if c.open),
+            overdue=sum(1 for c in held if is_overdue(c, as_of)),
+            closed=sum(
+                1 for c in held if c.status == "closed" and c.closed_at is not None and month_of(c.closed_at) == period
+            ),
+        )
+        for (kind, ident, handler), held in rows.items()
+    ]
+    out = [p for p in out if p.open or p.closed]
+    out.sort(key=lambda p: (-p.open, p.unit_kind or "", p.unit_id or "", p.handler_id))
+    return out
+
+
 # --- loading facts from the read model -----------------------------------------------------------
 
 
@@ -521,6 +702,34 @@ def load_facts(engine: Engine) -> tuple[list[CaseFacts], list[AssignmentFacts]]:
                 next_due_at=u(r.next_due_at),
                 excluded=bool(r.excluded_from_evaluation),
                 time_scale=r.time_scale,
+                unit_kind=r.unit_kind,
+                unit_id=r.unit_id,
+                handler_id=r.handler_id,
             )
         )
     return cases, assignments
+
+
+def load_work_facts(engine: Engine) -> list[WorkFacts]:
+    """One :class:`WorkFacts` per internal-review event, interim reply and correction in the read model's
+    timelines, in case and seq order (an interim reply's punctuality is its event's ``on_time``)."""
+    tl = t.timeline.c
+    q = (
+        select(tl.case_id, tl.seq, tl.type, tl.occurred_at, tl.unit_kind, tl.unit_id, tl.detail)
+        .where(tl.type.in_(WORK_TYPES))
+        .order_by(tl.case_id, tl.seq)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [
+        WorkFacts(
+            case_id=r.case_id,
+            seq=r.seq,
+            type=r.type,
+            occurred_at=as_utc(r.occurred_at),
+            unit_kind=r.unit_kind,
+            unit_id=r.unit_id,
+            on_time=detail_value(r.detail, "on_time") != "False" if r.type == INTERIM_TYPE else None,
+        )
+        for r in rows
+    ]

@@ -25,8 +25,10 @@ from events.schemas import (
     CaseDispatched,
     CaseMerged,
     CaseReceived,
+    CaseReclassified,
     CaseRegistered,
     CaseRejected,
+    CaseRelocated,
     CaseReopened,
     CaseResolved,
     CaseReturned,
@@ -38,6 +40,7 @@ from events.schemas import (
     ClockKind,
     ClockOutcome,
     ClockPaused,
+    ClockRecomputed,
     ClockResumed,
     ClockStarted,
     ClockStopped,
@@ -47,12 +50,18 @@ from events.schemas import (
     EscalationRaised,
     ExtensionDecided,
     ExtensionRequested,
+    InterimReplied,
+    Location,
     Rating,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
     ResidentContacted,
     ReturnReviewed,
     ReworkOrdered,
     SlaBreached,
     SlaWarningRaised,
+    UrgencyChanged,
     WhistleBlown,
 )
 from events.times import as_utc
@@ -71,7 +80,9 @@ TIMELINE_ONLY: frozenset[type[CaseEventBase]] = frozenset(
 TERMINAL_STATUSES: frozenset[str] = frozenset(status.value for status in TERMINAL)
 
 _BASE_FIELDS = frozenset({"schema_version", "event_id", "case_id", "seq", "occurred_at", "actor", "type"})
-# Never copied into the timeline: personal data and long free text.
+# Never copied into the timeline: personal data and long free text. (A location is summarised as its
+# district/street/community/grid ids, without the address; an interim reply's text is addressed to
+# the resident, like a callback's comment.)
 _OMITTED_FIELDS = frozenset(
     {
         "contact",
@@ -81,9 +92,11 @@ _OMITTED_FIELDS = frozenset(
         "evidence",
         "recipients",
         "location",
+        "previous_location",
         "idempotency_key",
         "comment",
         "handler_name",
+        "text",
     }
 )
 
@@ -139,6 +152,12 @@ def new_case_row(case_id: str) -> Row:
         "handler_id": None,
         "section_id": None,
         "assign_count": 0,
+        "reply_rounds": 0,
+        "sent_back_count": 0,
+        "approved_by": None,
+        "interim_replies": 0,
+        "interim_late": 0,
+        "corrections": 0,
     }
 
 
@@ -174,10 +193,11 @@ class CaseView:
 
     # --- lookups ------------------------------------------------------------------------------
     def current_dispatch(self, unit: UnitRef | None = None) -> Row | None:
-        """The latest dispatch assignment (of ``unit`` if given) that is not replaced."""
+        """The latest dispatch assignment (of ``unit`` if given) that is not replaced (dispatched
+        elsewhere) or recalled (taken back by the hotline when it relocated the case)."""
         for key in sorted((k for k in self.assignments if k.startswith("d")), reverse=True):
             row = self.assignments[key]
-            if row["status"] == "replaced":
+            if row["status"] in _ENDED_DISPATCH:
                 return None
             if unit is None or (row["unit_kind"] == unit.kind.value and row["unit_id"] == unit.id):
                 return row
@@ -202,6 +222,10 @@ class CaseView:
         if kind == ClockKind.REPORT_IN:
             return self.whistle_assignment(unit.id)
         return None
+
+
+#: Statuses of a dispatch the unit no longer holds although it neither returned nor resolved it.
+_ENDED_DISPATCH = frozenset({"replaced", "recalled"})
 
 
 def dispatch_key(seq: int) -> str:
@@ -259,7 +283,7 @@ def _detail(event: CaseEventBase) -> str:
     for key, value in data.items():
         if key in _BASE_FIELDS or key in _OMITTED_FIELDS or value is None or value == [] or value == "":
             continue
-        if key in ("final_ruling", "by_grid") and value is False:
+        if key in ("final_ruling", "by_grid", "recalled") and value is False:
             continue
         if (key == "unit" and isinstance(value, dict)) or (key == "returned_by" and isinstance(value, dict)):
             text = f"{value['kind']}:{value['id']}"
@@ -271,9 +295,29 @@ def _detail(event: CaseEventBase) -> str:
             text = str(value)
         parts.append(f"{key}={text}")
     if isinstance(event, CaseReceived):
-        loc = event.location
-        parts.append(f"location={loc.district_id}/{loc.street_id}/{loc.community_id}/{loc.grid_id}")
+        parts.append(f"location={_place(event.location)}")
+    elif isinstance(event, CaseRelocated):
+        parts.append(f"previous_location={_place(event.previous_location)}")
+        parts.append(f"location={_place(event.location)}")
     return " ".join(parts)[:1000]
+
+
+def _place(loc: Location) -> str:
+    return f"{loc.district_id}/{loc.street_id}/{loc.community_id}/{loc.grid_id}"
+
+
+def detail_value(detail: str | None, key: str) -> str | None:
+    """The value of ``key`` in a timeline row's detail (``k=v`` pairs), or ``None``.
+
+    Meant for the fields the detail writes as single words (numbers, booleans, ids, times), the
+    last occurrence winning: an event's own fields follow any free text it carries.
+    """
+    found = None
+    for part in (detail or "").split(" "):
+        name, sep, value = part.partition("=")
+        if sep and name == key:
+            found = value
+    return found
 
 
 def timeline_row(event: CaseEventBase) -> Row:
@@ -375,6 +419,45 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
         case CaseAssigned():
             c.update(handler_id=event.handler_id, section_id=event.section_id)
             c["assign_count"] += 1
+        case ReplySubmitted():
+            c["reply_rounds"] = event.round
+        case ReplyApproved():
+            c["approved_by"] = event.approved_by  # the case.resolved that follows resolves it
+        case ReplySentBack():
+            c["sent_back_count"] = event.sent_back_count
+        case InterimReplied():
+            c["interim_replies"] = event.number
+            if not event.on_time:
+                c["interim_late"] += 1
+        case CaseReclassified():
+            c["category"] = event.category
+            c["corrections"] += 1
+        case UrgencyChanged():
+            c["urgency"] = event.urgency.value
+            c["corrections"] += 1
+        case CaseRelocated():
+            loc = event.location
+            c.update(
+                district_id=loc.district_id,
+                street_id=loc.street_id,
+                community_id=loc.community_id,
+                grid_id=loc.grid_id,
+                lat=loc.lat,
+                lon=loc.lon,
+            )
+            c["corrections"] += 1
+            if event.recalled:  # back with the hotline, to be dispatched to the place's own unit
+                row = view.current_dispatch()
+                if row is not None and row["status"] in ("open", "accepted"):
+                    row["status"] = "recalled"
+                c.update(
+                    status="registered",
+                    unit_kind=None,
+                    unit_id=None,
+                    accepted=False,
+                    handler_id=None,
+                    section_id=None,
+                )
         case CaseReturned():
             c["status"] = "returned"
             c["return_count"] += 1
@@ -516,6 +599,17 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                     )
                     if row is not None:
                         row["resolve_due_at"] = as_utc(event.due_at)
+        case ClockRecomputed():
+            clock = view.clocks.get(event.clock_id)
+            if clock is not None:
+                clock.update(
+                    due_at=as_utc(event.due_at),
+                    budget_seconds=event.budget.total_seconds(),
+                    working_time=event.working_time,
+                )
+            row = view.clock_assignment(event.kind, event.unit)
+            if row is not None:
+                row["resolve_due_at" if event.kind == ClockKind.RESOLVE else "first_due_at"] = as_utc(event.due_at)
         case ClockStopped():
             clock = view.clocks.get(event.clock_id)
             if clock is not None:

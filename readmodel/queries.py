@@ -66,6 +66,14 @@ class CaseRow(BaseModel):
     whistle_count: int = 0
     escalation_count: int = 0
     assign_count: int = Field(default=0, description="Assignments, reassignments and takes inside units")
+    reply_rounds: int = Field(default=0, description="Replies submitted for the unit's internal review (报审)")
+    sent_back_count: int = Field(default=0, description="Replies the reviewer sent back (退回重办)")
+    approved_by: str | None = Field(
+        default=None, description="The reviewer who signed the last approved reply off (审核签发); None: none"
+    )
+    interim_replies: int = Field(default=0, description="Interim replies given to the resident (阶段性答复)")
+    interim_late: int = Field(default=0, description="Interim replies given after their due time")
+    corrections: int = Field(default=0, description="Corrections by the hotline: reclassified, urgency, relocated")
     self_handled: bool = False
     shelved: bool = False
     terminated: bool = False

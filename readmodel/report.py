@@ -12,6 +12,14 @@ of the period did (:func:`time_note`).
 Units are named by id (``S-0202``); given ``names`` (id → display name, e.g. from the city registry),
 every format shows the name beside the id (``S-0202 新华街道``) and the CSV adds a ``name`` column next
 to ``key``. The read model does not know the city: the caller passes the names in.
+
+The work inside the units (:class:`~readmodel.kpis.UnitWork`) is in the table and HTML formats
+whenever the period has any: per handling unit the replies submitted for review and sent back
+(退回重办率), the interim replies and how many were on time (阶段性答复按时率) and the corrections
+made to its cases; the corrections per category; and each handler's (承办人) load: open cases now,
+overdue ones, cases closed in the period. Handlers are named by person id; given
+``person_names`` (person id → name, from the user directory) the name is shown beside the id. The
+CSV stays one row per ranked unit.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +37,25 @@ from sqlalchemy import Engine
 
 from events.times import city_time
 from readmodel.kpis import (
+    NO_UNIT,
     AssignmentFacts,
     CaseFacts,
+    CorrectionCounts,
     MetricSet,
+    PersonLoad,
     RankRow,
+    UnitWork,
+    WorkFacts,
     compute,
+    corrections_by_category,
+    evaluated,
     is_overdue,
     load_facts,
+    load_work_facts,
+    person_load,
     ranking,
+    unit_work,
+    work_by_unit,
 )
 
 REPORT_BY: tuple[str, ...] = ("street", "department", "grid", "community", "district", "category")
@@ -65,6 +84,25 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 
 SCORE_COLUMNS = ("cases", "response_rate", "resolution_rate", "satisfaction_rate", "composite", "overdue_open")
 PROCESS_COLUMNS = tuple(c[0] for c in COLUMNS if c[0] not in SCORE_COLUMNS)
+
+#: (UnitWork field, short header, long label, kind) of the work inside the units, in column order.
+#: The corrections' fields are those of :class:`~readmodel.kpis.CorrectionCounts`.
+WORK_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("replies_submitted", "submitted", "replies submitted for review 报审", "count"),
+    ("replies_sent_back", "sent back", "replies sent back 退回重办", "count"),
+    ("sent_back_rate", "sent-back", "sent-back rate 退回重办率", "rate"),
+    ("interim_replies", "interim", "interim replies 阶段性答复", "count"),
+    ("interim_on_time", "on time", "interim replies on time", "count"),
+    ("interim_on_time_rate", "ot-interim", "interim replies on time 阶段性答复按时率", "rate"),
+)
+CORRECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("reclassified", "reclass", "reclassified 改类"),
+    ("urgency_changed", "urgency", "urgency changed 加急/降级"),
+    ("relocated", "reloc", "relocated 改址"),
+    ("total", "corr", "corrections, all kinds"),
+)
+#: (PersonLoad field, header) of the handlers' load.
+PERSON_COLUMNS: tuple[tuple[str, str], ...] = (("open", "open"), ("overdue", "overdue"), ("closed", "closed"))
 
 
 def parse_period(text: str) -> str:
@@ -103,11 +141,36 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: Display names of the ranked keys and of the heat map's streets, by id (may be empty).
     names: Mapping[str, str] = field(default_factory=dict)
+    #: The work inside the units over the period's cases: every unit's together, and per unit (``kind:id``).
+    work: UnitWork = field(default_factory=UnitWork)
+    work_by_unit: dict[str, UnitWork] = field(default_factory=dict)
+    corrections_by_category: dict[str, CorrectionCounts] = field(default_factory=dict)
+    #: Each handler's load: open cases at ``as_of`` (whenever opened), cases closed in the period.
+    people: list[PersonLoad] = field(default_factory=list)
+    #: Names of the handlers by person id (may be empty).
+    person_names: Mapping[str, str] = field(default_factory=dict)
 
     def label(self, key: str) -> str:
         """``S-0202 新华街道`` when the id has a name, else the id."""
         name = self.names.get(key)
         return f"{key} {name}" if name and name != key else key
+
+    def unit_label(self, key: str) -> str:
+        """A unit ``kind:id`` with the name of its id beside it (``department:water 水务局``)."""
+        if key == NO_UNIT:
+            return "- (no unit: hotline)"
+        name = self.names.get(key.partition(":")[2])
+        return f"{key} {name}" if name else key
+
+    def person_label(self, person_id: str) -> str:
+        """``p-1 李四`` when the person has a name, else the id."""
+        name = self.person_names.get(person_id)
+        return f"{person_id} {name}" if name and name != person_id else person_id
+
+    @property
+    def has_work(self) -> bool:
+        """Any review, interim reply, correction or handler's load to show."""
+        return bool(self.work_by_unit or self.people)
 
 
 def build_report(
@@ -120,10 +183,12 @@ def build_report(
     weights: tuple[float, float, float] = (0.1, 0.5, 0.4),
     trend_months: int = 6,
     names: Mapping[str, str] | None = None,
+    person_names: Mapping[str, str] | None = None,
 ) -> Report:
     """The report of ``period`` ranked ``by`` street, department, grid...; ``as_of`` defaults to now.
 
     ``names``: display names by id of the ``by`` dimension's units and of the streets (for the heat map).
+    ``person_names``: names of the handlers by person id (the user directory's).
     """
     parse_period(period)
     if by not in REPORT_BY:
@@ -140,6 +205,8 @@ def build_report(
         weights=weights,
         trend_months=trend_months,
         names=names,
+        work=load_work_facts(engine),
+        person_names=person_names,
     )
 
 
@@ -154,8 +221,14 @@ def report_from_facts(
     weights: tuple[float, float, float],
     trend_months: int = 6,
     names: Mapping[str, str] | None = None,
+    work: Sequence[WorkFacts] = (),
+    person_names: Mapping[str, str] | None = None,
 ) -> Report:
-    """:func:`build_report` on facts already loaded (pure)."""
+    """:func:`build_report` on facts already loaded (pure).
+
+    ``work``: the work-inside-the-units facts (:func:`~readmodel.kpis.load_work_facts`); their figures
+    count the events of the cases opened in the period, like every other figure.
+    """
     in_period = [c for c in cases if c.period == period]
     total = compute(in_period, assignments, as_of=as_of, basic_weight=basic_weight, weights=weights)
     rows = ranking(cases, assignments, by, period, as_of=as_of, basic_weight=basic_weight, weights=weights)
@@ -184,6 +257,7 @@ def report_from_facts(
     notes = []
     if not in_period:
         notes.append(f"no case was opened in {period}")
+    period_ids = {c.case_id for c in evaluated(in_period)}
     return Report(
         period=period,
         by=by,
@@ -197,6 +271,11 @@ def report_from_facts(
         weights=weights,
         notes=notes,
         names=dict(names or {}),
+        work=unit_work([e for e in work if e.case_id in period_ids]),
+        work_by_unit=work_by_unit(in_period, work),
+        corrections_by_category=corrections_by_category(in_period, work),
+        people=person_load(cases, period, as_of=as_of),
+        person_names=dict(person_names or {}),
     )
 
 
@@ -317,9 +396,72 @@ def table_renderables(report: Report) -> list[Any]:
         trend.add_column(name.replace("_rate", ""), justify="right")
     for month, m in report.trend:
         trend.add_row(month, str(m.cases), *[cell(getattr(m, n), "rate", n) for n in names])
-    items: list[Any] = [*tables, trend]
+    items: list[Any] = [*tables, trend, *_work_tables(report, cell)]
     items.extend(Text(f"note: {note}", style="yellow") for note in report.notes)
     return items
+
+
+def _work_tables(report: Report, cell: Any) -> list[Any]:
+    """The table format's tables of the work inside the units (none when the period has none)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[Any] = []
+    if report.work_by_unit:
+        table = Table(
+            title=f"gridcase report {report.period}: work inside the units (review, interim replies, corrections)",
+            header_style="bold",
+            row_styles=["", "dim"],
+            box=box.SIMPLE_HEAD,
+        )
+        table.add_column("unit")
+        for _, short, _, _ in WORK_COLUMNS:
+            table.add_column(short, justify="right")
+        for _, short, _ in CORRECTION_COLUMNS:
+            table.add_column(short, justify="right")
+
+        def cells(w: UnitWork) -> list[Any]:
+            return [
+                *[cell(getattr(w, name), kind, name) for name, _, _, kind in WORK_COLUMNS],
+                *[str(getattr(w.corrections, name)) for name, _, _ in CORRECTION_COLUMNS],
+            ]
+
+        for key, w in report.work_by_unit.items():
+            table.add_row(report.unit_label(key), *cells(w))
+        table.add_section()
+        table.add_row(Text("total", style="bold"), *cells(report.work))
+        out.append(table)
+    if report.corrections_by_category:
+        table = Table(title="corrections by category", header_style="bold", box=box.SIMPLE_HEAD)
+        table.add_column("category")
+        for _, short, _ in CORRECTION_COLUMNS:
+            table.add_column(short, justify="right")
+        for category, counts in report.corrections_by_category.items():
+            table.add_row(report.label(category), *[str(getattr(counts, n)) for n, _, _ in CORRECTION_COLUMNS])
+        out.append(table)
+    if report.people:
+        table = Table(
+            title=f"load per handler 承办人 (open and overdue as of {_local(report.as_of)}; closed in {report.period})",
+            header_style="bold",
+            row_styles=["", "dim"],
+            box=box.SIMPLE_HEAD,
+        )
+        table.add_column("handler")
+        table.add_column("unit")
+        for _, header in PERSON_COLUMNS:
+            table.add_column(header, justify="right")
+        for p in report.people:
+            overdue = Text(str(p.overdue), style="bold red" if p.overdue else "")
+            table.add_row(
+                report.person_label(p.handler_id), _person_unit(report, p), str(p.open), overdue, str(p.closed)
+            )
+        out.append(table)
+    return out
+
+
+def _person_unit(report: Report, p: PersonLoad) -> str:
+    return report.unit_label(f"{p.unit_kind}:{p.unit_id}") if p.unit_kind and p.unit_id else "-"
 
 
 def render_table(report: Report, *, width: int = 160) -> str:
@@ -506,7 +648,7 @@ min-width:120px} .card b{display:block;font-size:22px} .card span{color:#666;fon
 def _cls(name: str, value: float | None) -> str:
     if value is None:
         return ""
-    if name in ("rework_rate", "return_rate"):
+    if name in ("rework_rate", "return_rate", "sent_back_rate"):
         return "good" if value <= 0.05 else "bad" if value >= 0.2 else "mid"
     if name.endswith("_rate") or name == "composite":
         return "good" if value >= 0.9 else "bad" if value < 0.7 else "mid"
@@ -538,6 +680,7 @@ def render_html(report: Report) -> str:
     total_cells = "".join(f"<td>{fmt(getattr(t, c[0]), c[3])}</td>" for c in COLUMNS)
     body.append(f'<tr class="total"><td></td><td>total</td>{total_cells}</tr>')
     legend = "".join(f"<li><b>{e(c[1])}</b>: {e(c[2])}</li>" for c in COLUMNS)
+    work = _html_work(report)
     w = report.weights
     note = time_note(report)
     notes = "".join(f"<p class='meta'>note: {e(n)}</p>" for n in [*report.notes, *([note] if note else [])])
@@ -562,8 +705,67 @@ satisfaction = (满意 + {report.basic_weight:g} × 基本满意) / valid callba
 <section><h2>All figures</h2>
 <table><thead><tr><th>#</th><th>{e(report.by)}</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
 <ul class="meta">{legend}</ul></section>
+{work}
 </body></html>
 """
+
+
+def _html_work(report: Report) -> str:
+    """The HTML sections of the work inside the units (empty when the period has none)."""
+    if not report.has_work:
+        return ""
+    e = html.escape
+    parts: list[str] = []
+    if report.work_by_unit:
+        head = "".join(f"<th>{e(c[1])}</th>" for c in WORK_COLUMNS) + "".join(
+            f"<th>{e(c[1])}</th>" for c in CORRECTION_COLUMNS
+        )
+
+        def cells(w: UnitWork, styled: bool = True) -> str:
+            out = "".join(
+                f'<td class="{_cls(name, getattr(w, name)) if styled else ""}">{fmt(getattr(w, name), kind)}</td>'
+                for name, _, _, kind in WORK_COLUMNS
+            )
+            return out + "".join(f"<td>{getattr(w.corrections, name)}</td>" for name, _, _ in CORRECTION_COLUMNS)
+
+        rows = [f"<tr><td>{e(report.unit_label(k))}</td>{cells(w)}</tr>" for k, w in report.work_by_unit.items()]
+        rows.append(f'<tr class="total"><td>total</td>{cells(report.work, styled=False)}</tr>')
+        legend = "".join(f"<li><b>{e(c[1])}</b>: {e(c[2])}</li>" for c in WORK_COLUMNS) + "".join(
+            f"<li><b>{e(c[1])}</b>: {e(c[2])}</li>" for c in CORRECTION_COLUMNS
+        )
+        parts.append(
+            "<section><h2>Work inside the units: review, interim replies, corrections</h2>"
+            f'<table class="work"><thead><tr><th>unit</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<ul class="meta">{legend}</ul></section>'
+        )
+    if report.corrections_by_category:
+        head = "".join(f"<th>{e(c[1])}</th>" for c in CORRECTION_COLUMNS)
+        rows = [
+            f"<tr><td>{e(report.label(cat))}</td>"
+            + "".join(f"<td>{getattr(counts, n)}</td>" for n, _, _ in CORRECTION_COLUMNS)
+            + "</tr>"
+            for cat, counts in report.corrections_by_category.items()
+        ]
+        parts.append(
+            "<section><h2>Corrections by category</h2>"
+            f'<table class="corrections"><thead><tr><th>category</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></section>"
+        )
+    if report.people:
+        head = "".join(f"<th>{e(h)}</th>" for _, h in PERSON_COLUMNS)
+        rows = [
+            f"<tr><td>{e(report.person_label(p.handler_id))}</td><td>{e(_person_unit(report, p))}</td>"
+            f'<td>{p.open}</td><td class="{"bad" if p.overdue else ""}">{p.overdue}</td><td>{p.closed}</td></tr>'
+            for p in report.people
+        ]
+        parts.append(
+            "<section><h2>Load per handler 承办人</h2>"
+            f'<p class="meta">open and overdue cases as of {e(_local(report.as_of))}, whenever opened; '
+            f"cases closed in {e(report.period)}.</p>"
+            f'<table class="people"><thead><tr><th>handler</th><th>unit</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></section>"
+        )
+    return "\n".join(parts)
 
 
 def render(report: Report, fmt_name: str) -> str:

@@ -84,6 +84,16 @@ cases = Table(
     Column("handler_id", String(128)),
     Column("section_id", String(64)),
     Column("assign_count", Integer, nullable=False, default=0, server_default="0"),
+    # Internal review (审核签发): replies submitted for review, how many were sent back, who signed the
+    # last approved one off (NULL: none approved, or the unit needs no review).
+    Column("reply_rounds", Integer, nullable=False, default=0, server_default="0"),
+    Column("sent_back_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("approved_by", String(128)),
+    # Interim replies (阶段性答复) given to the resident, and how many of them after their due time.
+    Column("interim_replies", Integer, nullable=False, default=0, server_default="0"),
+    Column("interim_late", Integer, nullable=False, default=0, server_default="0"),
+    # Corrections by the hotline: reclassified, urgency changed, relocated (each one counts).
+    Column("corrections", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_rm_cases_status", "status"),
     Index("ix_rm_cases_handler", "handler_id"),
     Index("ix_rm_cases_street", "street_id"),
@@ -132,7 +142,8 @@ assignments = Table(
     Column("resolved_at", TS),
     Column("completed_at", TS),
     Column("first_on_time", Boolean),  # accepted / reported in before the first deadline
-    Column("status", String(16), nullable=False),  # open|accepted|returned|resolved|completed|replaced
+    # open|accepted|returned|resolved|completed|replaced (dispatched elsewhere)|recalled (by a relocation)
+    Column("status", String(16), nullable=False),
     Index("ix_rm_assignments_unit", "unit_kind", "unit_id"),
 )
 
@@ -145,7 +156,9 @@ clocks = Table(
     Column("unit_kind", String(16), nullable=False),
     Column("unit_id", String(128), nullable=False),
     Column("started_at", TS, nullable=False),
-    Column("due_at", TS, nullable=False),
+    Column("due_at", TS, nullable=False),  # after extensions, resumes and recomputes
+    # The budget the clock started with; after a correction recomputed it (sla.clock_recomputed), the
+    # recomputed budget, which includes the extensions granted before.
     Column("budget_seconds", Float, nullable=False),
     Column("working_time", Boolean, nullable=False),
     Column("extended_seconds", Float, nullable=False, default=0.0),
