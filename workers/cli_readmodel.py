@@ -212,6 +212,7 @@ def report_cmd(
             as_of=now,
             basic_weight=settings.satisfaction_basic_weight,
             weights=settings.composite_weights,
+            person_names=_person_names(engine),
         )
     except Exception as err:
         from workers.cli_errors import service_failure
@@ -244,3 +245,15 @@ def report_cmd(
     else:
         Path(out).write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out} ({fmt}, {len(report.rows)} {by} rows, {report.total.cases} cases in {period})")
+
+
+def _person_names(engine: Any) -> dict[str, str]:
+    """The handlers' names from the API's user directory in the same database ({} when it has none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workers.api.users import UserStore
+
+    try:
+        return {u.user_id: u.name for u in UserStore(engine).list_users()}
+    except SQLAlchemyError:
+        return {}

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from readmodel.dashboard import Bucket, CaseDetail, EscalationFacts, RungCount, dashboard_from_facts
-from readmodel.kpis import CaseFacts, MetricSet, RankRow, month_of
+from readmodel.kpis import CaseFacts, MetricSet, RankRow, WorkFacts, month_of
 from workers.api.deps import Caller, Services, services
 from workers.api.errors import ApiError, responses
 from workers.api.routes.metrics import PERIOD, _facts
@@ -151,6 +151,20 @@ def _load(svc: Services) -> tuple[list[EscalationFacts], dict[str, CaseDetail]]:
         ) from None
 
 
+def _work(svc: Services) -> list[WorkFacts]:
+    """The facts of the work inside the units (review, interim replies, corrections) for the report."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from readmodel.kpis import load_work_facts
+
+    try:
+        return load_work_facts(svc.engine)
+    except (OperationalError, ProgrammingError) as err:
+        raise ApiError(
+            503, "unavailable", "readmodel.unavailable", f"the read model cannot be read: {type(err).__name__}"
+        ) from None
+
+
 def _point(b: Bucket) -> TrendPoint:
     return TrendPoint(key=b.key, start=b.start, end=b.end, metrics=DashboardMetrics.of(b.metrics))
 
@@ -195,6 +209,7 @@ def dashboard(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "st
         weights=svc.settings.composite_weights,
         names=names,
         report_names=_report_names(svc, by),
+        work=_work(svc),
     )
     units = UnitNames(registry)
 
