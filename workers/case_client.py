@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
+from enum import Enum
+from types import NoneType, UnionType
+from typing import Union, get_args, get_origin
 
 from temporalio.client import (
     Client,
@@ -26,6 +29,7 @@ from events.schemas import CaseEvent
 from workflows.case_workflow import ActionResult, CaseWorkflow, CaseWorkflowInput, workflow_id
 from workflows.domain.actions import Action, Widget
 from workflows.domain.commands import CaseCommand, OpenCase
+from workflows.domain.registry import CityRegistry, RegistryError
 from workflows.domain.state import TERMINAL, CaseState, CaseStatus
 
 #: A case named in a command (``into_case_id``, ``duplicate_case_id``) that does not exist.
@@ -33,6 +37,56 @@ UNKNOWN_SECTION = "registry.unknown_section"
 UNKNOWN_CASE = "case.unknown_reference"
 #: A merge into a case that is finished: the report would go into a case nobody works on.
 FINISHED_TARGET = "case.reference_finished"
+#: A category the city catalogue does not have (``reclassify``'s ``category``).
+UNKNOWN_CATEGORY = "registry.unknown_category"
+
+
+def _enumerated(annotation: object) -> bool:
+    """Whether ``annotation`` (or the one type of an optional) enumerates its values."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not NoneType]
+        annotation = args[0] if len(args) == 1 else annotation
+    return isinstance(annotation, type) and issubclass(annotation, Enum)
+
+
+def category_fields(action: Action) -> list[str]:
+    """The fields of ``action`` that name a category of the city catalogue: its choices (widget
+    ``choice``) whose type enumerates no values, the registry listing them (``reclassify``'s
+    ``category``)."""
+    model = action.command.model_fields
+    return [
+        f.name
+        for f in action.fields
+        if f.widget == Widget.CHOICE and f.name in model and not _enumerated(model[f.name].annotation)
+    ]
+
+
+class RegistryCategories:
+    """The category codes of a city registry as a container (``code in categories``)."""
+
+    def __init__(self, registry: CityRegistry) -> None:
+        self.registry = registry
+
+    def __contains__(self, code: object) -> bool:
+        if not isinstance(code, str):
+            return False
+        try:
+            self.registry.category(code)
+        except RegistryError:
+            return False
+        return True
+
+
+def category_problems(action: Action, command: object, categories: Container[str]) -> list[tuple[str, str, str]]:
+    """``(field, rule, message)`` for each category the command names (:func:`category_fields`) that
+    ``categories`` (the city catalogue's codes) lacks: rule ``registry.unknown_category``."""
+    problems: list[tuple[str, str, str]] = []
+    for name in category_fields(action):
+        code = getattr(command, name, None)
+        if isinstance(code, str) and code not in categories:
+            message = f"the city catalogue has no category {code!r} (see GET /registry/categories)"
+            problems.append((name, UNKNOWN_CATEGORY, message))
+    return problems
 
 
 class ActionRefused(Exception):
@@ -213,14 +267,19 @@ class CaseClient:
         case_id: str,
         command: object,
         sections: Mapping[str, Sequence[str]] | None = None,
+        categories: Container[str] | None = None,
     ) -> list[tuple[str, str, str]]:
         """``(field, rule, message)`` for each case the command names (the fields whose form widget
         is a case) that does not exist, and for ``merge`` a case to merge into that is finished;
         with the city registry's ``sections`` (unit key → section ids), each section named (widget
-        ``section``) that the unit handling the case lacks (``registry.unknown_section``).
+        ``section``) that the unit handling the case lacks (``registry.unknown_section``); with the
+        city catalogue's ``categories`` (codes, e.g. :class:`RegistryCategories`), each category
+        named that it lacks (``registry.unknown_category``, :func:`category_problems`).
         The case itself (``merge.self``) is the domain's to answer. Shared by the API and the CLI.
         """
         problems: list[tuple[str, str, str]] = []
+        if categories is not None:
+            problems += category_problems(action, command, categories)
         if sections is not None:
             fields = [f.name for f in action.fields if f.widget == Widget.SECTION]
             named = [(name, v) for name in fields if (v := getattr(command, name, None))]

@@ -14,7 +14,12 @@ Options by form widget: ``member`` → ``--<field> PERSON_ID`` (looked up in the
 rule ``registry.unknown_person``); ``unit`` → ``--<field> KIND:ID`` (checked against the city registry before
 anything is sent, rule ``registry.unknown_unit``); ``tasks`` → repeatable ``--task DEPT=TEXT``;
 ``duration`` → ``--<field> 3d|12h|90m|1d12h``; ``bool`` → ``--<field>/--no-<field>``; ``choice`` →
-the enumeration's values; ``refs`` → repeatable; ``text``/``textarea``/``case`` → a string.
+the enumeration's values, or a category code of the city catalogue where the command's type
+enumerates none (``reclassify --category``, rule ``registry.unknown_category``); ``location`` →
+``--grid-id ID``, ``--lat X --lon Y`` or ``--address TEXT`` (a field named otherwise than
+``location`` prefixes them with its name), resolved by the city registry as ``case new`` does
+(rule ``registry.unknown_location``); ``refs`` → repeatable; ``text``/``textarea``/``case`` → a
+string.
 """
 
 from __future__ import annotations
@@ -35,9 +40,16 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from events.base import Actor, Role, UnitKind, UnitRef
-from events.schemas import Channel, ResidentContact, Urgency, WhistleTask
+from events.schemas import Channel, Location, ResidentContact, Urgency, WhistleTask
 from events.times import city_time
-from workers.case_client import ActionRefused, CaseClient, case_id_for_key, new_case_id
+from workers.case_client import (
+    ActionRefused,
+    CaseClient,
+    RegistryCategories,
+    case_id_for_key,
+    category_fields,
+    new_case_id,
+)
 from workers.names import UnitNames, named
 from workers.settings import get_settings
 from workflows.domain import commands as c
@@ -49,6 +61,9 @@ T = TypeVar("T")
 
 _ROLE_FOR_UNIT = {"street": Role.STREET, "department": Role.DEPARTMENT, "grid": Role.GRID_WORKER}
 UNKNOWN_UNIT = "registry.unknown_unit"
+UNKNOWN_LOCATION = "registry.unknown_location"
+#: A latitude without its longitude, or the other way round.
+COORDINATES = "location.coordinates"
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -184,18 +199,65 @@ def check_units(units: list[tuple[str, UnitRef]]) -> None:
             )
 
 
+#: The parts of a place (widget ``location``) as options: ``(part, type, metavar, help)``.
+_PLACE_PARTS: tuple[tuple[str, type, str, str], ...] = (
+    ("grid_id", str, "ID", "a grid of the city registry"),
+    ("lat", float, "X", "latitude of a point (with the longitude)"),
+    ("lon", float, "Y", "longitude of a point (with the latitude)"),
+    ("address", str, "TEXT", "an address the registry matches to a grid"),
+)
+
+
+def place_flags(field: str) -> dict[str, str]:
+    """The options of a place field by part: ``--grid-id``, ``--lat``, ``--lon``, ``--address`` for
+    ``location``, the field's name in front for any other (``--destination-grid-id``)."""
+    prefix = "" if field == "location" else field.replace("_", "-") + "-"
+    return {part: f"--{prefix}{part.replace('_', '-')}" for part, *_ in _PLACE_PARTS}
+
+
+def resolve_location(field: str, parts: dict[str, Any], required: bool) -> Location | None:
+    """The place the options name, resolved by the city registry to grid → community → street →
+    district, or refuse (one line, exit 2): nothing given for a required place, a latitude without its
+    longitude (rule ``location.coordinates``), or a place the registry does not know (rule
+    ``registry.unknown_location``, naming the option)."""
+    flags = place_flags(field)
+    point = f"{flags['lat']}/{flags['lon']}"
+    if all(v is None for v in parts.values()):
+        if required:
+            fail(
+                f"Missing option: {flags['grid_id']} ID, {flags['lat']} X {flags['lon']} Y, or "
+                f"{flags['address']} TEXT (where the matter is)"
+            )
+        return None
+    if (parts["lat"] is None) != (parts["lon"] is None):
+        fail(f"refused by rule {COORDINATES}: {point}: give both the latitude and the longitude, or neither")
+    from workers.composition import build_registry
+
+    try:
+        return build_registry(get_settings()).locate(**parts)
+    except RegistryError as err:
+        head, sep, rest = str(err).partition(": ")
+        part = head.removeprefix("location.") if sep and head.startswith("location.") else None
+        flag = flags.get(part or "", point if parts["lat"] is not None else flags["address"])
+        fail(f"refused by rule {UNKNOWN_LOCATION}: {flag}: {rest if sep else err} (see `gridcase city locate`)")
+        raise AssertionError("unreachable") from None
+
+
 # --- commands generated from the catalogue --------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Option:
-    """One command-model field as a command-line option."""
+    """One command-model field as a command-line option (a place: one option per part)."""
 
     field: str
     param: str
     widget: Widget
     annotation: Any
     option: typer.models.OptionInfo
+    #: The part of a place (widget ``location``) the option gives: ``grid_id``, ``lat``...
+    part: str | None = None
+    required: bool = False
 
     @property
     def flag(self) -> str:
@@ -234,11 +296,60 @@ def _options(action: Action) -> list[_Option]:
     names = [f.name for f in action.fields if f.name in model.model_fields]
     names += [n for n in model.model_fields if n not in names and n not in ("actor", "type")]
     out = []
+    catalogue_choices = set(category_fields(action))
     for name in names:
         info = model.model_fields[name]
         form = action.form_field(name) or FormField(name, name, name.replace("_", " ").capitalize(), _widget_of(info))
-        out.append(_option(name, info, form))
+        if form.widget == Widget.LOCATION:
+            out += _place_options(name, info, form)
+        elif name in catalogue_choices:
+            out.append(_category_option(name, info, form))
+        else:
+            out.append(_option(name, info, form))
     return out
+
+
+def _place_options(name: str, info: FieldInfo, form: FormField) -> list[_Option]:
+    """A place's options: a grid id, a point or an address (one of them)."""
+    flags = place_flags(name)
+    label = f"{form.label_zh} / {form.label_en}"
+    which = "required: " if info.is_required() else ""
+    out = []
+    for part, kind, metavar, text in _PLACE_PARTS:
+        option = typer.Option(
+            None,
+            flags[part],
+            metavar=metavar,
+            help=f"{label}: {text} ({which}{flags['grid_id']}, {flags['lat']} with {flags['lon']}, or "
+            f"{flags['address']})",
+        )
+        out.append(
+            _Option(
+                field=name,
+                param=f"field_{name}__{part}",
+                widget=Widget.LOCATION,
+                annotation=kind | None,
+                option=option,
+                part=part,
+                required=info.is_required(),
+            )
+        )
+    return out
+
+
+def _category_option(name: str, info: FieldInfo, form: FormField) -> _Option:
+    """A category code of the city catalogue (a choice its type does not enumerate)."""
+    required = info.is_required()
+    default: Any = ... if required else info.get_default(call_default_factory=True)
+    option = typer.Option(
+        default,
+        "--" + name.replace("_", "-"),
+        metavar="CODE",
+        help=f"{form.label_zh} / {form.label_en}: a category code of the city catalogue "
+        "(see `gridcase city show --categories`)",
+    )
+    annotation = str if required or default is not None else str | None
+    return _Option(field=name, param=f"field_{name}", widget=Widget.CHOICE, annotation=annotation, option=option)
 
 
 def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
@@ -348,8 +459,12 @@ def action_command(action: Action) -> Callable[..., None]:
     def command(case_id: str, *, actor: str, request_id: str | None, **given: Any) -> None:
         fields: dict[str, Any] = {}
         units: list[tuple[str, UnitRef]] = []
+        places: dict[str, dict[str, Any]] = {}
         for o in options:
             value = given[o.param]
+            if o.widget == Widget.LOCATION and o.part is not None:
+                places.setdefault(o.field, {})[o.part] = value
+                continue
             if o.widget == Widget.MEMBER and value is not None:
                 value = resolve_member(value, o.flag)
             elif o.widget == Widget.UNIT and value is not None:
@@ -363,6 +478,9 @@ def action_command(action: Action) -> Callable[..., None]:
             elif o.widget == Widget.REFS:
                 value = list(value)
             fields[o.field] = value
+        required = {o.field for o in options if o.widget == Widget.LOCATION and o.required}
+        for field, parts in places.items():
+            fields[field] = resolve_location(field, parts, field in required)
         command_ = _build(action.command, actor=parse_actor(actor), **fields)
         check_units(units)
         _send(case_id, command_, request_id, action)
@@ -384,6 +502,15 @@ def _sections(action: Action | None) -> dict[str, tuple[str, ...]] | None:
     return build_registry(get_settings()).sections()
 
 
+def _categories(action: Action | None) -> RegistryCategories | None:
+    """The city catalogue's category codes when ``action`` names a category (checked before sending)."""
+    if action is None or not category_fields(action):
+        return None
+    from workers.composition import build_registry
+
+    return RegistryCategories(build_registry(get_settings()))
+
+
 def _send(case_id: str, command: c.Command, request_id: str | None, action: Action | None = None) -> None:
     async def go(cc: CaseClient) -> None:
         from temporalio.exceptions import TemporalError
@@ -391,7 +518,12 @@ def _send(case_id: str, command: c.Command, request_id: str | None, action: Acti
 
         try:
             sections = _sections(action)
-            refs = await cc.reference_problems(action, case_id, command, sections) if action is not None else []
+            categories = _categories(action)
+            refs = (
+                await cc.reference_problems(action, case_id, command, sections, categories)
+                if action is not None
+                else []
+            )
             for field, rule, message in refs:  # a case named in an option that does not exist, ...
                 fail(f"refused by rule {rule}: --{field.replace('_', '-')}: {message}")
             result = await cc.act(case_id, command, request_id)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from events.base import CaseEventBase, Role
+from events.schemas import CaseReclassified, CaseRelocated
 from tests.unit import domain_helpers as h
 from workers.api.app import create_app
 from workers.api.users import UserStore
@@ -279,6 +280,133 @@ def test_cases_named_in_a_body_must_exist_and_a_merge_target_be_open(api: Api) -
     assert api.cases.states[cid].status == CaseStatus.RECEIVED  # nothing was sent
     assert api.act(cid, "attach-duplicate", {"duplicate_case_id": closed}).status_code == 200
     assert api.act(cid, "merge", {"into_case_id": other}).status_code == 200
+
+
+# --- corrections: the place and the category from the registry ------------------------------------
+
+
+def _place_inputs(grid: Any) -> list[dict[str, Any]]:
+    """The three ways to name ``grid``: its id, a point inside it, an address with its name."""
+    w, s, e, n = grid.bbox
+    return [
+        {"grid_id": grid.id},
+        {"lat": round((s + n) / 2, 6), "lon": round((w + e) / 2, 6)},
+        {"address": f"{grid.name}3号楼"},
+    ]
+
+
+def test_relocate_resolves_a_grid_a_point_or_an_address_through_the_registry(api: Api) -> None:
+    city = sample_city()
+    home = city.grids["G-101"]
+    for grid in (g for g in city.grids.values() if g.id != home.id):
+        for given in _place_inputs(grid):
+            cid = api.open(location={"grid_id": home.id})
+            r = api.act(cid, "relocate", {"location": given, "reason": "地址有误"})
+            assert r.status_code == 200, (grid.id, given, r.text)
+            [event] = [e for e in api.cases.timelines[cid] if isinstance(e, CaseRelocated)]
+            moved = event.location
+            expected = city.locate(**given)
+            assert moved == expected == api.cases.states[cid].location, given
+            assert (moved.grid_id, moved.community_id, moved.street_id, moved.district_id) == (
+                grid.id,
+                grid.community_id,
+                grid.street_id,
+                grid.district_id,
+            )
+            assert event.previous_location.grid_id == home.id
+
+
+def test_relocate_to_a_place_the_registry_does_not_know_is_a_field_error_and_sends_nothing(api: Api) -> None:
+    city = sample_city()
+    cid = api.open()
+    west, south, _, _ = city.grids["G-101"].bbox
+    east = max(g.bbox[2] for g in city.grids.values())
+    north = max(g.bbox[3] for g in city.grids.values())
+    refused = [
+        ({"grid_id": "G-404"}, "body.location.grid_id", "registry.unknown_location"),
+        ({"grid_id": ""}, "body.location.grid_id", "string_too_short"),
+        ({"lat": south - 0.5, "lon": west}, "body.location", "registry.unknown_location"),
+        ({"lat": north + 0.001, "lon": east + 0.001}, "body.location", "registry.unknown_location"),
+        ({"address": "火星大道1号"}, "body.location.address", "registry.unknown_location"),
+        ({"lat": south + 0.001}, "body.location", "location.coordinates"),
+        ({"lon": west + 0.001}, "body.location", "location.coordinates"),
+        ({}, "body.location", "registry.unknown_location"),
+        ({"grid_id": "G-102", "street_id": "S-1"}, "body.location.street_id", "extra_forbidden"),
+        ({"lat": "40.805", "lon": 111.605}, "body.location.lat", "float_type"),
+    ]
+    sent, state = len(api.cases.sent), api.cases.states[cid]
+    for given, field, rule in refused:
+        r = api.act(cid, "relocate", {"location": given, "reason": "地址有误"})
+        assert (field, rule) in _rules(r), (given, r.text)
+        assert {f for f, _ in _rules(r)} == {field}, (given, r.text)
+    assert _rules(api.act(cid, "relocate", {"reason": "地址有误"})) == {("body.location", "missing")}
+    assert len(api.cases.sent) == sent and api.cases.states[cid] == state, "nothing was sent"
+
+
+def test_a_relocation_that_leaves_the_units_territory_gives_the_case_back_for_dispatch(api: Api) -> None:
+    cid = api.open(location={"grid_id": "G-101"})
+    assert api.act(cid, "register").status_code == 200
+    assert api.act(cid, "dispatch", {"unit": {"kind": "street", "id": "S-1"}}).status_code == 200
+    same_street = api.act(cid, "relocate", {"location": {"address": "大召小区"}, "reason": "同一街道"})
+    assert same_street.status_code == 200, same_street.text
+    assert api.cases.states[cid].unit is not None and api.cases.states[cid].status == CaseStatus.DISPATCHED
+    again = api.act(cid, "relocate", {"location": {"address": "大召小区"}, "reason": "同一地址"})
+    assert again.status_code == 409 and again.json()["rule"] == "relocate.same", again.text
+    other = api.act(cid, "relocate", {"location": {"grid_id": "G-201"}, "reason": "不在本街道"})
+    assert other.status_code == 200, other.text
+    [*_, last] = [e for e in api.cases.timelines[cid] if isinstance(e, CaseRelocated)]
+    assert last.recalled is True
+    assert api.cases.states[cid].status == CaseStatus.REGISTERED and api.cases.states[cid].unit is None
+
+
+def test_reclassify_takes_only_categories_of_the_city_catalogue(api: Api) -> None:
+    city = sample_city()
+    cid = api.open(category="noise")
+    sent = len(api.cases.sent)
+    for code in ("nosie", "NOISE", "garbage ", "食品安全"):
+        r = api.act(cid, "reclassify", {"category": code, "reason": "类别有误"})
+        assert _rules(r) == {("body.category", "registry.unknown_category")}, (code, r.text)
+        assert code in r.json()["errors"][0]["message"]
+    assert len(api.cases.sent) == sent and api.cases.states[cid].category == "noise"
+    empty = api.act(cid, "reclassify", {"category": "", "reason": "x"})
+    assert _rules(empty) == {("body.category", "string_too_short")}
+    same = api.act(cid, "reclassify", {"category": "noise", "reason": "x"})
+    assert same.status_code == 409 and same.json()["rule"] == "reclassify.same", same.text
+    previous = "noise"
+    for code in sorted(set(city.categories) - {"noise"}):
+        r = api.act(cid, "reclassify", {"category": code, "reason": "类别有误"})
+        assert r.status_code == 200, (code, r.text)
+        [*_, event] = [e for e in api.cases.timelines[cid] if isinstance(e, CaseReclassified)]
+        assert (event.previous_category, event.category) == (previous, code)
+        assert api.cases.states[cid].category == code
+        previous = code
+
+
+def test_set_urgency_takes_the_urgency_enumeration(api: Api) -> None:
+    cid = api.open(category="noise")
+    assert api.cases.states[cid].urgency.value == "ordinary"
+    assert ("body.urgency", "enum") in _rules(api.act(cid, "set-urgency", {"urgency": "asap", "reason": "x"}))
+    r = api.act(cid, "set-urgency", {"urgency": "urgent", "reason": "涉及安全"})
+    assert r.status_code == 200, r.text
+    assert api.cases.states[cid].urgency.value == "urgent"
+    same = api.act(cid, "set-urgency", {"urgency": "urgent", "reason": "x"})
+    assert same.status_code == 409 and same.json()["rule"] == "set_urgency.same"
+
+
+def test_the_location_of_an_action_body_is_what_intake_takes(api: Api) -> None:
+    spec = api.http.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for action in CATALOGUE.after_intake():
+        places = [f.name for f in action.fields if f.widget == Widget.LOCATION]
+        if not places:
+            continue
+        op = spec["paths"][f"/cases/{{case_id}}/{action.path}"]["post"]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        body = schemas[ref]
+        for name in places:
+            assert body["properties"][name]["$ref"] == "#/components/schemas/LocationInput", action.name
+        assert set(schemas["LocationInput"]["properties"]) == {"grid_id", "lat", "lon", "address"}
+        assert schemas["LocationInput"].get("additionalProperties") is False
 
 
 def test_a_whistle_task_with_an_unknown_field_is_refused(api: Api) -> None:

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 from city.files import write_city
 from events.base import Role, UnitKind, UnitRef
-from events.schemas import EscalationLevel, WhistleTask
-from tests.unit.test_city_files import tiny_city
+from events.schemas import EscalationLevel, Location, WhistleTask
+from tests.unit.test_city_files import GRID_LAYOUT, box, tiny_city
 from workers import cli_case
-from workers.case_client import ActionRefused
+from workers.case_client import ActionRefused, category_problems
 from workers.cli import app
 from workers.cli_case import build_case_app
 from workers.settings import get_settings
@@ -55,11 +55,14 @@ class Recorder:
         self.sent: list[tuple[str, c.Command, str | None]] = []
         self.raises = raises
         self.references: list[tuple[str, str, str]] = []  # what reference_problems answers
+        self.categories: Any = None  # the catalogue's codes the CLI passed
 
     async def reference_problems(
-        self, action: Action, case_id: str, command: c.Command, sections: object = None
+        self, action: Action, case_id: str, command: c.Command, sections: object = None, categories: Any = None
     ) -> list[tuple[str, str, str]]:
-        return self.references
+        self.categories = categories
+        known = category_problems(action, command, categories) if categories is not None else []
+        return [*self.references, *known]
 
     async def act(self, case_id: str, command: c.Command, request_id: str | None = None) -> ActionResult:
         if self.raises is not None:
@@ -93,12 +96,36 @@ def _fields(action: Action) -> list[str]:
     return [n for n in action.command.model_fields if n not in ("actor", "type")]
 
 
-def _enum_of(action: Action, name: str) -> type[enum.Enum]:
+def _enum_or_none(action: Action, name: str) -> type[enum.Enum] | None:
     annotation = action.command.model_fields[name].annotation
     for candidate in (annotation, *getattr(annotation, "__args__", ())):
         if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
             return candidate
-    raise AssertionError(f"{action.name}.{name}: not an enumeration")
+    return None
+
+
+def _enum_of(action: Action, name: str) -> type[enum.Enum]:
+    found = _enum_or_none(action, name)
+    assert found is not None, f"{action.name}.{name}: not an enumeration"
+    return found
+
+
+#: The tiny city's grids: id → (community, street), as its files spell them.
+STREET_OF = {"C-10": "S-1", "C-11": "S-1", "C-20": "S-2"}
+GRIDS = {g: (community, STREET_OF[community], name, box(col, row)) for g, community, name, col, row in GRID_LAYOUT}
+
+
+def _place(grid_id: str, **given: Any) -> Location:
+    """The tiny city's place of ``grid_id`` (from its files, not from the registry under test)."""
+    community, street, _, _ = GRIDS[grid_id]
+    return Location(grid_id=grid_id, community_id=community, street_id=street, district_id="D-1", **given)
+
+
+def _inside(grid_id: str) -> tuple[float, float]:
+    """(lat, lon) of the middle of the grid."""
+    corners = GRIDS[grid_id][3]
+    (w, s), (e, n) = corners[0], corners[2]
+    return round((s + n) / 2, 6), round((w + e) / 2, 6)
 
 
 def _add_user(user_id: str, role: Role, unit_id: str | None, name: str, *, disabled: bool = False) -> None:
@@ -141,10 +168,16 @@ def args_and_expected(action: Action) -> tuple[list[str], dict[str, Any]]:
         elif w == Widget.BOOL:
             args += [_flag(name)]
             expected[name] = True
+        elif w == Widget.CHOICE and _enum_or_none(action, name) is None:  # the city catalogue's codes
+            args += [_flag(name), "garbage"]
+            expected[name] = "garbage"
         elif w == Widget.CHOICE:
             member = list(_enum_of(action, name))[-1]
             args += [_flag(name), str(member.value)]
             expected[name] = member
+        elif w == Widget.LOCATION:
+            args += [_place_flag(name, "grid_id"), "G-202"]
+            expected[name] = _place("G-202")
         elif w == Widget.REFS:
             args += [_flag(name), "photo-1", _flag(name), "photo-2"]
             expected[name] = ["photo-1", "photo-2"]
@@ -155,6 +188,17 @@ def args_and_expected(action: Action) -> tuple[list[str], dict[str, Any]]:
             args += [_flag(name), f"{name} text 文字"]
             expected[name] = f"{name} text 文字"
     return args, expected
+
+
+def _place_flag(name: str, part: str) -> str:
+    prefix = "" if name == "location" else name.replace("_", "-") + "-"
+    return f"--{prefix}{part.replace('_', '-')}"
+
+
+def _required_flag(action: Action, name: str) -> str:
+    """The option a test drops to leave field ``name`` out."""
+    w = _widget(action, name)
+    return "--task" if w == Widget.TASKS else _place_flag(name, "grid_id") if w == Widget.LOCATION else _flag(name)
 
 
 def _as(action: Action) -> list[str]:
@@ -180,12 +224,17 @@ def test_help_lists_every_field_with_its_widget(action: Action) -> None:
     assert action.summary_zh in out and ", ".join(r.value for r in action.roles) in out
     for name in _fields(action):
         w = _widget(action, name)
-        flag = "--task" if w == Widget.TASKS else _flag(name)
+        flag = _required_flag(action, name)
         assert flag in out, f"{action.path}: {flag} missing"
         if w == Widget.BOOL:
             assert f"{flag} / --no-{flag[2:]}" in out
-        if w == Widget.CHOICE:
+        if w == Widget.CHOICE and _enum_or_none(action, name) is None:
+            assert f"{flag} CODE" in out and "gridcase city show --categories" in out
+        elif w == Widget.CHOICE:
             assert all(str(m.value) in out for m in _enum_of(action, name))
+        if w == Widget.LOCATION:
+            for part, metavar in (("grid_id", "ID"), ("lat", "X"), ("lon", "Y"), ("address", "TEXT")):
+                assert f"{_place_flag(name, part)} {metavar}" in out, (action.path, part)
         if w == Widget.UNIT:
             assert f"{flag} KIND:ID" in out
         if w == Widget.TASKS:
@@ -214,7 +263,7 @@ def test_required_fields_are_required(action: Action, recorder: Recorder) -> Non
     required = [n for n in _fields(action) if action.command.model_fields[n].is_required()]
     for missing in required:
         args, _ = args_and_expected(action)
-        flag = "--task" if _widget(action, missing) == Widget.TASKS else _flag(missing)
+        flag = _required_flag(action, missing)
         kept = _drop(args, flag, _widget(action, missing) == Widget.BOOL)
         result = CliRunner().invoke(app, ["case", action.path, "C-1", *kept, *_as(action)])
         assert result.exit_code == 2 and flag in result.output, (action.path, missing, result.output)
@@ -472,3 +521,89 @@ def test_a_member_the_directory_lacks_is_refused_before_anything_is_sent(
     assert "refused by rule registry.unknown_person: --handler" in result.output
     assert person in result.output
     assert recorder.sent == []
+
+
+# --- the corrections: a place and a category of the city registry ---------------------------------
+
+CORRECTIONS = ["relocate", "reclassify", "set-urgency", "submit-reply", "approve-reply", "send-back", "interim-reply"]
+
+
+def test_the_review_and_correction_actions_have_their_commands() -> None:
+    names = {cmd.name for cmd in build_case_app().registered_commands}
+    assert set(CORRECTIONS) <= names
+
+
+@pytest.mark.parametrize("grid_id", sorted(GRIDS))
+def test_relocate_takes_a_grid_a_point_or_an_address(grid_id: str, recorder: Recorder) -> None:
+    lat, lon = _inside(grid_id)
+    name = GRIDS[grid_id][2]
+    ways: list[tuple[list[str], Location]] = [
+        (["--grid-id", grid_id], _place(grid_id)),
+        (["--lat", str(lat), "--lon", str(lon)], _place(grid_id, lat=lat, lon=lon)),
+        (["--address", f"{name}5号楼"], _place(grid_id, address=f"{name}5号楼")),
+        (["--grid-id", grid_id, "--address", "门口"], _place(grid_id, address="门口")),
+    ]
+    for options, expected in ways:
+        result = CliRunner().invoke(app, ["case", "relocate", "C-1", *options, "--reason", "地址有误"])
+        assert result.exit_code == 0, (options, result.output)
+        _, command, _ = recorder.sent[-1]
+        assert isinstance(command, c.Relocate)
+        assert (command.location, command.reason) == (expected, "地址有误"), options
+    assert len(recorder.sent) == len(ways)
+
+
+@pytest.mark.parametrize(
+    ("options", "rule", "flag"),
+    [
+        (["--grid-id", "G-404"], "registry.unknown_location", "--grid-id"),
+        (["--grid-id", "g-101"], "registry.unknown_location", "--grid-id"),
+        (["--lat", "40.70", "--lon", "111.60"], "registry.unknown_location", "--lat/--lon"),
+        (["--lat", "40.805", "--lon", "111.70"], "registry.unknown_location", "--lat/--lon"),
+        (["--address", "火星大道1号"], "registry.unknown_location", "--address"),
+        (["--lat", "40.805"], "location.coordinates", "--lat/--lon"),
+        (["--lon", "111.605"], "location.coordinates", "--lat/--lon"),
+    ],
+)
+def test_relocate_to_a_place_the_registry_lacks_is_one_line_and_nothing_is_sent(
+    options: list[str], rule: str, flag: str, recorder: Recorder
+) -> None:
+    result = CliRunner().invoke(app, ["case", "relocate", "C-1", *options, "--reason", "地址有误"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"refused by rule {rule}: {flag}: "), result.output
+    assert recorder.sent == []
+
+
+def test_relocate_without_a_place_names_its_options(recorder: Recorder) -> None:
+    result = CliRunner().invoke(app, ["case", "relocate", "C-1", "--reason", "地址有误"])
+    assert result.exit_code == 2
+    assert all(flag in result.output for flag in ("--grid-id", "--lat", "--lon", "--address")), result.output
+    assert recorder.sent == []
+
+
+def test_reclassify_takes_the_codes_of_the_city_catalogue(recorder: Recorder) -> None:
+    codes = sorted(e.code for e in tiny_city().categories)
+    for code in codes:
+        result = CliRunner().invoke(app, ["case", "reclassify", "C-1", "--category", code, "--reason", "类别有误"])
+        assert result.exit_code == 0, (code, result.output)
+        _, command, _ = recorder.sent[-1]
+        assert isinstance(command, c.Reclassify) and command.category == code
+    assert all(code in recorder.categories for code in codes)
+    for code in ("nosie", "NOISE", "food-safety", "停水"):  # not in this city's catalogue
+        assert code not in recorder.categories
+        result = CliRunner().invoke(app, ["case", "reclassify", "C-1", "--category", code, "--reason", "类别有误"])
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1
+        assert result.output.startswith("refused by rule registry.unknown_category: --category: "), result.output
+        assert repr(code) in result.output
+    assert len(recorder.sent) == len(codes)
+
+
+def test_actions_without_a_category_do_not_read_the_catalogue(recorder: Recorder) -> None:
+    result = CliRunner().invoke(app, ["case", "set-urgency", "C-1", "--urgency", "urgent", "--reason", "涉及安全"])
+    assert result.exit_code == 0, result.output
+    [(_, command, _)] = recorder.sent
+    assert isinstance(command, c.SetUrgency) and command.urgency.value == "urgent"
+    assert recorder.categories is None
+    bad = CliRunner().invoke(app, ["case", "set-urgency", "C-1", "--urgency", "asap", "--reason", "x"])
+    assert bad.exit_code == 2 and "--urgency" in bad.output

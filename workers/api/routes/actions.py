@@ -13,32 +13,45 @@ A member named in a form (widget ``member``: the handler of ``assign`` / ``reass
 in the user directory: an unknown or disabled user is 422 ``registry.unknown_person``, and the
 member's unit and name are the directory's, whatever the body said, so the domain's check that the
 member belongs to the case's unit (``assign.outside_unit``) judges the truth.
+
+A place (widget ``location``: ``relocate``'s ``location``) is given as intake takes it (a grid id,
+coordinates or an address, :class:`~workers.api.schemas.LocationInput`) and resolved by the city
+registry's ``locate`` to grid → community → street → district before the command is built; a place
+the registry does not know (an unknown grid, a point outside every grid, an address no grid matches)
+is 422 ``registry.unknown_location`` on the field (``body.location``, ``body.location.grid_id``...),
+a latitude without its longitude 422 ``location.coordinates``. A category (a choice the command's
+type does not enumerate: ``reclassify``'s ``category``) must be a code of the city catalogue: 422
+``registry.unknown_category`` (:func:`workers.case_client.category_problems`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from events.base import Actor, Role, UnitKind, UnitRef
 from workers.api.auth import api_roles, require_action_role, require_read
 from workers.api.deps import KEY, Caller, CaseIdParam, load_case, services
 from workers.api.errors import ApiError, invalid_fields, responses, validation_error
-from workers.api.schemas import ActionResponse, AvailableAction, CaseActions, body_model
+from workers.api.schemas import ActionResponse, AvailableAction, CaseActions, LocationInput, body_model
 from workers.api.users import UserStore, member_of
-from workers.case_client import finished_refusal
+from workers.case_client import RegistryCategories, finished_refusal
 from workflows.domain.actions import Action, Catalogue, Widget, form_schema
 from workflows.domain.commands import Member
-from workflows.domain.registry import CityRegistry
+from workflows.domain.registry import CityRegistry, RegistryError
 from workflows.domain.state import TERMINAL, CaseState
 
 UNKNOWN_UNIT = "registry.unknown_unit"
 UNKNOWN_PERSON = "registry.unknown_person"
+UNKNOWN_LOCATION = "registry.unknown_location"
+#: A latitude without its longitude, or the other way round (as intake answers it).
+COORDINATES = "location.coordinates"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -65,10 +78,30 @@ def resolve_members(store: UserStore, action: Action, command: ModelT) -> ModelT
     return command.model_copy(update=update) if update else command
 
 
+def location_fields(action: Action) -> list[str]:
+    """The fields of ``action`` that name a place of the registry (widget ``location``)."""
+    return [f.name for f in action.fields if f.widget == Widget.LOCATION and f.name in action.command.model_fields]
+
+
 def action_body(action: Action) -> type[BaseModel]:
     """The request body of ``action``: its command's fields but the actor; a whistle's tasks refuse
-    unknown fields."""
-    return body_model(action.command, frozenset(f.name for f in action.fields if f.widget == Widget.TASKS))
+    unknown fields; a place is given as intake takes it (:class:`LocationInput`), not resolved."""
+    body = body_model(action.command, frozenset(f.name for f in action.fields if f.widget == Widget.TASKS))
+    places: dict[str, Any] = {}
+    for name in location_fields(action):
+        required = body.model_fields[name].is_required()
+        places[name] = (
+            LocationInput if required else LocationInput | None,
+            Field(
+                ... if required else None,
+                description="A grid id, coordinates (lat and lon) or an address: the registry resolves it "
+                "to grid, community, street and district",
+            ),
+        )
+    if not places:
+        return body
+    model = create_model(body.__name__, __base__=body, __doc__=body.__doc__, **places)
+    return cast(type[BaseModel], model)
 
 
 def action_bodies(catalogue: Catalogue) -> dict[str, type[BaseModel]]:
@@ -110,6 +143,44 @@ def check_units(registry: CityRegistry, action: Action, command: BaseModel) -> N
     ]
     if unknown:
         raise invalid_fields(unknown)
+
+
+# --- places ------------------------------------------------------------------------------------
+
+
+def _location_problem(name: str, err: RegistryError) -> tuple[str, str, str]:
+    """The field error of a place the registry refused: its message's head (``location.grid_id:
+    ...``) names the part of the place, under the action's own field."""
+    head, sep, rest = str(err).partition(": ")
+    if sep and re.fullmatch(r"location(\.[a-z_]+)?", head):
+        return f"body.{name}{head.removeprefix('location')}", UNKNOWN_LOCATION, rest
+    return f"body.{name}", UNKNOWN_LOCATION, str(err)
+
+
+def resolve_locations(registry: CityRegistry, action: Action, body: BaseModel) -> dict[str, Any]:
+    """The body's values with every place (widget ``location``) resolved by the registry to a
+    :class:`~events.schemas.Location` (grid → community → street → district).
+
+    Raises:
+        RequestValidationError: 422 ``registry.unknown_location`` naming each place the registry
+            does not know, ``location.coordinates`` for a latitude without its longitude.
+    """
+    values = body.model_dump(exclude_unset=False)
+    problems: list[tuple[str, str, str]] = []
+    for name in location_fields(action):
+        given = getattr(body, name, None)
+        if not isinstance(given, LocationInput):
+            continue
+        if (given.lat is None) != (given.lon is None):
+            problems.append((f"body.{name}", COORDINATES, "give both lat and lon, or neither"))
+            continue
+        try:
+            values[name] = registry.locate(grid_id=given.grid_id, lat=given.lat, lon=given.lon, address=given.address)
+        except RegistryError as err:
+            problems.append(_location_problem(name, err))
+    if problems:
+        raise invalid_fields(problems)
+    return values
 
 
 # --- the routes --------------------------------------------------------------------------------
@@ -192,13 +263,16 @@ def _add_action_route(router: APIRouter, action: Action) -> None:
         require_read(p, state)
         if state.status in TERMINAL:
             raise finished_refusal(case_id, action.name, state)
+        values = resolve_locations(svc.registry, action, body)
         try:
-            command = command_cls(actor=p.actor(), **body.model_dump(exclude_unset=False))  # type: ignore[attr-defined]
+            command = command_cls(actor=p.actor(), **values)
         except ValidationError as err:
             raise validation_error(err) from None
         check_units(svc.registry, action, command)
         command = await asyncio.to_thread(resolve_members, svc.store, action, command)
-        refs = await svc.cases.reference_problems(action, case_id, command, svc.registry.sections())
+        refs = await svc.cases.reference_problems(
+            action, case_id, command, svc.registry.sections(), RegistryCategories(svc.registry)
+        )
         if refs:  # a case named in the body that does not exist, or a merge into a finished case
             raise invalid_fields([(f"body.{field}", rule, message) for field, rule, message in refs])
         rid = f"{p.person_id}:{request_id}" if request_id else None

@@ -225,6 +225,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/approve-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approve-reply (审核签发)
+         * @description 审核签发: a reviewer of the unit signs the reply off: the case is resolved.
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["approve_reply_cases__case_id__approve_reply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/assign": {
         parameters: {
             query?: never;
@@ -423,6 +445,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/interim-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * interim-reply (阶段性答复)
+         * @description 阶段性答复: the handler tells the resident how far a long case has got.
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["interim_reply_cases__case_id__interim_reply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/merge": {
         parameters: {
             query?: never;
@@ -489,6 +533,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/reclassify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * reclassify (改类)
+         * @description 改类: correct the case's category (running clocks are recomputed).
+         *
+         *     May be attempted by: dispatcher; the workflow checks the rest.
+         */
+        post: operations["reclassify_cases__case_id__reclassify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/register": {
         parameters: {
             query?: never;
@@ -527,6 +593,28 @@ export interface paths {
          *     May be attempted by: dispatcher; the workflow checks the rest.
          */
         post: operations["reject_cases__case_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/relocate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * relocate (改址)
+         * @description 改址: correct where the matter is (a grid or street that no longer matches gives the case back for dispatch).
+         *
+         *     May be attempted by: dispatcher; the workflow checks the rest.
+         */
+        post: operations["relocate_cases__case_id__relocate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -665,6 +753,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/send-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * send-back (退回重办)
+         * @description 退回重办: a reviewer of the unit sends the reply back to the handler.
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["send_back_cases__case_id__send_back_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/set-urgency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * set-urgency (加急 / 降级)
+         * @description 加急 / 降级: raise or lower the case's urgency (running clocks are recomputed).
+         *
+         *     May be attempted by: dispatcher; the workflow checks the rest.
+         */
+        post: operations["set_urgency_cases__case_id__set_urgency_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/shelve": {
         parameters: {
             query?: never;
@@ -681,6 +813,28 @@ export interface paths {
          *     May be attempted by: dispatcher; the workflow checks the rest.
          */
         post: operations["shelve_cases__case_id__shelve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/submit-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * submit-reply (报审)
+         * @description 报审: the handler submits the reply to the unit's reviewer (where the policy asks for a sign-off).
+         *
+         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         */
+        post: operations["submit_reply_cases__case_id__submit_reply_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1362,6 +1516,14 @@ export interface components {
             status: components["schemas"]["CaseStatus"];
         };
         /**
+         * ApproveReplyBody
+         * @description 签发: a reviewer of the unit signs the reply off; the case is resolved with it.
+         */
+        ApproveReplyBody: {
+            /** Note */
+            note?: string | null;
+        };
+        /**
          * AssignCaseBody
          * @description 分派: the unit gives the case to one of its members (承办人) or sections (科室).
          */
@@ -1517,6 +1679,11 @@ export interface components {
             /** Accepted At */
             accepted_at?: string | null;
             /**
+             * Approved By
+             * @description The reviewer who signed the last approved reply off (审核签发); None: none
+             */
+            approved_by?: string | null;
+            /**
              * Assign Count
              * @description Assignments, reassignments and takes inside units
              * @default 0
@@ -1546,6 +1713,12 @@ export interface components {
             /** Contacted At */
             contacted_at?: string | null;
             /**
+             * Corrections
+             * @description Corrections by the hotline: reclassified, urgency, relocated
+             * @default 0
+             */
+            corrections: number;
+            /**
              * Dispatch Count
              * @default 0
              */
@@ -1574,6 +1747,18 @@ export interface components {
              */
             handler_id?: string | null;
             /**
+             * Interim Late
+             * @description Interim replies given after their due time
+             * @default 0
+             */
+            interim_late: number;
+            /**
+             * Interim Replies
+             * @description Interim replies given to the resident (阶段性答复)
+             * @default 0
+             */
+            interim_replies: number;
+            /**
              * Last Seq
              * @default 0
              */
@@ -1596,6 +1781,12 @@ export interface components {
              * @default 0
              */
             reopen_count: number;
+            /**
+             * Reply Rounds
+             * @description Replies submitted for the unit's internal review (报审)
+             * @default 0
+             */
+            reply_rounds: number;
             /** Resolved At */
             resolved_at?: string | null;
             /**
@@ -1618,6 +1809,12 @@ export interface components {
              * @default false
              */
             self_handled: boolean;
+            /**
+             * Sent Back Count
+             * @description Replies the reviewer sent back (退回重办)
+             * @default 0
+             */
+            sent_back_count: number;
             /**
              * Shelved
              * @default false
@@ -1670,6 +1867,11 @@ export interface components {
             accepted: boolean;
             /** Appeal Pending */
             appeal_pending: boolean;
+            /**
+             * Approved By
+             * @description The person id of the reviewer who signed the reply off
+             */
+            approved_by?: string | null;
             /** Breached */
             breached: boolean;
             /** Case Id */
@@ -1692,6 +1894,12 @@ export interface components {
             closure_type?: components["schemas"]["ClosureType"] | null;
             /** @description Absent unless the caller may see personal data */
             contact?: components["schemas"]["ContactView"] | null;
+            /**
+             * Corrections
+             * @description Corrections by the hotline: 改类, 加急 / 降级, 改址
+             * @default 0
+             */
+            corrections: number;
             /**
              * Departments
              * @description The departments summoned by whistles, in order
@@ -1716,6 +1924,17 @@ export interface components {
             handler_id?: string | null;
             /** Handler Name */
             handler_name?: string | null;
+            /**
+             * Interim Replies
+             * @description Interim replies (阶段性答复) given to the resident
+             * @default 0
+             */
+            interim_replies: number;
+            /**
+             * Last Interim Reply
+             * @description The text of the latest interim reply
+             */
+            last_interim_reply?: string | null;
             location?: components["schemas"]["Location"] | null;
             /** Merged Into */
             merged_into?: string | null;
@@ -1735,6 +1954,8 @@ export interface components {
             pending_extension?: {
                 [key: string]: unknown;
             } | null;
+            /** @description The reply waiting for the unit's reviewer (审核签发), if any */
+            pending_reply?: components["schemas"]["PendingReplyView"] | null;
             /** Pending Return */
             pending_return?: {
                 [key: string]: unknown;
@@ -1744,6 +1965,12 @@ export interface components {
             rating?: components["schemas"]["Rating"] | null;
             /** Reopen Count */
             reopen_count: number;
+            /**
+             * Reply Rounds
+             * @description Replies submitted for review (报审)
+             * @default 0
+             */
+            reply_rounds: number;
             /** Return Count */
             return_count: number;
             /** Rework Count */
@@ -1753,6 +1980,12 @@ export interface components {
              * @description The section (科室) whose queue the case is in
              */
             section_id?: string | null;
+            /**
+             * Sent Back Count
+             * @description Replies the reviewer sent back (退回重办)
+             * @default 0
+             */
+            sent_back_count: number;
             /** Seq */
             seq: number;
             sla_state: components["schemas"]["SlaState"];
@@ -2376,6 +2609,14 @@ export interface components {
             seq: number;
             status: components["schemas"]["CaseStatus"];
         };
+        /**
+         * InterimReplyBody
+         * @description 阶段性答复: the handler tells the resident how far the case has got.
+         */
+        InterimReplyBody: {
+            /** Text */
+            text: string;
+        };
         /** InvalidInput */
         InvalidInput: {
             /**
@@ -2660,6 +2901,39 @@ export interface components {
         PauseForResidentBody: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * PendingReplyView
+         * @description A handler's reply waiting for a reviewer of the unit (审核签发).
+         */
+        PendingReplyView: {
+            /**
+             * Evidence
+             * @description References to the attached files (staff only)
+             * @default []
+             */
+            evidence: string[];
+            /**
+             * Notes
+             * @description What was done (staff only: absent for a resident)
+             */
+            notes?: string | null;
+            /**
+             * Round
+             * @description 1 for the first submission, +1 after each send-back
+             */
+            round: number;
+            /**
+             * Submitted At
+             * Format: date-time
+             */
+            submitted_at: string;
+            /**
+             * Submitted By
+             * @description The person id of the handler who submitted it
+             */
+            submitted_by: string;
+            unit: components["schemas"]["UnitRef"];
         };
         /** Place */
         Place: {
@@ -3034,6 +3308,16 @@ export interface components {
             /** Section Id */
             section_id?: string | null;
         };
+        /**
+         * ReclassifyBody
+         * @description 改类: the hotline corrects the case's category.
+         */
+        ReclassifyBody: {
+            /** Category */
+            category: string;
+            /** Reason */
+            reason: string;
+        };
         /** RecordCallbackBody */
         RecordCallbackBody: {
             /** Comment */
@@ -3078,6 +3362,16 @@ export interface components {
         };
         /** RejectCaseBody */
         RejectCaseBody: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * RelocateBody
+         * @description 改址: the hotline corrects where the matter is (the edges resolve the place in the registry).
+         */
+        RelocateBody: {
+            /** @description A grid id, coordinates (lat and lon) or an address: the registry resolves it to grid, community, street and district */
+            location: components["schemas"]["LocationInput"];
             /** Reason */
             reason: string;
         };
@@ -3202,6 +3496,23 @@ export interface components {
             /** Warned */
             warned: number;
         };
+        /**
+         * SendBackBody
+         * @description 退回重办: a reviewer of the unit sends the reply back to the handler.
+         */
+        SendBackBody: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * SetUrgencyBody
+         * @description 加急 / 降级: the hotline raises or lowers the case's urgency.
+         */
+        SetUrgencyBody: {
+            /** Reason */
+            reason: string;
+            urgency: components["schemas"]["Urgency"];
+        };
         /** ShelveCaseBody */
         ShelveCaseBody: {
             /** Reason */
@@ -3254,6 +3565,19 @@ export interface components {
          * @enum {string}
          */
         SlaState: "on_time" | "warned" | "breached" | "paused" | "stopped" | "none";
+        /**
+         * SubmitReplyBody
+         * @description 报审: the handler submits the reply (what was done) to the unit's reviewer (审核签发).
+         */
+        SubmitReplyBody: {
+            /**
+             * Evidence
+             * @default []
+             */
+            evidence: string[];
+            /** Notes */
+            notes: string;
+        };
         /**
          * SuperviseBody
          * @description A supervisor (or the hotline) escalates by hand: reminder, supervision order, public notice.
@@ -4489,6 +4813,90 @@ export interface operations {
             };
         };
     };
+    approve_reply_cases__case_id__approve_reply_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveReplyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     assign_cases__case_id__assign_post: {
         parameters: {
             query?: never;
@@ -5245,6 +5653,90 @@ export interface operations {
             };
         };
     };
+    interim_reply_cases__case_id__interim_reply_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterimReplyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     merge_cases__case_id__merge_post: {
         parameters: {
             query?: never;
@@ -5497,6 +5989,90 @@ export interface operations {
             };
         };
     };
+    reclassify_cases__case_id__reclassify_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReclassifyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     register_cases__case_id__register_post: {
         parameters: {
             query?: never;
@@ -5597,6 +6173,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RejectCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    relocate_cases__case_id__relocate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelocateBody"];
             };
         };
         responses: {
@@ -6169,6 +6829,174 @@ export interface operations {
             };
         };
     };
+    send_back_cases__case_id__send_back_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendBackBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_urgency_cases__case_id__set_urgency_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetUrgencyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     shelve_cases__case_id__shelve_post: {
         parameters: {
             query?: never;
@@ -6185,6 +7013,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ShelveCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    submit_reply_cases__case_id__submit_reply_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitReplyBody"];
             };
         };
         responses: {

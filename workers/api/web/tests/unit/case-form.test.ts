@@ -1,22 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/api/client";
 import {
+  ADDRESS_MAX,
   ONE_OF,
   WIDGETS,
+  coordinate,
+  emptyPlace,
   fieldsOf,
   initialValues,
   isoDuration,
   messageFor,
+  placeBody,
+  placeGiven,
   splitErrors,
   toBody,
   validate,
   type FieldSpec,
+  type PlaceValue,
   type Values,
 } from "@/components/case/form";
 import fixture from "./case-actions.fixture.json";
+import corrections from "./case-corrections.fixture.json";
 
 type Fixture = { actions: Array<{ name: string; path: string; form: Record<string, unknown> }> };
-const ACTIONS = (fixture as Fixture).actions;
+const CATALOGUE = (fixture as Fixture).actions;
+/** The catalogue's forms, the correction forms (改类, 加急 / 降级, 改址) among them. */
+const ACTIONS = [...CATALOGUE, ...(corrections as Fixture).actions.filter((c) => !CATALOGUE.some((a) => a.name === c.name))];
 const form = (name: string) => fieldsOf(ACTIONS.find((a) => a.name === name)!.form);
 const field = (fields: FieldSpec[], name: string) => fields.find((f) => f.name === name)!;
 
@@ -33,10 +42,13 @@ function filled(fields: FieldSpec[]): Values {
         v[f.name] = "C0000000000A1";
         break;
       case "choice":
-        v[f.name] = f.choices[0].value;
+        v[f.name] = f.catalogue ? "garbage" : f.choices[0].value;
         break;
       case "bool":
         v[f.name] = false;
+        break;
+      case "location":
+        v[f.name] = { mode: "place", text: " 青城花园3号楼 ", grid_id: "G-0101", lat: null, lon: null };
         break;
       case "unit":
         v[f.name] = { kind: f.unitKinds[0], id: "S-0101" };
@@ -78,7 +90,9 @@ describe("every action of the catalogue gets its form", () => {
       expect(WIDGETS).toContain(f.widget);
       expect(f.labelZh).toMatch(/[\u4e00-\u9fff]/);
       expect(f.labelEn).toMatch(/^[A-Z]/);
-      if (f.widget === "choice") {
+      if (f.widget === "choice" && f.catalogue) {
+        expect(f.choices).toEqual([]); // the city catalogue's codes, from the registry
+      } else if (f.widget === "choice") {
         expect(f.choices.length).toBeGreaterThan(0);
         for (const c of f.choices) expect(c.zh).toMatch(/[\u4e00-\u9fff]/); // every choice has Chinese words
       }
@@ -280,5 +294,91 @@ describe("work inside a unit: assign, reassign, take", () => {
     });
     const split = splitErrors(unknown, form("assign"));
     expect(messageFor(split.fields, "handler")).toBe("the user directory has no active user 'x'");
+  });
+});
+
+describe("corrections: the category, the urgency and the place", () => {
+  const place = (over: Partial<PlaceValue>): PlaceValue => ({ ...emptyPlace(), ...over });
+
+  it("reads the catalogue choice, the urgency choice and the location widget from the schema", () => {
+    const category = field(form("reclassify"), "category");
+    expect(category).toMatchObject({ widget: "choice", catalogue: true, choices: [], required: true, maxLength: 64 });
+    expect(initialValues(form("reclassify")).category).toBe("");
+    const urgency = field(form("set_urgency"), "urgency");
+    expect(urgency.catalogue).toBe(false);
+    expect(urgency.choices).toEqual([
+      { value: "urgent", zh: "紧急", en: "Urgent" },
+      { value: "ordinary", zh: "普通", en: "Ordinary" },
+    ]);
+    const location = field(form("relocate"), "location");
+    expect(location).toMatchObject({ widget: "location", labelZh: "位置", labelEn: "Location", required: true, catalogue: false });
+    expect(initialValues(form("relocate")).location).toEqual(emptyPlace());
+    // the catalogue flag follows the schema, not the field's name
+    for (const a of ACTIONS) {
+      for (const f of fieldsOf(a.form)) expect(f.catalogue, `${a.name}.${f.name}`).toBe(f.widget === "choice" && f.choices.length === 0);
+    }
+  });
+
+  it.each<[string, PlaceValue, Record<string, unknown>]>([
+    ["a picked grid with its address", place({ text: " 青城花园3号楼 ", grid_id: "G-0101" }), { grid_id: "G-0101", address: "青城花园3号楼" }],
+    ["a picked grid by its id", place({ text: "G-0101", grid_id: "G-0101" }), { grid_id: "G-0101" }],
+    ["a picked grid, its text cleared", place({ text: "  ", grid_id: "G-0101" }), { grid_id: "G-0101" }],
+    ["an address for the registry to match", place({ text: " 新华广场东门 " }), { address: "新华广场东门" }],
+    ["a point", place({ mode: "point", lat: 40.8123, lon: 111.6543 }), { lat: 40.8123, lon: 111.6543 }],
+    ["a point, the text typed before left out", place({ mode: "point", text: "青城", grid_id: "G-1", lat: -90, lon: 180 }), { lat: -90, lon: 180 }],
+  ])("sends %s as intake takes a location", (_, value, location) => {
+    const f = form("relocate");
+    expect(validate(f, { location: value, reason: "地址有误" })).toEqual({});
+    expect(toBody(f, { location: value, reason: " 地址有误 " })).toEqual({ location, reason: "地址有误" });
+    expect(placeBody(value)).toEqual(location);
+  });
+
+  it.each<[string, PlaceValue, string, string]>([
+    ["nothing", emptyPlace(), "请选择或填写位置", "Pick or type the place"],
+    ["only blanks", place({ text: "   " }), "请选择或填写位置", "Pick or type the place"],
+    ["a point without its longitude", place({ mode: "point", lat: 40.8 }), "请填写有效的纬度（-90～90）和经度（-180～180）", "Give a latitude (-90 to 90) and a longitude (-180 to 180)"],
+    ["a latitude out of range", place({ mode: "point", lat: 91, lon: 111 }), "请填写有效的纬度（-90～90）和经度（-180～180）", "Give a latitude (-90 to 90) and a longitude (-180 to 180)"],
+    ["a longitude out of range", place({ mode: "point", lat: 40, lon: -180.5 }), "请填写有效的纬度（-90～90）和经度（-180～180）", "Give a latitude (-90 to 90) and a longitude (-180 to 180)"],
+    ["text that is not a number", place({ mode: "point", lat: coordinate("北纬40"), lon: coordinate("111.6") }), "请填写有效的纬度（-90～90）和经度（-180～180）", "Give a latitude (-90 to 90) and a longitude (-180 to 180)"],
+    ["an address too long", place({ text: "路".repeat(ADDRESS_MAX + 1) }), `地址不能超过 ${ADDRESS_MAX} 字`, `Address: at most ${ADDRESS_MAX} characters`],
+  ])("refuses %s before sending", (_, value, zh, en) => {
+    const f = form("relocate");
+    expect(validate(f, { location: value, reason: "x" })).toEqual({ location: zh });
+    expect(validate(f, { location: value, reason: "x" }, "en")).toEqual({ location: en });
+  });
+
+  it("reads coordinates as typed", () => {
+    expect(coordinate(" 40.81 ")).toBe(40.81);
+    expect(coordinate("-111.5")).toBe(-111.5);
+    expect(coordinate("")).toBeNull();
+    expect(coordinate("  ")).toBeNull();
+    expect(Number.isNaN(coordinate("40,81"))).toBe(true);
+    expect(placeGiven(place({ mode: "point", lat: coordinate("x"), lon: null }))).toBe(true); // given, and wrong
+  });
+
+  it("wants a category and sends its code", () => {
+    const f = form("reclassify");
+    expect(validate(f, initialValues(f))).toEqual({ category: "请选择类别", reason: "请填写理由" });
+    expect(toBody(f, { category: "garbage", reason: " 实为垃圾清运 " })).toEqual({ category: "garbage", reason: "实为垃圾清运" });
+    const u = form("set_urgency");
+    expect(validate(u, initialValues(u), "en")).toEqual({ urgency: "Choose urgency", reason: "Reason is required" });
+    expect(toBody(u, { urgency: "urgent", reason: "涉及安全" })).toEqual({ urgency: "urgent", reason: "涉及安全" });
+  });
+
+  it("puts the registry's refusals next to the place and the category", () => {
+    const place422 = new ApiError(422, {
+      errors: [{ field: "body.location.grid_id", rule: "registry.unknown_location", message: "unknown grid 'G-404'" }],
+    });
+    const split = splitErrors(place422, form("relocate"));
+    expect(split).toEqual({ fields: { "location.grid_id": "unknown grid 'G-404'" }, action: null });
+    expect(messageFor(split.fields, "location")).toBe("unknown grid 'G-404'");
+    const outside = new ApiError(422, {
+      errors: [{ field: "body.location", rule: "registry.unknown_location", message: "point (lat 1, lon 2) lies outside every grid" }],
+    });
+    expect(messageFor(splitErrors(outside, form("relocate")).fields, "location")).toBe("point (lat 1, lon 2) lies outside every grid");
+    const category = new ApiError(422, {
+      errors: [{ field: "body.category", rule: "registry.unknown_category", message: "the city catalogue has no category 'x'" }],
+    });
+    expect(splitErrors(category, form("reclassify")).fields).toEqual({ category: "the city catalogue has no category 'x'" });
   });
 });

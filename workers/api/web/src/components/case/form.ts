@@ -11,10 +11,25 @@
  * value and goes into the body as ``{person_id}`` (the API fills the unit and the name from its
  * user directory); a ``section`` field holds a section (科室) id. Both are picked from lists of the
  * case's unit, or typed when a list cannot be loaded.
+ *
+ * A ``location`` field (a place of the city registry: ``relocate``) holds a {@link PlaceValue}: a grid
+ * picked by address or name, an address text alone, or a point; it goes into the body as intake
+ * takes a location (``{grid_id, address}``, ``{address}`` or ``{lat, lon}``) and the API resolves it
+ * with the registry. A ``choice`` field whose schema enumerates no values (``reclassify``'s
+ * ``category``) takes a category code of the city catalogue (``GET /registry/categories``):
+ * {@link FieldSpec.catalogue}.
  */
 import type { ApiError } from "@/api/client";
 import type { Lang } from "@/lib/time";
-import { CHOICE_WORDS, say } from "./labels";
+import { CHOICE_WORDS, say, type Words } from "./labels";
+
+/** Words for the enumerations of the correction forms (``set_urgency``'s urgency), by ``$defs`` name. */
+export const CORRECTION_WORDS: Record<string, Record<string, Words>> = {
+  Urgency: {
+    urgent: { zh: "紧急", en: "Urgent" },
+    ordinary: { zh: "普通", en: "Ordinary" },
+  },
+};
 
 export type Widget =
   | "text"
@@ -27,7 +42,8 @@ export type Widget =
   | "case"
   | "refs"
   | "member"
-  | "section";
+  | "section"
+  | "location";
 export const WIDGETS: readonly Widget[] = [
   "text",
   "textarea",
@@ -40,6 +56,7 @@ export const WIDGETS: readonly Widget[] = [
   "refs",
   "member",
   "section",
+  "location",
 ];
 
 export interface Choice {
@@ -65,6 +82,8 @@ export interface FieldSpec {
   maxItems?: number;
   /** Unit kinds a unit field takes (the schema's ``UnitKind`` without the hotline). */
   unitKinds: string[];
+  /** A choice of the city catalogue's categories (the schema enumerates no values). */
+  catalogue: boolean;
 }
 
 export interface UnitValue {
@@ -79,7 +98,19 @@ export interface DurationValue {
   days: number;
   hours: number;
 }
-export type Value = string | boolean | null | UnitValue | TaskRow[] | DurationValue | string[];
+/**
+ * A place as the location control holds it. ``place``: the text typed (an address, a name or a grid
+ * id) and the grid picked for it from the registry's search, if any; ``point``: a latitude and a
+ * longitude.
+ */
+export interface PlaceValue {
+  mode: "place" | "point";
+  text: string;
+  grid_id: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+export type Value = string | boolean | null | UnitValue | TaskRow[] | DurationValue | string[] | PlaceValue;
 export type Values = Record<string, Value>;
 /** Messages by field path (``reason``, ``tasks.0.department_id``). */
 export type FieldErrors = Record<string, string>;
@@ -107,6 +138,44 @@ interface JsonSchema {
 /** A case id as the API takes it (``CASE_ID`` in workers/api/deps.py). */
 export const CASE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const REF_MAX = 512;
+/** An address as the API takes it (``LocationInput.address`` in workers/api/schemas.py). */
+export const ADDRESS_MAX = 500;
+
+export function emptyPlace(): PlaceValue {
+  return { mode: "place", text: "", grid_id: null, lat: null, lon: null };
+}
+
+/** A coordinate as typed: its number, ``NaN`` for text that is not one, ``null`` for a blank. */
+export function coordinate(typed: string): number | null {
+  const s = typed.trim();
+  return s ? Number(s) : null;
+}
+
+function isPlace(v: Value | undefined): v is PlaceValue {
+  return !!v && typeof v === "object" && !Array.isArray(v) && "mode" in v;
+}
+
+function finite(n: number | null): n is number {
+  return typeof n === "number" && Number.isFinite(n);
+}
+
+/** Whether the place names anything (a grid, a text, or both coordinates). */
+export function placeGiven(v: PlaceValue): boolean {
+  return v.mode === "point" ? v.lat !== null || v.lon !== null : !!(v.grid_id || v.text.trim());
+}
+
+/**
+ * The place as the API takes a location: a picked grid with the text typed as its address (left out
+ * when it is the grid id itself), an address alone for the registry to match, or a point.
+ * ``null``: nothing given.
+ */
+export function placeBody(v: PlaceValue): Record<string, string | number> | null {
+  if (!placeGiven(v)) return null;
+  if (v.mode === "point") return { lat: v.lat as number, lon: v.lon as number };
+  const text = v.text.trim();
+  if (!v.grid_id) return { address: text };
+  return text && text !== v.grid_id ? { grid_id: v.grid_id, address: text } : { grid_id: v.grid_id };
+}
 
 function defName(ref: string | undefined): string | undefined {
   return ref?.startsWith("#/$defs/") ? ref.slice("#/$defs/".length) : undefined;
@@ -123,7 +192,7 @@ export function fieldsOf(form: unknown): FieldSpec[] {
     const main = options.find((o) => o.type !== "null") ?? prop;
     const enumName = defName(main.$ref);
     const values = main.enum ?? (enumName ? defs[enumName]?.enum : undefined) ?? [];
-    const words = (enumName && CHOICE_WORDS[enumName]) || CHOICE_WORDS[name] || {};
+    const words = (enumName && (CHOICE_WORDS[enumName] ?? CORRECTION_WORDS[enumName])) || CHOICE_WORDS[name] || {};
     const widget = (WIDGETS as readonly string[]).includes(prop["x-widget"] ?? "") ? (prop["x-widget"] as Widget) : "text";
     const unitKinds = (defs.UnitKind?.enum ?? ["grid", "street", "department"]).filter((k) => k !== "hotline");
     // a member is an object of the schema's $defs: its person id's length is the field's
@@ -143,6 +212,7 @@ export function fieldsOf(form: unknown): FieldSpec[] {
       minItems: prop.minItems,
       maxItems: prop.maxItems,
       unitKinds,
+      catalogue: widget === "choice" && values.length === 0,
     };
   });
 }
@@ -165,7 +235,10 @@ export function initialValues(fields: FieldSpec[]): Values {
         out[f.name] = typeof f.default === "boolean" ? f.default : null;
         break;
       case "choice":
-        out[f.name] = typeof f.default === "string" ? f.default : null;
+        out[f.name] = typeof f.default === "string" ? f.default : f.catalogue ? "" : null;
+        break;
+      case "location":
+        out[f.name] = emptyPlace();
         break;
       case "unit":
         out[f.name] = null;
@@ -213,6 +286,9 @@ const MSG = {
     zh: () => "科室编号只能以字母或数字开头，含字母、数字、- _ .",
     en: () => "A section id starts with a letter or digit and has letters, digits, - _ . only",
   },
+  place: { zh: () => "请选择或填写位置", en: () => "Pick or type the place" },
+  point: { zh: () => "请填写有效的纬度（-90～90）和经度（-180～180）", en: () => "Give a latitude (-90 to 90) and a longitude (-180 to 180)" },
+  address: { zh: () => `地址不能超过 ${ADDRESS_MAX} 字`, en: () => `Address: at most ${ADDRESS_MAX} characters` },
   handlerOrSection: {
     zh: () => "请指定承办人或科室（至少一项）",
     en: () => "Name a handler (a member of the unit), a section, or both",
@@ -274,6 +350,17 @@ export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-C
       case "unit":
         if (f.required && !(v && typeof v === "object" && "id" in v && v.id)) errors[f.name] = m("choose", lang, l);
         break;
+      case "location": {
+        const p = isPlace(v) ? v : emptyPlace();
+        if (!placeGiven(p)) {
+          if (f.required) errors[f.name] = m("place", lang);
+        } else if (p.mode === "point") {
+          const okLat = finite(p.lat) && p.lat >= -90 && p.lat <= 90;
+          const okLon = finite(p.lon) && p.lon >= -180 && p.lon <= 180;
+          if (!okLat || !okLon) errors[f.name] = m("point", lang);
+        } else if (p.text.trim().length > ADDRESS_MAX) errors[f.name] = m("address", lang);
+        break;
+      }
       case "tasks": {
         const rows = Array.isArray(v) ? (v as TaskRow[]) : [];
         const seen = new Set<string>();
@@ -314,6 +401,7 @@ function isEmpty(v: Value | undefined): boolean {
   if (typeof v === "string") return !v.trim();
   if (Array.isArray(v)) return v.length === 0;
   if (typeof v === "object" && "id" in v) return !v.id;
+  if (isPlace(v)) return !placeGiven(v);
   return false;
 }
 
@@ -340,6 +428,11 @@ export function toBody(fields: FieldSpec[], values: Values): Record<string, unkn
       case "unit":
         if (v && typeof v === "object" && "id" in v && v.id) body[f.name] = { kind: v.kind, id: v.id };
         break;
+      case "location": {
+        const place = isPlace(v) ? placeBody(v) : null;
+        if (place) body[f.name] = place;
+        break;
+      }
       case "member": {
         const s = text(v);
         if (s) body[f.name] = { person_id: s };

@@ -81,6 +81,20 @@ export default {
         none: "没有匹配的单位",
         loading: "搜索中…",
       },
+      location: {
+        byPlace: "按地址 / 网格",
+        byPoint: "按经纬度",
+        lat: "纬度",
+        lon: "经度",
+        picked: "网格：{grid}（{id}）· {community} · {street}",
+        unresolved: "未选定网格：提交时按地址在网格库中匹配",
+        tooLong: "地址不能超过 {n} 字",
+      },
+      catalogue: {
+        typed: "输入类别编码，如 noise",
+        unavailable: "无法加载类别目录，请直接输入类别编码。",
+        current: "当前类别：{code}",
+      },
       unitList: {
         loading: "加载中…",
         noMatch: "没有匹配项",
@@ -179,6 +193,20 @@ export default {
         suggested: "Suggested",
         none: "No matching unit",
         loading: "Searching…",
+      },
+      location: {
+        byPlace: "By address or grid",
+        byPoint: "By coordinates",
+        lat: "Latitude",
+        lon: "Longitude",
+        picked: "Grid: {grid} ({id}) · {community} · {street}",
+        unresolved: "No grid picked: the address is matched to a grid when the action is sent",
+        tooLong: "Address: at most {n} characters",
+      },
+      catalogue: {
+        typed: "A category code, e.g. noise",
+        unavailable: "The category catalogue could not be loaded: type the code.",
+        current: "Category now: {code}",
       },
       unitList: {
         loading: "Loading…",
