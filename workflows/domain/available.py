@@ -55,6 +55,12 @@ FORM_RULES: Mapping[str, str] = {
     "registry.unknown_section": "the section typed into 'section_id' is not one of the unit's: pick one from the "
     "registry",
     "reassign.same": "the handler and section picked are the case's own: pick another member or section",
+    "reclassify.same": "the category picked in 'category' is the case's own: pick the category it should have",
+    "registry.unknown_category": "the category typed into 'category' is not one of the city catalogue's: pick one",
+    "set_urgency.same": "the urgency picked in 'urgency' is the case's own: pick the other one",
+    "relocate.same": "the place given in 'location' is the case's own: give the place it should have",
+    "relocate.whistle_open": "the place given in 'location' is in another street while the street's whistle round "
+    "is open: a place in the same street is accepted",
 }
 """Rules that judge only the values typed into an action's form, each with why.
 
