@@ -1,4 +1,4 @@
-"""A short simulation on the real stack: every path and every escalation rung, and the read model agrees.
+"""A short simulation on the real stack: every path, side path and escalation rung, and the read model agrees.
 
 The case worker runs in-process on compressed time (1 policy hour = 0.5 s) against the real
 Temporal dev server and publishes to the real Kafka broker (a topic prefix of its own); cases come
@@ -31,6 +31,17 @@ from workflows.case_workflow import workflow_id
 pytestmark = pytest.mark.integration
 
 SCALE = 0.5  # wall-clock seconds per policy hour
+WORK_INSIDE_EVENTS = (
+    "case.reply_submitted",
+    "case.reply_approved",
+    "case.reply_sent_back",
+    "case.interim_replied",
+    "case.reclassified",
+    "case.urgency_changed",
+    "case.relocated",
+    "sla.clock_recomputed",
+)
+"""Events of the work inside the unit and of the corrections, counted on both sides."""
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +85,17 @@ def test_every_path_and_rung_occurs(tally: Tally) -> None:
     assert tally.manual_escalations >= 1 and tally.breached_cases >= len(RUNGS)
     assert sum(tally.final_status.values()) == 24
     assert set(tally.final_status) == {"closed", "rejected", "merged"}
+    f, ev = tally.features, tally.events
+    # the work inside the unit and the corrections did what the plans said
+    assert ev["case.reply_approved"] >= f["reply_approved"] and ev["case.reply_sent_back"] >= f["reply_sent_back"]
+    assert ev["case.reply_submitted"] == ev["case.reply_approved"] + ev["case.reply_sent_back"]
+    assert ev["case.resolved"] >= ev["case.reply_approved"]
+    assert tally.late_interim_replies >= f["interim_late"] and ev["case.interim_replied"] > tally.late_interim_replies
+    assert tally.breach_kinds["interim_reply"] >= f["interim_late"]  # a missed interim deadline is a breach
+    assert tally.warning_kinds["interim_reply"] >= 1
+    assert ev["sla.clock_recomputed"] >= f["reclassified"] + f["urgency_raised"]
+    assert ev["case.reclassified"] == f["reclassified"] and ev["case.urgency_changed"] == f["urgency_raised"]
+    assert ev["case.relocated"] == f["relocated"] + f["relocated_recalled"]
 
 
 def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally, tmp_path: Path) -> None:
@@ -114,6 +136,35 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
             moved = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.assign_count >= 2)).scalar()
             tl = t.timeline.c
             started = conn.execute(select(tl.detail).where(tl.case_id.in_(ids), tl.type == "sla.clock_started")).all()
+            events: Counter[str] = Counter(
+                dict(
+                    conn.execute(
+                        select(tl.type, func.count())
+                        .where(tl.case_id.in_(ids), tl.type.in_(WORK_INSIDE_EVENTS))
+                        .group_by(tl.type)
+                    ).all()
+                )
+            )
+            work = conn.execute(
+                select(
+                    func.sum(c.reply_rounds),
+                    func.sum(c.sent_back_count),
+                    func.sum(c.interim_replies),
+                    func.sum(c.interim_late),
+                    func.sum(c.corrections),
+                ).where(c.case_id.in_(ids))
+            ).one()
+            sent_back = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.sent_back_count > 0)).scalar()
+            approved = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.approved_by.is_not(None))).scalar()
+            self_approved = conn.execute(
+                select(func.count()).where(c.case_id.in_(ids), c.approved_by == c.handler_id)
+            ).scalar()
+            late_interim = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.interim_late > 0)).scalar()
+            corrected = conn.execute(select(func.count()).where(c.case_id.in_(ids), c.corrections > 0)).scalar()
+            a = t.assignments.c
+            recalled = conn.execute(
+                select(func.count(func.distinct(a.case_id))).where(a.case_id.in_(ids), a.status == "recalled")
+            ).scalar()
             closure = Counter(
                 dict(
                     conn.execute(
@@ -137,3 +188,15 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
     inside = tally.features["assigned"] + tally.features["taken"] + tally.features["reassigned"]
     assert inside >= 3 and with_handler == inside  # every case assigned inside its unit keeps its handler
     assert moved == tally.features["reassigned"]
+    # the work inside the unit and the corrections: the read model counts what the simulator did
+    f = tally.features
+    assert events == Counter({k: v for k, v in tally.events.items() if k in WORK_INSIDE_EVENTS})
+    reply_rounds, sent_back_total, interim_replies, interim_late, corrections = (int(x or 0) for x in work)
+    assert reply_rounds == tally.events["case.reply_submitted"]
+    assert sent_back == f["reply_sent_back"] and sent_back_total == tally.events["case.reply_sent_back"]
+    assert approved == f["reply_approved"] and self_approved == 0  # signed off by another member
+    assert interim_replies == tally.events["case.interim_replied"] and interim_late == tally.late_interim_replies
+    assert late_interim == f["interim_late"]
+    assert corrections == f["reclassified"] + f["urgency_raised"] + f["relocated"] + f["relocated_recalled"]
+    assert (corrected or 0) >= max(f["reclassified"], f["urgency_raised"], f["relocated"], f["relocated_recalled"])
+    assert recalled == f["relocated_recalled"]

@@ -86,7 +86,10 @@ def _signature(s: CaseState) -> tuple[object, ...]:
 def _sim_states() -> Iterator[tuple[CaseState, datetime]]:
     """Every state a simulated case passes through: the coverage tour and a seeded stream."""
     rng = random.Random(4)
-    tour = [replace(sc, into_case_id="TOUR-0") if sc.outcome == "merged" else sc for sc in coverage_tour(SIM_CITY, rng)]
+    tour = [
+        replace(sc, into_case_id="TOUR-0") if sc.outcome == "merged" else sc
+        for sc in coverage_tour(SIM_CITY, rng, default_policy())
+    ]
     plans = [compile_plan(sc, f"TOUR-{i}", 0.0, SIM_CITY, default_policy(), rng) for i, sc in enumerate(tour)]
     plans += list(
         plan_stream(

@@ -27,8 +27,22 @@ from workflows.domain.state import TERMINAL
 
 CITY = sample_city()
 
-SIDE_ACTIONS = frozenset({"attach_duplicate", "supervise", "appeal", "decide_appeal", "terminate", "shelve", "merge"})
-"""Actions that do not take a case forward: oversight and bookkeeping, or ending/parking it by fiat.
+SIDE_ACTIONS = frozenset(
+    {
+        "attach_duplicate",
+        "supervise",
+        "appeal",
+        "decide_appeal",
+        "terminate",
+        "shelve",
+        "merge",
+        "reclassify",
+        "set_urgency",
+        "relocate",
+    }
+)
+"""Actions that do not take a case forward: oversight and bookkeeping, the hotline's corrections
+(category, urgency, place), or ending/parking it by fiat.
 
 A case whose only offers are these is stuck for the people who should handle it.
 """

@@ -11,13 +11,30 @@ from pathlib import Path
 import pytest
 
 from events.base import CaseEventBase
-from events.schemas import ClockKind, EscalationLevel, EscalationRaised, Urgency
+from events.schemas import (
+    CaseDispatched,
+    CaseReclassified,
+    CaseRelocated,
+    CaseResolved,
+    ClockKind,
+    ClockRecomputed,
+    EscalationLevel,
+    EscalationRaised,
+    InterimReplied,
+    ReplyApproved,
+    ReplySentBack,
+    ReplySubmitted,
+    SlaBreached,
+    Urgency,
+    UrgencyChanged,
+)
 from workers.sim.city import from_static
 from workers.sim.config import Behaviour, ConfigError, Lateness, SimConfig, config_from_mapping, load_config
 from workers.sim.plan import (
     FEATURES,
     PATHS,
     RUNGS,
+    TOUR_SPACING,
     CasePlan,
     Scenario,
     arrivals,
@@ -83,10 +100,11 @@ def test_the_same_seed_plans_the_same_cases() -> None:
 
 
 def test_the_tour_goes_down_every_path_side_path_and_rung() -> None:
-    tour = coverage_tour(CITY, random.Random(1))
-    assert {sc.path for sc in tour} == set(PATHS)
-    assert set().union(*(sc.features for sc in tour)) == set(FEATURES)
-    assert set().union(*(sc.planned_rungs for sc in tour)) == set(RUNGS)
+    tour = _stream(1, 40)[: len(coverage_tour(CITY, random.Random(1), POLICY))]
+    assert all(p.arrival == i * TOUR_SPACING for i, p in enumerate(tour))  # the tour's own cases only
+    assert {p.path for p in tour} == set(PATHS)
+    assert set().union(*(p.features for p in tour)) == set(FEATURES)
+    assert set().union(*(p.scenario.planned_rungs for p in tour)) == set(RUNGS)
 
 
 @pytest.mark.parametrize("kind", [ClockKind.ACCEPT, ClockKind.REPORT_IN, ClockKind.RESOLVE])
@@ -219,3 +237,86 @@ def test_duplicates_are_merged_into_cases_still_open() -> None:
         target = p.scenario.into_case_id
         assert target in ends and target != p.case_id
         assert ends[target] > p.arrival, (p.case_id, target)  # the target is still being handled
+
+
+def _work_inside(plan: CasePlan, timeline: list[CaseEventBase]) -> set[str]:
+    """The side paths of the work inside the unit and of the corrections that ``timeline`` shows."""
+    seen: set[str] = set()
+    for i, e in enumerate(timeline):
+        later = timeline[i + 1 :]
+        match e:
+            case ReplyApproved():
+                seen.add("reply_approved")
+            case ReplySentBack():
+                seen.add("reply_sent_back")
+            case InterimReplied(on_time=True):
+                seen.add("interim_replied")
+            case InterimReplied(on_time=False):
+                seen.add("interim_late")
+            case CaseReclassified() if any(isinstance(x, ClockRecomputed) for x in later[:3]):
+                seen.add("reclassified")  # the resolution rule differs: a running clock was recomputed
+            case UrgencyChanged(urgency=Urgency.URGENT):
+                seen.add("urgency_raised")
+            case CaseRelocated(recalled=False):
+                seen.add("relocated")
+            case CaseRelocated(recalled=True) if any(isinstance(x, CaseDispatched) for x in later):
+                seen.add("relocated_recalled")  # recalled, then dispatched to the new place
+    return seen
+
+
+WORK_INSIDE = frozenset(
+    {
+        "reply_approved",
+        "reply_sent_back",
+        "interim_replied",
+        "interim_late",
+        "reclassified",
+        "urgency_raised",
+        "relocated",
+        "relocated_recalled",
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        SimConfig(),
+        SimConfig(  # the draws alone, most of them down the new paths
+            cover_all_paths=False,
+            categories={"illegal-construction": 3, "food-safety": 2, "water": 1, "noise": 1, "garbage": 1},
+            behaviour=Behaviour(
+                send_back=0.5, interim_late=0.5, reclassify=0.4, raise_urgency=0.3, relocate=0.5, pause=0.3, shelve=0.2
+            ),
+        ),
+    ],
+    ids=["default", "busy"],
+)
+def test_the_work_inside_the_unit_and_the_corrections_happen_as_planned(cfg: SimConfig) -> None:
+    """What each plan says it does (review, send-back, interim replies on time or late, corrections)
+    is what the domain records; replies are approved by another member of the unit; an interim
+    deadline is breached only where the plan misses it."""
+    plans = _stream(13, 300, cfg)
+    seen: Counter[str] = Counter()
+    for plan in plans:
+        state, timeline = play(plan)
+        assert _work_inside(plan, timeline) == plan.features & WORK_INSIDE, plan.case_id
+        seen.update(plan.features & WORK_INSIDE)
+        for e in timeline:
+            if isinstance(e, ReplyApproved):
+                assert e.approved_by != e.submitted_by and e.unit == state.unit
+        interim_breached = any(isinstance(e, SlaBreached) and e.kind == ClockKind.INTERIM_REPLY for e in timeline)
+        assert interim_breached == ("interim_late" in plan.features), plan.case_id
+        resolved = sum(isinstance(e, CaseResolved) for e in timeline)
+        if state.unit is not None and POLICY.review_rule(state.unit.kind) is not None:
+            # a reviewed unit's case is resolved by sign-off only, every submission ends in one
+            approved = sum(isinstance(e, ReplyApproved) for e in timeline)
+            sent_back = sum(isinstance(e, ReplySentBack) for e in timeline)
+            assert approved == resolved, plan.case_id
+            assert sum(isinstance(e, ReplySubmitted) for e in timeline) == approved + sent_back, plan.case_id
+        else:
+            assert not any(isinstance(e, ReplySubmitted) for e in timeline), plan.case_id
+    assert set(FEATURES) >= WORK_INSIDE
+    assert set(seen) == WORK_INSIDE
+    if not cfg.cover_all_paths:
+        assert min(seen.values()) >= 5, seen

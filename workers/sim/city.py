@@ -51,11 +51,14 @@ class SimCity:
 
     def draw_location(self, rng: random.Random) -> Location:
         """A random place of the city: a grid, and a point and an address inside it when the registry knows them."""
-        loc = rng.choice(self.grids)
+        return self.locate(rng.choice(self.grids), rng)
+
+    def locate(self, grid: Location, rng: random.Random) -> Location:
+        """A place inside ``grid`` (one of :attr:`grids`): a point and an address when the registry knows them."""
         if self.place is None:
-            return loc
-        lat, lon, address = self.place(loc.grid_id, rng)
-        return loc.model_copy(update={"lat": lat, "lon": lon, "address": address})
+            return grid
+        lat, lon, address = self.place(grid.grid_id, rng)
+        return grid.model_copy(update={"lat": lat, "lon": lon, "address": address})
 
     def category(self, code: str) -> SimCategory:
         for cat in self.categories:

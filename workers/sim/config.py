@@ -77,6 +77,18 @@ class Behaviour(BaseModel):
     accept_late: Lateness = Lateness(reminder=0.08, supervision=0.03, public_notice=0.015)
     dept_late_report: Lateness = Lateness(reminder=0.2, supervision=0.04, public_notice=0.01)
     late_resolve: float = Field(default=0.1, ge=0, le=1, description="an urgent case resolved after its deadline")
+    send_back: float = Field(
+        default=0.2, ge=0, le=1, description="a reviewer sends a reply back once (退回重办), where replies are reviewed"
+    )
+    interim_late: float = Field(
+        default=0.15, ge=0, le=1, description="a case owing interim replies (阶段性答复) misses one deadline"
+    )
+    reclassify: float = Field(default=0.03, ge=0, le=1, description="the hotline corrects the category (改类)")
+    raise_urgency: float = Field(default=0.03, ge=0, le=1, description="the hotline makes an ordinary case urgent")
+    relocate: float = Field(default=0.03, ge=0, le=1, description="the hotline corrects the place (改址)")
+    relocate_far: float = Field(
+        default=0.5, ge=0, le=1, description="a corrected place is in another street (else another grid of the street)"
+    )
 
 
 DEFAULT_CHANNELS = {"hotline": 0.55, "web": 0.08, "app": 0.07, "patrol": 0.30}

@@ -90,6 +90,9 @@ def print_tally(console: Console, t: Tally) -> None:
     rungs.add_row("breaches", str(t.breached_cases), str(t.breaches))
     rungs.add_row("warnings", "", str(t.warnings))
     console.print(rungs)
+    if t.breach_kinds:
+        kinds = " · ".join(f"{k} {n}" for k, n in sorted(t.breach_kinds.items()))
+        console.print(f"breaches by clock: {kinds}; {t.late_interim_replies} interim replies after their due time")
     console.print(_counter_table("Final states", sorted(t.final_status.items()), t.opened))
     console.print(_counter_table("Channels", sorted(t.channels.items()), t.opened))
     if t.closure:

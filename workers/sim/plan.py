@@ -4,9 +4,15 @@ A :class:`Scenario` is what was drawn for one complaint (channel, category, plac
 behaviour); :func:`compile_plan` turns it into a :class:`CasePlan`: the domain commands to send, each
 at a time in *policy hours* after the complaint arrives. Slow actors are late by exactly enough to
 reach a given rung of the SLA policy's escalation ladder (催办, 督办, 通报), so the plan knows which
-rungs it should see. :func:`coverage_tour` gives one scenario down every path and every rung;
-:func:`draw_scenario` draws the rest from :class:`~workers.sim.config.SimConfig`. Nothing here does
-I/O or reads the clock: the same seed always gives the same plans.
+rungs it should see. The work inside the unit follows the policy too: a unit whose replies need a
+reviewer's sign-off (审核签发) submits them for review and another member approves (or first sends
+them back); a case that owes the resident interim replies (阶段性答复) gets one before each interim
+deadline, or misses one on purpose. The hotline's corrections (改类, 加急, 改址) are planned where they
+show what they do: a reclassification that changes the resolution rule, an urgency raised, a move
+inside the street or one that recalls the case from its grid or street. :func:`coverage_tour` gives
+one scenario down every path, side path and rung; :func:`draw_scenario` draws the rest from
+:class:`~workers.sim.config.SimConfig`. Nothing here does I/O or reads the clock: the same seed
+always gives the same plans.
 """
 
 from __future__ import annotations
@@ -61,8 +67,22 @@ FEATURES = (
     "assigned",
     "taken",
     "reassigned",
+    "reply_approved",
+    "reply_sent_back",
+    "interim_replied",
+    "interim_late",
+    "reclassified",
+    "urgency_raised",
+    "relocated",
+    "relocated_recalled",
 )
-"""Side paths a case may take on its way (several per case)."""
+"""Side paths a case may take on its way (several per case). The last eight are planned by
+:func:`compile_plan` under the policy (see :attr:`CasePlan.features`): ``reply_approved`` a reply
+signed off by a reviewer of the unit, ``reply_sent_back`` one sent back first, ``interim_replied`` an
+interim reply before its deadline, ``interim_late`` one after it, ``reclassified`` a category
+corrected (its resolution rule differs), ``urgency_raised`` made urgent, ``relocated`` moved to
+another grid of the handling street (or of a department's case), ``relocated_recalled`` moved away
+from the handling grid or street, which recalls the case for a new dispatch."""
 
 TOUR_SPACING = 0.5
 """Wall-clock seconds between two cases of the coverage tour."""
@@ -97,6 +117,11 @@ class Scenario:
     verify_fail: bool = False
     rating: Rating = Rating.SATISFIED
     assign: str | None = None  # inside the unit: "assigned" | "taken" | "reassigned" (分派 / 认领 / 改派)
+    send_back: bool = False  # the reviewer sends the first reply back (退回重办), when the unit has review
+    interim_late: bool = False  # the first interim reply comes after its deadline, when the case owes them
+    reclassify: bool = False  # the hotline corrects the category, if one with another resolution rule fits
+    raise_urgency: bool = False  # the hotline makes an ordinary case urgent (加急)
+    relocate: str | None = None  # 改址 after acceptance: "near" another grid of the street, "far" another street
 
     @property
     def has_resident(self) -> bool:
@@ -115,6 +140,7 @@ class Scenario:
 
     @property
     def features(self) -> frozenset[str]:
+        """The side paths the scenario itself decides (the policy's ones are the plan's)."""
         f: set[str] = set()
         if self.return_decision == ReviewDecision.REDISPATCH:
             f.add("returned_redispatched")
@@ -175,10 +201,16 @@ class CasePlan:
     scenario: Scenario
     open: c.OpenCase
     steps: list[Step] = field(default_factory=list)
+    planned: frozenset[str] = frozenset()  # side paths the compiled steps take under the policy
 
     @property
     def path(self) -> str:
         return self.scenario.path
+
+    @property
+    def features(self) -> frozenset[str]:
+        """Every side path of the case: the scenario's and those its steps take under the policy."""
+        return self.scenario.features | self.planned
 
     @property
     def duration(self) -> float:
@@ -260,16 +292,142 @@ _TEXTS = (
     "市民来电：{place}{name}",
 )
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+_INTERIM_TEXTS = (
+    "已完成现场勘查，正在协调相关单位",
+    "相关手续正在办理中，预计近期办结",
+    "已约谈责任方，整改方案正在制定",
+)
+
+INTERIM_WINDOW = (0.35, 0.7)
+"""An on-time interim reply comes between these shares of its period: well before the deadline, so
+a slow stack never makes it late."""
+
+
+class _Interim:
+    """The interim-reply clock (阶段性答复) as the plan expects the case to run it, in policy hours.
+
+    The domain starts one with every resolution clock of a case that owes interim replies (its
+    category and urgency, by the policy), pauses it with the resolution clock, starts the next
+    period at each reply, and drops it with the resolution clock or when a correction means the
+    case owes none.
+    """
+
+    def __init__(self, policy: SlaPolicy, sc: Scenario, rng: random.Random) -> None:
+        self.policy = policy
+        self.sc = sc
+        self.rng = rng
+        self.miss = sc.interim_late  # one deadline is still to be missed
+        self.late_after: float | None = None  # when the missed reply comes, into its period
+        self.resolving = False
+        self.resolve_start = 0.0
+        self.start = 0.0
+        self.paused = 0.0
+        self.paused_at: float | None = None
+        self.on_time = 0
+        self.late = 0
+
+    @property
+    def running(self) -> bool:
+        code, urgency = self.sc.category.code, self.sc.urgency
+        return (
+            self.resolving
+            and self.policy.has_clock(ClockKind.INTERIM_REPLY)
+            and self.policy.interim_needed(code, urgency)
+        )
+
+    @property
+    def period(self) -> float:
+        return _hours(self.policy.rule_for(ClockKind.INTERIM_REPLY, self.sc.category.code, self.sc.urgency).duration)
+
+    @property
+    def period_start(self) -> float:
+        """When the current period began, pauses added (its deadline is this plus the period)."""
+        return self.start + self.paused
+
+    def _begin(self, at: float) -> None:
+        self.start, self.paused, self.paused_at = at, 0.0, None
+        if self.miss and self.running and self.late_after is None:
+            self.late_after = late_by_level(self.policy, ClockKind.INTERIM_REPLY, self.sc, 1, self.rng)
+
+    def resolve_started(self, at: float) -> None:
+        self.resolving, self.resolve_start = True, at
+        self._begin(at)
+
+    def resolve_stopped(self) -> None:
+        self.resolving, self.paused_at = False, None
+
+    def corrected(self, sc: Scenario, at: float) -> None:
+        """The category or urgency changed: the clock starts, restarts on a new period, or stops."""
+        was, period = self.running, self.period
+        self.sc = sc
+        if self.running and (not was or self.period != period):
+            self._begin(at)
+
+    def pause(self, at: float) -> None:
+        if self.running:
+            self.paused_at = at
+
+    def resume(self, at: float) -> None:
+        if self.paused_at is not None:
+            self.paused += at - self.paused_at
+            self.paused_at = None
+
+    def replied(self, at: float, late: bool) -> None:
+        if late:
+            self.late += 1
+            self.miss, self.late_after = False, None
+        else:
+            self.on_time += 1
+        self._begin(at)
 
 
 class _Plan:
-    def __init__(self) -> None:
+    def __init__(self, policy: SlaPolicy, sc: Scenario, rng: random.Random) -> None:
         self.t = 0.0
         self.steps: list[Step] = []
+        self.rng = rng
+        self.features: set[str] = set()
+        self.interim = _Interim(policy, sc, rng)
+        self.replier: Actor | None = None  # who gives the interim replies: the handler
 
     def after(self, hours: float, command: c.Command, label: str) -> None:
-        self.t += max(hours, 0.0)
-        self.steps.append(Step(at=round(self.t, 6), command=command, label=label))
+        """``command`` ``hours`` after the previous step, with the interim replies due before it."""
+        at = self.t + max(hours, 0.0)
+        self._interim_replies_before(at)
+        self._add(at, command, label)
+
+    def _add(self, at: float, command: c.Command, label: str) -> None:
+        self.t = at
+        self.steps.append(Step(at=round(at, 6), command=command, label=label))
+
+    def _interim_replies_before(self, at: float) -> None:
+        k = self.interim
+        while k.running and k.paused_at is None and self.replier is not None:
+            due = k.period_start + k.period
+            if k.late_after is not None:  # this deadline is missed: the reply comes past it
+                when = k.period_start + k.late_after
+                if at <= when:
+                    return
+                when = max(self.t, when)
+            else:
+                lo, hi = (k.period_start + share * k.period for share in INTERIM_WINDOW)
+                if at <= hi:
+                    return
+                lo = max(self.t, lo)
+                when = self.rng.uniform(lo, hi) if hi > lo else lo
+            late = when > due
+            text = _INTERIM_TEXTS[(k.on_time + k.late) % len(_INTERIM_TEXTS)]
+            self._add(
+                when, c.InterimReply(actor=self.replier, text=text), "interim reply (late)" if late else "interim reply"
+            )
+            k.replied(when, late)
+
+    def done(self, case_id: str, arrival: float, sc: Scenario, opening: c.OpenCase) -> CasePlan:
+        if self.interim.on_time:
+            self.features.add("interim_replied")
+        if self.interim.late:
+            self.features.add("interim_late")
+        return CasePlan(case_id, arrival, sc, opening, self.steps, frozenset(self.features))
 
 
 def member_of(unit: UnitRef, n: int) -> c.Member:
@@ -279,6 +437,11 @@ def member_of(unit: UnitRef, n: int) -> c.Member:
     )
 
 
+def reviewer_of(unit: UnitRef) -> Actor:
+    """The member of ``unit`` who signs its replies off (审核签发): never one of its handlers."""
+    return actor_for(unit, f"{unit.kind.value}-{unit.id}-reviewer").model_copy(update={"name": "审核人"})
+
+
 def _assign_inside(p: _Plan, sc: Scenario, unit: UnitRef, rng: random.Random) -> Actor:
     """The steps that put the case with a member (分派, 认领 or 分派 then 改派); the member who handles it."""
     coordinator = actor_for(unit)
@@ -286,12 +449,103 @@ def _assign_inside(p: _Plan, sc: Scenario, unit: UnitRef, rng: random.Random) ->
     if sc.assign == "taken":
         taker = actor_for(unit, first.person_id).model_copy(update={"name": first.name})
         p.after(rng.uniform(0.05, 0.3), c.TakeCase(actor=taker, note="本人承办"), "take")
+        p.replier = taker
         return taker
     p.after(rng.uniform(0.05, 0.3), c.AssignCase(actor=coordinator, handler=first, note="请承办"), "assign")
+    p.replier = actor_for(unit, first.person_id)
     if sc.assign != "reassigned":
-        return actor_for(unit, first.person_id)
+        return p.replier
     p.after(rng.uniform(0.1, 0.5), c.ReassignCase(actor=coordinator, handler=second, reason="原承办人外出"), "reassign")
-    return actor_for(unit, second.person_id)
+    p.replier = actor_for(unit, second.person_id)
+    return p.replier
+
+
+def _review_delay(policy: SlaPolicy, sc: Scenario, rng: random.Random) -> float:
+    if policy.has_clock(ClockKind.REPLY_REVIEW):
+        return on_time(policy, ClockKind.REPLY_REVIEW, sc, rng)
+    return rng.uniform(0.1, 1.0)
+
+
+def _reply(
+    p: _Plan,
+    policy: SlaPolicy,
+    sc: Scenario,
+    unit: UnitRef,
+    handler: Actor,
+    notes: str,
+    work: float,
+    rng: random.Random,
+    *,
+    send_back: bool = False,
+    again: bool = False,
+) -> None:
+    """The handler's reply, ``work`` hours from now: it resolves the case (办结) directly, or, for a
+    unit whose replies the policy has reviewed, it is submitted (报审) and another member of the unit
+    approves it (签发), after sending it back once (退回重办) when ``send_back``."""
+    suffix = " again" if again else ""
+    if policy.review_rule(unit.kind) is None:
+        p.after(work, c.ResolveCase(actor=handler, notes=notes), f"resolve{suffix}")
+    else:
+        reviewer = reviewer_of(unit)
+        review = _review_delay(policy, sc, rng)
+        if send_back:
+            back, redo = _review_delay(policy, sc, rng), rng.uniform(0.5, 3.0)
+            first = max(work - back - redo - review, 0.05)
+            p.after(first, c.SubmitReply(actor=handler, notes=notes), f"submit reply{suffix}")
+            p.after(back, c.SendBack(actor=reviewer, reason="办理依据不足，请补充现场材料"), "send back")
+            p.after(redo, c.SubmitReply(actor=handler, notes=f"{notes}，已补充现场材料"), "submit reply again")
+            p.features.add("reply_sent_back")
+        else:
+            p.after(max(work - review, 0.05), c.SubmitReply(actor=handler, notes=notes), f"submit reply{suffix}")
+        p.after(review, c.ApproveReply(actor=reviewer, note="同意办结"), f"approve reply{suffix}")
+        p.features.add("reply_approved")
+    p.interim.resolve_stopped()
+
+
+def reclassify_options(city: SimCity, policy: SlaPolicy, sc: Scenario) -> list[SimCategory]:
+    """Categories the hotline may correct ``sc``'s into: the resolution rule differs (so the running
+    clock is recomputed) and gives at least as much time (so the correction makes nobody late).
+    Those that owe interim replies exactly when ``sc``'s category does come first, if any."""
+    rule = policy.rule_for(ClockKind.RESOLVE, sc.category.code, sc.urgency)
+    need = policy.interim_needed(sc.category.code, sc.urgency)
+    fits = []
+    for cat in city.categories:
+        other = policy.rule_for(ClockKind.RESOLVE, cat.code, sc.urgency)
+        if cat.code != sc.category.code and other != rule and other.duration >= rule.duration:
+            fits.append(cat)
+    alike = [cat for cat in fits if policy.interim_needed(cat.code, sc.urgency) == need]
+    return alike or fits
+
+
+def _relocation(city: SimCity, loc: Location, how: str, rng: random.Random) -> Location | None:
+    """A place in another grid: of the same street (``near``) or of another street (``far``)."""
+    near = [g for g in city.grids if g.street_id == loc.street_id and g.grid_id != loc.grid_id]
+    far = [g for g in city.grids if g.street_id != loc.street_id]
+    pool = (near or far) if how == "near" else (far or near)
+    return city.locate(rng.choice(pool), rng) if pool else None
+
+
+def _relocate(
+    p: _Plan, sc: Scenario, unit: UnitRef, loc: Location, city: SimCity, policy: SlaPolicy, rng: random.Random
+) -> tuple[UnitRef, Location]:
+    """改址: the hotline corrects the place. A grid or street that no longer covers it loses the case,
+    which the hotline dispatches to the place's own grid or street. The unit and place afterwards."""
+    assert sc.relocate is not None
+    new = _relocation(city, loc, sc.relocate, rng)
+    if new is None:
+        return unit, loc
+    territory = {UnitKind.GRID: new.grid_id, UnitKind.STREET: new.street_id}.get(unit.kind)
+    p.after(rng.uniform(0.05, 0.3), c.Relocate(actor=DISPATCHER, location=new, reason="诉求人更正事发地点"), "relocate")
+    if territory is None or territory == unit.id:
+        p.features.add("relocated")
+        return unit, new
+    p.features.add("relocated_recalled")
+    p.interim.resolve_stopped()  # recalled: every clock of the case is cancelled
+    moved = UnitRef(kind=unit.kind, id=territory)
+    p.after(rng.uniform(0.05, 0.3), c.DispatchCase(actor=DISPATCHER, unit=moved), "dispatch to the new place")
+    p.after(on_time(policy, ClockKind.ACCEPT, sc, rng), c.AcceptCase(actor=actor_for(moved)), "accept")
+    p.interim.resolve_started(p.t)
+    return moved, new
 
 
 def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) -> c.OpenCase:
@@ -328,19 +582,19 @@ def compile_plan(
     """The commands that play ``sc`` out, each at its time in policy hours after arrival.
 
     ``policy`` is the SLA policy in policy time (uncompressed): late actors are timed on its budgets
-    and ladder delays.
+    and ladder delays, and it says which units' replies are reviewed and which cases owe interim
+    replies. Actors after a correction are timed on the corrected category and urgency.
     """
     opening = open_command(sc, case_id, city, rng)
-    p = _Plan()
+    p = _Plan(policy, sc, rng)
     loc = sc.location
-    boss = supervisor(loc)
     if sc.outcome == "rejected":
         p.after(rng.uniform(0.1, 0.4), c.RejectCase(actor=DISPATCHER, reason="不属于受理范围"), "reject")
-        return CasePlan(case_id, arrival, sc, opening, p.steps)
+        return p.done(case_id, arrival, sc, opening)
     if sc.outcome == "merged":
         assert sc.into_case_id is not None
         p.after(rng.uniform(0.05, 0.3), c.MergeInto(actor=DISPATCHER, into_case_id=sc.into_case_id), "merge")
-        return CasePlan(case_id, arrival, sc, opening, p.steps)
+        return p.done(case_id, arrival, sc, opening)
     if sc.channel != "patrol":
         p.after(rng.uniform(0.05, 0.3), c.RegisterCase(actor=DISPATCHER), "register")
     grid = UnitRef(kind=UnitKind.GRID, id=loc.grid_id)
@@ -369,15 +623,43 @@ def compile_plan(
             c.AcceptCase(actor=actor_for(unit)),
             "accept",
         )
-    handler = actor_for(unit)
-    if sc.assign is not None and sc.target is not None:  # inside the unit: a member handles it
-        handler = _assign_inside(p, sc, unit, rng)
+    p.interim.resolve_started(p.t)  # accepted, or handled on the spot since the report
+    handler = p.replier = actor_for(unit)
+    eff = sc  # the category and urgency as corrected so far: what later actors are timed on
+    if sc.target is not None:
+        if sc.relocate is not None:
+            unit, loc = _relocate(p, sc, unit, loc, city, policy, rng)
+            handler = p.replier = actor_for(unit)
+        if sc.raise_urgency and eff.urgency == Urgency.ORDINARY:
+            p.after(
+                rng.uniform(0.05, 0.2),
+                c.SetUrgency(actor=DISPATCHER, urgency=Urgency.URGENT, reason="诉求人反映情况紧急，加急办理"),
+                "raise urgency",
+            )
+            eff = replace(eff, urgency=Urgency.URGENT)
+            p.interim.corrected(eff, p.t)
+            p.features.add("urgency_raised")
+        if sc.assign is not None:  # inside the unit: a member handles it
+            handler = _assign_inside(p, sc, unit, rng)
     if sc.has_resident:
         p.after(
-            on_time(policy, ClockKind.CONTACT, sc, rng),
+            on_time(policy, ClockKind.CONTACT, eff, rng),
             c.ContactResident(actor=handler, note="已联系诉求人"),
             "contact",
         )
+    if sc.reclassify:
+        options = reclassify_options(city, policy, eff)
+        if options:
+            target = rng.choice(options)
+            p.after(
+                rng.uniform(0.1, 0.5),
+                c.Reclassify(actor=DISPATCHER, category=target.code, reason="受理时分类有误，予以更正"),
+                "reclassify",
+            )
+            eff = replace(eff, category=target)
+            p.interim.corrected(eff, p.t)
+            p.features.add("reclassified")
+    boss = supervisor(loc)
     if sc.appeal is not None:
         p.after(rng.uniform(0.1, 0.5), c.FileAppeal(actor=handler, reason="诉求超出职权范围"), "appeal")
         p.after(rng.uniform(0.2, 1.0), c.DecideAppeal(actor=boss, granted=sc.appeal), "decide appeal")
@@ -389,13 +671,18 @@ def compile_plan(
         )
     if sc.outcome == "terminated":
         p.after(rng.uniform(0.2, 1.0), c.TerminateCase(actor=DISPATCHER, reason="诉求人撤诉"), "terminate")
-        return CasePlan(case_id, arrival, sc, opening, p.steps)
+        p.interim.resolve_stopped()
+        return p.done(case_id, arrival, sc, opening)
     if sc.shelve:
         p.after(rng.uniform(0.2, 1.0), c.ShelveCase(actor=DISPATCHER, reason="需纳入年度计划"), "shelve")
+        p.interim.resolve_stopped()  # shelving cancels the clocks
         p.after(rng.uniform(1.0, 4.0), c.UnshelveCase(actor=DISPATCHER), "unshelve")
+        p.interim.resolve_started(p.t)
     if sc.pause:
         p.after(rng.uniform(0.1, 0.5), c.PauseForResident(actor=handler, reason="等待诉求人提供材料"), "pause")
+        p.interim.pause(p.t)
         p.after(rng.uniform(1.0, 4.0), c.ResumeFromResident(actor=handler), "resume")
+        p.interim.resume(p.t)
     if sc.extension is not None:
         p.after(
             rng.uniform(0.1, 0.5),
@@ -418,7 +705,7 @@ def compile_plan(
         timed: list[tuple[float, c.Command, str]] = []
         for dept, level in zip(sc.whistle, sc.report_levels, strict=True):
             dept_actor = actor_for(UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
-            reported = blown + late_by_level(policy, ClockKind.REPORT_IN, sc, level, rng)
+            reported = blown + late_by_level(policy, ClockKind.REPORT_IN, eff, level, rng)
             timed.append((reported, c.ReportIn(actor=dept_actor, note="已到场"), f"report in {dept}"))
             timed.append(
                 (
@@ -431,44 +718,53 @@ def compile_plan(
         for at, cmd, label in timed:
             p.after(at - p.t, cmd, label)
     if sc.resolve_level:
-        budget = late_by_level(policy, ClockKind.RESOLVE, sc, sc.resolve_level, rng)
+        budget = late_by_level(policy, ClockKind.RESOLVE, eff, sc.resolve_level, rng)
         work = max(budget - (p.t - resolve_start), 0.1)
     elif sc.target is None:
         work = rng.uniform(0.3, 3.0)
     else:
         work = rng.uniform(1.0, 10.0)
-    p.after(work, c.ResolveCase(actor=handler, notes="已处置完毕"), "resolve")
+    k = p.interim
+    if k.running and not sc.resolve_level:  # a long case: handled for a period or two of interim replies
+        if k.late_after is not None:  # past the reply it misses, and on into the next period
+            end = k.period_start + k.late_after + rng.uniform(0.8, 1.2) * k.period
+        else:
+            end = k.resolve_start + rng.uniform(0.6, 2.4) * k.period
+        work = max(work, end - p.t)
+    _reply(p, policy, eff, unit, handler, "已处置完毕", work, rng, send_back=sc.send_back)
     checker = grid_worker(city, loc.grid_id, rng)
     if sc.verify_fail:
         p.after(
-            on_time(policy, ClockKind.VERIFY, sc, rng),
+            on_time(policy, ClockKind.VERIFY, eff, rng),
             c.VerifyCase(actor=checker, passed=False, note="现场核查未整改到位"),
             "verify (failed)",
         )
-        p.after(rng.uniform(1.0, 4.0), c.ResolveCase(actor=handler, notes="返工完成"), "resolve again")
-    p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
+        p.interim.resolve_started(p.t)  # rework: a new resolution clock
+        _reply(p, policy, eff, unit, handler, "返工完成", rng.uniform(1.0, 4.0), rng, again=True)
+    p.after(on_time(policy, ClockKind.VERIFY, eff, rng), c.VerifyCase(actor=checker, passed=True), "verify")
     if sc.has_resident:
         if sc.rating == Rating.UNSATISFIED:
             p.after(
-                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                on_time(policy, ClockKind.CALLBACK, eff, rng),
                 c.RecordCallback(actor=DISPATCHER, rating=Rating.UNSATISFIED, resolved=False, comment="问题仍未解决"),
                 "callback (unsatisfied)",
             )
-            p.after(rng.uniform(1.0, 5.0), c.ResolveCase(actor=handler, notes="再次处置"), "resolve again")
-            p.after(on_time(policy, ClockKind.VERIFY, sc, rng), c.VerifyCase(actor=checker, passed=True), "verify")
+            p.interim.resolve_started(p.t)  # reopened: a new resolution clock
+            _reply(p, policy, eff, unit, handler, "再次处置", rng.uniform(1.0, 5.0), rng, again=True)
+            p.after(on_time(policy, ClockKind.VERIFY, eff, rng), c.VerifyCase(actor=checker, passed=True), "verify")
             p.after(
-                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                on_time(policy, ClockKind.CALLBACK, eff, rng),
                 c.RecordCallback(actor=DISPATCHER, rating=Rating.BASICALLY_SATISFIED),
                 "callback",
             )
         else:
             p.after(
-                on_time(policy, ClockKind.CALLBACK, sc, rng),
+                on_time(policy, ClockKind.CALLBACK, eff, rng),
                 c.RecordCallback(actor=DISPATCHER, rating=sc.rating),
                 "callback",
             )
     p.after(rng.uniform(0.05, 0.3), c.CloseCase(actor=DISPATCHER), "close")
-    return CasePlan(case_id, arrival, sc, opening, p.steps)
+    return p.done(case_id, arrival, sc, opening)
 
 
 # --- drawing scenarios --------------------------------------------------------------------------
@@ -565,11 +861,22 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
             sc = replace(sc, assign="assigned")
         elif x < b.reassign + b.assign + b.take:
             sc = replace(sc, assign="taken")
-    return sc
+        if rng.random() < b.relocate:
+            sc = replace(sc, relocate="far" if rng.random() < b.relocate_far else "near")
+        sc = replace(
+            sc,
+            reclassify=rng.random() < b.reclassify,
+            raise_urgency=sc.urgency == Urgency.ORDINARY and rng.random() < b.raise_urgency,
+        )
+    return replace(sc, send_back=rng.random() < b.send_back, interim_late=rng.random() < b.interim_late)
 
 
-def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
-    """One scenario down every path, every side path and every escalation rung (placeholders for merges)."""
+def coverage_tour(city: SimCity, rng: random.Random, policy: SlaPolicy) -> list[Scenario]:
+    """One scenario down every path, every side path and every escalation rung (placeholders for merges).
+
+    ``policy`` picks the categories that show interim replies and a reclassification; a city or
+    policy without such categories leaves those side paths out.
+    """
     by_route: dict[UnitKind, SimCategory] = {}
     for cat in city.categories:
         by_route.setdefault(cat.route, cat)
@@ -583,6 +890,7 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
     grid = UnitRef(kind=UnitKind.GRID, id=loc2.grid_id)
     depts = _whistle_departments(city, whistle_cat, rng)[:3]
     ordinary = Urgency.ORDINARY
+    interim_cat = next((cat for cat in city.categories if policy.interim_needed(cat.code, ordinary)), any_cat)
 
     def sc(
         channel: str = "hotline",
@@ -600,22 +908,34 @@ def coverage_tour(city: SimCity, rng: random.Random) -> list[Scenario]:
             **kw,  # type: ignore[arg-type]
         )
 
+    def correctable(cat: SimCategory) -> bool:  # reclassified without owing interim replies
+        return not policy.interim_needed(cat.code, ordinary) and bool(reclassify_options(city, policy, sc(cat=cat)))
+
+    reclass_cat = next((cat for cat in city.categories if correctable(cat)), any_cat)
     return [
         sc("patrol", target=None),  # 小事不出网格
         sc("patrol", target=street),  # patrol report dispatched to the street
-        sc("hotline", where=loc2, target=grid),
+        sc("hotline", where=loc2, target=grid, raise_urgency=True),  # 加急
         sc("hotline", cat=whistle_cat, whistle=depts, report_levels=tuple([1] + [0] * (len(depts) - 1))),
         sc("web", cat=whistle_cat, whistle=depts[:1], report_levels=(2,)),  # a department 督办 for reporting late
-        sc("hotline", target=dept, rating=Rating.UNSATISFIED),  # → reopened
+        sc("hotline", target=dept, rating=Rating.UNSATISFIED, send_back=True),  # 退回重办, then reopened
         sc("app", target=dept, accept_level=3),  # a department sits on it: 通报
-        sc("hotline", accept_level=1, verify_fail=True),  # → rework
+        sc("hotline", cat=reclass_cat, accept_level=1, verify_fail=True, reclassify=True),  # 改类 → rework
         sc("hotline", return_decision=ReviewDecision.REDISPATCH, return_to=dept),
-        sc("web", return_decision=ReviewDecision.INSIST, rating=Rating.BASICALLY_SATISFIED),
+        # a long case owing interim replies (阶段性答复): one comes late
+        sc(
+            "web",
+            cat=interim_cat,
+            return_decision=ReviewDecision.INSIST,
+            rating=Rating.BASICALLY_SATISFIED,
+            interim_late=True,
+        ),
         sc("hotline", pause=True, extension=True, assign="assigned"),
         sc("web", target=dept, assign="taken"),
-        sc("hotline", where=loc2, target=grid, assign="reassigned", verify_fail=True),
+        # 改址 away from the grid: recalled, dispatched to the new grid
+        sc("hotline", where=loc2, target=grid, assign="reassigned", verify_fail=True, relocate="near"),
         sc("hotline", extension=False, shelve=True),
-        sc("hotline", appeal=True, supervise=True),
+        sc("hotline", appeal=True, supervise=True, relocate="near"),  # 改址 inside the street: no recall
         sc("hotline", target=dept, appeal=False),
         sc("hotline", urgency=Urgency.URGENT, resolve_level=1),
         sc("hotline", outcome="rejected"),
@@ -691,7 +1011,7 @@ def plan_stream(
 
     index = 0
     if cfg.cover_all_paths:
-        tour = coverage_tour(city, rng)
+        tour = coverage_tour(city, rng, policy)
         for sc in tour:
             if count is not None and index >= count:
                 return

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from temporalio.service import RPCError
 
-from events.schemas import EscalationLevel, EscalationRaised, SlaBreached, SlaWarningRaised
+from events.schemas import ClockKind, EscalationLevel, EscalationRaised, InterimReplied, SlaBreached, SlaWarningRaised
 from workers.case_client import ActionRefused, CaseClient
 from workers.sim.plan import CasePlan
 from workflows.case_workflow import ActionResult
@@ -54,6 +54,10 @@ class Tally:
     breached_cases: int = 0
     breaches: int = 0
     warnings: int = 0
+    breach_kinds: Counter[str] = field(default_factory=Counter)  # breaches (events) by clock kind
+    warning_kinds: Counter[str] = field(default_factory=Counter)  # warnings (events) by clock kind
+    events: Counter[str] = field(default_factory=Counter)  # events of the finished cases, by type
+    late_interim_replies: int = 0  # interim replies (events) given after their due time
     actions: int = 0
     lag_total: float = 0.0  # seconds from an action's planned time to its completion (its latency), summed
     lag_max: float = 0.0
@@ -93,6 +97,10 @@ class Tally:
             "breached_cases": self.breached_cases,
             "breaches": self.breaches,
             "warnings": self.warnings,
+            "breach_kinds": dict(self.breach_kinds),
+            "warning_kinds": dict(self.warning_kinds),
+            "events": dict(self.events),
+            "late_interim_replies": self.late_interim_replies,
             "refused": dict(self.refused),
             "action_lag_mean_seconds": round(self.lag_mean, 3),
             "action_lag_max_seconds": round(self.lag_max, 3),
@@ -246,17 +254,22 @@ class Simulator:
             return
         t.finished += 1
         t.paths[plan.path] += 1
-        t.features.update(plan.scenario.features)
+        t.features.update(plan.features)
         if state.closure_type is not None:
             t.closure[state.closure_type.value] += 1
         levels: set[str] = set()
         breached = False
         for event in timeline:
+            t.events[str(getattr(event, "type", type(event).__name__))] += 1
             if isinstance(event, SlaWarningRaised):
                 t.warnings += 1
+                t.warning_kinds[ClockKind(event.kind).value] += 1
             elif isinstance(event, SlaBreached):
                 t.breaches += 1
+                t.breach_kinds[ClockKind(event.kind).value] += 1
                 breached = True
+            elif isinstance(event, InterimReplied) and not event.on_time:
+                t.late_interim_replies += 1
             elif isinstance(event, EscalationRaised) and event.clock_id is None:
                 t.manual_escalations += 1
             elif isinstance(event, EscalationRaised):
