@@ -81,6 +81,7 @@ from events.schemas import (
     WhistleBlown,
 )
 from events.times import city_time
+from workflows.domain.state import ROLE_UNIT
 
 #: Longest free text (a reason, a result) quoted in a sentence.
 QUOTE_LIMIT = 120
@@ -209,11 +210,7 @@ LEVEL_EN = {
     EscalationLevel.SUPERVISION: "supervision (督办)",
     EscalationLevel.PUBLIC_NOTICE: "a public notice (通报)",
 }
-_ROLE_UNIT = {
-    Role.GRID_WORKER: UnitKind.GRID,
-    Role.STREET: UnitKind.STREET,
-    Role.DEPARTMENT: UnitKind.DEPARTMENT,
-}
+_ROLE_UNIT = ROLE_UNIT
 
 
 def actor_unit_key(actor: Actor) -> str | None:

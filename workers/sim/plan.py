@@ -38,6 +38,7 @@ from events.schemas import (
 from workers.sim.city import SimCategory, SimCity
 from workers.sim.config import Lateness, SimConfig
 from workflows.domain import commands as c
+from workflows.domain.state import UNIT_ROLE
 from workflows.sla.policy import SlaPolicy
 
 HOUR = timedelta(hours=1)
@@ -220,7 +221,7 @@ class CasePlan:
 
 # --- actors -------------------------------------------------------------------------------------
 
-_ROLE = {UnitKind.GRID: Role.GRID_WORKER, UnitKind.STREET: Role.STREET, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+_ROLE = UNIT_ROLE
 
 
 def actor_for(unit: UnitRef, person: str | None = None) -> Actor:
