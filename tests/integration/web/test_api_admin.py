@@ -51,7 +51,17 @@ def test_the_policy_is_read_by_the_hotline_and_supervisors_only(web: ApiStack) -
             assert r.status_code == 200, r.text
             body = r.json()
             kinds = {rule["clock"] for rule in body["rules"]}
-            assert kinds == {"accept", "contact", "report_in", "resolve", "verify", "callback", "return_review"}
+            assert kinds == {
+                "accept",
+                "contact",
+                "report_in",
+                "resolve",
+                "verify",
+                "callback",
+                "return_review",
+                "reply_review",
+                "interim_reply",
+            }
             assert all(rule["basis"] in ("working", "calendar") and rule["duration"] for rule in body["rules"])
             assert body["time_scale"] == 30.0 and body["version"]
             assert body["calendar"]["covered_to"] and body["calendar"]["summary"]
