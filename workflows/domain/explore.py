@@ -29,7 +29,7 @@ from events.schemas import (
 )
 from workflows.domain import commands as c
 from workflows.domain.commands import command_name
-from workflows.domain.decide import decide
+from workflows.domain.decide import catch_up, decide
 from workflows.domain.errors import DomainError
 from workflows.domain.evolve import evolve_all
 from workflows.domain.state import UNIT_ROLE, CaseState, CaseStatus, SlaContext
@@ -190,12 +190,14 @@ def walk(
     queue: deque[tuple[CaseState, datetime]] = deque([(CaseState(case_id="T1", sla=sla), start)])
     while queue and len(seen) < max_states:
         state, now = queue.popleft()
+        # the alarms due by now once, not once per candidate (decide on the caught-up state decides the same)
+        current = catch_up(state, now)
         for cmd in candidate_commands(state):
             try:
-                events = decide(state, cmd, now)  # type: ignore[arg-type]  # every candidate is a CaseCommand
+                events = decide(current, cmd, now)  # type: ignore[arg-type]  # every candidate is a CaseCommand
             except DomainError:
                 continue
-            nxt = evolve_all(state, events)
+            nxt = evolve_all(current, events)
             yield state, now, cmd, nxt
             sig = _signature(nxt)
             if sig not in seen:
