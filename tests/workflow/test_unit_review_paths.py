@@ -13,7 +13,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from events.base import Actor, Role, UnitKind, UnitRef
-from events.schemas import Channel, ClockKind, Location, Rating, ResidentContact, Urgency
+from events.schemas import ClockKind, Location, Rating, Urgency
 from tests.workflow.test_case_paths import (
     DISPATCHER,
     GRID_WORKER,
@@ -21,6 +21,7 @@ from tests.workflow.test_case_paths import (
     SA,
     STREET,
     new_id,
+    open_hotline,
     record,
     summary,
     types,
@@ -38,24 +39,8 @@ REVIEWER = Actor(role=Role.DEPARTMENT, person_id="chen", unit_id="housing", name
 ELSEWHERE = Location(grid_id="G-201", community_id="C-20", street_id="S-2", district_id="D-1", address="远方小区")
 
 
-async def open_case(cases: CaseClient, case_id: str, category: str = "noise") -> None:
-    await cases.open(
-        c.OpenCase(
-            actor=DISPATCHER,
-            case_id=case_id,
-            channel=Channel.HOTLINE,
-            category=category,
-            title="诉求",
-            description="描述",
-            location=LOCATION,
-            contact=ResidentContact(name="张三", phone="13812345678"),
-            idempotency_key=f"key-{case_id}",
-        )
-    )
-
-
 async def to_handling(cases: CaseClient, case_id: str, unit: UnitRef, actor: Actor, category: str = "noise") -> None:
-    await open_case(cases, case_id, category)
+    await open_hotline(cases, case_id, category)
     for cmd in (
         c.RegisterCase(actor=DISPATCHER),
         c.DispatchCase(actor=DISPATCHER, unit=unit),
