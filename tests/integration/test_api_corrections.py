@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_api_support import ApiStack, act, open_case, start_api_stack
+from tests.integration.test_api_support import ApiStack, act, open_case, start_api_stack, street_case
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -52,18 +52,6 @@ def _rules(r: httpx.Response) -> set[tuple[str, str]]:
     return {(e["field"], e["rule"]) for e in r.json()["errors"]}
 
 
-def _street_case(api: ApiStack) -> str:
-    """A case of the first street, accepted by it."""
-    with api.client("op-1") as op:
-        cid = open_case(op, api.geo)
-        assert act(op, cid, "register").status_code == 200
-        r = act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}})
-        assert r.status_code == 200, r.text
-    with api.client("street-1") as street:
-        assert act(street, cid, "accept").status_code == 200
-    return cid
-
-
 def _unique_address(city: Any, grid_id: str) -> str:
     """An address the registry matches to ``grid_id`` alone (its name, with its street's if needed)."""
     grid = city.grid(grid_id)
@@ -96,7 +84,7 @@ def test_the_hotline_is_offered_the_corrections_with_their_forms(api: ApiStack) 
     for name, expected in fixture.items():  # what the workspace's tests fill in is what the API serves
         assert actions[name] == expected, f"{name}: regenerate {FIXTURE.name}"
     with api.client("street-1") as street:
-        offered = {a["name"] for a in street.get(f"/cases/{_street_case(api)}/actions").json()["actions"]}
+        offered = {a["name"] for a in street.get(f"/cases/{street_case(api)}/actions").json()["actions"]}
     assert not {"reclassify", "set_urgency", "relocate"} & offered
 
 
@@ -104,7 +92,7 @@ def test_relocate_resolves_a_grid_a_point_and_an_address_in_the_registry(api: Ap
     same_street = next(g.id for g in city.grids(street_id=api.geo.street) if g.id != api.geo.grid)
     lat, lon = _inside(city, same_street)
     address = _unique_address(city, same_street)
-    cid = _street_case(api)
+    cid = street_case(api)
     with api.client("op-1") as op:
         for given in ({"grid_id": same_street}, {"lat": lat, "lon": lon}, {"address": address}):
             r = act(op, cid, "relocate", {"location": given, "reason": "地址有误"})
@@ -121,7 +109,7 @@ def test_relocate_resolves_a_grid_a_point_and_an_address_in_the_registry(api: Ap
 
 
 def test_relocate_out_of_the_streets_territory_gives_the_case_back_for_dispatch(api: ApiStack, city: Any) -> None:
-    cid = _street_case(api)
+    cid = street_case(api)
     with api.client("op-1") as op:
         r = act(op, cid, "relocate", {"location": {"grid_id": api.geo.other_grid}, "reason": "不在本街道"})
         assert r.status_code == 200, r.text
@@ -140,7 +128,7 @@ def test_relocate_out_of_the_streets_territory_gives_the_case_back_for_dispatch(
 
 def test_a_place_the_registry_does_not_know_is_a_field_error_and_writes_nothing(api: ApiStack, city: Any) -> None:
     w, s, e, n = city.bounds
-    cid = _street_case(api)
+    cid = street_case(api)
     refused = [
         ({"grid_id": "G-NOWHERE"}, {("body.location.grid_id", "registry.unknown_location")}),
         ({"lat": s - 1.0, "lon": w - 1.0}, {("body.location", "registry.unknown_location")}),

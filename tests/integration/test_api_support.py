@@ -234,6 +234,18 @@ def act(http: httpx.Client, case_id: str, action: str, body: dict[str, Any] | No
     return http.post(f"/cases/{case_id}/{action}", json=body or {})
 
 
+def street_case(api: ApiStack, street_user: str = "street-1") -> str:
+    """A hotline case dispatched to the first street and accepted by it."""
+    with api.client("op-1") as op:
+        cid = open_case(op, api.geo)
+        assert act(op, cid, "register").status_code == 200
+        r = act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}})
+        assert r.status_code == 200, r.text
+    with api.client(street_user) as street:
+        assert act(street, cid, "accept").status_code == 200
+    return cid
+
+
 def lifecycle(geo: Geo) -> list[tuple[str, str, dict[str, Any]]]:
     """(user, action, body) of a whole hotline case after intake, ending with ``close``."""
     return [

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_api_support import ApiStack, act, open_case, start_api_stack
+from tests.integration.test_api_support import ApiStack, act, start_api_stack, street_case
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -23,17 +23,6 @@ def api(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     stack = start_api_stack(stack_settings, Path(tmp_path_factory.mktemp("api-unit")))
     yield stack
     stack.stop()
-
-
-def _street_case(api: ApiStack) -> str:
-    with api.client("op-1") as op:
-        cid = open_case(op, api.geo)
-        assert act(op, cid, "register").status_code == 200
-        r = act(op, cid, "dispatch", {"unit": {"kind": "street", "id": api.geo.street}})
-        assert r.status_code == 200, r.text
-    with api.client("street-1") as street:
-        assert act(street, cid, "accept").status_code == 200
-    return cid
 
 
 def _seq(http: httpx.Client, cid: str) -> int:
@@ -65,7 +54,7 @@ def test_members_are_listed_to_the_unit_the_hotline_and_supervisors(api: ApiStac
 
 
 def test_assign_reassign_take_and_only_the_handler_resolves(api: ApiStack) -> None:
-    cid = _street_case(api)
+    cid = street_case(api)
     sections = None
     with api.client("op-1") as op:
         r = op.get("/registry/sections", params={"unit": f"street:{api.geo.street}"})
@@ -96,7 +85,7 @@ def test_assign_reassign_take_and_only_the_handler_resolves(api: ApiStack) -> No
 
 
 def test_bad_assignments_are_refused_with_the_field_and_rule_and_write_nothing(api: ApiStack) -> None:
-    cid = _street_case(api)
+    cid = street_case(api)
     with api.client("street-1") as street:
         before = _seq(street, cid)
         assert _rules(act(street, cid, "assign", {"handler": {"person_id": "nobody"}})) == {
