@@ -122,9 +122,9 @@ class _ClusterPaths(st._Paths):
     def temporal_dir(self) -> Path:
         return self.state / "temporal"
 
-    @property
-    def temporal_config(self) -> Path:
-        return self.temporal_dir / "config.yaml"
+    def temporal_config(self, service: str) -> Path:
+        """The server configuration of one Temporal service's process."""
+        return self.temporal_dir / f"config-{service}.yaml"
 
     @property
     def dynamic_config(self) -> Path:
@@ -259,7 +259,9 @@ def _setup_schemas(cluster: ClusterConfig, sql_tool: Path, paths: _ClusterPaths)
 # Temporal server
 
 
-def _temporal_config(cfg: StackConfig, paths: _ClusterPaths) -> dict[str, Any]:
+def _temporal_config(cfg: StackConfig, paths: _ClusterPaths, service: str | None = None) -> dict[str, Any]:
+    """The server configuration of the Temporal process running ``service`` (all four share everything
+    but the metrics listener: the server serves metrics from ``global.metrics`` only, one per process)."""
     cluster = cfg.cluster
     pg = _Pg.of(cluster.postgres_url)
     dbs = _databases(cluster)
@@ -290,15 +292,16 @@ def _temporal_config(cfg: StackConfig, paths: _ClusterPaths) -> dict[str, Any]:
         }
         if "http" in ports[name]:
             rpc["httpPort"] = ports[name]["http"]
-        services[name] = {
-            "rpc": rpc,
-            "metrics": {
-                "prometheus": {
-                    "framework": "tally",
-                    "timerType": "histogram",
-                    "listenAddress": f"127.0.0.1:{ports[name]['metrics']}",
-                }
-            },
+        services[name] = {"rpc": rpc}
+    membership = {"maxJoinDuration": "30s", "broadcastAddress": "127.0.0.1"}
+    global_: dict[str, Any] = {"membership": membership}
+    if service is not None:
+        global_["metrics"] = {
+            "prometheus": {
+                "framework": "tally",
+                "timerType": "histogram",
+                "listenAddress": f"127.0.0.1:{ports[service]['metrics']}",
+            }
         }
     return {
         "log": {"stdout": True, "level": "warn"},
@@ -308,7 +311,7 @@ def _temporal_config(cfg: StackConfig, paths: _ClusterPaths) -> dict[str, Any]:
             "numHistoryShards": cluster.history_shards,
             "datastores": {"default": store("default"), "visibility": store("visibility")},
         },
-        "global": {"membership": {"maxJoinDuration": "30s", "broadcastAddress": "127.0.0.1"}},
+        "global": global_,
         "services": services,
         "clusterMetadata": {
             "enableGlobalNamespace": False,
@@ -356,7 +359,9 @@ def _prepare_temporal(cfg: StackConfig, paths: _ClusterPaths) -> dict[str, list[
     _setup_schemas(cluster, bins[temporal_server.SQL_TOOL], paths)
     import yaml
 
-    _write_private(paths.temporal_config, yaml.safe_dump(_temporal_config(cfg, paths), sort_keys=False))
+    for name in TEMPORAL_SERVICES:
+        text = yaml.safe_dump(_temporal_config(cfg, paths, name), sort_keys=False)
+        _write_private(paths.temporal_config(name), text)
     paths.dynamic_config.write_text(
         yaml.safe_dump({k: [{"value": v, "constraints": {}}] for k, v in TEMPORAL_DYNAMIC_CONFIG.items()})
     )
@@ -365,7 +370,7 @@ def _prepare_temporal(cfg: StackConfig, paths: _ClusterPaths) -> dict[str, list[
         f"temporal-{name}": [
             server,
             "--config-file",
-            str(paths.temporal_config),
+            str(paths.temporal_config(name)),
             "--allow-no-auth",
             "start",
             "--service",
@@ -788,10 +793,20 @@ def _kill_and_wait(pid: int, wait: float = 5.0) -> None:
 
 MEASURED_RSS_MIB: dict[str, tuple[float, str]] = {
     "worker": (265.0, "gridcase bench --only memory --size cluster100k, at 100k open cases (workflow cache 500)"),
-    "projector": (103.0, "gridcase projector on the local stack, consuming, 40 s after start"),
-    "api": (176.0, "gridcase api on the local stack after 50 requests"),
+    "projector": (
+        488.3,
+        "python -m workers.bench.service_rss: VmHWM of one projector holding all 12 partitions while it applied "
+        "a backlog of 446k events (30k open, 6k full-lifecycle cases); the higher of two runs (461.2, 488.3)",
+    ),
+    "api": (
+        2217.6,
+        "python -m workers.bench.service_rss --mix all: VmHWM of one API process under 32 concurrent callers and "
+        "8 live streams for 180 s over a read model of 36k cases, the city-wide reports among the requests; the "
+        "highest of three runs (2217.6, 2038.9, 1951.6; without the reports 314.9 and 305.0)",
+    ),
 }
-"""Peak resident memory measured per gridcase process (MiB) and where it was measured."""
+"""Peak resident memory measured per gridcase process (MiB) and where it was measured
+(docs/performance.md, "Process memory under load")."""
 
 REQUEST_HEADROOM = 1.3
 """Memory request = measured RSS x this, rounded up to 32 MiB; the limit is twice the request."""

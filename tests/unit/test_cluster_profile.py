@@ -556,9 +556,15 @@ def test_temporal_config(tmp_path: Path, postgres_url: str, password: str, base:
         rpc = config["services"][service]["rpc"]
         assert rpc["grpcPort"] == ports[service]["grpc"], service
         assert rpc["membershipPort"] == ports[service]["membership"], service
-        listen = config["services"][service]["metrics"]["prometheus"]["listenAddress"]
-        assert listen == f"127.0.0.1:{ports[service]['metrics']}", service
         assert ("httpPort" in rpc) == (service == "frontend"), service
+        # the server serves metrics from global.metrics only (a service's own section has rpc alone):
+        # each process's configuration carries its service's metrics port there
+        assert set(config["services"][service]) == {"rpc"}, service
+        own = cluster._temporal_config(cfg, paths, service)
+        assert own["global"]["metrics"]["prometheus"]["listenAddress"] == f"127.0.0.1:{ports[service]['metrics']}"
+        assert {k: v for k, v in own.items() if k != "global"} == {k: v for k, v in config.items() if k != "global"}
+        assert own["global"]["membership"] == config["global"]["membership"]
+    assert "metrics" not in config["global"], "the shared part names no process's metrics port"
     assert config["services"]["frontend"]["rpc"]["httpPort"] == ports["frontend"]["http"] == base + 30
     active = config["clusterMetadata"]["clusterInformation"]["active"]
     assert active["rpcAddress"] == f"127.0.0.1:{base}"

@@ -176,13 +176,26 @@ def test_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
     )
     res = run(BIN / "check-jsonschema", "--schemafile", COMPOSE_SCHEMA, broken)
     assert res.returncode != 0 and "replicas" in res.stdout
+    # the Temporal services' start order is a depends_on condition: a misspelt one is refused
+    broken.write_text(
+        COMPOSE.read_text().replace(
+            "  temporal-history:\n    condition: service_healthy",
+            "  temporal-history:\n    condition: service_ready",
+            1,
+        )
+    )
+    res = run(BIN / "check-jsonschema", "--schemafile", COMPOSE_SCHEMA, broken)
+    assert res.returncode != 0 and "service_ready" in res.stdout
 
 
 def test_compose_runs_the_whole_system_with_its_setup_jobs() -> None:
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
     assert {
-        "temporal",
+        "temporal-history",
+        "temporal-matching",
+        "temporal-frontend",
+        "temporal-worker",
         "temporal-db",
         "temporal-schema",
         "temporal-setup",
@@ -198,7 +211,15 @@ def test_compose_runs_the_whole_system_with_its_setup_jobs() -> None:
         "prometheus",
         "grafana",
     } <= set(services)
-    assert services["temporal"]["environment"]["DB"] == "postgres12"
+    for service in ("history", "matching", "frontend", "worker"):  # one container per Temporal service
+        env = services[f"temporal-{service}"]["environment"]
+        assert env["TEMPORAL_SERVICES"] == service
+        assert env["TEMPORAL_SERVER_CONFIG_FILE_PATH"] in {
+            v.split(":")[1] for v in services[f"temporal-{service}"]["volumes"]
+        }
+        assert services[f"temporal-{service}"]["healthcheck"]["test"]
+    server = yaml.safe_load((COMPOSE.parent / "temporal.yaml").read_text())
+    assert {s["sql"]["pluginName"] for s in server["persistence"]["datastores"].values()} == {"postgres12"}
     for name in ("kafka-1", "kafka-2", "kafka-3"):
         env = services[name]["environment"]
         assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2" and env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"

@@ -6,8 +6,17 @@ must say the same thing, and the values are read from the code, never copied int
 
 * every broker's ``KAFKA_*`` variables are exactly :data:`deploy.cluster.BROKER_PROPERTIES` (beside the
   listeners and ids that differ per host);
-* the Temporal server reads a dynamic config file equal to :data:`deploy.cluster.TEMPORAL_DYNAMIC_CONFIG`,
-  its SQL pools are :data:`deploy.cluster.SQL_POOLS`, and the server and admin-tools images are tagged
+* compose runs the Temporal server's services (:data:`deploy.cluster.TEMPORAL_SERVICES`) as the profile
+  does, one container each of the same image (``TEMPORAL_SERVICES`` names its service), started in the
+  profile's order after the schema job, health-checked on their own ports, and every address naming
+  the frontend (gridcase's, the UI's, Prometheus' targets) uses the profile's ports;
+* the server configuration those containers read (deploy/compose/temporal.yaml, rendered with each
+  container's environment as the server renders it) is the one deploy/cluster.py writes for its
+  processes, setting for setting: services and ports, SQL pools, shards, log, cluster metadata,
+  archival, dynamic-config polling; only the binding, the broadcast address, the database's address
+  and credentials and the dynamic config file's path differ between one host and a compose network;
+* the dynamic config file it reads equals :data:`deploy.cluster.TEMPORAL_DYNAMIC_CONFIG`, its SQL pools
+  are :data:`deploy.cluster.SQL_POOLS`, and the server and admin-tools images are tagged
   ``ClusterConfig().temporal_version``;
 * the schema job, run with a stand-in ``temporal-sql-tool`` that records its arguments, issues the
   steps deploy/cluster.py issues on a fresh database (embedded schema names included);
@@ -16,12 +25,16 @@ must say the same thing, and the values are read from the code, never copied int
   the code's;
 * every mention of a Temporal server version or of a broker property in the manifests' text agrees.
 
+deploy/k8s runs no Temporal server (it assumes one run by its Helm chart or an operator, in a namespace
+of its own: deploy/k8s/config.yaml), so only gridcase's side of it is compared there.
+
 Every check returns the problems it finds. Each is also given a deliberately altered copy of the
 manifests, so a check that cannot fail fails here.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import os
 import re
@@ -37,8 +50,8 @@ import yaml
 from pydantic import TypeAdapter
 
 from activities.kafka_sink import KafkaEventSink
-from deploy import cluster
-from deploy.cluster import BROKER_PROPERTIES, SQL_POOLS, TEMPORAL_DYNAMIC_CONFIG
+from deploy import cluster, temporal_server
+from deploy.cluster import BROKER_PROPERTIES, SQL_POOLS, TEMPORAL_DYNAMIC_CONFIG, TEMPORAL_SERVICES
 from deploy.config import ClusterConfig, StackConfig
 from events.config import KafkaConfig
 from events.producer import LazyProducer, producer_config
@@ -178,11 +191,13 @@ def check_brokers(m: Manifests) -> list[str]:
     return problems
 
 
-def check_dynamic_config(m: Manifests) -> list[str]:
-    service = m.services["temporal"]
-    target = env_of(service).get("DYNAMIC_CONFIG_FILE_PATH")
-    if not target:
-        return ["temporal: DYNAMIC_CONFIG_FILE_PATH is not set (the image then reads a file that does not exist)"]
+def temporal_containers(m: Manifests) -> dict[str, dict[str, Any]]:
+    """The compose services that run the Temporal server's image."""
+    return {n: s for n, s in m.services.items() if image_tag(s.get("image", ""))[0] == "temporalio/server"}
+
+
+def mounted_source(m: Manifests, service: dict[str, Any], target: str) -> Path | None:
+    """The file of deploy/compose mounted at ``target`` in ``service``, if exactly one is."""
     sources = []
     for volume in service.get("volumes", []):
         if isinstance(volume, str):
@@ -193,62 +208,260 @@ def check_dynamic_config(m: Manifests) -> list[str]:
         if mounted_at == target:
             sources.append(source)
     if len(sources) != 1 or not sources[0].startswith("."):
-        return [f"temporal: no file of deploy/compose is mounted at DYNAMIC_CONFIG_FILE_PATH {target}"]
-    path = m.deploy / "compose" / sources[0]
-    if not path.is_file():
-        return [f"temporal: {sources[0]} (mounted at {target}) does not exist"]
-    loaded = yaml.safe_load(path.read_text()) or {}
+        return None
+    return m.deploy / "compose" / sources[0]
+
+
+TEMPLATE_ENV = re.compile(r"""\{\{-?\s*env\s+"([A-Za-z_][A-Za-z0-9_]*)"\s*-?\}\}""")
+BROADCAST = "172.18.0.9"
+"""TEMPORAL_BROADCAST_ADDRESS as the image's entrypoint sets it when BIND_ON_IP is 0.0.0.0 (a container's address)."""
+
+
+def render_server_config(text: str, env: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """A server config file as the server reads it: rendered as a template when it asks for it.
+
+    The server renders a file with ``enable-template`` in a comment of its first 1 KB (Go templates with
+    sprig's functions). The files here use ``{{ env "NAME" }}`` only: anything else is reported.
+    """
     problems: list[str] = []
-    for key, want in TEMPORAL_DYNAMIC_CONFIG.items():
-        if key not in loaded:
-            problems.append(f"{path.name}: {key} missing (TEMPORAL_DYNAMIC_CONFIG has {want!r})")
+    if "{{" in text:
+        head = text.encode()[:1024].decode(errors="ignore").splitlines()
+        if not any(line.strip().startswith("#") and "enable-template" in line for line in head):
+            problems.append("it has template expressions but no '# enable-template' in its first 1 KB")
+        for expr in re.findall(r"\{\{.*?\}\}", text):
+            if not TEMPLATE_ENV.fullmatch(expr):
+                problems.append(f'template expression {expr} is not of the form {{{{ env "NAME" }}}}')
+        missing = sorted({n for n in TEMPLATE_ENV.findall(text) if n not in env})
+        problems += [f"it reads {n} from the environment, which the container does not set" for n in missing]
+        text = TEMPLATE_ENV.sub(lambda mm: env.get(mm.group(1), ""), text)
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        return {}, [*problems, f"not YAML once rendered: {str(exc).splitlines()[0]}"]
+    return loaded, problems
+
+
+def container_env(service: dict[str, Any]) -> dict[str, str]:
+    """A Temporal container's environment, with what the image's entrypoint adds."""
+    env = env_of(service)
+    if env.get("BIND_ON_IP") in {"0.0.0.0", "::0"}:
+        env.setdefault("TEMPORAL_BROADCAST_ADDRESS", BROADCAST)
+    return env
+
+
+def server_config(m: Manifests, name: str) -> tuple[dict[str, Any], list[str]]:
+    """The server configuration the Temporal container ``name`` reads, and the problems reaching it."""
+    service = m.services[name]
+    env = container_env(service)
+    target = env.get("TEMPORAL_SERVER_CONFIG_FILE_PATH")
+    if not target:
+        return {}, [f"{name}: TEMPORAL_SERVER_CONFIG_FILE_PATH is not set (the image then runs its own template)"]
+    path = mounted_source(m, service, target)
+    if path is None or not path.is_file():
+        return {}, [f"{name}: no file of deploy/compose is mounted at TEMPORAL_SERVER_CONFIG_FILE_PATH {target}"]
+    config, problems = render_server_config(path.read_text(), env)
+    return config, [f"{name}: {path.name}: {p}" for p in problems]
+
+
+def cluster_server_config(service: str | None = None) -> dict[str, Any]:
+    """The server configuration deploy/cluster.py writes for the Temporal process of ``service``
+    (without a service: what all four share)."""
+    cfg = StackConfig(profile="cluster")
+    return cluster._temporal_config(cfg, cluster._paths(cfg), service)
+
+
+def _port(address: object) -> str:
+    return str(address).rsplit(":", 1)[-1]
+
+
+def comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A server configuration without what is the host's or the network's own.
+
+    Dropped: how the services bind (``bindOnLocalHost`` on one host, ``bindOnIP`` in a container), the
+    broadcast address, the databases' address, names and credentials, the dynamic config file's path;
+    addresses keep their port only.
+    """
+    out = copy.deepcopy(config)
+    for service in (out.get("services") or {}).values():
+        rpc = service.get("rpc") or {}
+        rpc.pop("bindOnLocalHost", None)
+        rpc.pop("bindOnIP", None)
+    prometheus = (((out.get("global") or {}).get("metrics") or {}).get("prometheus")) or {}
+    if "listenAddress" in prometheus:
+        prometheus["listenAddress"] = _port(prometheus["listenAddress"])
+    for store in ((out.get("persistence") or {}).get("datastores") or {}).values():
+        for key in ("databaseName", "connectAddr", "user", "password"):
+            (store.get("sql") or {}).pop(key, None)
+    ((out.get("global") or {}).get("membership") or {}).pop("broadcastAddress", None)
+    for info in ((out.get("clusterMetadata") or {}).get("clusterInformation") or {}).values():
+        for key in ("rpcAddress", "httpAddress"):
+            if key in info:
+                info[key] = _port(info[key])
+    (out.get("dynamicConfigClient") or {}).pop("filepath", None)
+    return out
+
+
+def differences(got: object, want: object, path: str = "") -> list[str]:
+    """Where ``got`` differs from ``want``, path by path (values compared with their types)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        out: list[str] = []
+        for key in sorted(set(got) | set(want), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in got:
+                out.append(f"{where} missing (the cluster profile has {want[key]!r})")
+            elif key not in want:
+                out.append(f"{where}={got[key]!r} is not in the cluster profile's configuration")
+            else:
+                out += differences(got[key], want[key], where)
+        return out
+    return [] if same(got, want) else [f"{path}={got!r}, the cluster profile runs {want!r}"]
+
+
+def check_temporal_services(m: Manifests) -> list[str]:
+    containers = temporal_containers(m)
+    want = {f"temporal-{s}": s for s in TEMPORAL_SERVICES}
+    problems = [
+        f"compose runs no container {n} (the cluster profile runs {s})" for n, s in want.items() if n not in containers
+    ]
+    problems += [
+        f"{n}: a Temporal server container the cluster profile does not run" for n in containers if n not in want
+    ]
+    ports = ClusterConfig().temporal_ports
+    first = f"temporal-{TEMPORAL_SERVICES[0]}"
+    images = {name: interpolate(c.get("image", "")) for name, c in containers.items()}
+    if len(set(images.values())) > 1:
+        problems.append(f"the Temporal containers run different images: {images}")
+    for name, service in sorted(want.items()):
+        if name not in containers:
             continue
-        entries = loaded[key]
-        ok = (
-            isinstance(entries, list)
-            and len(entries) == 1
-            and isinstance(entries[0], dict)
-            and same(entries[0].get("value"), want)
-            and entries[0].get("constraints", {}) == {}
+        container = containers[name]
+        env = container_env(container)
+        if env.get("TEMPORAL_SERVICES") != service:
+            problems.append(f"{name}: TEMPORAL_SERVICES={env.get('TEMPORAL_SERVICES', '(unset: every service)')}")
+        deps = container.get("depends_on") or {}
+        deps = (
+            {d: "service_started" for d in deps}
+            if isinstance(deps, list)
+            else {d: v.get("condition") for d, v in deps.items()}
         )
-        if not ok:
-            problems.append(f"{path.name}: {key} is {entries!r}, TEMPORAL_DYNAMIC_CONFIG has one value {want!r}")
-    for key in sorted(loaded.keys() - TEMPORAL_DYNAMIC_CONFIG.keys()):
-        problems.append(f"{path.name}: {key} is not in TEMPORAL_DYNAMIC_CONFIG")
+        expected = {"temporal-schema": "service_completed_successfully"}
+        if name != first:  # the profile starts one service first on new databases, the others once it serves
+            expected[first] = "service_healthy"
+        if deps != expected:
+            problems.append(f"{name}: depends_on {deps}, the cluster profile's order needs {expected}")
+        health = " ".join(str(x) for x in (container.get("healthcheck") or {}).get("test") or [])
+        probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", health)}
+        own = set(ports[service].values())
+        if not probed or not probed <= own:
+            problems.append(f"{name}: the healthcheck probes {sorted(probed) or 'no port'}, not its own {sorted(own)}")
+    frontend = f"temporal-frontend:{ports['frontend']['grpc']}"
+    addresses = {
+        "gridcase's GRIDCASE_TEMPORAL_ADDRESS": env_of(m.services["worker"]).get("GRIDCASE_TEMPORAL_ADDRESS"),
+        "temporal-ui's TEMPORAL_ADDRESS": env_of(m.services["temporal-ui"]).get("TEMPORAL_ADDRESS"),
+    }
+    problems += [f"{what} is {got}, the frontend is {frontend}" for what, got in addresses.items() if got != frontend]
+    published = [str(p) for p in (m.services.get("temporal-frontend") or {}).get("ports") or []]
+    if not any(p.rsplit(":", 1)[-1] == str(ports["frontend"]["grpc"]) for p in published):
+        problems.append(f"temporal-frontend publishes {published}, not its gRPC port {ports['frontend']['grpc']}")
+    setup = m.services["temporal-setup"].get("depends_on") or {}
+    if not isinstance(setup, dict) or (setup.get("temporal-frontend") or {}).get("condition") != "service_healthy":
+        problems.append("temporal-setup does not wait for temporal-frontend to be healthy")
+    prometheus = yaml.safe_load((m.deploy / "prometheus" / "prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in prometheus["scrape_configs"]}
+    targets = {t for sc in (jobs.get("temporal-server") or {}).get("static_configs", []) for t in sc["targets"]}
+    wanted = {f"temporal-{s}:{ports[s]['metrics']}" for s in TEMPORAL_SERVICES}
+    if targets != wanted:
+        problems.append(f"prometheus.yml scrapes Temporal at {sorted(targets)}, the services serve {sorted(wanted)}")
     return problems
 
 
-def cluster_server_config() -> dict[str, Any]:
-    """The server configuration deploy/cluster.py writes for its Temporal processes."""
-    cfg = StackConfig(profile="cluster")
-    return cluster._temporal_config(cfg, cluster._paths(cfg))
+def check_server_config(m: Manifests) -> list[str]:
+    problems: list[str] = []
+    db = env_of(m.services["temporal-db"])
+    for name in sorted(temporal_containers(m)):
+        config, found = server_config(m, name)
+        problems += found
+        if not config:
+            continue
+        service = container_env(m.services[name]).get("TEMPORAL_SERVICES", "")
+        want = cluster_server_config(service if service in TEMPORAL_SERVICES else None)
+        problems += [f"{name}: {d}" for d in differences(comparable(config), comparable(want))]
+        for store, item in ((config.get("persistence") or {}).get("datastores") or {}).items():
+            sql = item.get("sql") or {}
+            if sql.get("connectAddr") != "temporal-db:5432":
+                problems.append(f"{name}: the {store} store connects to {sql.get('connectAddr')}, not temporal-db:5432")
+            if (sql.get("user"), sql.get("password")) != (db.get("POSTGRES_USER"), db.get("POSTGRES_PASSWORD")):
+                problems.append(f"{name}: the {store} store's credentials are not temporal-db's")
+        rpc_address = (
+            config.get("clusterMetadata", {}).get("clusterInformation", {}).get("active", {}).get("rpcAddress")
+        )
+        if str(rpc_address).rsplit(":", 1)[0] != "temporal-frontend":
+            problems.append(f"{name}: the cluster's rpcAddress is {rpc_address}, not the frontend container's")
+    return problems
+
+
+def check_dynamic_config(m: Manifests) -> list[str]:
+    problems: list[str] = []
+    for name in sorted(temporal_containers(m)):
+        config, _ = server_config(m, name)
+        target = (config.get("dynamicConfigClient") or {}).get("filepath")
+        if not target:
+            problems.append(f"{name}: its server configuration names no dynamic config file (dynamicConfigClient)")
+            continue
+        path = mounted_source(m, m.services[name], target)
+        if path is None:
+            problems.append(f"{name}: no file of deploy/compose is mounted at the dynamic config's path {target}")
+            continue
+        if not path.is_file():
+            problems.append(f"{name}: {path.name} (mounted at {target}) does not exist")
+            continue
+        loaded = yaml.safe_load(path.read_text()) or {}
+        for key, want in TEMPORAL_DYNAMIC_CONFIG.items():
+            if key not in loaded:
+                problems.append(f"{path.name}: {key} missing (TEMPORAL_DYNAMIC_CONFIG has {want!r})")
+                continue
+            entries = loaded[key]
+            ok = (
+                isinstance(entries, list)
+                and len(entries) == 1
+                and isinstance(entries[0], dict)
+                and same(entries[0].get("value"), want)
+                and entries[0].get("constraints", {}) == {}
+            )
+            if not ok:
+                problems.append(f"{path.name}: {key} is {entries!r}, TEMPORAL_DYNAMIC_CONFIG has one value {want!r}")
+        for key in sorted(loaded.keys() - TEMPORAL_DYNAMIC_CONFIG.keys()):
+            problems.append(f"{path.name}: {key} is not in TEMPORAL_DYNAMIC_CONFIG")
+    return sorted(set(problems), key=problems.index)
 
 
 def check_sql_pools(m: Manifests) -> list[str]:
     stores = cluster_server_config()["persistence"]["datastores"]
-    want = {
-        "DB": stores["default"]["sql"]["pluginName"],
-        "SQL_MAX_CONNS": str(SQL_POOLS["default"][0]),
-        "SQL_MAX_IDLE_CONNS": str(SQL_POOLS["default"][1]),
-        "SQL_MAX_CONN_TIME": stores["default"]["sql"]["maxConnLifetime"],
-        "SQL_VIS_MAX_CONNS": str(SQL_POOLS["visibility"][0]),
-        "SQL_VIS_MAX_IDLE_CONNS": str(SQL_POOLS["visibility"][1]),
-        "SQL_VIS_MAX_CONN_TIME": stores["visibility"]["sql"]["maxConnLifetime"],
-    }
     problems = [
         f"cluster.py: the {s} store's pool is ({stores[s]['sql']['maxConns']}, {stores[s]['sql']['maxIdleConns']}), "
         f"SQL_POOLS says {SQL_POOLS[s]}"
         for s in ("default", "visibility")
         if (stores[s]["sql"]["maxConns"], stores[s]["sql"]["maxIdleConns"]) != SQL_POOLS[s]
     ]
-    if stores["visibility"]["sql"]["pluginName"] != want["DB"]:
+    if stores["visibility"]["sql"]["pluginName"] != stores["default"]["sql"]["pluginName"]:
         problems.append("cluster.py: the visibility store's plugin is not the default store's")
-    env = env_of(m.services["temporal"])
-    for key, value in want.items():
-        if env.get(key) != value:
-            problems.append(
-                f"temporal: {key}={env.get(key, '(unset: the image default)')}, the cluster profile runs {value}"
-            )
+    for name in sorted(temporal_containers(m)):
+        config, _ = server_config(m, name)
+        got = (config.get("persistence") or {}).get("datastores") or {}
+        for store, (max_conns, idle) in SQL_POOLS.items():
+            sql = (got.get(store) or {}).get("sql") or {}
+            want = {
+                "pluginName": stores[store]["sql"]["pluginName"],
+                "maxConns": max_conns,
+                "maxIdleConns": idle,
+                "maxConnLifetime": stores[store]["sql"]["maxConnLifetime"],
+            }
+            for key, value in want.items():
+                if not same(sql.get(key), value):
+                    problems.append(
+                        f"{name}: the {store} store's {key}={sql.get(key, '(unset: the server default)')}, "
+                        f"the cluster profile runs {value}"
+                    )
     return problems
 
 
@@ -320,12 +533,13 @@ def cluster_schema_steps(work: Path) -> tuple[set[str], dict[str, list[tuple[str
 def check_schema_job(m: Manifests) -> list[str]:
     job = m.services["temporal-schema"]
     env = env_of(job)
-    server = env_of(m.services["temporal"])
-    problems = [
-        f"temporal-schema: {key}={env.get(key)} but the server's is {server.get(key)}"
-        for key in ("DBNAME", "VISIBILITY_DBNAME")
-        if env.get(key) != server.get(key)
-    ]
+    problems: list[str] = []
+    for name in sorted(temporal_containers(m)):
+        stores = (server_config(m, name)[0].get("persistence") or {}).get("datastores") or {}
+        for key, store in (("DBNAME", "default"), ("VISIBILITY_DBNAME", "visibility")):
+            server_db = ((stores.get(store) or {}).get("sql") or {}).get("databaseName")
+            if env.get(key) != server_db:
+                problems.append(f"temporal-schema: {key}={env.get(key)} but the server's is {server_db}")
     databases = {
         "default": env.get("DBNAME", "temporal"),
         "visibility": env.get("VISIBILITY_DBNAME", "temporal_visibility"),
@@ -353,7 +567,7 @@ def check_schema_job(m: Manifests) -> list[str]:
             problems.append(
                 f"temporal-schema: the {store} store gets {got}, deploy/cluster.py runs {want_steps.get(store)}"
             )
-    return problems
+    return list(dict.fromkeys(problems))  # once, not once per Temporal container
 
 
 def producer_description(timeout_s: float) -> dict[str, str]:
@@ -450,6 +664,8 @@ def check_mentions(m: Manifests) -> list[str]:
 
 CHECKS: dict[str, Callable[[Manifests], list[str]]] = {
     "brokers": check_brokers,
+    "temporal services": check_temporal_services,
+    "temporal config": check_server_config,
     "dynamic config": check_dynamic_config,
     "sql pools": check_sql_pools,
     "temporal images": check_temporal_images,
@@ -476,6 +692,15 @@ def test_the_checks_read_real_values() -> None:
     assert BROKER_PROPERTIES["broker.heartbeat.interval.ms"] == "500"
     assert TEMPORAL_DYNAMIC_CONFIG and SQL_POOLS.keys() == {"default", "visibility"}
     assert TEMPORAL_TAG == "1.32.2" and BROKERS == 3
+    assert TEMPORAL_SERVICES == ("history", "matching", "frontend", "worker")
+    ports = ClusterConfig().temporal_ports
+    assert ports["frontend"] == {"grpc": 7333, "membership": 7343, "metrics": 7353, "http": 7363}
+    assert ports["worker"] == {"grpc": 7336, "membership": 7346, "metrics": 7356}
+    config, problems = render_server_config("# enable-template\na: '{{ env \"X\" }}'\nb: 1\n", {"X": "y"})
+    assert (config, problems) == ({"a": "y", "b": 1}, [])
+    assert render_server_config("a: '{{ env \"X\" }}'\n", {"X": "y"})[1] != []
+    assert render_server_config('# enable-template\na: {{ default "1" (env "X") }}\n', {})[1] != []
+    assert differences({"a": {"b": 1}}, {"a": {"b": True}}) == ["a.b=1, the cluster profile runs True"]
     description = producer_description(10.0)
     assert description["acks"] == "all" and description["enable_idempotence"] == "true"
     assert description["max_in_flight_requests_per_connection"] == "1"
@@ -483,6 +708,30 @@ def test_the_checks_read_real_values() -> None:
     assert kafka_property("KAFKA_A__B___C") == "a_b-c"
     assert interpolate("temporalio/server:${TEMPORAL_VERSION:-1.32.2}") == "temporalio/server:1.32.2"
     assert interpolate('"$$db" $db ${X}') == '"$db"  '
+
+
+def test_the_server_accepts_the_dynamic_config(tmp_path: Path) -> None:
+    """The built server's own validator passes deploy/compose/dynamicconfig.yaml (key names and types)
+    without an error or a warning, and warns about a copy with a value of the wrong type.
+
+    Runs where the cluster profile's server is built (``deploy.temporal_server``, cached by version).
+    """
+    cfg = ClusterConfig()
+    bins = temporal_server.binaries(cfg.temporal_cache_dir, cfg.temporal_version)
+    if bins is None:
+        pytest.skip(f"the Temporal server {cfg.temporal_version} is not built (make cluster-up builds it)")
+    source = DEPLOY / "compose" / "dynamicconfig.yaml"
+    broken = tmp_path / "dynamicconfig.yaml"
+    broken.write_text(source.read_text().replace("value: 255", "value: many", 1))
+
+    def validate(path: Path) -> subprocess.CompletedProcess[str]:
+        argv = [str(bins[temporal_server.SERVER]), "validate-dynamic-config", str(path)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+    good, bad = validate(source), validate(broken)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert not re.search(r"\b(error|warning):", good.stdout), good.stdout
+    assert re.search(r"(error|warning):.*limit\.maxidlength", bad.stdout.lower()), bad.stdout + bad.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,14 +789,153 @@ ALTERATIONS = [
     Alteration(
         "dynamic config",
         "compose/compose.yaml",
-        "      DYNAMIC_CONFIG_FILE_PATH: /etc/temporal/config/dynamicconfig/gridcase.yaml\n",
+        "    - ./dynamicconfig.yaml:/etc/temporal/config/dynamicconfig/gridcase.yaml:ro\n",
         "",
-        "DYNAMIC_CONFIG_FILE_PATH is not set",
+        "no file of deploy/compose is mounted at the dynamic config's path",
     ),
     Alteration(
-        "sql pools", "compose/compose.yaml", 'SQL_VIS_MAX_CONNS: "2"', 'SQL_VIS_MAX_CONNS: "10"', "SQL_VIS_MAX_CONNS=10"
+        "dynamic config",
+        "compose/temporal.yaml",
+        "  filepath: /etc/temporal/config/dynamicconfig/gridcase.yaml",
+        "  filepath: /etc/temporal/config/dynamicconfig/docker.yaml",
+        "mounted at the dynamic config's path /etc/temporal/config/dynamicconfig/docker.yaml",
     ),
-    Alteration("sql pools", "compose/compose.yaml", '      SQL_MAX_IDLE_CONNS: "3"\n', "", "SQL_MAX_IDLE_CONNS=(unset"),
+    Alteration(
+        "sql pools",
+        "compose/temporal.yaml",
+        "        maxConns: 2\n",
+        "        maxConns: 10\n",
+        "the visibility store's maxConns=10",
+    ),
+    Alteration(
+        "sql pools", "compose/temporal.yaml", "        maxIdleConns: 3\n", "", "the default store's maxIdleConns=(unset"
+    ),
+    # the Temporal server's services: which containers, in which order, their health and addresses
+    Alteration(
+        "temporal services",
+        "compose/compose.yaml",
+        "  temporal-matching:\n",
+        "  temporal-matcher:\n",
+        "compose runs no container temporal-matching",
+    ),
+    Alteration(
+        "temporal services",
+        "compose/compose.yaml",
+        "TEMPORAL_SERVICES: worker\n",
+        "TEMPORAL_SERVICES: worker,frontend\n",
+        "temporal-worker: TEMPORAL_SERVICES=worker,frontend",
+    ),
+    Alteration(
+        "temporal services",  # started beside history on new databases: the race for the cluster metadata
+        "compose/compose.yaml",
+        "0.0.0.0:7353  # its metrics (temporal.yaml global.metrics)\n    depends_on: *temporal-after-history\n",
+        "0.0.0.0:7353  # its metrics (temporal.yaml global.metrics)\n    depends_on:\n      temporal-schema:\n"
+        "        condition: service_completed_successfully\n",
+        "temporal-frontend: depends_on",
+    ),
+    Alteration(
+        "temporal services",
+        "compose/compose.yaml",
+        "http://127.0.0.1:7355/metrics",
+        "http://127.0.0.1:7354/metrics",
+        "temporal-matching: the healthcheck probes [7354]",
+    ),
+    Alteration(
+        "temporal services",
+        "compose/compose.yaml",
+        "GRIDCASE_TEMPORAL_ADDRESS: temporal-frontend:7333",
+        "GRIDCASE_TEMPORAL_ADDRESS: temporal:7233",
+        "GRIDCASE_TEMPORAL_ADDRESS is temporal:7233",
+    ),
+    Alteration(
+        "temporal services", "compose/compose.yaml", '"7333:7333"', '"7233:7233"', "temporal-frontend publishes"
+    ),
+    Alteration(
+        "temporal services",
+        "prometheus/prometheus.yml",
+        "temporal-matching:7355",
+        "temporal-matching:8000",
+        "prometheus.yml scrapes Temporal at",
+    ),
+    # the server configuration, rendered as the server renders it, against deploy/cluster.py's
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "grpcPort: 7335",
+        "grpcPort: 7235",
+        "services.matching.rpc.grpcPort=7235, the cluster profile runs 7335",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "      httpPort: 7363\n",
+        "",
+        "services.frontend.rpc.httpPort missing",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/compose.yaml",
+        "PROMETHEUS_ENDPOINT: 0.0.0.0:7356",
+        "PROMETHEUS_ENDPOINT: 0.0.0.0:8000",
+        "temporal-worker: global.metrics.prometheus.listenAddress='8000', the cluster profile runs '7356'",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "  metrics:\n    prometheus:\n",
+        "  metric:\n    prometheus:\n",
+        "global.metrics missing",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "  pollInterval: 10s",
+        "  pollInterval: 60s",
+        "dynamicConfigClient.pollInterval='60s'",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "numHistoryShards: 4",
+        "numHistoryShards: 512",
+        "persistence.numHistoryShards=512",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "archival:\n  history:\n    state: disabled",
+        "archival:\n  history:\n    state: enabled",
+        "archival.history.state='enabled'",
+    ),
+    Alteration("temporal config", "compose/temporal.yaml", "  level: warn", "  level: info", "log.level='info'"),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "rpcAddress: temporal-frontend:7333",
+        "rpcAddress: temporal-history:7333",
+        "the cluster's rpcAddress is temporal-history:7333",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "'{{ env \"POSTGRES_PWD\" }}'",
+        "'{{ env \"POSTGRES_PASSWORD\" }}'",
+        "it reads POSTGRES_PASSWORD from the environment, which the container does not set",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/temporal.yaml",
+        "# enable-template\n",
+        "",
+        "no '# enable-template' in its first 1 KB",
+    ),
+    Alteration(
+        "temporal config",
+        "compose/compose.yaml",
+        "  TEMPORAL_SERVER_CONFIG_FILE_PATH: /etc/temporal/config/gridcase.yaml\n",
+        "",
+        "TEMPORAL_SERVER_CONFIG_FILE_PATH is not set",
+    ),
     Alteration(
         "temporal images",
         "compose/compose.yaml",
@@ -619,7 +1007,7 @@ ALTERATIONS = [
 def altered(tmp_path: Path) -> Iterator[Callable[[Alteration], Manifests]]:
     def make(alteration: Alteration) -> Manifests:
         copy = tmp_path / "deploy"
-        for sub in ("compose", "k8s"):
+        for sub in ("compose", "k8s", "prometheus"):
             shutil.copytree(DEPLOY / sub, copy / sub)
         path = copy / alteration.file
         text = path.read_text()
