@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from tests.unit.domain_helpers import sla
@@ -10,17 +11,21 @@ from workflows.domain.explore import DOC_START, render, transitions
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
 
 
+@lru_cache(maxsize=1)
+def _found() -> frozenset[tuple[str, str, str]]:
+    """The walk, once for both tests (it is the slow part)."""
+    return frozenset(transitions(sla(), DOC_START))
+
+
 def test_lifecycle_doc_matches_the_code() -> None:
-    found = transitions(sla(), DOC_START)
-    expected = render(found)
+    expected = render(set(_found()))
     assert DOC.read_text(encoding="utf-8") == expected, (
         "docs/lifecycle.md is out of date: run `python -m workflows.domain.explore > docs/lifecycle.md`"
     )
 
 
 def test_every_status_is_reachable() -> None:
-    found = transitions(sla(), DOC_START)
-    reached = {after for _, _, after in found}
+    reached = {after for _, _, after in _found()}
     assert reached >= {
         "received",
         "rejected",
