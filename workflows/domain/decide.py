@@ -714,12 +714,7 @@ def _resolve(d: _Decision, cmd: c.ResolveCase) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.HANDLING)
     unit = _require_handler(s, cmd)
-    if s.open_whistle is not None:
-        raise DomainError("resolve.whistle_open", f"whistle round {s.open_whistle.round} has unfinished tasks")
-    if s.has_resident and s.contacted_at is None:
-        raise DomainError("resolve.not_contacted", "the resident must be contacted (响应) before resolving")
-    if _paused(s):
-        raise DomainError("resolve.paused", "the case is waiting for the resident; resume it first")
+    _resolvable(s, cmd)
     if review_rule(s, unit) is not None:
         raise DomainError(
             "review.required",
