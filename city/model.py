@@ -1,4 +1,5 @@
-"""The city registry's data: districts → streets → communities → grids, staff, departments, sections, catalogue.
+"""The city registry's data: districts → streets → communities → grids, staff, departments, sections,
+property companies and volunteer teams with their staff, catalogue.
 
 Plain frozen dataclasses, no I/O: :mod:`city.files` reads and validates them from a data folder,
 :mod:`city.store` keeps them in SQL, :mod:`city.registry` answers lookups from them.
@@ -115,6 +116,55 @@ class Section:
         return f"{self.unit_kind}:{self.unit_id}"
 
 
+#: The kinds of unit that serve communities and have their own staff (:class:`UnitStaffMember`).
+STAFFED_UNIT_KINDS: tuple[str, ...] = (UnitKind.PROPERTY.value, UnitKind.VOLUNTEER_TEAM.value)
+#: The duties a staff member of each such unit may have, the unit's head first.
+UNIT_DUTIES: dict[str, tuple[str, ...]] = {
+    UnitKind.PROPERTY.value: ("manager", "staff"),  # 项目经理, 物业员工
+    UnitKind.VOLUNTEER_TEAM.value: ("leader", "volunteer"),  # 队长, 志愿者
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyCompany:
+    """A property company (物业服务企业) joined into community governance (红色物业).
+
+    A community or street office passes cases down to it, and a street's whistle may summon it, for
+    the communities it serves (``communities``: community ids, in the data folder's order).
+    """
+
+    id: str
+    name: str
+    communities: tuple[str, ...]
+    manager: str  # name of the company's manager (项目经理)
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerTeam:
+    """A community volunteer team (社区志愿者队伍): a grid calls it in to help on the spot."""
+
+    id: str
+    name: str
+    communities: tuple[str, ...]
+    leader: str  # name of the team's leader (队长)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitStaffMember:
+    """A member of a property company or a volunteer team; ``duty`` is one of :data:`UNIT_DUTIES`."""
+
+    id: str
+    unit_kind: str  # one of STAFFED_UNIT_KINDS
+    unit_id: str
+    name: str
+    duty: str
+
+    @property
+    def unit_key(self) -> str:
+        """The unit's key, as :meth:`events.base.UnitRef.key` spells it (``"property:P-0101-1"``)."""
+        return f"{self.unit_kind}:{self.unit_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class CategoryEntry:
     """One category of the catalogue; ``weight`` is its share of the complaint mix (relative)."""
@@ -162,6 +212,9 @@ class CityData:
     routing_rules: list[RoutingRule]
     meta: dict[str, str] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
+    property_companies: list[PropertyCompany] = field(default_factory=list)
+    volunteer_teams: list[VolunteerTeam] = field(default_factory=list)
+    unit_staff: list[UnitStaffMember] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each thing the city has."""
@@ -180,6 +233,9 @@ class CityData:
             "part_time_workers": by_role[StaffRole.PART_TIME],
             "departments": len(self.departments),
             "sections": len(self.sections),
+            "property_companies": len(self.property_companies),
+            "volunteer_teams": len(self.volunteer_teams),
+            "unit_staff": len(self.unit_staff),
             "categories": len(self.categories),
             "urgency_rules": len(self.urgency_rules),
             "routing_rules": len(self.routing_rules),

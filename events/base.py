@@ -21,6 +21,8 @@ class Role(StrEnum):
     COMMUNITY = "community"
     STREET = "street"  # street office (街道)
     DEPARTMENT = "department"
+    PROPERTY = "property"  # a property company's staff (物业服务企业, 红色物业)
+    VOLUNTEER = "volunteer"  # a community volunteer team's member (志愿者队伍)
     SUPERVISOR = "supervisor"  # of a district, or of the city (unit_id "city")
     SYSTEM = "system"  # the SLA clock and other automatic steps
 
@@ -54,10 +56,12 @@ class UnitKind(StrEnum):
     STREET = "street"
     DEPARTMENT = "department"
     HOTLINE = "hotline"  # the 12345 centre itself (e.g. for the return-review clock)
+    PROPERTY = "property"  # a property company serving communities (红色物业): dispatched or summoned
+    VOLUNTEER_TEAM = "volunteer_team"  # a community volunteer team a grid calls in to help
 
 
 class UnitRef(BaseModel):
-    """A handling unit: a grid, a street office or a department."""
+    """A handling unit: a grid, a street office, a department, a property company or a volunteer team."""
 
     model_config = ConfigDict(frozen=True)
 

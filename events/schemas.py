@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from events.base import CaseEventBase, UnitRef
+from events.base import CaseEventBase, UnitKind, UnitRef
 
 
 class Channel(StrEnum):
@@ -118,11 +118,29 @@ class EscalationLevel(StrEnum):
     PUBLIC_NOTICE = "public_notice"  # 通报
 
 
+#: The kinds of unit a street's whistle may summon.
+SUMMONABLE_KINDS = (UnitKind.DEPARTMENT, UnitKind.PROPERTY)
+
+
 class WhistleTask(BaseModel):
+    """One unit summoned by a whistle and its task. ``department_id`` is the summoned unit's id; for
+    a property company (``unit_kind`` ``property``) it is the company's id."""
+
     model_config = ConfigDict(frozen=True)
 
     department_id: str = Field(min_length=1)
     task: str = Field(min_length=1, max_length=2000)
+    unit_kind: UnitKind = UnitKind.DEPARTMENT
+
+    @field_validator("unit_kind")
+    @classmethod
+    def _summonable(cls, v: UnitKind) -> UnitKind:
+        if v not in SUMMONABLE_KINDS:
+            raise ValueError(f"a whistle summons a department or a property company, not a {v.value}")
+        return v
+
+    def unit(self) -> UnitRef:
+        return UnitRef(kind=self.unit_kind, id=self.department_id)
 
 
 # --- intake --------------------------------------------------------------------------------------
@@ -167,6 +185,9 @@ class CaseDispatched(CaseEventBase):
     unit: UnitRef
     note: str | None = None
     final_ruling: bool = False  # after an insisted review: no further return allowed
+    #: Set when the street or community handling the case passed it down to a property company
+    #: (下派物业), not the hotline: a return then goes back to this unit, not to the hotline's review.
+    by: UnitRef | None = None
 
 
 class CaseAccepted(CaseEventBase):
@@ -184,6 +205,9 @@ class CaseReturned(CaseEventBase):
     reason_code: ReturnReason
     reason: str
     evidence: list[str] = []
+    #: A case a street or community passed down (``CaseDispatched.by``) goes straight back to that
+    #: unit, which handles it again; ``None``: to the hotline's review (退单审核).
+    to: UnitRef | None = None
 
 
 class ReturnReviewed(CaseEventBase):
@@ -237,6 +261,7 @@ class DepartmentReportedIn(CaseEventBase):
     type: Literal["case.department_reported_in"] = "case.department_reported_in"
     round: int
     department_id: str
+    unit_kind: UnitKind = UnitKind.DEPARTMENT  # or property: a property company summoned
     note: str | None = None
 
 
@@ -246,6 +271,7 @@ class DepartmentTaskCompleted(CaseEventBase):
     type: Literal["case.department_task_completed"] = "case.department_task_completed"
     round: int
     department_id: str
+    unit_kind: UnitKind = UnitKind.DEPARTMENT  # or property: a property company summoned
     result: str
     evidence: list[str] = []
 
@@ -454,6 +480,35 @@ class CaseRelocated(CaseEventBase):
     recalled: bool = False
 
 
+# --- volunteer teams (志愿服务) --------------------------------------------------------------------
+
+
+class VolunteersCalled(CaseEventBase):
+    """The grid handling a case on the spot called a community volunteer team in to help."""
+
+    type: Literal["case.volunteers_called"] = "case.volunteers_called"
+    team_id: str
+    task: str
+    grid_id: str
+
+
+class VolunteersReported(CaseEventBase):
+    """The volunteer team reported its help done (the grid still resolves the case)."""
+
+    type: Literal["case.volunteers_reported"] = "case.volunteers_reported"
+    team_id: str
+    result: str
+    evidence: list[str] = []
+
+
+class VolunteersReleased(CaseEventBase):
+    """The grid ended a volunteer call without the team's report (not needed any more, no-show)."""
+
+    type: Literal["case.volunteers_released"] = "case.volunteers_released"
+    team_id: str
+    reason: str
+
+
 # --- SLA clocks and escalation ------------------------------------------------------------------
 
 TIME_SCALE_DOC = (
@@ -589,6 +644,9 @@ CaseEvent = Annotated[
     | CaseReclassified
     | UrgencyChanged
     | CaseRelocated
+    | VolunteersCalled
+    | VolunteersReported
+    | VolunteersReleased
     | ClockStarted
     | ClockPaused
     | ClockResumed

@@ -18,8 +18,18 @@ whenever the period has any: per handling unit the replies submitted for review 
 (退回重办率), the interim replies and how many were on time (阶段性答复按时率) and the corrections
 made to its cases; the corrections per category; and each handler's (承办人) load: open cases now,
 overdue ones, cases closed in the period. Handlers are named by person id; given
-``person_names`` (person id → name, from the user directory) the name is shown beside the id. The
-CSV stays one row per ranked unit.
+``person_names`` (person id → name, from the user directory) the name is shown beside the id.
+
+The CSV stays one row per ranked unit plus the ``total`` row, its first columns unchanged
+(``period by rank key name``, the :data:`COLUMNS`, ``compressed_cases``); the work inside the units
+follows in :data:`CSV_WORK_COLUMNS`: ``replies_submitted sent_back_rate interim_replies
+interim_on_time_rate corrections``. A row of a street, department or grid carries the work of that
+unit (``street:<key>``..., the row of the table's work section; zeros and empty rates when it had
+none); a row of a category the work over the cases of the category (their corrections are the
+category's row of the corrections by category); the ``total`` row the work over every unit. A
+district or community is no handling unit: its cells are empty. A rate is empty when undefined (no
+reply submitted for review, no interim reply). Each handler's load is per person, not per ranked
+unit: the CSV leaves it out (the table and HTML formats, and ``GET /dashboard``, carry it).
 """
 
 from __future__ import annotations
@@ -101,6 +111,17 @@ CORRECTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("relocated", "reloc", "relocated 改址"),
     ("total", "corr", "corrections, all kinds"),
 )
+#: (UnitWork field, kind) of the CSV's columns of the work inside the units, after ``compressed_cases``;
+#: ``corrections`` is :attr:`~readmodel.kpis.CorrectionCounts.total`.
+CSV_WORK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("replies_submitted", "count"),
+    ("sent_back_rate", "rate"),
+    ("interim_replies", "count"),
+    ("interim_on_time_rate", "rate"),
+    ("corrections", "count"),
+)
+#: The report dimensions whose keys are handling units of that kind (``street:<key>``...).
+UNIT_DIMENSIONS: tuple[str, ...] = ("street", "department", "grid")
 #: (PersonLoad field, header) of the handlers' load.
 PERSON_COLUMNS: tuple[tuple[str, str], ...] = (("open", "open"), ("overdue", "overdue"), ("closed", "closed"))
 
@@ -145,6 +166,8 @@ class Report:
     work: UnitWork = field(default_factory=UnitWork)
     work_by_unit: dict[str, UnitWork] = field(default_factory=dict)
     corrections_by_category: dict[str, CorrectionCounts] = field(default_factory=dict)
+    #: The work over the period's cases of each category (as it stands), for the CSV of ``by=category``.
+    work_by_category: dict[str, UnitWork] = field(default_factory=dict)
     #: Each handler's load: open cases at ``as_of`` (whenever opened), cases closed in the period.
     people: list[PersonLoad] = field(default_factory=list)
     #: Names of the handlers by person id (may be empty).
@@ -166,6 +189,14 @@ class Report:
         """``p-1 李四`` when the person has a name, else the id."""
         name = self.person_names.get(person_id)
         return f"{person_id} {name}" if name and name != person_id else person_id
+
+    def row_work(self, key: str) -> UnitWork | None:
+        """The work of the ranked unit ``key`` (see the module's CSV), ``None`` where ``by`` has no unit."""
+        if self.by in UNIT_DIMENSIONS:
+            return self.work_by_unit.get(f"{self.by}:{key}", UnitWork())
+        if self.by == "category":
+            return self.work_by_category.get(key, UnitWork())
+        return None
 
     @property
     def has_work(self) -> bool:
@@ -258,6 +289,11 @@ def report_from_facts(
     if not in_period:
         notes.append(f"no case was opened in {period}")
     period_ids = {c.case_id for c in evaluated(in_period)}
+    category = {c.case_id: c.category or NO_UNIT for c in evaluated(in_period)}
+    by_category: dict[str, list[WorkFacts]] = {}
+    for e in work:
+        if e.case_id in period_ids:
+            by_category.setdefault(category[e.case_id], []).append(e)
     return Report(
         period=period,
         by=by,
@@ -274,6 +310,7 @@ def report_from_facts(
         work=unit_work([e for e in work if e.case_id in period_ids]),
         work_by_unit=work_by_unit(in_period, work),
         corrections_by_category=corrections_by_category(in_period, work),
+        work_by_category={k: unit_work(by_category[k]) for k in sorted(by_category)},
         people=person_load(cases, period, as_of=as_of),
         person_names=dict(person_names or {}),
     )
@@ -316,13 +353,34 @@ def _local(when: datetime) -> str:
     return city_time(when, "%Y-%m-%d %H:%M %Z")
 
 
+def work_cells(work: UnitWork | None) -> list[str]:
+    """The CSV cells of :data:`CSV_WORK_COLUMNS` for ``work``; all empty when ``None`` (no such unit)."""
+    if work is None:
+        return ["" for _ in CSV_WORK_COLUMNS]
+    return [
+        _raw(work.corrections.total if name == "corrections" else getattr(work, name)) for name, _ in CSV_WORK_COLUMNS
+    ]
+
+
 def render_csv(report: Report) -> str:
     """One row per ranked unit, plus a ``total`` row; rates as fractions, empty when undefined.
 
-    ``key`` is the unit's id, ``name`` its display name (empty when the report has none)."""
+    ``key`` is the unit's id, ``name`` its display name (empty when the report has none). The work
+    inside the units comes last (:data:`CSV_WORK_COLUMNS`, see the module's docstring)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["period", "by", "rank", "key", "name", *[c[0] for c in COLUMNS], "compressed_cases"])
+    w.writerow(
+        [
+            "period",
+            "by",
+            "rank",
+            "key",
+            "name",
+            *[c[0] for c in COLUMNS],
+            "compressed_cases",
+            *[c[0] for c in CSV_WORK_COLUMNS],
+        ]
+    )
     for r in report.rows:
         w.writerow(
             [
@@ -333,6 +391,7 @@ def render_csv(report: Report) -> str:
                 report.names.get(r.key, ""),
                 *[_raw(getattr(r.metrics, c[0])) for c in COLUMNS],
                 r.metrics.compressed_cases,
+                *work_cells(report.row_work(r.key)),
             ]
         )
     w.writerow(
@@ -344,6 +403,7 @@ def render_csv(report: Report) -> str:
             "",
             *[_raw(getattr(report.total, c[0])) for c in COLUMNS],
             report.total.compressed_cases,
+            *work_cells(report.work),
         ]
     )
     return out.getvalue()

@@ -28,7 +28,12 @@ def at(text: str) -> datetime:
 
 @lru_cache(maxsize=1)
 def sla() -> SlaContext:
-    return SlaContext(policy=default_policy(), calendar=build_calendar([2025, 2026]))
+    return SlaContext(
+        policy=default_policy(),
+        calendar=build_calendar([2025, 2026]),
+        properties={"P-1": ("C-10", "C-11"), "P-2": ("C-20",)},
+        volunteer_teams={"V-10": ("C-10",), "V-11": ("C-11",), "V-20": ("C-20",)},
+    )
 
 
 class Case:

@@ -70,6 +70,8 @@ def _actor(role: Role) -> Actor:
             "street": "S-1",
             "community": "C-10",
             "department": "environment",
+            "property": "P-1",
+            "volunteer": "V-10",
             "supervisor": "D-1",
             "system": None,
         }[role.value],

@@ -391,7 +391,12 @@ def _commands(state: CaseState, actor: Actor) -> list[c.Command]:
 
 def _member(state: CaseState, a: Actor) -> bool:
     unit = state.unit
-    role = {UnitKind.STREET: Role.STREET, UnitKind.GRID: Role.GRID_WORKER, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+    role = {
+        UnitKind.STREET: Role.STREET,
+        UnitKind.GRID: Role.GRID_WORKER,
+        UnitKind.DEPARTMENT: Role.DEPARTMENT,
+        UnitKind.PROPERTY: Role.PROPERTY,
+    }
     return unit is not None and role.get(unit.kind) == a.role and a.unit_id == unit.id
 
 
@@ -402,6 +407,8 @@ def _paused(state: CaseState) -> bool:
 def _resolvable_rule(state: CaseState) -> str | None:
     if state.open_whistle is not None:
         return "resolve.whistle_open"
+    if state.open_volunteer_call is not None:
+        return "resolve.volunteers_open"
     if state.has_resident and state.contacted_at is None:
         return "resolve.not_contacted"
     if _paused(state):
@@ -432,6 +439,8 @@ def _expected_rule(state: CaseState, cmd: c.Command) -> str | None:
         assert state.location is not None
         if state.open_whistle is not None and cmd.location.street_id != state.location.street_id:
             return "relocate.whistle_open"
+        if state.open_volunteer_call is not None and cmd.location.grid_id != state.location.grid_id:
+            return "relocate.volunteers_open"
         return None
     if state.status != CaseStatus.HANDLING:
         return "status.not_allowed"

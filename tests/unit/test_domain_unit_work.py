@@ -29,7 +29,12 @@ def member(person: str, unit: UnitRef = STREET, name: str | None = None) -> c.Me
 
 
 def actor_of(unit: UnitRef, person: str) -> Actor:
-    role = {UnitKind.STREET: Role.STREET, UnitKind.GRID: Role.GRID_WORKER, UnitKind.DEPARTMENT: Role.DEPARTMENT}
+    role = {
+        UnitKind.STREET: Role.STREET,
+        UnitKind.GRID: Role.GRID_WORKER,
+        UnitKind.DEPARTMENT: Role.DEPARTMENT,
+        UnitKind.PROPERTY: Role.PROPERTY,
+    }
     return Actor(role=role[unit.kind], person_id=person, unit_id=unit.id)
 
 

@@ -57,6 +57,8 @@ def city_actors(state: CaseState) -> list[Actor]:
     actors += [Actor(role=Role.GRID_WORKER, person_id=f"gw-{g}", unit_id=g) for g in sorted(CITY.grids)]
     actors += [Actor(role=Role.COMMUNITY, person_id=f"cm-{m}", unit_id=m) for m in sorted(CITY.communities)]
     actors += [Actor(role=Role.DEPARTMENT, person_id=f"dp-{d}", unit_id=d) for d in sorted(CITY.departments)]
+    actors += [Actor(role=Role.PROPERTY, person_id=f"pm-{p}", unit_id=p) for p in sorted(CITY.properties)]
+    actors += [Actor(role=Role.VOLUNTEER, person_id=f"vt-{v}", unit_id=v) for v in sorted(CITY.volunteer_teams)]
     actors.append(Actor(role=Role.RESIDENT, person_id=state.contact.resident_id or "resident-1"))
     return actors
 

@@ -12,6 +12,8 @@ street         cases located in its street, or ever dispatched to it
 community      cases located in its community
 grid_worker    cases located in its grid, or ever dispatched to it
 department     cases it was ever dispatched to or summoned to by a whistle
+property       cases it was ever passed down to or summoned to by a whistle (a property company)
+volunteer      cases its volunteer team was ever called in on
 resident       cases whose contact is the resident (``contact.resident_id``)
 system         none
 =============  ==============================================================================
@@ -49,6 +51,10 @@ def may_read(state: CaseState, actor: Actor) -> bool:
             return unit is not None and ((loc is not None and loc.grid_id == unit) or f"grid:{unit}" in involved)
         case Role.DEPARTMENT:
             return unit is not None and f"department:{unit}" in involved
+        case Role.PROPERTY:
+            return unit is not None and f"property:{unit}" in involved
+        case Role.VOLUNTEER:
+            return unit is not None and f"volunteer_team:{unit}" in involved
         case Role.RESIDENT:
             return state.contact.resident_id is not None and state.contact.resident_id == actor.person_id
     return False

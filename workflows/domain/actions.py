@@ -47,6 +47,7 @@ class Widget(StrEnum):
     REFS = "refs"  # references to attached files
     MEMBER = "member"  # a member of the unit handling the case (the API's user directory)
     SECTION = "section"  # a section (科室) of the unit handling the case (the city registry)
+    TEAM = "team"  # a volunteer team of the registry serving the case's community
     LOCATION = "location"  # a place of the registry: a grid, coordinates or an address, resolved by the edges
 
 
@@ -91,7 +92,8 @@ class Action:
         return next((f for f in self.fields if f.name == name), None)
 
 
-_UNIT_HANDLERS = (Role.GRID_WORKER, Role.STREET, Role.DEPARTMENT)
+_UNIT_HANDLERS = (Role.GRID_WORKER, Role.STREET, Role.DEPARTMENT, Role.PROPERTY)
+_SUMMONED = (Role.DEPARTMENT, Role.PROPERTY)
 _HOTLINE = (Role.DISPATCHER,)
 
 _REASON = FormField("reason", "理由", "Reason", Widget.TEXTAREA)
@@ -249,16 +251,54 @@ _ROWS: tuple[Action, ...] = (
         c.BlowWhistle,
         (Role.STREET, Role.DISPATCHER),
         "吹哨",
-        "the street (or the hotline on its behalf) summons departments, each with a task",
-        (FormField("tasks", "召集部门及任务", "Departments and tasks", Widget.TASKS), _REASON),
+        "the street (or the hotline on its behalf) summons departments and property companies, each with a task",
+        (FormField("tasks", "召集单位及任务", "Units and tasks", Widget.TASKS), _REASON),
     ),
-    Action("report_in", c.ReportIn, (Role.DEPARTMENT,), "报到", "a summoned department reports in", (_NOTE,)),
+    Action(
+        "delegate",
+        c.DelegateCase,
+        (Role.STREET, Role.COMMUNITY),
+        "下派物业",
+        "the street or community handling the case passes it down to a property company serving the community",
+        (FormField("unit", "物业企业", "Property company", Widget.UNIT), _NOTE),
+        group="dispatch",
+    ),
+    Action(
+        "call_volunteers",
+        c.CallVolunteers,
+        (Role.GRID_WORKER,),
+        "召集志愿者",
+        "the grid handling the case on the spot calls a community volunteer team in to help",
+        (
+            FormField("team_id", "志愿者队伍", "Volunteer team", Widget.TEAM),
+            FormField("task", "协助任务", "Task", Widget.TEXTAREA),
+        ),
+    ),
+    Action(
+        "volunteer_report",
+        c.ReportVolunteerHelp,
+        (Role.VOLUNTEER,),
+        "志愿者反馈",
+        "the called volunteer team reports its help done",
+        (FormField("result", "协助结果", "Result", Widget.TEXTAREA), _EVIDENCE),
+    ),
+    Action(
+        "release_volunteers",
+        c.ReleaseVolunteers,
+        (Role.GRID_WORKER,),
+        "结束志愿者协助",
+        "the grid ends the volunteer call without the team's report",
+        (_REASON,),
+    ),
+    Action(
+        "report_in", c.ReportIn, _SUMMONED, "报到", "a summoned department or property company reports in", (_NOTE,)
+    ),
     Action(
         "complete_task",
         c.CompleteTask,
-        (Role.DEPARTMENT,),
+        _SUMMONED,
         "部门完成任务",
-        "a summoned department finishes its task",
+        "a summoned department or property company finishes its task",
         (FormField("result", "处置结果", "Result", Widget.TEXTAREA), _EVIDENCE),
     ),
     Action(

@@ -59,6 +59,15 @@ FORM_RULES: Mapping[str, str] = {
     "registry.unknown_category": "the category typed into 'category' is not one of the city catalogue's: pick one",
     "set_urgency.same": "the urgency picked in 'urgency' is the case's own: pick the other one",
     "relocate.same": "the place given in 'location' is the case's own: give the place it should have",
+    "delegate.target": "the unit picked in 'unit' is not a property company: pick one serving the case's community",
+    "delegate.outside_service_area": "the property company picked in 'unit' does not serve the case's community: "
+    "pick one that does",
+    "whistle.outside_service_area": "a property company picked in 'tasks' does not serve the case's community: pick "
+    "one that does",
+    "volunteers.outside_service_area": "the volunteer team picked in 'team_id' does not serve the case's community: "
+    "pick one that does",
+    "relocate.volunteers_open": "the place given in 'location' is in another grid while the grid's volunteer call is "
+    "open: a place in the same grid is accepted",
     "relocate.whistle_open": "the place given in 'location' is in another street while the street's whistle round "
     "is open: a place in the same street is accepted",
 }
@@ -150,7 +159,24 @@ def _corrected_location(state: CaseState) -> Location:
     return loc.model_copy(update={"address": f"{loc.address or ''}（更正）"})
 
 
+def _serving_unit(state: CaseState, known: dict[str, tuple[str, ...]] | None) -> str:
+    """A unit of ``known`` serving the case's community (the first); ``"probe"`` when none is known."""
+    community = state.location.community_id if state.location is not None else ""
+    return next((u for u, served in sorted((known or {}).items()) if community in served), "probe")
+
+
+def _property_of(state: CaseState) -> UnitRef:
+    return UnitRef(kind=UnitKind.PROPERTY, id=_serving_unit(state, state.sla.properties if state.sla else None))
+
+
+def _team_of(state: CaseState) -> str:
+    return _serving_unit(state, state.sla.volunteer_teams if state.sla else None)
+
+
 PROBE_VALUES: dict[str, ProbeValues] = {
+    # a property company serving the case's community; a volunteer team serving it
+    "delegate": lambda s, a: {"unit": _property_of(s)},
+    "call_volunteers": lambda s, a: {"team_id": _team_of(s)},
     # a member of the case's own unit (one of another unit is refused by a form rule, assign.outside_unit)
     "assign": lambda s, a: {"handler": _probe_member(s)},
     "reassign": lambda s, a: {"handler": _probe_member(s)},

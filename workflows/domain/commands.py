@@ -87,7 +87,7 @@ class WhistleTaskInput(WhistleTask):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def to_event(self) -> WhistleTask:
-        return WhistleTask(department_id=self.department_id, task=self.task)
+        return WhistleTask(department_id=self.department_id, task=self.task, unit_kind=self.unit_kind)
 
     def __eq__(self, other: object) -> bool:
         """Equal to the published task with the same department and text (it is the same task)."""
@@ -281,6 +281,37 @@ class BlowWhistle(Command):
         return tasks
 
 
+class DelegateCase(Command):
+    """下派: the street (or community) handling a case passes it down to a property company."""
+
+    type: Literal["delegate"] = "delegate"
+    unit: UnitRef
+    note: str | None = None
+
+
+class CallVolunteers(Command):
+    """The grid handling a case on the spot calls a community volunteer team in to help."""
+
+    type: Literal["call_volunteers"] = "call_volunteers"
+    team_id: str = Field(min_length=1, max_length=128)
+    task: Text
+
+
+class ReportVolunteerHelp(Command):
+    """The called volunteer team reports its help done."""
+
+    type: Literal["volunteer_report"] = "volunteer_report"
+    result: Text
+    evidence: Refs = []
+
+
+class ReleaseVolunteers(Command):
+    """The grid ends a volunteer call without the team's report."""
+
+    type: Literal["release_volunteers"] = "release_volunteers"
+    reason: Text
+
+
 class ReportIn(Command):
     type: Literal["report_in"] = "report_in"
     note: str | None = None
@@ -419,6 +450,10 @@ CaseCommand = Annotated[
     | Relocate
     | ContactResident
     | BlowWhistle
+    | DelegateCase
+    | CallVolunteers
+    | ReportVolunteerHelp
+    | ReleaseVolunteers
     | ReportIn
     | CompleteTask
     | ResolveCase

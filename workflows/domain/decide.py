@@ -65,6 +65,9 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
     WhistleBlown,
 )
 from workflows.domain import commands as c
@@ -487,6 +490,16 @@ def _check_dispatch_target(s: CaseState, unit: UnitRef, field: str = "unit") -> 
         _require_known_department(s, unit.id, field)
     if unit.kind == UnitKind.HOTLINE:
         raise DomainError("dispatch.target", "a case is dispatched to a grid, a street or a department")
+    if unit.kind == UnitKind.PROPERTY:
+        raise DomainError(
+            "dispatch.target",
+            "the hotline dispatches to a grid, a street or a department; a property company gets its cases from the "
+            "street or community (delegate) or by a whistle",
+        )
+    if unit.kind == UnitKind.VOLUNTEER_TEAM:
+        raise DomainError(
+            "dispatch.target", "a volunteer team handles no case of its own: the grid calls it in (call_volunteers)"
+        )
     if unit.kind == UnitKind.GRID and unit.id != loc.grid_id:
         raise DomainError("dispatch.outside_territory", f"grid {unit.id} is not the case's grid {loc.grid_id}")
     if unit.kind == UnitKind.STREET and unit.id != loc.street_id:
@@ -505,7 +518,8 @@ def _accept(d: _Decision, cmd: c.AcceptCase) -> None:
     unit = _require_assigned(d.state, cmd)
     d.emit(CaseAccepted, unit=unit)
     d.stop_clocks(ClockKind.ACCEPT)
-    if d.state.has_resident and d.state.contacted_at is None:
+    contact_running = d.state.delegated_by is not None and d.state.running_clock(ClockKind.CONTACT) is not None
+    if d.state.has_resident and d.state.contacted_at is None and not contact_running:
         d.start_clock(ClockKind.CONTACT, unit)
     if d.state.running_clock(ClockKind.RESOLVE) is None:
         d.start_clock(ClockKind.RESOLVE, unit)
@@ -516,6 +530,18 @@ def _return(d: _Decision, cmd: c.ReturnCase) -> None:
     unit = _require_assigned(d.state, cmd)
     if d.state.final_ruling:
         raise DomainError("return.final_ruling", "the hotline insisted on this dispatch (审定): it cannot be returned")
+    back_to = d.state.delegated_by
+    if back_to is not None:  # passed down by a street or community: straight back to it
+        d.emit(
+            CaseReturned,
+            unit=unit,
+            reason_code=cmd.reason_code,
+            reason=cmd.reason,
+            evidence=list(cmd.evidence),
+            to=back_to,
+        )
+        d.stop_clocks(ClockKind.ACCEPT)
+        return
     d.emit(CaseReturned, unit=unit, reason_code=cmd.reason_code, reason=cmd.reason, evidence=list(cmd.evidence))
     d.stop_clocks(ClockKind.ACCEPT)
     d.start_clock(ClockKind.RETURN_REVIEW, HOTLINE)
@@ -668,20 +694,149 @@ def _whistle(d: _Decision, cmd: c.BlowWhistle) -> None:
     if s.open_whistle is not None:
         raise DomainError("whistle.round_open", f"whistle round {s.open_whistle.round} is still open")
     for i, t in enumerate(cmd.tasks):
-        _require_known_department(s, t.department_id, f"tasks.{i}.department_id")
+        if t.unit_kind == UnitKind.PROPERTY:
+            _require_serving_property(s, t.department_id, f"tasks.{i}.department_id", "whistle.outside_service_area")
+        else:
+            _require_known_department(s, t.department_id, f"tasks.{i}.department_id")
     rnd = len(s.whistles) + 1
     tasks = [t.to_event() for t in cmd.tasks]
     d.emit(WhistleBlown, round=rnd, street_id=s.location.street_id, tasks=tasks, reason=cmd.reason)
     for t in cmd.tasks:
-        d.start_clock(ClockKind.REPORT_IN, UnitRef(kind=UnitKind.DEPARTMENT, id=t.department_id))
+        d.start_clock(ClockKind.REPORT_IN, UnitRef(kind=t.unit_kind, id=t.department_id))
+
+
+def _serving(known: dict[str, tuple[str, ...]] | None, community_id: str) -> list[str] | None:
+    """The units of ``known`` serving ``community_id`` (sorted); ``None`` when not checked."""
+    if known is None:
+        return None
+    return sorted(u for u, communities in known.items() if community_id in communities)
+
+
+def _require_serving_property(s: CaseState, company_id: str, field: str, rule: str) -> None:
+    """The property company must be in the registry and serve the case's community."""
+    known = s.sla.properties if s.sla is not None else None
+    assert s.location is not None
+    if known is None:
+        return
+    if company_id not in known:
+        raise DomainError("registry.unknown_unit", f"{field}: the city registry has no property company {company_id!r}")
+    if s.location.community_id not in known[company_id]:
+        raise DomainError(
+            rule,
+            f"{field}: property company {company_id} does not serve community {s.location.community_id}",
+        )
+
+
+def _delegate(d: _Decision, cmd: c.DelegateCase) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    loc = s.location
+    assert loc is not None and s.unit is not None
+    a = cmd.actor
+    holder = s.unit
+    if a.role == Role.STREET:
+        allowed = holder.kind == UnitKind.STREET and holder.id == a.unit_id
+    else:  # a community passes down a case of its territory that its street or one of its grids has
+        allowed = a.unit_id == loc.community_id and (
+            (holder.kind == UnitKind.STREET and holder.id == loc.street_id)
+            or (holder.kind == UnitKind.GRID and holder.id == loc.grid_id)
+        )
+    if not allowed:
+        raise DomainError(
+            "jurisdiction.delegate",
+            f"only the street handling the case, or the case's community ({loc.community_id}) while its street or grid "
+            f"has it, may pass it down; it is with {holder.key()} and the actor is {a.label()}",
+        )
+    serving = _serving(s.sla.properties if s.sla is not None else None, loc.community_id)
+    if serving == []:
+        raise DomainError(
+            "delegate.none_serving", f"no property company of the registry serves community {loc.community_id}"
+        )
+    if s.open_whistle is not None:
+        raise DomainError("delegate.whistle_open", f"whistle round {s.open_whistle.round} is still open")
+    if s.open_volunteer_call is not None:
+        raise DomainError("delegate.volunteers_open", "the grid's volunteer call is still open")
+    if s.pending_reply is not None:
+        raise DomainError("review.pending", f"reply round {s.pending_reply.round} is waiting for the reviewer")
+    if s.pending_extension is not None:
+        raise DomainError("delegate.extension_pending", "an extension request is waiting for its decision")
+    if cmd.unit.kind != UnitKind.PROPERTY:
+        raise DomainError(
+            "delegate.target", f"unit.kind: a case is passed down to a property company, not a {cmd.unit.kind.value}"
+        )
+    _require_serving_property(s, cmd.unit.id, "unit.id", "delegate.outside_service_area")
+    d.emit(CaseDispatched, unit=cmd.unit, note=cmd.note, by=holder)
+    d.start_clock(ClockKind.ACCEPT, cmd.unit)
+
+
+def _require_handling_grid(s: CaseState, cmd: c.Command) -> str:
+    loc = s.location
+    assert loc is not None
+    unit = s.unit
+    if unit is None or unit.kind != UnitKind.GRID or cmd.actor.unit_id != unit.id:
+        raise DomainError(
+            "jurisdiction.volunteers",
+            f"only the grid handling the case ({loc.grid_id}) calls or releases volunteers; the actor is "
+            f"{cmd.actor.label()}",
+        )
+    return unit.id
+
+
+def _call_volunteers(d: _Decision, cmd: c.CallVolunteers) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    grid = _require_handling_grid(s, cmd)
+    loc = s.location
+    assert loc is not None
+    known = s.sla.volunteer_teams if s.sla is not None else None
+    if _serving(known, loc.community_id) == []:
+        raise DomainError(
+            "volunteers.none_serving", f"no volunteer team of the registry serves community {loc.community_id}"
+        )
+    if s.open_volunteer_call is not None:
+        raise DomainError("volunteers.open", f"volunteer team {s.open_volunteer_call.team_id} is still called in")
+    if known is not None:
+        if cmd.team_id not in known:
+            raise DomainError(
+                "registry.unknown_unit", f"team_id: the city registry has no volunteer team {cmd.team_id!r}"
+            )
+        if loc.community_id not in known[cmd.team_id]:
+            raise DomainError(
+                "volunteers.outside_service_area",
+                f"team_id: volunteer team {cmd.team_id} does not serve community {loc.community_id}",
+            )
+    d.emit(VolunteersCalled, team_id=cmd.team_id, task=cmd.task, grid_id=grid)
+
+
+def _volunteer_report(d: _Decision, cmd: c.ReportVolunteerHelp) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    call = s.open_volunteer_call
+    if call is None or call.team_id != cmd.actor.unit_id:
+        raise DomainError(
+            "jurisdiction.not_called", f"volunteer team {cmd.actor.unit_id} is not called in on this case"
+        )
+    d.emit(VolunteersReported, team_id=call.team_id, result=cmd.result, evidence=list(cmd.evidence))
+
+
+def _release_volunteers(d: _Decision, cmd: c.ReleaseVolunteers) -> None:
+    s = d.state
+    _require_status(s, cmd, CaseStatus.HANDLING)
+    _require_handling_grid(s, cmd)
+    call = s.open_volunteer_call
+    if call is None:
+        raise DomainError("volunteers.none", "no volunteer team is called in on this case")
+    d.emit(VolunteersReleased, team_id=call.team_id, reason=cmd.reason)
 
 
 def _summoned_task(d: _Decision, cmd: c.Command) -> tuple[int, str]:
     w = d.state.open_whistle
     dept = cmd.actor.unit_id or ""
-    if w is None or dept not in w.tasks:
+    kind = UnitKind.PROPERTY if cmd.actor.role == Role.PROPERTY else UnitKind.DEPARTMENT
+    if w is None or dept not in w.tasks or w.tasks[dept].unit_kind != kind:
+        what = "property company" if kind == UnitKind.PROPERTY else "department"
         raise DomainError(
-            "jurisdiction.not_summoned", f"department {dept} was not summoned by an open whistle on this case"
+            "jurisdiction.not_summoned", f"{what} {dept} was not summoned by an open whistle on this case"
         )
     return w.round, dept
 
@@ -691,8 +846,9 @@ def _report_in(d: _Decision, cmd: c.ReportIn) -> None:
     rnd, dept = _summoned_task(d, cmd)
     if d.state.whistles[rnd - 1].tasks[dept].reported_in_at is not None:
         raise DomainError("report_in.already", f"department {dept} already reported in for round {rnd}")
-    d.emit(DepartmentReportedIn, round=rnd, department_id=dept, note=cmd.note)
-    d.stop_clocks(ClockKind.REPORT_IN, UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
+    kind = d.state.whistles[rnd - 1].tasks[dept].unit_kind
+    d.emit(DepartmentReportedIn, round=rnd, department_id=dept, note=cmd.note, unit_kind=kind)
+    d.stop_clocks(ClockKind.REPORT_IN, UnitRef(kind=kind, id=dept))
 
 
 def _complete_task(d: _Decision, cmd: c.CompleteTask) -> None:
@@ -703,7 +859,14 @@ def _complete_task(d: _Decision, cmd: c.CompleteTask) -> None:
         raise DomainError("report_in.required", f"department {dept} must report in (报到) before finishing its task")
     if task.completed_at is not None:
         raise DomainError("task.already_completed", f"department {dept} already finished its task")
-    d.emit(DepartmentTaskCompleted, round=rnd, department_id=dept, result=cmd.result, evidence=list(cmd.evidence))
+    d.emit(
+        DepartmentTaskCompleted,
+        round=rnd,
+        department_id=dept,
+        result=cmd.result,
+        evidence=list(cmd.evidence),
+        unit_kind=task.unit_kind,
+    )
 
 
 def _paused(s: CaseState) -> bool:
@@ -727,6 +890,11 @@ def _resolvable(s: CaseState, cmd: c.Command) -> None:
     """What must hold for a reply to resolve the case (办结), whoever gives it."""
     if s.open_whistle is not None:
         raise DomainError("resolve.whistle_open", f"whistle round {s.open_whistle.round} has unfinished tasks")
+    if s.open_volunteer_call is not None:
+        raise DomainError(
+            "resolve.volunteers_open",
+            f"volunteer team {s.open_volunteer_call.team_id} is still called in: wait for its report or release it",
+        )
     if s.has_resident and s.contacted_at is None:
         raise DomainError("resolve.not_contacted", "the resident must be contacted (响应) before resolving")
     if _paused(s):
@@ -903,11 +1071,29 @@ def _relocate(d: _Decision, cmd: c.Relocate) -> None:
             f"whistle round {s.open_whistle.round} of street {old.street_id} is open: finish it before moving the case "
             "to another street",
         )
+    call = s.open_volunteer_call
+    if call is not None and new.grid_id != old.grid_id:
+        raise DomainError(
+            "relocate.volunteers_open",
+            f"volunteer team {call.team_id} is called in by grid {old.grid_id}: end the call before moving the case "
+            "to another grid",
+        )
     unit = _territorial_unit(s)
     recalled = False
     if unit is not None and s.status in (CaseStatus.DISPATCHED, CaseStatus.RETURNED, CaseStatus.HANDLING):
         territory = new.grid_id if unit.kind == UnitKind.GRID else new.street_id
         recalled = territory != unit.id
+    elif (
+        s.unit is not None
+        and s.unit.kind == UnitKind.PROPERTY
+        and s.status in (CaseStatus.DISPATCHED, CaseStatus.HANDLING)
+    ):
+        # a property company keeps the case while it serves the new place and its street passed it down
+        known = s.sla.properties if s.sla is not None else None
+        served = known is None or new.community_id in known.get(s.unit.id, ())
+        by = s.delegated_by
+        same_territory = by is None or (by.id == (new.grid_id if by.kind == UnitKind.GRID else new.street_id))
+        recalled = not (served and same_territory)
     d.emit(CaseRelocated, previous_location=old, location=new, reason=cmd.reason, unit=s.unit, recalled=recalled)
     if recalled:
         d.stop_clocks(cancel=True)  # the unit's clocks: the case is back with the hotline for dispatch
@@ -1152,6 +1338,10 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.Relocate: _relocate,
     c.ContactResident: _contact,
     c.BlowWhistle: _whistle,
+    c.DelegateCase: _delegate,
+    c.CallVolunteers: _call_volunteers,
+    c.ReportVolunteerHelp: _volunteer_report,
+    c.ReleaseVolunteers: _release_volunteers,
     c.ReportIn: _report_in,
     c.CompleteTask: _complete_task,
     c.ResolveCase: _resolve,

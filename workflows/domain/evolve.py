@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from events.base import CaseEventBase
+from events.base import CaseEventBase, UnitKind, UnitRef
 from events.schemas import (
     AppealDecided,
     AppealFiled,
@@ -49,6 +49,9 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
     WhistleBlown,
 )
 from workflows.domain.state import (
@@ -57,6 +60,7 @@ from workflows.domain.state import (
     PendingExtension,
     PendingReply,
     PendingReturn,
+    VolunteerCall,
     WhistleRound,
     WhistleTaskState,
     clone,
@@ -117,10 +121,18 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
             s.dispatch_count += 1
             s.pending_return = None
             s.handler_id = s.handler_name = s.section_id = None  # the unit's inbox: nobody inside it yet
+            s.delegated_by = e.by
             _involve(s, e.unit.key())
         case CaseAccepted():
             s.status = CaseStatus.HANDLING
             s.accepted = True
+        case CaseReturned(to=UnitRef() as back_to):  # a delegated case, straight back to the unit that passed it down
+            s.status = CaseStatus.HANDLING
+            s.return_count += 1
+            s.unit = back_to
+            s.accepted = True
+            s.delegated_by = None
+            s.handler_id = s.handler_name = s.section_id = None
         case CaseReturned():
             s.status = CaseStatus.RETURNED
             s.return_count += 1
@@ -169,6 +181,7 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
                 s.pending_reply = None
                 s.pending_extension = None  # asked by the unit that no longer has the case
                 s.handler_id = s.handler_name = s.section_id = None
+                s.delegated_by = None
         case ResidentContacted():
             s.contacted_at = now
         case WhistleBlown():
@@ -178,18 +191,30 @@ def apply_event(s: CaseState, e: CaseEventBase) -> None:
                     street_id=e.street_id,
                     blown_at=now,
                     tasks={
-                        t.department_id: WhistleTaskState(department_id=t.department_id, task=t.task) for t in e.tasks
+                        t.department_id: WhistleTaskState(
+                            department_id=t.department_id, task=t.task, unit_kind=t.unit_kind
+                        )
+                        for t in e.tasks
                     },
                 )
             )
             for t in e.tasks:
-                _involve(s, f"department:{t.department_id}")
+                _involve(s, t.unit().key())
         case DepartmentReportedIn():
             s.whistles[e.round - 1].tasks[e.department_id].reported_in_at = now
         case DepartmentTaskCompleted():
             task = s.whistles[e.round - 1].tasks[e.department_id]
             task.completed_at = now
             task.result = e.result
+        case VolunteersCalled():
+            s.volunteer_calls.append(VolunteerCall(team_id=e.team_id, task=e.task, called_at=now))
+            _involve(s, f"{UnitKind.VOLUNTEER_TEAM.value}:{e.team_id}")
+        case VolunteersReported():
+            call = s.volunteer_calls[-1]
+            call.reported_at = now
+            call.result = e.result
+        case VolunteersReleased():
+            s.volunteer_calls[-1].released_at = now
         case CaseResolved():
             s.status = CaseStatus.RESOLVED
             s.resolved_at = now

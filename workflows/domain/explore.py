@@ -41,6 +41,11 @@ DISPATCHER = Actor(role=Role.DISPATCHER, person_id="op-1")
 GRID_WORKER = Actor(role=Role.GRID_WORKER, person_id="gw-1", unit_id="G-101")
 SUPERVISOR = Actor(role=Role.SUPERVISOR, person_id="sv-1", unit_id="D-1")
 DEPARTMENTS = ("environment", "urban-management", "housing")
+#: A property company and a volunteer team serving the case's community.
+PROPERTY = UnitRef(kind=UnitKind.PROPERTY, id="P-1")
+TEAM = "V-10"
+COMMUNITY = Actor(role=Role.COMMUNITY, person_id="cm-1", unit_id=LOCATION.community_id)
+VOLUNTEER = Actor(role=Role.VOLUNTEER, person_id="vol-1", unit_id=TEAM)
 
 _ROLE = UNIT_ROLE
 
@@ -54,8 +59,9 @@ def reviewer_actor(unit: UnitRef) -> Actor:
     return Actor(role=_ROLE[unit.kind], person_id=f"{unit.kind.value}-reviewer", unit_id=unit.id)
 
 
-def dept_actor(dept: str) -> Actor:
-    return Actor(role=Role.DEPARTMENT, person_id=f"{dept}-staff", unit_id=dept)
+def dept_actor(dept: str, kind: UnitKind = UnitKind.DEPARTMENT) -> Actor:
+    """A member of a unit a whistle summoned (a department, or a property company)."""
+    return Actor(role=_ROLE[kind], person_id=f"{dept}-staff", unit_id=dept)
 
 
 def open_commands(case_id: str = "T1") -> list[c.Command]:
@@ -127,6 +133,18 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
             actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
             tasks=[WhistleTask(department_id=d, task="joint handling") for d in DEPARTMENTS[:2]],
         ),
+        c.BlowWhistle(
+            actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")),
+            tasks=[
+                c.WhistleTaskInput(department_id=DEPARTMENTS[0], task="joint handling"),
+                c.WhistleTaskInput(department_id=PROPERTY.id, task="open the yard", unit_kind=UnitKind.PROPERTY),
+            ],
+        ),
+        c.DelegateCase(actor=unit_actor(UnitRef(kind=UnitKind.STREET, id="S-1")), unit=PROPERTY, note="物业处置"),
+        c.DelegateCase(actor=COMMUNITY, unit=PROPERTY),
+        c.CallVolunteers(actor=GRID_WORKER, team_id=TEAM, task="help clear the stairwell"),
+        c.ReportVolunteerHelp(actor=VOLUNTEER, result="stairwell cleared"),
+        c.ReleaseVolunteers(actor=GRID_WORKER, reason="no longer needed"),
         c.ResolveCase(actor=ua, notes="fixed"),
         c.VerifyCase(actor=GRID_WORKER, passed=True),
         c.VerifyCase(actor=GRID_WORKER, passed=False, note="still noisy"),
@@ -152,9 +170,9 @@ def candidate_commands(s: CaseState) -> list[c.Command]:
     if w is not None:
         for dept, task in w.tasks.items():
             if task.reported_in_at is None:
-                cmds.append(c.ReportIn(actor=dept_actor(dept)))
+                cmds.append(c.ReportIn(actor=dept_actor(dept, task.unit_kind)))
             elif task.completed_at is None:
-                cmds.append(c.CompleteTask(actor=dept_actor(dept), result="done"))
+                cmds.append(c.CompleteTask(actor=dept_actor(dept, task.unit_kind), result="done"))
     return cmds
 
 
@@ -176,6 +194,8 @@ def _signature(s: CaseState) -> tuple[object, ...]:
         s.pending_reply is not None,
         s.running_clock(ClockKind.INTERIM_REPLY) is not None,
         s.sent_back_count > 0,
+        s.delegated_by is not None,
+        s.open_volunteer_call is not None,
     )
 
 
@@ -263,7 +283,12 @@ def default_context() -> SlaContext:
     from workflows.sla.calendar import build_calendar
     from workflows.sla.policy import default_policy
 
-    return SlaContext(policy=default_policy(), calendar=build_calendar([2026]))
+    return SlaContext(
+        policy=default_policy(),
+        calendar=build_calendar([2026]),
+        properties={PROPERTY.id: (LOCATION.community_id,)},
+        volunteer_teams={TEAM: (LOCATION.community_id,)},
+    )
 
 
 DOC_START = datetime.fromisoformat("2026-03-02T09:00:00+08:00")

@@ -87,9 +87,22 @@ def unit_of_key(key: str) -> UnitRef:
     return UnitRef(kind=kinds[kind], id=unit_id)
 
 
-def unit_known(unit: UnitRef, *, grids: Container[str], streets: Container[str], departments: Container[str]) -> bool:
-    """Whether a city with these grid, street and department ids has ``unit`` (the hotline always)."""
+def unit_known(
+    unit: UnitRef,
+    *,
+    grids: Container[str],
+    streets: Container[str],
+    departments: Container[str],
+    properties: Container[str] = (),
+    volunteer_teams: Container[str] = (),
+) -> bool:
+    """Whether a city with these grid, street, department, property-company and volunteer-team ids has
+    ``unit`` (the hotline always)."""
     match unit.kind:
+        case UnitKind.PROPERTY:
+            return unit.id in properties
+        case UnitKind.VOLUNTEER_TEAM:
+            return unit.id in volunteer_teams
         case UnitKind.GRID:
             return unit.id in grids
         case UnitKind.STREET:
@@ -114,7 +127,8 @@ class StaticCity:
     """An in-memory registry built from lists: the test city, and small deployments.
 
     ``sections``: the sections (科室) of units, by unit key (``"street:S-1"``), as ``(id, name)`` pairs
-    in display order.
+    in display order. ``properties`` and ``volunteer_teams``: property companies (物业) and volunteer
+    teams, id → (name, the ids of the communities it serves).
     """
 
     def __init__(
@@ -123,9 +137,25 @@ class StaticCity:
         departments: dict[str, str],
         categories: list[Category],
         sections: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        properties: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+        volunteer_teams: Mapping[str, tuple[str, Sequence[str]]] | None = None,
     ) -> None:
         self.grids = {g.id: g for g in grids}
         self.departments = departments
+        communities = {g.community_id for g in grids}
+        served: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.unit_names: dict[str, str] = {}
+        for kind, given in ((UnitKind.PROPERTY, properties), (UnitKind.VOLUNTEER_TEAM, volunteer_teams)):
+            served[kind.value] = {}
+            for uid, (name, serves) in (given or {}).items():
+                unknown = sorted(set(serves) - communities)
+                if unknown or not serves:
+                    raise RegistryError(f"{kind.value} {uid!r}: serves unknown or no communities {unknown}")
+                served[kind.value][uid] = tuple(sorted(set(serves)))
+                self.unit_names[f"{kind.value}:{uid}"] = name
+        #: property company id → the communities it serves (sorted); likewise for volunteer teams
+        self.properties: dict[str, tuple[str, ...]] = served[UnitKind.PROPERTY.value]
+        self.volunteer_teams: dict[str, tuple[str, ...]] = served[UnitKind.VOLUNTEER_TEAM.value]
         self.categories = {c.code: c for c in categories}
         self.streets = {g.street_id for g in grids}
         self.communities = {g.community_id for g in grids}
@@ -185,7 +215,14 @@ class StaticCity:
             raise RegistryError(f"category: unknown category {code!r} (known: {known})") from None
 
     def unit_exists(self, unit: UnitRef) -> bool:
-        return unit_known(unit, grids=self.grids, streets=self.streets, departments=self.departments)
+        return unit_known(
+            unit,
+            grids=self.grids,
+            streets=self.streets,
+            departments=self.departments,
+            properties=self.properties,
+            volunteer_teams=self.volunteer_teams,
+        )
 
     def route(self, category: Category, location: Location) -> UnitRef:
         return default_route(category, location)
@@ -206,7 +243,8 @@ def _box(col: int, row: int) -> tuple[float, float, float, float]:
 
 def sample_city() -> StaticCity:
     """A small city for tests and first runs: one district, two streets, three communities, six grids;
-    sections (科室) for both streets and three of the six departments."""
+    sections (科室) for both streets and three of the six departments; two property companies and a
+    volunteer team per community."""
     grids = [
         Grid(id="G-101", name="青城花园", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(0, 0)),
         Grid(id="G-102", name="大召小区", community_id="C-10", street_id="S-1", district_id="D-1", bbox=_box(1, 0)),
@@ -267,4 +305,13 @@ def sample_city() -> StaticCity:
         "street:S-1": [("urban", "城管科"), ("community-affairs", "社区建设科")],
         "street:S-2": [("urban", "城管科"), ("safety", "平安建设科")],
     }
-    return StaticCity(grids, departments, categories, sections)
+    properties = {
+        "P-1": ("青城物业服务有限公司", ("C-10", "C-11")),
+        "P-2": ("新华红色物业服务中心", ("C-20",)),
+    }
+    volunteer_teams = {
+        "V-10": ("青城社区志愿服务队", ("C-10",)),
+        "V-11": ("通道街社区志愿服务队", ("C-11",)),
+        "V-20": ("新华社区志愿服务队", ("C-20",)),
+    }
+    return StaticCity(grids, departments, categories, sections, properties, volunteer_teams)

@@ -31,6 +31,8 @@ UNIT_ROLE: dict[UnitKind, Role] = {
     UnitKind.GRID: Role.GRID_WORKER,
     UnitKind.STREET: Role.STREET,
     UnitKind.DEPARTMENT: Role.DEPARTMENT,
+    UnitKind.PROPERTY: Role.PROPERTY,
+    UnitKind.VOLUNTEER_TEAM: Role.VOLUNTEER,
 }
 ROLE_UNIT: dict[Role, UnitKind] = {role: kind for kind, role in UNIT_ROLE.items()}
 
@@ -83,6 +85,13 @@ class SlaContext(BaseModel):
     #: ``False`` for older cases (the workflow clears it on their replay), which keep the lifecycle
     #: they started with.
     unit_work: bool = True
+    #: The city registry's property companies (物业) when the case started: id → the communities it
+    #: serves (sorted). A street or community passes a case down (``delegate``), and a whistle
+    #: summons, only a company serving the case's community. ``None``: not checked.
+    properties: dict[str, tuple[str, ...]] | None = None
+    #: The city registry's volunteer teams: id → the communities it serves. A grid calls in only a
+    #: team serving the case's community. ``None``: not checked.
+    volunteer_teams: dict[str, tuple[str, ...]] | None = None
 
     def wall(self, duration: timedelta) -> timedelta:
         """``duration`` of policy time as the clocks count it (compressed under a time scale)."""
@@ -96,8 +105,9 @@ class PendingReturn(BaseModel):
 
 
 class WhistleTaskState(BaseModel):
-    department_id: str
+    department_id: str  # the summoned unit's id (a department's, or a property company's)
     task: str
+    unit_kind: UnitKind = UnitKind.DEPARTMENT
     reported_in_at: datetime | None = None
     completed_at: datetime | None = None
     result: str | None = None
@@ -123,6 +133,21 @@ class PendingReply(BaseModel):
     submitted_by: str
     submitted_at: datetime
     round: int
+
+
+class VolunteerCall(BaseModel):
+    """A volunteer team the grid called in (志愿者协助), open until it reports or is released."""
+
+    team_id: str
+    task: str
+    called_at: datetime
+    reported_at: datetime | None = None
+    released_at: datetime | None = None
+    result: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.reported_at is None and self.released_at is None
 
 
 class PendingExtension(BaseModel):
@@ -159,6 +184,9 @@ class CaseState(BaseModel):
     return_count: int = 0
     units_involved: list[str] = []  # unit keys ever dispatched or summoned
     pending_return: PendingReturn | None = None
+    #: The street or community that passed the case down to the property company holding it (下派):
+    #: the company's return goes back to it. ``None`` when the hotline dispatched the case.
+    delegated_by: UnitRef | None = None
     # inside the unit (分派 / 认领): cleared when the case is dispatched to another unit
     handler_id: str | None = None  # the member handling it (承办人)
     handler_name: str | None = None
@@ -178,6 +206,7 @@ class CaseState(BaseModel):
     # handling
     contacted_at: datetime | None = None
     whistles: list[WhistleRound] = []
+    volunteer_calls: list[VolunteerCall] = []
     resolved_at: datetime | None = None
     resolved_by_grid: bool = False
     rework_count: int = 0
@@ -215,6 +244,10 @@ class CaseState(BaseModel):
             if w.open:
                 return w
         return None
+
+    @property
+    def open_volunteer_call(self) -> VolunteerCall | None:
+        return next((v for v in reversed(self.volunteer_calls) if v.open), None)
 
     def running_clocks(self) -> list[Clock]:
         return [c for c in self.clocks.values() if c.stopped_at is None]

@@ -7,6 +7,12 @@ the export equal ``gridcase report --period P --by B`` for the whole city. The c
 sees the whole city; for a district supervisor both endpoints restrict the facts to the district
 first (cases located in it, and their assignments and escalations), which is the report the command
 would print on a read model holding only that district's cases.
+
+The page carries the report's work inside the units too: per handling unit the replies submitted
+for review and sent back (退回重办率), the interim replies and how many were on time (阶段性答复按时率)
+and the corrections made to its cases; the corrections per category; and each handler's (承办人)
+load, named from the user directory. The CSV carries the per-unit figures as its last columns
+(:data:`readmodel.report.CSV_WORK_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from readmodel.dashboard import Bucket, CaseDetail, EscalationFacts, RungCount, dashboard_from_facts
-from readmodel.kpis import CaseFacts, MetricSet, RankRow, WorkFacts, month_of
+from readmodel.kpis import NO_UNIT, CaseFacts, CorrectionCounts, MetricSet, RankRow, UnitWork, WorkFacts, month_of
 from workers.api.deps import Caller, Services, services
 from workers.api.errors import ApiError, responses
 from workers.api.routes.metrics import PERIOD, _facts
@@ -106,6 +112,72 @@ class OverdueCase(BaseModel):
     compressed: bool = Field(description="The case runs on compressed SLA time")
 
 
+class CorrectionFigures(BaseModel):
+    """Corrections by the hotline, by kind (``readmodel.kpis.CorrectionCounts``)."""
+
+    reclassified: int = Field(0, description="改类")
+    urgency_changed: int = Field(0, description="加急 / 降级")
+    relocated: int = Field(0, description="改址")
+    total: int = Field(0, description="Every kind")
+
+    @classmethod
+    def of(cls, c: CorrectionCounts) -> CorrectionFigures:
+        return cls(reclassified=c.reclassified, urgency_changed=c.urgency_changed, relocated=c.relocated, total=c.total)
+
+
+class UnitWorkFigures(BaseModel):
+    """The work inside a unit (``readmodel.kpis.UnitWork``); rates are fractions, ``null`` when undefined."""
+
+    replies_submitted: int = Field(0, description="Replies submitted for review (报审)")
+    replies_sent_back: int = Field(0, description="Replies sent back by the reviewer (退回重办)")
+    replies_approved: int = Field(0, description="Replies approved (审核签发)")
+    sent_back_rate: float | None = Field(None, description="退回重办率: sent back ÷ submitted")
+    interim_replies: int = Field(0, description="Interim replies (阶段性答复)")
+    interim_on_time: int = Field(0, description="Interim replies given by their due time")
+    interim_on_time_rate: float | None = Field(None, description="阶段性答复按时率: on time ÷ interim replies")
+    corrections: CorrectionFigures = Field(default_factory=CorrectionFigures)
+
+    @classmethod
+    def of(cls, w: UnitWork) -> UnitWorkFigures:
+        return cls(
+            replies_submitted=w.replies_submitted,
+            replies_sent_back=w.replies_sent_back,
+            replies_approved=w.replies_approved,
+            sent_back_rate=w.sent_back_rate,
+            interim_replies=w.interim_replies,
+            interim_on_time=w.interim_on_time,
+            interim_on_time_rate=w.interim_on_time_rate,
+            corrections=CorrectionFigures.of(w.corrections),
+        )
+
+
+class UnitWorkRow(BaseModel):
+    unit: str = Field(description="kind:id of the unit, or - for corrections made while no unit had the case")
+    unit_kind: str | None = Field(description="grid, street, department...; null for -")
+    unit_id: str | None
+    unit_name: str | None = Field(description="Its name in the city registry")
+    work: UnitWorkFigures
+
+
+class CategoryCorrections(BaseModel):
+    category: str = Field(description="The category as it stands (after any reclassification)")
+    name: str | None = Field(description="Its name in the city's catalogue")
+    corrections: CorrectionFigures
+
+
+class HandlerLoad(BaseModel):
+    """One handler's (承办人) cases in one unit (``readmodel.kpis.PersonLoad``)."""
+
+    handler_id: str
+    name: str | None = Field(description="The person's name in the user directory")
+    unit_kind: str | None
+    unit_id: str | None
+    unit_name: str | None
+    open: int = Field(description="Open cases at as_of, whenever opened")
+    overdue: int = Field(description="Of the open ones, overdue at as_of")
+    closed: int = Field(description="Cases closed (结案) in the period")
+
+
 class DashboardPage(BaseModel):
     scope: str = Field(description="city, or district:<id> for a district supervisor")
     period: str
@@ -122,6 +194,18 @@ class DashboardPage(BaseModel):
     overdue: list[OverdueCase] = Field(description="The open cases longest overdue at as_of (any period), worst first")
     overdue_total: int = Field(description="Every open overdue case of the jurisdiction at as_of")
     notes: list[str]
+    work: UnitWorkFigures = Field(
+        default_factory=UnitWorkFigures, description="The work inside the units over the period's cases, every unit"
+    )
+    work_by_unit: list[UnitWorkRow] = Field(
+        default_factory=list, description="The work inside each unit that had any (the report's rows), by unit"
+    )
+    corrections_by_category: list[CategoryCorrections] = Field(
+        default_factory=list, description="Corrections per category of the period's cases (categories with any)"
+    )
+    people: list[HandlerLoad] = Field(
+        default_factory=list, description="Each handler's load, most open cases first (the report's)"
+    )
 
 
 def _registry(svc: Services) -> SqlCityRegistry | None:
@@ -212,6 +296,7 @@ def dashboard(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "st
         work=_work(svc),
     )
     units = UnitNames(registry)
+    category_names = report_names(registry, "category") if registry is not None else {}
 
     def ranked(rows: list[RankRow]) -> list[RankedUnit]:
         return [
@@ -241,6 +326,21 @@ def dashboard(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "st
         )
 
     report = board.report
+
+    def unit_name(kind: str | None, ident: str | None) -> str | None:
+        return units.unit(kind, ident) if kind and ident else None
+
+    def work_row(key: str, w: UnitWork) -> UnitWorkRow:
+        kind, _, ident = key.partition(":") if key != NO_UNIT else (None, "", None)
+        return UnitWorkRow(
+            unit=key,
+            unit_kind=kind or None,
+            unit_id=ident or None,
+            unit_name=unit_name(kind, ident),
+            work=UnitWorkFigures.of(w),
+        )
+
+    handler_names = svc.store.names(p.handler_id for p in report.people) if report.people else {}
     return DashboardPage(
         scope=scope,
         period=period,
@@ -260,6 +360,25 @@ def dashboard(request: Request, p: Caller, period: PeriodQ = None, by: ByQ = "st
         ],
         overdue_total=board.overdue_total,
         notes=list(report.notes),
+        work=UnitWorkFigures.of(report.work),
+        work_by_unit=[work_row(k, w) for k, w in report.work_by_unit.items()],
+        corrections_by_category=[
+            CategoryCorrections(category=k, name=category_names.get(k), corrections=CorrectionFigures.of(c))
+            for k, c in report.corrections_by_category.items()
+        ],
+        people=[
+            HandlerLoad(
+                handler_id=lp.handler_id,
+                name=handler_names.get(lp.handler_id),
+                unit_kind=lp.unit_kind,
+                unit_id=lp.unit_id,
+                unit_name=unit_name(lp.unit_kind, lp.unit_id),
+                open=lp.open,
+                overdue=lp.overdue,
+                closed=lp.closed,
+            )
+            for lp in report.people
+        ],
     )
 
 
@@ -296,7 +415,7 @@ def dashboard_export(request: Request, p: Caller, period: PeriodQ = None, by: By
     else:  # the role check, and the district's facts
         scope, cases, assignments = _facts(svc, p, None)
         report = report_from_facts(
-            cases, assignments, period, by, as_of=now, basic_weight=basic_weight, weights=weights
+            cases, assignments, period, by, as_of=now, basic_weight=basic_weight, weights=weights, work=_work(svc)
         )
     report = replace(report, names=_report_names(svc, by))
     filename = f"gridcase-report-{period}-{by}" + ("" if scope == "city" else f"-{scope.split(':', 1)[1]}") + ".csv"
