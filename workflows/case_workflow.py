@@ -68,6 +68,11 @@ PATCH_LOCAL_PUBLISH = "local-publish-v1"
 #: the policy's mode. Cases started before it run with ``SlaContext.unit_work`` off for their whole
 #: life, so their histories replay unchanged.
 PATCH_UNIT_WORK = "unit-work-v1"
+#: Patch id of property companies (物业) and volunteer teams as units: a street or community passes a
+#: case down to a property company, a whistle summons one, a grid calls a volunteer team in. Cases
+#: started before it keep the units they started with: their SLA context lists no property company
+#: and no volunteer team, so none of these steps is open to them.
+PATCH_UNIT_KINDS = "unit-kinds-v1"
 _PUBLISH_TIMEOUT = timedelta(seconds=30)  # above the Kafka sink's own bounded waits
 # The local attempt runs inside the workflow task, so updates wait for it: when the broker has just
 # gone away, give up after this long and hand the batch to the retried activity, instead of holding
@@ -160,7 +165,8 @@ class CaseWorkflow:
         self._ready = True
 
     def _gate_unit_work(self, *, legacy: bool = False) -> None:
-        """Turn the work inside the unit off for a case started before ``unit-work-v1`` (once per run).
+        """Turn the work inside the unit off for a case started before ``unit-work-v1``, and the property
+        companies and volunteer teams for one started before ``unit-kinds-v1`` (once per run).
 
         Called from the run and from handlers, never from a validator (``patched`` records a marker).
         """
@@ -171,8 +177,12 @@ class CaseWorkflow:
             return
         self._unit_work_gated = True
         if sla.unit_work and (legacy or not workflow.patched(PATCH_UNIT_WORK)):
-            self._s.case.sla = shared_sla_context(sla.model_copy(update={"unit_work": False}))
+            sla = sla.model_copy(update={"unit_work": False})
+            self._s.case.sla = shared_sla_context(sla)
             self._decided = None  # decided on the context before the gate
+        if legacy or not workflow.patched(PATCH_UNIT_KINDS):
+            self._s.case.sla = shared_sla_context(sla.model_copy(update={"properties": {}, "volunteer_teams": {}}))
+            self._decided = None
 
     def _all_published(self) -> bool:
         return self._s.published == len(self._s.timeline)

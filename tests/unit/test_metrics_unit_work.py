@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,7 +44,7 @@ from readmodel.kpis import (
     work_by_unit,
 )
 from readmodel.projection import detail_value
-from readmodel.report import Report, render_csv, render_html, render_table, report_from_facts
+from readmodel.report import COLUMNS, REPORT_BY, Report, render_csv, render_html, render_table, report_from_facts
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
 OCT = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)
@@ -244,10 +245,95 @@ def test_table_and_html_show_the_work_with_names_beside_the_ids() -> None:
     assert "<td>h-1</td>" in unnamed and "李四" not in unnamed
 
 
-def test_the_csv_is_the_ranking_whatever_the_work() -> None:
-    with_work = render_csv(_report(WORK, person_names=PEOPLE))
-    assert with_work == render_csv(_report([]))
-    assert [r["key"] for r in csv.DictReader(io.StringIO(with_work))][-1] == "total"
+# The cases of the CSV: in two departments, districts, streets, communities and grids and three
+# categories, so that every dimension ranks more than one key; a department (parks) ranks without work.
+CSV_CASES = [
+    replace(
+        c,
+        departments=frozenset({"housing"} if c.unit_kind == "department" else {"parks"}),
+        district_id="D-1" if c.case_id in {"A", "B"} else "D-2",
+        street_id="S-2" if c.case_id == "H" else c.street_id,
+        community_id="C-1" if c.case_id in {"A", "B", "C"} else "C-2",
+        grid_id="G-1" if c.case_id in {"A", "B", "C"} else "G-2",
+    )
+    for c in CASES
+]
+LEADING = ["period", "by", "rank", "key", "name", *[c[0] for c in COLUMNS], "compressed_cases"]
+TRAILING = ["replies_submitted", "sent_back_rate", "interim_replies", "interim_on_time_rate", "corrections"]
+
+
+def _csv(by: str, work: list[WorkFacts]) -> list[dict[str, str]]:
+    report = report_from_facts(
+        CSV_CASES, [], "2026-11", by, as_of=AS_OF, basic_weight=0.9, weights=WEIGHTS, work=work, names=NAMES
+    )
+    return list(csv.DictReader(io.StringIO(render_csv(report))))
+
+
+def _cells(events: list[WorkFacts]) -> list[str]:
+    """The trailing cells, worked out from the events themselves."""
+    submitted = sum(1 for e in events if e.type == SUB)
+    sent_back = sum(1 for e in events if e.type == BACK)
+    interim = [e for e in events if e.type == INTERIM]
+    corrections = sum(1 for e in events if e.type in {"case.reclassified", "case.urgency_changed", "case.relocated"})
+    return [
+        str(submitted),
+        f"{sent_back / submitted:.4f}" if submitted else "",
+        str(len(interim)),
+        f"{sum(1 for e in interim if e.on_time) / len(interim):.4f}" if interim else "",
+        str(corrections),
+    ]
+
+
+COUNTED = [e for e in WORK if e.case_id in {"A", "B", "C", "H"}]  # November's evaluated cases
+
+
+@pytest.mark.parametrize("by", REPORT_BY)
+def test_the_csv_keeps_its_columns_and_rows_whatever_the_work(by: str) -> None:
+    with_work, without = _csv(by, WORK), _csv(by, [])
+    assert len(with_work) > 2, f"{by}: the facts rank one key at most"
+    assert list(with_work[0]) == LEADING + TRAILING  # the new columns come after every existing one
+    assert [[r[k] for k in LEADING] for r in with_work] == [[r[k] for k in LEADING] for r in without]
+    assert with_work[-1]["key"] == "total" and with_work[-1]["rank"] == ""
+
+
+@pytest.mark.parametrize("by", ["street", "department", "grid"])
+def test_a_unit_row_carries_that_units_work(by: str) -> None:
+    rows = {r["key"]: r for r in _csv(by, WORK)}
+    for key, row in rows.items():
+        events = COUNTED if key == "total" else [e for e in COUNTED if e.unit == f"{by}:{key}"]
+        assert [row[k] for k in TRAILING] == _cells(events), key
+
+
+def test_the_unit_rows_cover_defined_and_undefined_figures() -> None:
+    department = {r["key"]: r for r in _csv("department", WORK)}
+    assert [department["housing"][k] for k in TRAILING] == ["3", "0.3333", "3", "0.6667", "2"]
+    assert [department["parks"][k] for k in TRAILING] == ["0", "", "0", "", "0"]  # no work: rates undefined
+    street = {r["key"]: r for r in _csv("street", WORK)}
+    assert [street["S-1"][k] for k in TRAILING] == ["0", "", "0", "", "1"]  # S-1 relocated C, reviewed nothing
+    assert [street["total"][k] for k in TRAILING] == ["3", "0.3333", "3", "0.6667", "5"]  # with H's, no unit's
+    quiet = {r["key"]: r for r in _csv("street", [])}
+    assert [quiet["total"][k] for k in TRAILING] == ["0", "", "0", "", "0"]
+
+
+def test_a_category_row_carries_the_work_over_its_cases() -> None:
+    rows = {r["key"]: r for r in _csv("category", WORK)}
+    category = {c.case_id: c.category for c in CSV_CASES}
+    for key, row in rows.items():
+        events = COUNTED if key == "total" else [e for e in COUNTED if category[e.case_id] == key]
+        assert [row[k] for k in TRAILING] == _cells(events), key
+    assert [rows["noise"][k] for k in TRAILING] == ["2", "0.5000", "1", "1.0000", "2"]  # A and C
+    assert [rows["garbage"][k] for k in TRAILING] == ["0", "", "0", "", "2"]  # H: corrections only
+    by_category = corrections_by_category(NOVEMBER, WORK)
+    assert {k: int(r["corrections"]) for k, r in rows.items() if k != "total"} == {
+        k: by_category[k].total if k in by_category else 0 for k in rows if k != "total"
+    }
+
+
+@pytest.mark.parametrize("by", ["district", "community"])
+def test_a_row_of_no_handling_unit_has_empty_work_cells(by: str) -> None:
+    rows = _csv(by, WORK)
+    assert all([r[k] for k in TRAILING] == [""] * len(TRAILING) for r in rows[:-1])
+    assert [rows[-1][k] for k in TRAILING] == _cells(COUNTED)
 
 
 def test_a_period_without_any_work_shows_no_work_section() -> None:

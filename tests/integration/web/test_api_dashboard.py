@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, select
 
 from readmodel import tables as t
 from readmodel.kpis import evaluated, load_facts, month_of
-from readmodel.report import COLUMNS
+from readmodel.report import COLUMNS, CSV_WORK_COLUMNS
 from tests.integration.conftest import ROOT
 from tests.integration.test_api_support import ApiStack, act, drive, lifecycle, open_case
 
@@ -85,18 +85,47 @@ def pct(value: float | None) -> str:
     return f"{Decimal(100 * value).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
+def work_cells(work: dict[str, Any]) -> list[str]:
+    """The CSV's cells of the work inside a unit (``readmodel.report.CSV_WORK_COLUMNS``) from the page's."""
+    return [raw(work["corrections"]["total"] if name == "corrections" else work[name]) for name, _ in CSV_WORK_COLUMNS]
+
+
 def csv_of_dashboard(page: dict[str, Any], by: str) -> list[list[str]]:
-    """The report's CSV rows (without header) rebuilt from the dashboard's ranking and total."""
+    """The report's CSV rows (without header) rebuilt from the dashboard's ranking, total and work
+    inside the units (``by`` a unit kind: street, department or grid)."""
     fields = [c[0] for c in COLUMNS]
+    units = {w["unit"]: w["work"] for w in page["work_by_unit"]}
+    none = {"replies_submitted": 0, "sent_back_rate": None, "interim_replies": 0, "interim_on_time_rate": None}
     rows = []
     for r in page["rankings"][by]:
         m = r["metrics"]
         figures = [raw(m[f]) for f in fields]
+        work = units.get(f"{by}:{r['key']}", {**none, "corrections": {"total": 0}})
         rows.append(
-            [page["period"], by, str(r["rank"]), r["key"], r["name"] or "", *figures, str(m["compressed_cases"])]
+            [
+                page["period"],
+                by,
+                str(r["rank"]),
+                r["key"],
+                r["name"] or "",
+                *figures,
+                str(m["compressed_cases"]),
+                *work_cells(work),
+            ]
         )
     total = page["total"]
-    rows.append([page["period"], by, "", "total", "", *[raw(total[f]) for f in fields], str(total["compressed_cases"])])
+    rows.append(
+        [
+            page["period"],
+            by,
+            "",
+            "total",
+            "",
+            *[raw(total[f]) for f in fields],
+            str(total["compressed_cases"]),
+            *work_cells(page["work"]),
+        ]
+    )
     return rows
 
 
