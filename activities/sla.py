@@ -6,7 +6,7 @@ calendar snapshot are recorded in the case's history and stay fixed for its whol
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from temporalio import activity
 
@@ -28,6 +28,8 @@ class SlaActivities:
         time_scale: float | None = None,
         departments: Iterable[str] | None = None,
         categories: Iterable[str] | None = None,
+        properties: Mapping[str, Iterable[str]] | None = None,
+        volunteer_teams: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """Args:
         policy: the SLA policy in force.
@@ -39,6 +41,11 @@ class SlaActivities:
             dispatched to any other (``None``: not checked).
         categories: the city catalogue's category codes; new cases refuse to be reclassified to
             any other (``None``: not checked).
+        properties: the city registry's property companies, id → the ids of the communities each
+            serves; new cases pass down to or summon only a company serving their community
+            (``None``: not checked).
+        volunteer_teams: the city registry's volunteer teams, id → the communities each serves; a
+            grid calls in only a team serving the case's community (``None``: not checked).
         """
         scale = check_scale(time_scale)
         if scale is not None:
@@ -46,7 +53,13 @@ class SlaActivities:
         known = None if departments is None else tuple(sorted(set(departments)))
         codes = None if categories is None else tuple(sorted(set(categories)))
         self._context = SlaContext(
-            policy=policy, calendar=calendar, time_scale=scale, departments=known, categories=codes
+            policy=policy,
+            calendar=calendar,
+            time_scale=scale,
+            departments=known,
+            categories=codes,
+            properties=_served(properties),
+            volunteer_teams=_served(volunteer_teams),
         )
 
     @property
@@ -57,3 +70,10 @@ class SlaActivities:
     @activity.defn(name=SLA_CONTEXT_ACTIVITY)
     async def load_sla_context(self) -> SlaContext:
         return self._context
+
+
+def _served(units: Mapping[str, Iterable[str]] | None) -> dict[str, tuple[str, ...]] | None:
+    """Each unit's communities as a sorted tuple without repeats, the units in id order."""
+    if units is None:
+        return None
+    return {uid: tuple(sorted(set(units[uid]))) for uid in sorted(units)}

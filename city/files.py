@@ -13,6 +13,11 @@ header being row 1):
 ``departments.csv``    ``id,name,head,head_title``
 ``sections.csv``       optional: ``unit_kind,unit_id,id,name``: the sections (科室) of a unit;
                        unit_kind: street, department, grid; id unique within the unit
+``property_companies.csv``  optional: ``id,name,communities,manager``: the property companies (物业服务企业,
+                       红色物业); communities ``|``-separated community ids it serves
+``volunteer_teams.csv``  optional: ``id,name,communities,leader``: the community volunteer teams (志愿者队伍)
+``unit_staff.csv``     optional: ``id,unit_kind,unit_id,name,duty``: the staff of those units; unit_kind:
+                       property (duty manager, staff) or volunteer_team (duty leader, volunteer)
 ``categories.csv``     ``code,kind,group,name,name_zh,weight``; kind: part, event, hotline
 ``urgency_rules.csv``  ``category,urgency,keywords``; keywords ``|``-separated, empty = the default
 ``routing_rules.csv``  ``category,route,departments,needs_whistle``; route: grid, street, department
@@ -49,6 +54,8 @@ from city.model import (
     SECTION_ID_PATTERN,
     SECTION_NAME_MAX_LENGTH,
     SECTION_UNIT_KINDS,
+    STAFFED_UNIT_KINDS,
+    UNIT_DUTIES,
     CategoryEntry,
     CategoryKind,
     CityData,
@@ -56,12 +63,15 @@ from city.model import (
     Department,
     District,
     GridCell,
+    PropertyCompany,
     RoutingRule,
     Section,
     StaffMember,
     StaffRole,
     Street,
+    UnitStaffMember,
     UrgencyRule,
+    VolunteerTeam,
 )
 from events.base import UnitKind
 from events.schemas import Urgency
@@ -73,6 +83,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "staff.csv": ("id", "grid_id", "role", "name"),
     "departments.csv": ("id", "name", "head", "head_title"),
     "sections.csv": ("unit_kind", "unit_id", "id", "name"),
+    "property_companies.csv": ("id", "name", "communities", "manager"),
+    "volunteer_teams.csv": ("id", "name", "communities", "leader"),
+    "unit_staff.csv": ("id", "unit_kind", "unit_id", "name", "duty"),
     "categories.csv": ("code", "kind", "group", "name", "name_zh", "weight"),
     "urgency_rules.csv": ("category", "urgency", "keywords"),
     "routing_rules.csv": ("category", "route", "departments", "needs_whistle"),
@@ -80,6 +93,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 GRIDS_FILE = "grids.geojson"
 META_FILE = "city.json"
 SECTIONS_FILE = "sections.csv"
+PROPERTIES_FILE = "property_companies.csv"
+TEAMS_FILE = "volunteer_teams.csv"
+UNIT_STAFF_FILE = "unit_staff.csv"
 #: Columns that may be left empty.
 OPTIONAL = {("urgency_rules.csv", "keywords"), ("routing_rules.csv", "departments")}
 #: Two grids overlap when their common area exceeds this (square degrees, about 0.01 m²).
@@ -296,8 +312,12 @@ def read_city(folder: Path) -> CityData:
         if r.unique("departments.csv", label, row["id"], seen):
             departments.append(Department(row["id"], row["name"], row["head"], row["head_title"]))
     department_ids = {d.id for d in departments}
+    department_rows = {d.id: f"departments.csv {seen[d.id]}" for d in departments}
 
     sections = _read_sections(r, {"street": street_ids, "department": department_ids, "grid": grid_ids})
+    property_companies, volunteer_teams, unit_staff = _read_community_units(
+        r, community_ids, department_rows, {s.id for s in staff}
+    )
 
     categories: list[CategoryEntry] = []
     category_rows: dict[str, str] = {}
@@ -450,6 +470,9 @@ def read_city(folder: Path) -> CityData:
         routing_rules=routing_rules,
         meta=meta,
         sections=sections,
+        property_companies=property_companies,
+        volunteer_teams=volunteer_teams,
+        unit_staff=unit_staff,
     )
 
 
@@ -500,6 +523,110 @@ def _read_sections(r: _Reader, units: dict[str, set[str]]) -> list[Section]:
         if r.unique(SECTIONS_FILE, label, f"{kind}:{unit_id}:{sid}", seen, "section"):
             sections.append(Section(kind, unit_id, sid, name))
     return sections
+
+
+def _read_community_units(
+    r: _Reader, community_ids: set[str], unit_ids: dict[str, str], grid_staff_ids: set[str]
+) -> tuple[list[PropertyCompany], list[VolunteerTeam], list[UnitStaffMember]]:
+    """The property companies, volunteer teams and their staff (none of a kind whose file is absent).
+
+    ``unit_ids``: the department ids with where they are defined; a company or team may not reuse one
+    (nor each other's). ``grid_staff_ids``: the ids of ``staff.csv``, which unit staff may not reuse.
+    """
+    units: dict[str, set[str]] = {k: set() for k in STAFFED_UNIT_KINDS}
+    read: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {k: [] for k in STAFFED_UNIT_KINDS}
+    unit_ids = dict(unit_ids)
+    for kind, file, head in (
+        (UnitKind.PROPERTY.value, PROPERTIES_FILE, "manager"),
+        (UnitKind.VOLUNTEER_TEAM.value, TEAMS_FILE, "leader"),
+    ):
+        if not (r.folder / file).is_file():
+            continue
+        seen: dict[str, str] = {}
+        for label, row in r.rows(file):
+            uid = row["id"]
+            if not r.unique(file, label, uid, seen):
+                continue
+            if uid in unit_ids:
+                r.issue(
+                    file,
+                    label,
+                    "duplicate-unit-id",
+                    f"id {uid!r} is already a unit id at {unit_ids[uid]} (department, property company and "
+                    "volunteer team ids must differ: a dispatch or a whistle names the unit by its id)",
+                )
+                continue
+            unit_ids[uid] = f"{file} {label}"
+            served = [c.strip() for c in row["communities"].split("|")]
+            served = [c for c in served if c]
+            if not served:
+                r.issue(file, label, "empty-field", f"communities of {uid!r} must name at least one community")
+                continue
+            twice = sorted({c for c in served if served.count(c) > 1})
+            if twice:
+                r.issue(
+                    file,
+                    label,
+                    "duplicate-community",
+                    f"{uid!r} lists community(ies) {', '.join(repr(c) for c in twice)} more than once",
+                )
+                continue
+            unknown = [c for c in served if c not in community_ids]
+            if unknown:
+                r.issue(
+                    file,
+                    label,
+                    "unknown-parent",
+                    f"{uid!r}: community(ies) {', '.join(repr(c) for c in unknown)} not in communities.csv",
+                )
+                continue
+            units[kind].add(uid)
+            read[kind].append((uid, row["name"], tuple(served), row[head]))
+    companies = [PropertyCompany(*x) for x in read[UnitKind.PROPERTY.value]]
+    teams = [VolunteerTeam(*x) for x in read[UnitKind.VOLUNTEER_TEAM.value]]
+
+    staff: list[UnitStaffMember] = []
+    if (r.folder / UNIT_STAFF_FILE).is_file():
+        files = {UnitKind.PROPERTY.value: PROPERTIES_FILE, UnitKind.VOLUNTEER_TEAM.value: TEAMS_FILE}
+        seen = {}
+        for label, row in r.rows(UNIT_STAFF_FILE):
+            sid, kind, uid, duty = row["id"], row["unit_kind"], row["unit_id"], row["duty"]
+            if not r.unique(UNIT_STAFF_FILE, label, sid, seen):
+                continue
+            if sid in grid_staff_ids:
+                r.issue(
+                    UNIT_STAFF_FILE,
+                    label,
+                    "duplicate-staff-id",
+                    f"staff id {sid!r} is already a grid staff id in staff.csv",
+                )
+                continue
+            if kind not in STAFFED_UNIT_KINDS:
+                r.issue(
+                    UNIT_STAFF_FILE,
+                    label,
+                    "bad-unit-kind",
+                    f"unit_kind {kind!r} is not one of {', '.join(STAFFED_UNIT_KINDS)}",
+                )
+                continue
+            if uid not in units[kind]:
+                r.issue(
+                    UNIT_STAFF_FILE,
+                    label,
+                    "unknown-unit",
+                    f"staff {sid!r}: {kind} {uid!r} is not in {files[kind]}",
+                )
+                continue
+            if duty not in UNIT_DUTIES[kind]:
+                r.issue(
+                    UNIT_STAFF_FILE,
+                    label,
+                    "bad-duty",
+                    f"duty {duty!r} of a {kind} member is not one of {', '.join(UNIT_DUTIES[kind])}",
+                )
+                continue
+            staff.append(UnitStaffMember(sid, kind, uid, row["name"], duty))
+    return companies, teams, staff
 
 
 def _row_of(path: Path, unit_id: str, fallback: int) -> str:
@@ -604,8 +731,9 @@ def overlapping_pairs(grids: list[GridCell], polys: np.ndarray | None = None) ->
 def write_city(data: CityData, folder: Path) -> list[Path]:
     """Write a city as a data folder (the format :func:`read_city` reads); returns the files written.
 
-    ``sections.csv`` is written only for a city with sections; a stale one in ``folder`` is removed
-    otherwise, so the folder reads back as ``data``.
+    ``sections.csv`` is written only for a city with sections (and ``property_companies.csv``,
+    ``volunteer_teams.csv``, ``unit_staff.csv`` only for a city with some); a stale one in ``folder`` is
+    removed otherwise, so the folder reads back as ``data``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tables: dict[str, list[tuple[object, ...]]] = {
@@ -615,6 +743,9 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
         "staff.csv": [(s.id, s.grid_id, s.role.value, s.name) for s in data.staff],
         "departments.csv": [(d.id, d.name, d.head, d.head_title) for d in data.departments],
         SECTIONS_FILE: [(s.unit_kind, s.unit_id, s.id, s.name) for s in data.sections],
+        PROPERTIES_FILE: [(p.id, p.name, "|".join(p.communities), p.manager) for p in data.property_companies],
+        TEAMS_FILE: [(t.id, t.name, "|".join(t.communities), t.leader) for t in data.volunteer_teams],
+        UNIT_STAFF_FILE: [(m.id, m.unit_kind, m.unit_id, m.name, m.duty) for m in data.unit_staff],
         "categories.csv": [
             (c.code, c.kind.value, c.group, c.name, c.name_zh, f"{c.weight:g}") for c in data.categories
         ],
@@ -624,9 +755,15 @@ def write_city(data: CityData, folder: Path) -> list[Path]:
             for x in data.routing_rules
         ],
     }
-    if not data.sections:
-        del tables[SECTIONS_FILE]
-        (folder / SECTIONS_FILE).unlink(missing_ok=True)
+    for file, present in (
+        (SECTIONS_FILE, data.sections),
+        (PROPERTIES_FILE, data.property_companies),
+        (TEAMS_FILE, data.volunteer_teams),
+        (UNIT_STAFF_FILE, data.unit_staff),
+    ):
+        if not present:
+            del tables[file]
+            (folder / file).unlink(missing_ok=True)
     written = []
     for file, rows in tables.items():
         path = folder / file

@@ -29,7 +29,17 @@ import numpy as np
 import shapely
 
 from city.files import polygons_of, read_city
-from city.model import CategoryEntry, CityData, Department, Section, StaffMember, StaffRole
+from city.model import (
+    CategoryEntry,
+    CityData,
+    Department,
+    PropertyCompany,
+    Section,
+    StaffMember,
+    StaffRole,
+    UnitStaffMember,
+    VolunteerTeam,
+)
 from city.seed import SEED_DIR
 from city.store import city_version, engine_for, ensure_tables, read_city_from_db, save_city
 from events.base import UnitKind, UnitRef
@@ -76,6 +86,19 @@ class SqlCityRegistry:
         for section in data.sections:
             self._sections.setdefault(section.unit_key, []).append(section)
         self._section_ids = {k: tuple(sorted(x.id for x in v)) for k, v in sorted(self._sections.items())}
+        self.property_companies: dict[str, PropertyCompany] = {p.id: p for p in data.property_companies}
+        self.volunteer_teams: dict[str, VolunteerTeam] = {t.id: t for t in data.volunteer_teams}
+        self._unit_staff: dict[tuple[str, str], list[UnitStaffMember]] = {}
+        for m in data.unit_staff:
+            self._unit_staff.setdefault((m.unit_kind, m.unit_id), []).append(m)
+        self._properties_of: dict[str, list[PropertyCompany]] = {}
+        for p in sorted(data.property_companies, key=lambda x: x.id):
+            for cid in p.communities:
+                self._properties_of.setdefault(cid, []).append(p)
+        self._teams_of: dict[str, list[VolunteerTeam]] = {}
+        for t in sorted(data.volunteer_teams, key=lambda x: x.id):
+            for cid in t.communities:
+                self._teams_of.setdefault(cid, []).append(t)
         defaults = {u.category: u.urgency for u in data.urgency_rules if not u.keywords}
         self._keyword_rules = [u for u in data.urgency_rules if u.keywords]
         self._categories: dict[str, Category] = {}
@@ -130,7 +153,14 @@ class SqlCityRegistry:
             ) from None
 
     def unit_exists(self, unit: UnitRef) -> bool:
-        return unit_known(unit, grids=self._grids, streets=self.streets, departments=self.departments)
+        return unit_known(
+            unit,
+            grids=self._grids,
+            streets=self.streets,
+            departments=self.departments,
+            properties=self.property_companies,
+            volunteer_teams=self.volunteer_teams,
+        )
 
     def route(self, category: Category, location: Location) -> UnitRef:
         """The unit the hotline dispatches a case of ``category`` at ``location`` to."""
@@ -207,6 +237,28 @@ class SqlCityRegistry:
         members = self._staff.get(grid_id, [])
         return [m for m in members if role is None or m.role == role]
 
+    def unit_staff_of(self, unit_kind: str, unit_id: str) -> list[UnitStaffMember]:
+        """The staff of a property company (``unit_kind`` ``"property"``) or a volunteer team
+        (``"volunteer_team"``) in the order of ``unit_staff.csv``; ``[]`` for a unit unknown or without staff."""
+        return list(self._unit_staff.get((str(unit_kind), unit_id), []))
+
+    def properties_serving(self, community_id: str) -> list[PropertyCompany]:
+        """The property companies serving the community, in id order (``[]``: none, or an unknown community)."""
+        return list(self._properties_of.get(community_id, []))
+
+    def teams_serving(self, community_id: str) -> list[VolunteerTeam]:
+        """The volunteer teams serving the community, in id order (``[]``: none, or an unknown community)."""
+        return list(self._teams_of.get(community_id, []))
+
+    def property_communities(self) -> dict[str, tuple[str, ...]]:
+        """Each property company's id → the ids of the communities it serves (sorted), in id order:
+        what a case's SLA context carries (:attr:`workflows.domain.state.SlaContext.properties`)."""
+        return {k: tuple(sorted(self.property_companies[k].communities)) for k in sorted(self.property_companies)}
+
+    def volunteer_team_communities(self) -> dict[str, tuple[str, ...]]:
+        """Each volunteer team's id → the ids of the communities it serves (sorted), in id order."""
+        return {k: tuple(sorted(self.volunteer_teams[k].communities)) for k in sorted(self.volunteer_teams)}
+
     def categories(self) -> list[Category]:
         return [self._categories[c] for c in sorted(self._categories)]
 
@@ -256,6 +308,10 @@ class SqlCityRegistry:
                 return self.streets[unit.id].name
             case UnitKind.DEPARTMENT if unit.id in self.departments:
                 return self.departments[unit.id].name
+            case UnitKind.PROPERTY if unit.id in self.property_companies:
+                return self.property_companies[unit.id].name
+            case UnitKind.VOLUNTEER_TEAM if unit.id in self.volunteer_teams:
+                return self.volunteer_teams[unit.id].name
             case UnitKind.HOTLINE:
                 return "12345热线"
         return unit.id

@@ -2,8 +2,11 @@
 
 Nine districts, 56 streets, 344 communities, 3,779 grids, 6,168 full-time grid workers (plus one
 leader and one manager per grid and part-time workers: "1+1+1+N"), 46 departments, the sections
-(科室) of every department (two to four each) and of every street office (four each), and a
-catalogue of city-management parts and events and 12345 hotline categories. Names are synthetic.
+(科室) of every department (two to four each) and of every street office (four each), one to three
+property companies per street (红色物业, serving the street's communities between them, ids
+``P-<street digits>-<n>``), a volunteer team per community (``V-<community id>``), each with two or
+three staff, and a catalogue of city-management parts and events and 12345 hotline categories. Names
+are synthetic.
 
 Geometry: a lattice of about 160 × 140 points (about 200 m apart) around 40.82°N 111.67°E, each
 point moved by a random offset of under a quarter of the spacing. The city's lattice rectangle is cut
@@ -29,12 +32,15 @@ from city.model import (
     Department,
     District,
     GridCell,
+    PropertyCompany,
     RoutingRule,
     Section,
     StaffMember,
     StaffRole,
     Street,
+    UnitStaffMember,
     UrgencyRule,
+    VolunteerTeam,
 )
 from events.base import UnitKind
 from events.schemas import Urgency
@@ -81,6 +87,8 @@ _SURNAMES = (
     "杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 )
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强海燕红梅玉兰春梅文斌俊峰晓东雪梅丹宇浩然"
+
+_PROPERTY_SUFFIXES = ["物业服务有限公司", "物业管理有限公司", "物业服务集团有限公司", "红色物业服务中心"]
 
 # (id, name, head title)
 DEPARTMENTS: list[tuple[str, str, str]] = [
@@ -686,6 +694,7 @@ def generate_city(seed: int = DEFAULT_SEED) -> CityData:
         urgency_rules += [UrgencyRule(code, u, tuple(words.split("|"))) for u, words in extra]
         routing_rules.append(RoutingRule(code, route, depts, whistle))
 
+    companies, teams, unit_staff = seed_community_units(seed, streets, communities)
     return CityData(
         name="青城市 (synthetic seed city)",
         districts=districts,
@@ -703,7 +712,62 @@ def generate_city(seed: int = DEFAULT_SEED) -> CityData:
             "note": "Synthetic city at the scale of a provincial capital; every name is made up.",
         },
         sections=seed_sections(streets),
+        property_companies=companies,
+        volunteer_teams=teams,
+        unit_staff=unit_staff,
     )
+
+
+def seed_community_units(
+    seed: int, streets: list[Street], communities: list[Community]
+) -> tuple[list[PropertyCompany], list[VolunteerTeam], list[UnitStaffMember]]:
+    """The property companies, volunteer teams and their staff of the seed city.
+
+    Drawn from a random stream of their own, so the rest of the city is the same as without them.
+    Each street has one to three companies (no more than it has communities) serving consecutive runs of
+    its communities, every community served; now and then a company also serves the first community of
+    the next one's run (two companies in one community). Each community has one volunteer team.
+    """
+    rng = random.Random(f"community-units-{seed}")
+    by_street: dict[str, list[Community]] = {}
+    for c in communities:
+        by_street.setdefault(c.street_id, []).append(c)
+    taken: set[str] = set()
+    companies: list[PropertyCompany] = []
+    teams: list[VolunteerTeam] = []
+    staff: list[UnitStaffMember] = []
+    for st in streets:
+        comms = [c.id for c in by_street.get(st.id, [])]
+        if not comms:
+            continue
+        k = min(len(comms), rng.choice([1, 2, 2, 3]))
+        sizes = _spread(len(comms), k, rng) if k > 1 else [len(comms)]
+        names = _names(rng, k, _PROPERTY_SUFFIXES, taken)
+        start = 0
+        for n, (size, name) in enumerate(zip(sizes, names, strict=True), start=1):
+            served = comms[start : start + size]
+            start += size
+            if start < len(comms) and rng.random() < 0.3:
+                served.append(comms[start])
+            company = PropertyCompany(f"P-{st.id[2:]}-{n}", name, tuple(served), _person(rng))
+            companies.append(company)
+            staff += _unit_staff(rng, UnitKind.PROPERTY.value, company.id, company.manager, "manager", "staff")
+    for c in communities:
+        team = VolunteerTeam(f"V-{c.id}", f"{c.name}志愿服务队", (c.id,), _person(rng))
+        teams.append(team)
+        staff += _unit_staff(rng, UnitKind.VOLUNTEER_TEAM.value, team.id, team.leader, "leader", "volunteer")
+    return companies, teams, staff
+
+
+def _unit_staff(
+    rng: random.Random, kind: str, unit_id: str, head: str, head_duty: str, duty: str
+) -> list[UnitStaffMember]:
+    """The unit's head and one or two more members (ids ``<unit id>-<n>``)."""
+    names = [head] + [_person(rng) for _ in range(rng.choice([1, 2]))]
+    return [
+        UnitStaffMember(f"{unit_id}-{n}", kind, unit_id, name, head_duty if n == 1 else duty)
+        for n, name in enumerate(names, start=1)
+    ]
 
 
 def seed_sections(streets: list[Street]) -> list[Section]:

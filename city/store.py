@@ -4,8 +4,10 @@ The tables (all prefixed ``city_``) are created when missing. :func:`save_city` 
 city in one transaction: a refused or failed load leaves the previous city untouched.
 Grid polygons are stored as WKT (``POLYGON ((lon lat, ...))``) with their bounding box.
 
-``city_sections`` came later than the other tables: a database created before it reads as a city
-without sections until :func:`ensure_tables` (called by every :func:`save_city`) creates it.
+``city_sections`` came later than the other tables, and ``city_property_companies``,
+``city_volunteer_teams``, ``city_unit_communities`` (the communities each serves) and ``city_unit_staff``
+later still: a database created before one of them reads as a city without those until
+:func:`ensure_tables` (called by every :func:`save_city`) creates it.
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ from city.model import (
     Department,
     District,
     GridCell,
+    PropertyCompany,
     RoutingRule,
     Section,
     StaffMember,
     StaffRole,
     Street,
+    UnitStaffMember,
     UrgencyRule,
+    VolunteerTeam,
 )
 from events.base import UnitKind
 from events.schemas import Urgency
@@ -118,6 +123,43 @@ sections = Table(
     Column("name", String(128), nullable=False),
     Column("position", Integer, nullable=False),  # the order of the data folder
 )
+property_companies = Table(
+    "city_property_companies",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("manager", String(128), nullable=False),
+    Column("position", Integer, nullable=False),  # the order of the data folder
+)
+volunteer_teams = Table(
+    "city_volunteer_teams",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("leader", String(128), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+unit_communities = Table(
+    "city_unit_communities",
+    metadata,
+    # the unit: a property company or a volunteer team (no foreign key: the kind says which table)
+    Column("unit_kind", String(16), primary_key=True),
+    Column("unit_id", ID, primary_key=True),
+    Column("community_id", ID, ForeignKey("city_communities.id"), primary_key=True),
+    Column("position", Integer, nullable=False),  # the community's place in the unit's list
+    Index("ix_city_unit_communities_community", "community_id"),
+)
+unit_staff = Table(
+    "city_unit_staff",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("unit_kind", String(16), nullable=False),
+    Column("unit_id", ID, nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("duty", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_city_unit_staff_unit", "unit_kind", "unit_id"),
+)
 categories = Table(
     "city_categories",
     metadata,
@@ -146,6 +188,10 @@ routing_rules = Table(
 )
 #: Children first: the order to delete in (reverse it to insert).
 TABLES = [
+    unit_staff,
+    unit_communities,
+    volunteer_teams,
+    property_companies,
     sections,
     routing_rules,
     urgency_rules,
@@ -254,6 +300,33 @@ def save_city(engine: Engine, data: CityData, source: str, *, only_if_empty: boo
         sections: [
             {"unit_kind": x.unit_kind, "unit_id": x.unit_id, "id": x.id, "name": x.name, "position": n}
             for n, x in enumerate(data.sections)
+        ],
+        property_companies: [
+            {"id": x.id, "name": x.name, "manager": x.manager, "position": n}
+            for n, x in enumerate(data.property_companies)
+        ],
+        volunteer_teams: [
+            {"id": x.id, "name": x.name, "leader": x.leader, "position": n} for n, x in enumerate(data.volunteer_teams)
+        ],
+        unit_communities: [
+            {"unit_kind": kind, "unit_id": u.id, "community_id": c, "position": n}
+            for kind, units in (
+                (UnitKind.PROPERTY.value, data.property_companies),
+                (UnitKind.VOLUNTEER_TEAM.value, data.volunteer_teams),
+            )
+            for u in units
+            for n, c in enumerate(u.communities)
+        ],
+        unit_staff: [
+            {
+                "id": m.id,
+                "unit_kind": m.unit_kind,
+                "unit_id": m.unit_id,
+                "name": m.name,
+                "duty": m.duty,
+                "position": n,
+            }
+            for n, m in enumerate(data.unit_staff)
         ],
         categories: [
             {
@@ -379,6 +452,7 @@ def read_city_from_db(engine: Engine) -> CityData | None:
             if inspect(conn).has_table(sections.name)  # a database from before sections: none
             else []
         )
+        pc, vt, us = _read_community_units(conn)
     extra = {k: v for k, v in meta.items() if k not in ("name",)}
     return CityData(
         name=meta.get("name", "city"),
@@ -393,4 +467,47 @@ def read_city_from_db(engine: Engine) -> CityData | None:
         routing_rules=rr,
         meta=extra,
         sections=sc,
+        property_companies=pc,
+        volunteer_teams=vt,
+        unit_staff=us,
     )
+
+
+def _read_community_units(conn: Connection) -> tuple[list[PropertyCompany], list[VolunteerTeam], list[UnitStaffMember]]:
+    """The property companies, volunteer teams and their staff (none from a database from before them)."""
+    have = inspect(conn)
+    if not all(have.has_table(t.name) for t in (property_companies, volunteer_teams, unit_communities, unit_staff)):
+        return [], [], []
+    served: dict[tuple[str, str], list[str]] = {}
+    for kind, uid, cid in conn.execute(
+        select(unit_communities.c.unit_kind, unit_communities.c.unit_id, unit_communities.c.community_id).order_by(
+            unit_communities.c.unit_kind, unit_communities.c.unit_id, unit_communities.c.position
+        )
+    ):
+        served.setdefault((kind, uid), []).append(cid)
+    pk, vk = UnitKind.PROPERTY.value, UnitKind.VOLUNTEER_TEAM.value
+    pc = [
+        PropertyCompany(uid, name, tuple(served.get((pk, uid), ())), manager)
+        for uid, name, manager in conn.execute(
+            select(property_companies.c.id, property_companies.c.name, property_companies.c.manager).order_by(
+                property_companies.c.position
+            )
+        )
+    ]
+    vt = [
+        VolunteerTeam(uid, name, tuple(served.get((vk, uid), ())), leader)
+        for uid, name, leader in conn.execute(
+            select(volunteer_teams.c.id, volunteer_teams.c.name, volunteer_teams.c.leader).order_by(
+                volunteer_teams.c.position
+            )
+        )
+    ]
+    us = [
+        UnitStaffMember(*r)
+        for r in conn.execute(
+            select(
+                unit_staff.c.id, unit_staff.c.unit_kind, unit_staff.c.unit_id, unit_staff.c.name, unit_staff.c.duty
+            ).order_by(unit_staff.c.position)
+        )
+    ]
+    return pc, vt, us

@@ -62,6 +62,9 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
     WhistleBlown,
 )
 from events.times import as_utc
@@ -197,6 +200,8 @@ class CaseView:
         elsewhere) or recalled (taken back by the hotline when it relocated the case)."""
         for key in sorted((k for k in self.assignments if k.startswith("d")), reverse=True):
             row = self.assignments[key]
+            if row["unit_kind"] == "property" and unit is not None and unit.kind.value != "property":
+                continue  # a property company the street or community passed the case down to: look past it
             if row["status"] in _ENDED_DISPATCH:
                 return None
             if unit is None or (row["unit_kind"] == unit.kind.value and row["unit_id"] == unit.id):
@@ -387,7 +392,8 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
             _first(c, "registered_at", now)
         case CaseDispatched():
             previous = view.current_dispatch()
-            if previous is not None and previous["status"] in ("open", "accepted"):
+            # a case passed down to a property company (``by``) stays the street's or grid's to answer for
+            if previous is not None and previous["status"] in ("open", "accepted") and event.by is None:
                 previous["status"] = "replaced"
             c.update(
                 status="dispatched",
@@ -458,6 +464,13 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                     handler_id=None,
                     section_id=None,
                 )
+        case CaseReturned(to=UnitRef() as back_to):  # straight back to the street or community that passed it down
+            c.update(status="handling", unit_kind=back_to.kind.value, unit_id=back_to.id, accepted=True)
+            c.update(handler_id=None, section_id=None)
+            c["return_count"] += 1
+            row = view.current_dispatch(event.unit)
+            if row is not None:
+                row.update(returned_at=now, return_reason=event.reason_code.value, status="returned")
         case CaseReturned():
             c["status"] = "returned"
             c["return_count"] += 1
@@ -486,7 +499,7 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                     event.case_id,
                     key,
                     "whistle",
-                    "department",
+                    task.unit_kind.value,
                     task.department_id,
                     round_=event.round,
                     assigned_at=now,
@@ -506,6 +519,8 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 row["status"] = "completed"
             if event.round in view.whistles:
                 view.whistles[event.round]["completed"] += 1
+        case VolunteersCalled() | VolunteersReported() | VolunteersReleased():
+            pass  # the timeline row is the record; the case stays with its grid
         case CaseResolved():
             c.update(status="resolved", resolved_at=now, self_handled=event.by_grid)
             _first(c, "first_resolved_at", now)

@@ -30,7 +30,9 @@ def _counts_line(counts: dict[str, int]) -> str:
         f"{counts['districts']} districts, {counts['streets']} streets, {counts['communities']} communities, "
         f"{counts['grids']} grids, {counts['staff']} staff ({counts['leaders']} leaders, {counts['managers']} "
         f"managers, {counts['full_time_workers']} full-time and {counts['part_time_workers']} part-time workers), "
-        f"{counts['departments']} departments, {counts['categories']} categories"
+        f"{counts['departments']} departments, {counts.get('property_companies', 0)} property companies, "
+        f"{counts.get('volunteer_teams', 0)} volunteer teams ({counts.get('unit_staff', 0)} staff), "
+        f"{counts['categories']} categories"
     )
 
 
@@ -99,6 +101,12 @@ def show(
     streets: bool = typer.Option(False, "--streets", help="List the streets with their communities and grids"),
     departments: bool = typer.Option(False, "--departments", help="List the departments and their heads"),
     categories: bool = typer.Option(False, "--categories", help="List the catalogue with routing and urgency"),
+    properties: bool = typer.Option(
+        False, "--properties", help="List the property companies (物业), the communities they serve and their staff"
+    ),
+    volunteer_teams: bool = typer.Option(
+        False, "--volunteer-teams", help="List the volunteer teams, the communities they serve and their staff"
+    ),
 ) -> None:
     """Show the city in the database (loading the configured city on first use)."""
     from city.model import StaffRole
@@ -125,6 +133,23 @@ def show(
     if departments:
         for d in reg.departments.values():
             typer.echo(f"{d.id:<26} {d.name}  {d.head_title} {d.head}")
+        return
+    if properties or volunteer_teams:
+        units: list[tuple[str, str, str, tuple[str, ...], str]] = []
+        if properties:
+            units += [
+                ("property", x.id, x.name, x.communities, f"经理 {x.manager}") for x in reg.property_companies.values()
+            ]
+        if volunteer_teams:
+            units += [
+                ("volunteer_team", x.id, x.name, x.communities, f"队长 {x.leader}")
+                for x in reg.volunteer_teams.values()
+            ]
+        for kind, uid, name, served, head in units:
+            places = ", ".join(f"{c} {reg.communities[c].name}" if c in reg.communities else c for c in served)
+            typer.echo(f"{uid:<14} {name}  {head}  serves {places}")
+            for u in reg.unit_staff_of(kind, uid):
+                typer.echo(f"  {u.duty:<10} {u.id:<16} {u.name}")
         return
     if categories:
         weights = reg.category_weights()

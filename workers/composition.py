@@ -102,6 +102,8 @@ def build_worker(
     max_cached_workflows: int | None = None,
     departments: list[str] | None = None,
     categories: list[str] | None = None,
+    properties: dict[str, tuple[str, ...]] | None = None,
+    volunteer_teams: dict[str, tuple[str, ...]] | None = None,
 ) -> Worker:
     """The case worker: the case workflow, the publishing and SLA activities.
 
@@ -111,7 +113,9 @@ def build_worker(
     :class:`RefusedToStart`. New cases carry the city registry's departments (``departments``, by
     default read from the registry) and refuse a dispatch or a whistle naming any other; and its
     categories (``categories``, read from the registry with the departments when neither is
-    given), refusing a reclassification to any other.
+    given), refusing a reclassification to any other; and, read with the departments, its property
+    companies and volunteer teams (``properties``, ``volunteer_teams``: id → the communities each
+    serves), passing a case down to, summoning or calling in only one serving the case's community.
     """
     policy = policy or checked_policy(settings)
     calendar = calendar or checked_calendar(settings)
@@ -121,8 +125,18 @@ def build_worker(
         departments = list(registry.departments)
         if categories is None:
             categories = [cat.code for cat in registry.categories()]
+        if properties is None:
+            properties = registry.property_communities()
+        if volunteer_teams is None:
+            volunteer_teams = registry.volunteer_team_communities()
     sla = SlaActivities(
-        policy, calendar, time_scale=settings.sla_time_scale, departments=departments, categories=categories
+        policy,
+        calendar,
+        time_scale=settings.sla_time_scale,
+        departments=departments,
+        categories=categories,
+        properties=properties,
+        volunteer_teams=volunteer_teams,
     )
     return Worker(
         client,

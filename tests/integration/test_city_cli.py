@@ -79,3 +79,45 @@ def test_a_bad_folder_is_refused_and_the_loaded_city_stays(tmp_path: Path) -> No
     out = gridcase(tmp_path, "show")
     assert out.returncode == 0, out.stderr
     assert "小城" in out.stdout and "6 grids" in out.stdout
+
+
+def test_show_property_companies_and_volunteer_teams_with_their_staff(tmp_path: Path) -> None:
+    from tests.unit.test_city_units import city_with_units
+
+    write_city(city_with_units(), tmp_path / "units")
+    out = gridcase(tmp_path, "load", str(tmp_path / "units"))
+    assert out.returncode == 0, out.stderr
+    assert "2 property companies, 2 volunteer teams (6 staff)" in out.stdout
+
+    out = gridcase(tmp_path, "show", "--properties")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == [
+        "P-1",
+        "青城物业服务有限公司",
+        "经理",
+        "赵刚",
+        "serves",
+        "C-10",
+        "青城社区,",
+        "C-11",
+        "通道社区",
+    ]
+    assert lines[1].split() == ["manager", "P-1-1", "赵刚"] and lines[2].split() == ["staff", "P-1-2", "吴敏"]
+    assert lines[3].startswith("P-2 ") and "C-20 新华社区, C-10 青城社区" in lines[3]
+    assert "志愿服务队" not in out.stdout
+
+    out = gridcase(tmp_path, "show", "--volunteer-teams")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["V-C-10", "leader", "volunteer", "V-C-20", "leader"]
+    assert "物业" not in out.stdout
+
+    out = gridcase(tmp_path, "show", "--properties", "--volunteer-teams")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 4 + 6  # four units and their six staff
+
+    write_city(tiny_city(), tmp_path / "small")  # a city without them lists none
+    assert gridcase(tmp_path, "load", str(tmp_path / "small")).returncode == 0
+    out = gridcase(tmp_path, "show", "--properties", "--volunteer-teams")
+    assert out.returncode == 0 and out.stdout == ""

@@ -24,6 +24,7 @@ from city.registry import SqlCityRegistry, clear_cache, open_registry, seed_data
 from city.seed import SEED_DIR
 from tests.unit.test_city_files import tiny_city
 from tests.unit.test_city_sections import city_with_sections
+from tests.unit.test_city_units import city_with_units
 from workers.composition import build_registry
 from workers.settings import Settings
 from workflows.domain.registry import RegistryError
@@ -107,6 +108,10 @@ def test_first_use_loads_the_seed_and_later_uses_hit_the_cache(db_url: str) -> N
     assert stored.urgency_rules == files.urgency_rules
     assert stored.sections == files.sections and len(files.sections) > 100
     assert again.sections() == SqlCityRegistry(files).sections()
+    assert stored.property_companies == files.property_companies and len(files.property_companies) >= 56
+    assert stored.volunteer_teams == files.volunteer_teams and len(files.volunteer_teams) == 344
+    assert stored.unit_staff == files.unit_staff and len(files.unit_staff) > 2 * 400
+    assert again.property_communities() == SqlCityRegistry(files).property_communities()
 
 
 def test_sections_round_trip_in_order(db_url: str) -> None:
@@ -152,6 +157,60 @@ def test_a_database_from_before_sections_keeps_working(db_url: str) -> None:
     store.save_city(engine, city_with_sections(), "new")
     stored = store.read_city_from_db(engine)
     assert stored is not None and stored.sections == city_with_sections().sections
+
+
+def test_property_companies_and_volunteer_teams_round_trip_in_order(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    data = city_with_units()
+    store.save_city(engine, data, "test")
+    stored = store.read_city_from_db(engine)
+    assert stored is not None
+    # the same units, with their communities in the file's order (P-2 lists C-20 before C-10), and staff
+    assert stored.property_companies == data.property_companies
+    assert stored.volunteer_teams == data.volunteer_teams
+    assert stored.unit_staff == data.unit_staff
+    assert stored.counts() == data.counts()
+    reg = open_registry(db_url)
+    assert [p.id for p in reg.properties_serving("C-10")] == ["P-1", "P-2"]
+    assert [m.name for m in reg.unit_staff_of("volunteer_team", "V-C-10")] == ["孙丽", "郑洁"]
+    # a new load replaces them: a city without any has none left
+    store.save_city(engine, tiny_city(), "again")
+    stored = store.read_city_from_db(engine)
+    assert stored is not None
+    assert stored.property_companies == [] and stored.volunteer_teams == [] and stored.unit_staff == []
+    with engine.connect() as conn:
+        for table in (store.property_companies, store.volunteer_teams, store.unit_communities, store.unit_staff):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0, table.name
+
+
+def test_a_duplicate_unit_staff_id_is_refused_by_the_database(db_url: str) -> None:
+    engine = store.engine_for(db_url)
+    version = store.save_city(engine, city_with_units(), "first")
+    data = city_with_units()
+    broken = dataclasses.replace(data, unit_staff=[*data.unit_staff, data.unit_staff[0]])
+    with pytest.raises(IntegrityError):
+        store.save_city(engine, broken, "second")
+    assert store.city_version(engine) == version
+    stored = store.read_city_from_db(engine)
+    assert stored is not None and stored.unit_staff == data.unit_staff
+
+
+@pytest.mark.parametrize(
+    "dropped", ["city_unit_staff", "city_unit_communities", "city_volunteer_teams", "city_property_companies"]
+)
+def test_a_database_from_before_the_units_keeps_working(db_url: str, dropped: str) -> None:
+    engine = store.engine_for(db_url)
+    store.save_city(engine, city_with_sections(), "old")
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {dropped}"))
+    stored = store.read_city_from_db(engine)  # a missing table: a city without the units
+    assert stored is not None and stored.property_companies == [] and stored.unit_staff == []
+    assert stored.sections == city_with_sections().sections
+    assert open_registry(db_url).property_communities() == {}
+    store.save_city(engine, city_with_units(), "new")  # creates the missing table
+    stored = store.read_city_from_db(engine)
+    assert stored is not None and stored.property_companies == city_with_units().property_companies
+    assert stored.unit_staff == city_with_units().unit_staff
 
 
 def test_lookups_through_sql(db_url: str) -> None:

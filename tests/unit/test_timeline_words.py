@@ -71,6 +71,9 @@ from events.schemas import (
     SlaWarningRaised,
     Urgency,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
     WhistleBlown,
     WhistleTask,
 )
@@ -223,6 +226,9 @@ SAMPLES: dict[type[CaseEventBase], Callable[[], CaseEventBase]] = {
         number=1,
         due_at=T0 + timedelta(days=3),  # due after it
     ),
+    VolunteersCalled: lambda: VolunteersCalled(**base(39), team_id="V-10", task="协助清理楼道", grid_id="G-101"),
+    VolunteersReported: lambda: VolunteersReported(**base(40), team_id="V-10", result="已清理"),
+    VolunteersReleased: lambda: VolunteersReleased(**base(41), team_id="V-10", reason="已由保洁完成"),
     CaseReclassified: lambda: CaseReclassified(
         **base(36), previous_category="noise", category="illegal-construction", reason="实为违建", unit=STREET
     ),

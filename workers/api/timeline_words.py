@@ -78,6 +78,9 @@ from events.schemas import (
     SlaWarningRaised,
     Urgency,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
     WhistleBlown,
 )
 from events.times import city_time
@@ -475,6 +478,12 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
             final_zh, final_en = (
                 ("（审定，不可再退）", " (final ruling: no further return)") if event.final_ruling else ("", "")
             )
+            if event.by is not None:
+                return Words(
+                    f"{s.unit(event.by)} 下派物业服务企业 {s.unit(event.unit)}{_zh_tail(event.note)}",
+                    f"{s.unit(event.by, 'en')} passed the case down to the property company "
+                    f"{s.unit(event.unit, 'en')}{_en_tail(event.note)}",
+                )
             return Words(
                 f"{who} 派单至 {s.unit(event.unit)}{final_zh}{_zh_tail(event.note)}",
                 f"{who_en} dispatched the case to {s.unit(event.unit, 'en')}{final_en}{_en_tail(event.note)}",
@@ -495,6 +504,14 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
                 verdict,
                 f"{unit_zh} {verb_zh} {to_zh}{_zh_tail(event.note)}",
                 f"{unit_en} {verb_en} the case to {to_en}",
+            )
+        case CaseReturned(to=UnitRef() as back_to):
+            return _with(
+                verdict,
+                f"{s.unit(event.unit)} 退回 {s.unit(back_to)}（{REASON_ZH[event.reason_code]}）"
+                f"{_zh_tail(event.reason)}",
+                f"{s.unit(event.unit, 'en')} returned the case to {s.unit(back_to, 'en')} "
+                f"({REASON_EN[event.reason_code]}){_en_tail(event.reason)}",
             )
         case CaseReturned():
             return _with(
@@ -577,24 +594,44 @@ def describe(event: CaseEventBase, s: _Speaker, verdict: _Verdict | None = None)
                 f"{s.unit(event.unit, 'en')} contacted the resident{_en_tail(event.note)}",
             )
         case WhistleBlown():
-            depts = [t.department_id for t in event.tasks]
+            units = [t.unit() for t in event.tasks]
             return Words(
                 f"{s.street(event.street_id)} 吹哨（第 {event.round} 轮），"
-                f"召集 {'、'.join(s.department(d) for d in depts)}{_zh_tail(event.reason)}",
+                f"召集 {'、'.join(s.unit(u) for u in units)}{_zh_tail(event.reason)}",
                 f"{s.street(event.street_id, 'en')} blew the whistle (round {event.round}), summoning "
-                f"{', '.join(s.department(d, 'en') for d in depts)}" + _en_tail(event.reason),
+                f"{', '.join(s.unit(u, 'en') for u in units)}" + _en_tail(event.reason),
             )
         case DepartmentReportedIn():
+            summoned = UnitRef(kind=event.unit_kind, id=event.department_id)
             return _with(
                 verdict,
-                f"{s.department(event.department_id)} 报到{_zh_tail(event.note)}",
-                f"{s.department(event.department_id, 'en')} reported in{_en_tail(event.note)}",
+                f"{s.unit(summoned)} 报到{_zh_tail(event.note)}",
+                f"{s.unit(summoned, 'en')} reported in{_en_tail(event.note)}",
             )
         case DepartmentTaskCompleted():
+            summoned = UnitRef(kind=event.unit_kind, id=event.department_id)
             return _with(
                 verdict,
-                f"{s.department(event.department_id)} 完成任务{_zh_tail(event.result)}",
-                f"{s.department(event.department_id, 'en')} completed its task{_en_tail(event.result)}",
+                f"{s.unit(summoned)} 完成任务{_zh_tail(event.result)}",
+                f"{s.unit(summoned, 'en')} completed its task{_en_tail(event.result)}",
+            )
+        case VolunteersCalled():
+            team = UnitRef(kind=UnitKind.VOLUNTEER_TEAM, id=event.team_id)
+            return Words(
+                f"{who} 召集志愿者队伍 {s.unit(team)} 协助{_zh_tail(event.task)}",
+                f"{who_en} called in the volunteer team {s.unit(team, 'en')}{_en_tail(event.task)}",
+            )
+        case VolunteersReported():
+            team = UnitRef(kind=UnitKind.VOLUNTEER_TEAM, id=event.team_id)
+            return Words(
+                f"{s.unit(team)} 反馈协助完成{_zh_tail(event.result)}",
+                f"{s.unit(team, 'en')} reported its help done{_en_tail(event.result)}",
+            )
+        case VolunteersReleased():
+            team = UnitRef(kind=UnitKind.VOLUNTEER_TEAM, id=event.team_id)
+            return Words(
+                f"{who} 结束 {s.unit(team)} 的志愿者协助{_zh_tail(event.reason)}",
+                f"{who_en} released the volunteer team {s.unit(team, 'en')}{_en_tail(event.reason)}",
             )
         case CaseResolved():
             grid_zh, grid_en = ("（网格自办）", " (by the grid itself)") if event.by_grid else ("", "")

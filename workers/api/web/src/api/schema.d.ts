@@ -173,7 +173,7 @@ export interface paths {
          * accept (签收)
          * @description 签收: the assigned unit accepts the case.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["accept_cases__case_id__accept_post"];
         delete?: never;
@@ -216,7 +216,7 @@ export interface paths {
          * appeal (申诉)
          * @description 申诉: the handling unit asks to exclude the case from its evaluation.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["appeal_cases__case_id__appeal_post"];
         delete?: never;
@@ -238,7 +238,7 @@ export interface paths {
          * approve-reply (审核签发)
          * @description 审核签发: a reviewer of the unit signs the reply off: the case is resolved.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["approve_reply_cases__case_id__approve_reply_post"];
         delete?: never;
@@ -260,7 +260,7 @@ export interface paths {
          * assign (分派)
          * @description 分派: the unit gives the case to one of its members (承办人) or sections (科室).
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["assign_cases__case_id__assign_post"];
         delete?: never;
@@ -285,6 +285,28 @@ export interface paths {
          *     May be attempted by: dispatcher; the workflow checks the rest.
          */
         post: operations["attach_duplicate_cases__case_id__attach_duplicate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/call-volunteers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * call-volunteers (召集志愿者)
+         * @description 召集志愿者: the grid handling the case on the spot calls a community volunteer team in to help.
+         *
+         *     May be attempted by: grid_worker; the workflow checks the rest.
+         */
+        post: operations["call_volunteers_cases__case_id__call_volunteers_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -346,9 +368,9 @@ export interface paths {
         put?: never;
         /**
          * complete-task (部门完成任务)
-         * @description 部门完成任务: a summoned department finishes its task.
+         * @description 部门完成任务: a summoned department or property company finishes its task.
          *
-         *     May be attempted by: department; the workflow checks the rest.
+         *     May be attempted by: department, property; the workflow checks the rest.
          */
         post: operations["complete_task_cases__case_id__complete_task_post"];
         delete?: never;
@@ -370,7 +392,7 @@ export interface paths {
          * contact (响应)
          * @description 响应: first contact with the resident.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["contact_cases__case_id__contact_post"];
         delete?: never;
@@ -423,6 +445,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/delegate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * delegate (下派物业)
+         * @description 下派物业: the street or community handling the case passes it down to a property company serving the community.
+         *
+         *     May be attempted by: street, community; the workflow checks the rest.
+         */
+        post: operations["delegate_cases__case_id__delegate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/dispatch": {
         parameters: {
             query?: never;
@@ -458,7 +502,7 @@ export interface paths {
          * interim-reply (阶段性答复)
          * @description 阶段性答复: the handler tells the resident how far a long case has got.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["interim_reply_cases__case_id__interim_reply_post"];
         delete?: never;
@@ -502,7 +546,7 @@ export interface paths {
          * pause (暂停计时)
          * @description 暂停计时: waiting for the resident: pause the handling clocks.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["pause_cases__case_id__pause_post"];
         delete?: never;
@@ -524,7 +568,7 @@ export interface paths {
          * reassign (改派)
          * @description 改派: the unit moves the case to another member or section.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["reassign_cases__case_id__reassign_post"];
         delete?: never;
@@ -599,6 +643,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/release-volunteers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * release-volunteers (结束志愿者协助)
+         * @description 结束志愿者协助: the grid ends the volunteer call without the team's report.
+         *
+         *     May be attempted by: grid_worker; the workflow checks the rest.
+         */
+        post: operations["release_volunteers_cases__case_id__release_volunteers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/relocate": {
         parameters: {
             query?: never;
@@ -632,9 +698,9 @@ export interface paths {
         put?: never;
         /**
          * report-in (报到)
-         * @description 报到: a summoned department reports in.
+         * @description 报到: a summoned department or property company reports in.
          *
-         *     May be attempted by: department; the workflow checks the rest.
+         *     May be attempted by: department, property; the workflow checks the rest.
          */
         post: operations["report_in_cases__case_id__report_in_post"];
         delete?: never;
@@ -656,7 +722,7 @@ export interface paths {
          * request-extension (延期申请)
          * @description 延期申请: the handler asks for more time.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["request_extension_cases__case_id__request_extension_post"];
         delete?: never;
@@ -678,7 +744,7 @@ export interface paths {
          * resolve (办结)
          * @description 办结: the handler declares the matter resolved.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["resolve_cases__case_id__resolve_post"];
         delete?: never;
@@ -700,7 +766,7 @@ export interface paths {
          * resume (恢复计时)
          * @description 恢复计时: the resident answered: resume the handling clocks.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["resume_cases__case_id__resume_post"];
         delete?: never;
@@ -722,7 +788,7 @@ export interface paths {
          * return (退单)
          * @description 退单: the assigned unit returns a wrongly dispatched case.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["return_cases__case_id__return_post"];
         delete?: never;
@@ -766,7 +832,7 @@ export interface paths {
          * send-back (退回重办)
          * @description 退回重办: a reviewer of the unit sends the reply back to the handler.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["send_back_cases__case_id__send_back_post"];
         delete?: never;
@@ -832,7 +898,7 @@ export interface paths {
          * submit-reply (报审)
          * @description 报审: the handler submits the reply to the unit's reviewer (where the policy asks for a sign-off).
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["submit_reply_cases__case_id__submit_reply_post"];
         delete?: never;
@@ -876,7 +942,7 @@ export interface paths {
          * take (认领)
          * @description 认领: a member of the unit takes the case from its inbox.
          *
-         *     May be attempted by: grid_worker, street, department; the workflow checks the rest.
+         *     May be attempted by: grid_worker, street, department, property; the workflow checks the rest.
          */
         post: operations["take_cases__case_id__take_post"];
         delete?: never;
@@ -951,6 +1017,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/volunteer-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * volunteer-report (志愿者反馈)
+         * @description 志愿者反馈: the called volunteer team reports its help done.
+         *
+         *     May be attempted by: volunteer; the workflow checks the rest.
+         */
+        post: operations["volunteer_report_cases__case_id__volunteer_report_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/whistle": {
         parameters: {
             query?: never;
@@ -962,7 +1050,7 @@ export interface paths {
         put?: never;
         /**
          * whistle (吹哨)
-         * @description 吹哨: the street (or the hotline on its behalf) summons departments, each with a task.
+         * @description 吹哨: the street (or the hotline on its behalf) summons departments and property companies, each with a task.
          *
          *     May be attempted by: street, dispatcher; the workflow checks the rest.
          */
@@ -1603,6 +1691,16 @@ export interface components {
             /** Work Periods */
             work_periods: string[];
         };
+        /**
+         * CallVolunteersBody
+         * @description The grid handling a case on the spot calls a community volunteer team in to help.
+         */
+        CallVolunteersBody: {
+            /** Task */
+            task: string;
+            /** Team Id */
+            team_id: string;
+        };
         /** CaseActions */
         CaseActions: {
             /**
@@ -2026,6 +2124,20 @@ export interface components {
              */
             whistles: components["schemas"]["WhistleView"][];
         };
+        /** CategoryCorrections */
+        CategoryCorrections: {
+            /**
+             * Category
+             * @description The category as it stands (after any reclassification)
+             */
+            category: string;
+            corrections: components["schemas"]["CorrectionFigures"];
+            /**
+             * Name
+             * @description Its name in the city's catalogue
+             */
+            name: string | null;
+        };
         /** CategoryItem */
         CategoryItem: {
             /** Code */
@@ -2170,6 +2282,36 @@ export interface components {
             /** Resident Id */
             resident_id?: string | null;
         };
+        /**
+         * CorrectionFigures
+         * @description Corrections by the hotline, by kind (``readmodel.kpis.CorrectionCounts``).
+         */
+        CorrectionFigures: {
+            /**
+             * Reclassified
+             * @description 改类
+             * @default 0
+             */
+            reclassified: number;
+            /**
+             * Relocated
+             * @description 改址
+             * @default 0
+             */
+            relocated: number;
+            /**
+             * Total
+             * @description Every kind
+             * @default 0
+             */
+            total: number;
+            /**
+             * Urgency Changed
+             * @description 加急 / 降级
+             * @default 0
+             */
+            urgency_changed: number;
+        };
         /** CreatedUser */
         CreatedUser: {
             token?: components["schemas"]["IssuedToken"] | null;
@@ -2264,6 +2406,11 @@ export interface components {
             /** By */
             by: string;
             /**
+             * Corrections By Category
+             * @description Corrections per category of the period's cases (categories with any)
+             */
+            corrections_by_category?: components["schemas"]["CategoryCorrections"][];
+            /**
              * Days
              * @description Every local day of the period
              */
@@ -2290,6 +2437,11 @@ export interface components {
              * @description Every open overdue case of the jurisdiction at as_of
              */
             overdue_total: number;
+            /**
+             * People
+             * @description Each handler's load, most open cases first (the report's)
+             */
+            people?: components["schemas"]["HandlerLoad"][];
             /** Period */
             period: string;
             /**
@@ -2316,6 +2468,13 @@ export interface components {
              * @description Composite weights of response, resolution and satisfaction (3)
              */
             weights: number[];
+            /** @description The work inside the units over the period's cases, every unit */
+            work?: components["schemas"]["UnitWorkFigures"];
+            /**
+             * Work By Unit
+             * @description The work inside each unit that had any (the report's rows), by unit
+             */
+            work_by_unit?: components["schemas"]["UnitWorkRow"][];
         };
         /** DecideAppealBody */
         DecideAppealBody: {
@@ -2330,6 +2489,15 @@ export interface components {
             approved: boolean;
             /** Note */
             note?: string | null;
+        };
+        /**
+         * DelegateCaseBody
+         * @description 下派: the street (or community) handling a case passes it down to a property company.
+         */
+        DelegateCaseBody: {
+            /** Note */
+            note?: string | null;
+            unit: components["schemas"]["UnitRef"];
         };
         /** Disabled */
         Disabled: {
@@ -2502,6 +2670,40 @@ export interface components {
              * @description [open, breached, warned] over every grid
              */
             totals: number[];
+        };
+        /**
+         * HandlerLoad
+         * @description One handler's (承办人) cases in one unit (``readmodel.kpis.PersonLoad``).
+         */
+        HandlerLoad: {
+            /**
+             * Closed
+             * @description Cases closed (结案) in the period
+             */
+            closed: number;
+            /** Handler Id */
+            handler_id: string;
+            /**
+             * Name
+             * @description The person's name in the user directory
+             */
+            name: string | null;
+            /**
+             * Open
+             * @description Open cases at as_of, whenever opened
+             */
+            open: number;
+            /**
+             * Overdue
+             * @description Of the open ones, overdue at as_of
+             */
+            overdue: number;
+            /** Unit Id */
+            unit_id: string | null;
+            /** Unit Kind */
+            unit_kind: string | null;
+            /** Unit Name */
+            unit_name: string | null;
         };
         /**
          * HandlerLoadItem
@@ -3366,6 +3568,14 @@ export interface components {
             reason: string;
         };
         /**
+         * ReleaseVolunteersBody
+         * @description The grid ends a volunteer call without the team's report.
+         */
+        ReleaseVolunteersBody: {
+            /** Reason */
+            reason: string;
+        };
+        /**
          * RelocateBody
          * @description 改址: the hotline corrects where the matter is (the edges resolve the place in the registry).
          */
@@ -3379,6 +3589,19 @@ export interface components {
         ReportInBody: {
             /** Note */
             note?: string | null;
+        };
+        /**
+         * ReportVolunteerHelpBody
+         * @description The called volunteer team reports its help done.
+         */
+        ReportVolunteerHelpBody: {
+            /**
+             * Evidence
+             * @default []
+             */
+            evidence: string[];
+            /** Result */
+            result: string;
         };
         /** RequestExtensionBody */
         RequestExtensionBody: {
@@ -3445,7 +3668,7 @@ export interface components {
          * @description Who acts on a case.
          * @enum {string}
          */
-        Role: "resident" | "dispatcher" | "grid_worker" | "community" | "street" | "department" | "supervisor" | "system";
+        Role: "resident" | "dispatcher" | "grid_worker" | "community" | "street" | "department" | "property" | "volunteer" | "supervisor" | "system";
         /** RouteSuggestion */
         RouteSuggestion: {
             /**
@@ -3795,7 +4018,7 @@ export interface components {
          * @description Kinds of handling unit a case can be dispatched to.
          * @enum {string}
          */
-        UnitKind: "grid" | "street" | "department" | "hotline";
+        UnitKind: "grid" | "street" | "department" | "hotline" | "property" | "volunteer_team";
         /** UnitList */
         UnitList: {
             /** Items */
@@ -3884,12 +4107,80 @@ export interface components {
         };
         /**
          * UnitRef
-         * @description A handling unit: a grid, a street office or a department.
+         * @description A handling unit: a grid, a street office, a department, a property company or a volunteer team.
          */
         UnitRef: {
             /** Id */
             id: string;
             kind: components["schemas"]["UnitKind"];
+        };
+        /**
+         * UnitWorkFigures
+         * @description The work inside a unit (``readmodel.kpis.UnitWork``); rates are fractions, ``null`` when undefined.
+         */
+        UnitWorkFigures: {
+            corrections?: components["schemas"]["CorrectionFigures"];
+            /**
+             * Interim On Time
+             * @description Interim replies given by their due time
+             * @default 0
+             */
+            interim_on_time: number;
+            /**
+             * Interim On Time Rate
+             * @description 阶段性答复按时率: on time ÷ interim replies
+             */
+            interim_on_time_rate?: number | null;
+            /**
+             * Interim Replies
+             * @description Interim replies (阶段性答复)
+             * @default 0
+             */
+            interim_replies: number;
+            /**
+             * Replies Approved
+             * @description Replies approved (审核签发)
+             * @default 0
+             */
+            replies_approved: number;
+            /**
+             * Replies Sent Back
+             * @description Replies sent back by the reviewer (退回重办)
+             * @default 0
+             */
+            replies_sent_back: number;
+            /**
+             * Replies Submitted
+             * @description Replies submitted for review (报审)
+             * @default 0
+             */
+            replies_submitted: number;
+            /**
+             * Sent Back Rate
+             * @description 退回重办率: sent back ÷ submitted
+             */
+            sent_back_rate?: number | null;
+        };
+        /** UnitWorkRow */
+        UnitWorkRow: {
+            /**
+             * Unit
+             * @description kind:id of the unit, or - for corrections made while no unit had the case
+             */
+            unit: string;
+            /** Unit Id */
+            unit_id: string | null;
+            /**
+             * Unit Kind
+             * @description grid, street, department...; null for -
+             */
+            unit_kind: string | null;
+            /**
+             * Unit Name
+             * @description Its name in the city registry
+             */
+            unit_name: string | null;
+            work: components["schemas"]["UnitWorkFigures"];
         };
         /** UnshelveCaseBody */
         UnshelveCaseBody: {
@@ -3962,6 +4253,8 @@ export interface components {
             department_id: string;
             /** Task */
             task: string;
+            /** @default department */
+            unit_kind: components["schemas"]["UnitKind"];
         };
         /** WhistleTaskView */
         WhistleTaskView: {
@@ -5065,6 +5358,90 @@ export interface operations {
             };
         };
     };
+    call_volunteers_cases__case_id__call_volunteers_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallVolunteersBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     callback_cases__case_id__callback_post: {
         parameters: {
             query?: never;
@@ -5501,6 +5878,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["DecideExtensionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delegate_cases__case_id__delegate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DelegateCaseBody"];
             };
         };
         responses: {
@@ -6173,6 +6634,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RejectCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    release_volunteers_cases__case_id__release_volunteers_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReleaseVolunteersBody"];
             };
         };
         responses: {
@@ -7517,6 +8062,90 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VerifyCaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResponse"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by a rule of the case lifecycle */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volunteer_report_cases__case_id__volunteer_report_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this call: a retry with the same id applies once */
+                "request-id"?: string | null;
+            };
+            path: {
+                /** @description Case id, e.g. C1A2B3C4D5E6 */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportVolunteerHelpBody"];
             };
         };
         responses: {
