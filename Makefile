@@ -24,7 +24,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	  then command -v $$p; break; fi; done)
 
-.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-api-types web-api-check \
+.PHONY: help venv stack-up stack-down stack-status lint test demo web web-test web-fixtures web-api-types web-api-check \
 	cluster-up cluster-down test-cluster
 
 help:
@@ -77,6 +77,10 @@ web-api-types: venv $(WEB_STAMP)
 	"$(PY)" -m workers.api.openapi "$$tmp/openapi.json"; \
 	(cd $(WEB) && npx --no-install openapi-typescript "$$tmp/openapi.json" -o "$$tmp/schema.d.ts" --silent); \
 	cp "$$tmp/schema.d.ts" "$(SCHEMA)"; echo "wrote $(SCHEMA)"
+
+# The workspace's form fixtures, rewritten from the action catalogue (the integration tests check them).
+web-fixtures: venv
+	"$(PY)" -m tests.integration.web.regenerate_fixtures
 
 # Fails when the committed schema is not what the API's OpenAPI document gives now.
 web-api-check: venv $(WEB_STAMP)

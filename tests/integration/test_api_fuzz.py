@@ -46,7 +46,7 @@ def test_openapi_is_published(api: ApiStack) -> None:
     paths = spec["paths"]
     assert "/cases" in paths and "/cases/{case_id}" in paths and "/readyz" in paths
     actions = [p for p in paths if p.startswith("/cases/{case_id}/") and "post" in paths[p]]
-    assert len(actions) == len(CATALOGUE.after_intake()) == 36, actions
+    assert len(actions) == len(CATALOGUE.after_intake()) == 40, actions
     assert "get" in paths["/cases/{case_id}/actions"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     # no request body lets the caller name the actor

@@ -59,6 +59,12 @@ class FormField:
     label_zh: str
     label_en: str
     widget: Widget = Widget.TEXT
+    #: For a ``unit`` widget: the unit kinds the field accepts (served as ``x-unit-kinds``), when the
+    #: domain's rules narrow them; ``None`` leaves every kind of the schema to the picker.
+    unit_kinds: tuple[str, ...] | None = None
+
+
+_ROUTABLE = ("grid", "street", "department")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ _ROWS: tuple[Action, ...] = (
         _HOTLINE,
         "派单",
         "send the case to a street, a grid or a department",
-        (FormField("unit", "承办单位", "Unit", Widget.UNIT), _NOTE),
+        (FormField("unit", "承办单位", "Unit", Widget.UNIT, _ROUTABLE), _NOTE),
         group="intake",
     ),
     Action("accept", c.AcceptCase, _UNIT_HANDLERS, "签收", "the assigned unit accepts the case", group="dispatch"),
@@ -153,7 +159,7 @@ _ROWS: tuple[Action, ...] = (
         (
             FormField("decision", "审核结论", "Decision", Widget.CHOICE),
             FormField("ruling", "审核意见", "Ruling", Widget.TEXTAREA),
-            FormField("redispatch_to", "改派单位", "Re-dispatch to", Widget.UNIT),
+            FormField("redispatch_to", "改派单位", "Re-dispatch to", Widget.UNIT, _ROUTABLE),
         ),
         group="dispatch",
     ),
@@ -260,7 +266,7 @@ _ROWS: tuple[Action, ...] = (
         (Role.STREET, Role.COMMUNITY),
         "下派物业",
         "the street or community handling the case passes it down to a property company serving the community",
-        (FormField("unit", "物业企业", "Property company", Widget.UNIT), _NOTE),
+        (FormField("unit", "物业企业", "Property company", Widget.UNIT, ("property",)), _NOTE),
         group="dispatch",
     ),
     Action(
@@ -550,6 +556,8 @@ def form_schema(action: Action) -> dict[str, Any]:
             prop["title"] = f.label_zh
             prop["x-label-en"] = f.label_en
             prop["x-widget"] = f.widget.value
+            if f.unit_kinds is not None:
+                prop["x-unit-kinds"] = list(f.unit_kinds)
     schema["title"] = action.summary_zh
     schema["description"] = action.summary_en
     return schema
