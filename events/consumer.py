@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from events.base import UnitKind
+from events.base import UnitKind, UnitRef
 from events.config import KafkaSource, kafka_config
 from events.envelope import EnvelopeError, from_cloudevent
 from events.producer import LazyProducer
@@ -86,7 +86,8 @@ class _CaseState:
 
 
 def involvement(event: CaseEvent) -> tuple[set[str], set[str]]:
-    """(departments, streets) an event involves in its case."""
+    """(departments, streets) an event involves in its case (property companies and volunteer teams
+    summoned or called are not departments: see :func:`other_units`)."""
     departments: set[str] = set()
     streets: set[str] = set()
     unit = getattr(event, "unit", None)
@@ -96,14 +97,34 @@ def involvement(event: CaseEvent) -> tuple[set[str], set[str]]:
         elif unit.kind == UnitKind.STREET:
             streets.add(unit.id)
     dept = getattr(event, "department_id", None)
-    if isinstance(dept, str):
-        departments.add(dept)
+    if isinstance(dept, str) and getattr(event, "unit_kind", UnitKind.DEPARTMENT) == UnitKind.DEPARTMENT:
+        departments.add(dept)  # a summoned property company reports in under its own kind
     if isinstance(event, WhistleBlown):
-        departments.update(t.department_id for t in event.tasks)
+        departments.update(t.department_id for t in event.tasks if t.unit_kind == UnitKind.DEPARTMENT)
         streets.add(event.street_id)
     if isinstance(event, CaseReceived):
         streets.add(event.location.street_id)
     return departments, streets
+
+
+def other_units(event: CaseEvent) -> set[tuple[str, str]]:
+    """``(unit_kind, id)`` of the property companies and volunteer teams an event involves: a case
+    delegated or dispatched to a company, a company summoned by a whistle or reporting in, a
+    volunteer team called, reporting or released."""
+    out: set[tuple[str, str]] = set()
+    for attr in ("unit", "by"):
+        unit = getattr(event, attr, None)
+        if isinstance(unit, UnitRef) and unit.kind in (UnitKind.PROPERTY, UnitKind.VOLUNTEER_TEAM):
+            out.add((unit.kind.value, unit.id))
+    dept = getattr(event, "department_id", None)
+    if isinstance(dept, str) and getattr(event, "unit_kind", UnitKind.DEPARTMENT) == UnitKind.PROPERTY:
+        out.add((UnitKind.PROPERTY.value, dept))
+    if isinstance(event, WhistleBlown):
+        out.update((t.unit_kind.value, t.department_id) for t in event.tasks if t.unit_kind == UnitKind.PROPERTY)
+    team = getattr(event, "team_id", None)
+    if isinstance(team, str):
+        out.add((UnitKind.VOLUNTEER_TEAM.value, team))
+    return out
 
 
 class EventFilter:

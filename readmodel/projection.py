@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from events.base import CaseEventBase, UnitRef
+from events.base import CaseEventBase, UnitKind, UnitRef
 from events.schemas import (
     AppealDecided,
     AppealFiled,
@@ -219,6 +219,18 @@ class CaseView:
         )
         return self.assignments[keys[0]] if keys else None
 
+    def volunteer_call(self, team_id: str) -> Row | None:
+        """The open call of a volunteer team (the latest one), if any."""
+        keys = sorted(
+            (
+                k
+                for k, r in self.assignments.items()
+                if r["kind"] == "volunteer" and r["unit_id"] == team_id and r["status"] == "open"
+            ),
+            reverse=True,
+        )
+        return self.assignments[keys[0]] if keys else None
+
     def clock_assignment(self, kind: ClockKind, unit: UnitRef) -> Row | None:
         """The assignment a clock of ``kind`` times: accept and resolve clocks time the current
         dispatch of ``unit``, report-in clocks the unit's whistle assignment; other clocks none."""
@@ -235,6 +247,11 @@ _ENDED_DISPATCH = frozenset({"replaced", "recalled"})
 
 def dispatch_key(seq: int) -> str:
     return f"d{seq:06d}"
+
+
+def volunteer_key(seq: int) -> str:
+    """The assignment id of a volunteer team's call: the seq of its ``VolunteersCalled``."""
+    return f"v{seq:06d}"
 
 
 def whistle_key(round_: int, department_id: str) -> str:
@@ -519,8 +536,27 @@ def apply_event(view: CaseView, event: CaseEventBase) -> bool:
                 row["status"] = "completed"
             if event.round in view.whistles:
                 view.whistles[event.round]["completed"] += 1
-        case VolunteersCalled() | VolunteersReported() | VolunteersReleased():
-            pass  # the timeline row is the record; the case stays with its grid
+        case VolunteersCalled():
+            # the case stays with its grid; the team's call is an assignment of its own (its queue)
+            key = volunteer_key(event.seq)
+            view.assignments[key] = _new_assignment(
+                event.case_id,
+                key,
+                "volunteer",
+                UnitKind.VOLUNTEER_TEAM.value,
+                event.team_id,
+                round_=None,
+                assigned_at=now,
+                final_ruling=False,
+            )
+        case VolunteersReported():
+            row = view.volunteer_call(event.team_id)
+            if row is not None:
+                row.update(reported_at=now, completed_at=now, status="completed")
+        case VolunteersReleased():
+            row = view.volunteer_call(event.team_id)
+            if row is not None:
+                row.update(completed_at=now, status="released")
         case CaseResolved():
             c.update(status="resolved", resolved_at=now, self_handled=event.by_grid)
             _first(c, "first_resolved_at", now)

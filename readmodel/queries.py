@@ -122,6 +122,7 @@ def list_cases(
     breached: bool | None = None,
     due_before: datetime | None = None,
     grid_id: str | None = None,
+    involved_unit: UnitKey | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[CaseRow]:
@@ -135,6 +136,8 @@ def list_cases(
         breached: whether any SLA clock of the case was breached.
         due_before: cases with a running clock due before this time (aware datetime).
         grid_id: the grid the case is located in.
+        involved_unit: ``(unit_kind, unit_id)`` of a unit the case was ever assigned to, delegated to,
+            summoned or called (any assignment row of any status: a property company, a volunteer team...).
         limit: at most this many rows (1..1000).
         offset: rows to skip (>= 0).
 
@@ -167,6 +170,10 @@ def list_cases(
         conds.append(
             exists().where(and_(a.case_id == c.case_id, a.unit_kind == "department", a.unit_id == department_id))
         )
+    if involved_unit is not None:
+        a = t.assignments.c
+        kind, unit = involved_unit
+        conds.append(exists().where(and_(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == unit)))
     q = select(t.cases).where(*conds).order_by(c.opened_at.desc(), c.case_id).limit(limit).offset(offset)
     with engine.connect() as conn:
         return [_case_row(r) for r in conn.execute(q)]
@@ -221,7 +228,8 @@ class Selection:
     Attributes:
         everything: every case.
         handled_by: cases whose current handling unit is one of these.
-        summoned: cases with a whistle task of one of these departments not completed yet.
+        summoned: cases with a whistle task of one of these units (a department, a property company)
+            not completed yet, or an open call of one of these volunteer teams.
         to_verify_in: resolved cases located in one of these grids (the grid worker verifies them).
         in_status: cases in one of these statuses.
         located: cases located in one of these places (``("street_id", "S-1")``; columns
@@ -235,7 +243,7 @@ class Selection:
 
     everything: bool = False
     handled_by: tuple[UnitKey, ...] = ()
-    summoned: tuple[str, ...] = ()
+    summoned: tuple[UnitKey, ...] = ()
     to_verify_in: tuple[str, ...] = ()
     in_status: tuple[str, ...] = ()
     located: tuple[tuple[str, str], ...] = ()
@@ -270,16 +278,16 @@ class Selection:
             return true()
         parts: list[ColumnElement[bool]] = []
         parts += [and_(c.unit_kind == kind, c.unit_id == ident) for kind, ident in self.handled_by]
-        if self.summoned:
-            parts.append(
-                exists().where(
-                    a.case_id == c.case_id,
-                    a.kind == "whistle",
-                    a.unit_kind == "department",
-                    a.unit_id.in_(self.summoned),
-                    a.status.in_(("open", "reported")),
-                )
+        parts += [
+            exists().where(
+                a.case_id == c.case_id,
+                a.kind.in_(("whistle", "volunteer")),
+                a.unit_kind == kind,
+                a.unit_id == ident,
+                a.status.in_(("open", "reported")),
             )
+            for kind, ident in self.summoned
+        ]
         if self.to_verify_in:
             parts.append(and_(c.status == "resolved", c.grid_id.in_(self.to_verify_in)))
         if self.in_status:

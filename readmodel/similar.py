@@ -93,8 +93,9 @@ def _scope_condition(scope: Mapping[str, str]) -> list[ColumnElement[bool]]:
         conds.append(c.community_id == scope["community"])
     if "grid" in scope:
         conds.append(or_(c.grid_id == scope["grid"], assigned("grid", scope["grid"])))
-    if "department" in scope:
-        conds.append(assigned("department", scope["department"]))
+    for kind in ("department", "property", "volunteer_team"):  # units that see the cases they worked on
+        if kind in scope:
+            conds.append(assigned(kind, scope[kind]))
     if "resident" in scope:  # residents are not offered other people's cases
         conds.append(c.case_id.is_(None))
     return conds

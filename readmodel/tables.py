@@ -125,8 +125,8 @@ assignments = Table(
     "rm_assignments",
     metadata,
     Column("case_id", String(64), primary_key=True),
-    Column("assignment_id", String(64), primary_key=True),  # "d<seq>" for a dispatch, "w<round>:<dept>"
-    Column("kind", String(16), nullable=False),  # dispatch | whistle
+    Column("assignment_id", String(64), primary_key=True),  # "d<seq>" for a dispatch, "w<round>:<dept>", "v<seq>"
+    Column("kind", String(16), nullable=False),  # dispatch | whistle | volunteer (a volunteer team called in)
     Column("unit_kind", String(16), nullable=False),
     Column("unit_id", String(128), nullable=False),
     Column("round", Integer),  # whistle round
@@ -143,6 +143,7 @@ assignments = Table(
     Column("completed_at", TS),
     Column("first_on_time", Boolean),  # accepted / reported in before the first deadline
     # open|accepted|returned|resolved|completed|replaced (dispatched elsewhere)|recalled (by a relocation)
+    # |released (a volunteer call ended)
     Column("status", String(16), nullable=False),
     Index("ix_rm_assignments_unit", "unit_kind", "unit_id"),
 )

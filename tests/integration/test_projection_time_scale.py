@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path

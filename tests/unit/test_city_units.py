@@ -463,3 +463,56 @@ def test_the_seed_units_are_deterministic() -> None:
     assert a == b
     other = generate_city(8)
     assert [p.name for p in a.property_companies] != [p.name for p in other.property_companies]
+
+
+# -- GET /registry/units: the kinds property and volunteer_team, the community filter -------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "community", "street", "expected"),
+    [
+        ("property", None, None, ["P-1", "P-2"]),
+        ("property", "C-20", None, ["P-2"]),
+        ("property", "C-11", None, ["P-1"]),
+        ("property", "C-10", None, ["P-1", "P-2"]),
+        ("property", None, "S-2", ["P-2"]),
+        ("property", "C-11", "S-2", []),  # both filters hold at once
+        ("volunteer_team", None, None, ["V-C-10", "V-C-20"]),
+        ("volunteer_team", "C-10", None, ["V-C-10"]),
+        ("volunteer_team", "C-11", None, []),  # a community without a team
+        ("volunteer_team", None, "S-1", ["V-C-10"]),
+        ("grid", "C-10", None, ["G-101", "G-102"]),
+        ("community", "C-20", None, ["C-20"]),
+        ("department", "C-20", None, None),  # departments serve the whole city: not narrowed
+    ],
+)
+def test_units_of_the_serving_kinds(
+    kind: str, community: str | None, street: str | None, expected: list[str] | None
+) -> None:
+    from workers.api.routes.registry import list_units
+
+    reg = SqlCityRegistry(city_with_units(), "v1")
+    items = list_units(reg, kind=kind, community=community, street=street)  # type: ignore[arg-type]
+    if expected is None:
+        assert [u.id for u in items] == [u.id for u in list_units(reg, kind=kind)]  # type: ignore[arg-type]
+        assert items
+        return
+    assert [u.id for u in items] == expected
+    for u in items:
+        assert u.kind == kind
+        if kind in ("property", "volunteer_team"):
+            served = {p.id: p.communities for p in [*PROPERTIES, *TEAMS]}[u.id]
+            assert u.communities == list(served)
+            assert u.name == {p.id: p.name for p in [*PROPERTIES, *TEAMS]}[u.id]
+        else:
+            assert u.communities is None
+
+
+def test_units_of_every_kind_by_name() -> None:
+    from workers.api.routes.registry import list_units
+
+    reg = SqlCityRegistry(city_with_units(), "v1")
+    assert [u.id for u in list_units(reg, kind="property", q="红色")] == ["P-2"]
+    assert [u.id for u in list_units(reg, kind="volunteer_team", q="v-c-2")] == ["V-C-20"]
+    # no kind: the units a dispatch goes to, not the serving ones
+    assert {u.kind for u in list_units(reg, limit=500)} == {"department", "street", "community", "grid"}

@@ -93,7 +93,9 @@ def test_each_role_has_its_queue() -> None:
     assert my_queue(who(Role.DISPATCHER)) == Selection(in_status=HOTLINE_STEPS)
     assert my_queue(who(Role.STREET, "S-1")) == Selection(handled_by=(("street", "S-1"),))
     assert my_queue(who(Role.GRID_WORKER, "G-1")) == Selection(handled_by=(("grid", "G-1"),), to_verify_in=("G-1",))
-    assert my_queue(who(Role.DEPARTMENT, "env")) == Selection(handled_by=(("department", "env"),), summoned=("env",))
+    assert my_queue(who(Role.DEPARTMENT, "env")) == Selection(
+        handled_by=(("department", "env"),), summoned=(("department", "env"),)
+    )
     assert my_queue(who(Role.COMMUNITY, "C-1")) == jurisdiction(who(Role.COMMUNITY, "C-1"))
     assert my_queue(who(Role.SUPERVISOR, "D-1")) == jurisdiction(who(Role.SUPERVISOR, "D-1"))
     assert my_queue(who(Role.RESIDENT)) == Selection()

@@ -232,8 +232,12 @@ def test_units_route(api: Client) -> None:
         "street_name",
         "community_id",
         "district_id",
+        "communities",
     }
     assert _fields(api.get("op-1", "/registry/units", kind="district")) == {("query.kind", "literal_error")}
+    assert _fields(api.get("op-1", "/registry/units", community="C-9")) == {
+        ("query.community", "registry.unknown_unit")
+    }
     assert _fields(api.get("op-1", "/registry/units", street="S-9")) == {("query.street", "registry.unknown_unit")}
     assert _fields(api.get("op-1", "/registry/units", limit=0)) == {("query.limit", "greater_than_equal")}
     assert _fields(api.get("op-1", "/registry/units", limit=501)) == {("query.limit", "less_than_equal")}

@@ -73,7 +73,13 @@ ACTION_ROLES: Mapping[str, tuple[Role, ...]] = _CatalogueRoles()
 #: Roles that may open a case through the API, and through which channels (the domain rules again).
 INTAKE_ROLES = frozenset(api_roles(CATALOGUE["open"]))
 
-_UNIT_KIND_OF_ROLE = {Role.GRID_WORKER: "grid", Role.STREET: "street", Role.DEPARTMENT: "department"}
+_UNIT_KIND_OF_ROLE = {
+    Role.GRID_WORKER: "grid",
+    Role.STREET: "street",
+    Role.DEPARTMENT: "department",
+    Role.PROPERTY: "property",
+    Role.VOLUNTEER: "volunteer_team",
+}
 
 
 class AuthError(Exception):
@@ -221,6 +227,10 @@ def list_scope(p: Principal) -> dict[str, str]:
             return {"grid": unit}
         case Role.DEPARTMENT:
             return {"department": unit}
+        case Role.PROPERTY:
+            return {"property": unit}
+        case Role.VOLUNTEER:
+            return {"volunteer_team": unit}
     return {"resident": p.person_id}
 
 

@@ -16,7 +16,8 @@ users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 def registry_unit_checker(settings: Settings) -> UnitChecker:
     """``(role, unit_id) -> bool`` on the city registry: a grid worker's grid, a community's community,
-    a street office's street, a department, a supervisor's district (or ``city``)."""
+    a street office's street, a department, a property company, a volunteer team, a supervisor's
+    district (or ``city``)."""
     from workers.composition import build_registry
 
     registry = build_registry(settings)
@@ -25,6 +26,8 @@ def registry_unit_checker(settings: Settings) -> UnitChecker:
         Role.COMMUNITY: registry.communities,
         Role.STREET: registry.streets,
         Role.DEPARTMENT: registry.departments,
+        Role.PROPERTY: registry.property_companies,
+        Role.VOLUNTEER: registry.volunteer_teams,
         Role.SUPERVISOR: {"city", *registry.districts},
     }
 

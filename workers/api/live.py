@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.consumer import involvement
+from events.consumer import involvement, other_units
 from events.envelope import EnvelopeError, from_cloudevent
 from events.schemas import CaseEvent, CaseReceived
 from events.topics import topic_names
@@ -62,6 +62,7 @@ def scope_keys(event: CaseEvent) -> set[str]:
     """The jurisdiction keys an event reveals about its case (see :func:`auth.scope_keys_match`)."""
     departments, streets = involvement(event)
     keys = {f"department:{d}" for d in departments} | {f"street:{s}" for s in streets}
+    keys |= {f"{kind}:{unit}" for kind, unit in other_units(event)}
     if isinstance(event, CaseReceived):
         loc = event.location
         keys |= {f"district:{loc.district_id}", f"community:{loc.community_id}", f"grid:{loc.grid_id}"}

@@ -100,6 +100,8 @@ UNIT_ROLES = {
     Role.COMMUNITY: "community id",
     Role.STREET: "street id",
     Role.DEPARTMENT: "department id",
+    Role.PROPERTY: "property company id",
+    Role.VOLUNTEER: "volunteer team id",
     Role.SUPERVISOR: "district id or 'city'",
 }
 

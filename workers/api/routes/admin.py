@@ -51,7 +51,9 @@ USER_SELF = "user.self"
 POLICY_INVALID = "policy.invalid"
 
 #: Roles a user may be given (the SLA clock's ``system`` is no person).
-UserRole = Literal["dispatcher", "supervisor", "street", "community", "grid_worker", "department", "resident"]
+UserRole = Literal[
+    "dispatcher", "supervisor", "street", "community", "grid_worker", "department", "property", "volunteer", "resident"
+]
 
 
 def is_admin(p: Principal) -> bool:
@@ -178,6 +180,8 @@ def unit_checker(city: SqlCityRegistry) -> dict[Role, Container[str]]:
         Role.COMMUNITY: city.communities,
         Role.STREET: city.streets,
         Role.DEPARTMENT: city.departments,
+        Role.PROPERTY: city.property_companies,
+        Role.VOLUNTEER: city.volunteer_teams,
         Role.SUPERVISOR: {"city", *city.districts},
     }
 
@@ -202,6 +206,10 @@ def unit_name(city: SqlCityRegistry, role: Role, unit_id: str | None) -> str | N
         found = city.streets.get(unit_id)
     elif role == Role.DEPARTMENT:
         found = city.departments.get(unit_id)
+    elif role == Role.PROPERTY:
+        found = city.property_companies.get(unit_id)
+    elif role == Role.VOLUNTEER:
+        found = city.volunteer_teams.get(unit_id)
     name = getattr(found, "name", None)
     return str(name) if name else None
 

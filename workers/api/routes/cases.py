@@ -213,6 +213,12 @@ def list_cases(
 
 _PAGE = 500
 
+#: Units whose jurisdiction is the cases they were involved in (delegated, summoned, called).
+_INVOLVED_SCOPES = ("property", "volunteer_team")
+_KNOWN_SCOPES = frozenset(
+    {"street", "department", "grid", "district", "community", "resident", "city", *_INVOLVED_SCOPES}
+)
+
 
 def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit: int, offset: int) -> list[CaseRow]:
     """Rows of the read model for ``p``: its jurisdiction applied on top of the filters.
@@ -237,6 +243,12 @@ def query_read_model(svc: Services, p: Principal, filters: dict[str, Any], limit
             if kwargs.get(column) not in (None, scope[key]):
                 return []  # a filter outside the caller's jurisdiction matches nothing it may see
             kwargs[column] = scope[key]
+    for kind in _INVOLVED_SCOPES:
+        if kind in scope:
+            kwargs["involved_unit"] = (kind, scope[kind])
+    unknown = set(scope) - _KNOWN_SCOPES
+    if unknown:  # fail closed: a jurisdiction this function cannot apply sees nothing
+        raise RuntimeError(f"list scope {sorted(unknown)} has no filter")
     post: list[Callable[[Any], bool]] = []
     if "district" in scope:
         post.append(lambda r: r.district_id == scope["district"])

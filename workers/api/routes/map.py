@@ -207,14 +207,14 @@ def grids_of(registry: SqlCityRegistry, territory: Territory) -> list[GridInfo]:
 
 def case_conditions(p: Principal) -> list[ColumnElement[bool]]:
     """Conditions on ``rm_cases`` for the cases ``p``'s map shows: those located in its territory, or,
-    for a department, those it was dispatched or summoned to."""
+    for a department, a property company or a volunteer team, those it was dispatched, delegated,
+    summoned or called to."""
     c = t.cases.c
     scope = list_scope(p)
-    if "department" in scope:
-        a = t.assignments.c
-        return [
-            exists().where(and_(a.case_id == c.case_id, a.unit_kind == "department", a.unit_id == scope["department"]))
-        ]
+    for kind in ("department", "property", "volunteer_team"):  # the cases the unit worked on, anywhere
+        if kind in scope:
+            a = t.assignments.c
+            return [exists().where(and_(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == scope[kind]))]
     column = {"district": c.district_id, "street": c.street_id, "community": c.community_id, "grid": c.grid_id}
     return [column[k] == v for k, v in scope.items() if k in column]
 

@@ -92,6 +92,9 @@ HOTLINE_STEPS = (
 )
 
 _UNIT_KIND = ROLE_UNIT
+#: Roles whose unit is summoned to cases it does not handle: a department or a property company by a
+#: street's whistle, a volunteer team by a grid's call.
+SUMMONED_ROLES = frozenset({Role.DEPARTMENT, Role.PROPERTY, Role.VOLUNTEER})
 _RANK = {SlaState.BREACHED: 3, SlaState.WARNED: 2, SlaState.ON_TIME: 1, SlaState.PAUSED: 0}
 
 Reason = Literal["handling", "summoned", "to_verify", "hotline"]
@@ -186,8 +189,8 @@ def jurisdiction(p: Principal) -> Selection:
             return Selection(located=(("community_id", unit),))
         case Role.GRID_WORKER:
             return Selection(located=(("grid_id", unit),), involved=(("grid", unit),))
-        case Role.DEPARTMENT:
-            return Selection(involved=(("department", unit),))
+        case Role.DEPARTMENT | Role.PROPERTY | Role.VOLUNTEER:
+            return Selection(involved=((ROLE_UNIT[p.role].value, unit),))
     return Selection()
 
 
@@ -206,8 +209,8 @@ def my_queue(p: Principal, *, open_only: bool = True) -> Selection:
     mine = Selection(handled_by=((kind.value, unit),))
     if p.role == Role.GRID_WORKER:
         mine = mine.union(Selection(to_verify_in=(unit,)))
-    if p.role == Role.DEPARTMENT:
-        mine = mine.union(Selection(summoned=(unit,)))
+    if p.role in SUMMONED_ROLES:
+        mine = mine.union(Selection(summoned=((kind.value, unit),)))
     if not open_only:
         mine = mine.union(Selection(involved=((kind.value, unit),)))
     return mine
@@ -245,7 +248,7 @@ def reason_for(p: Principal, row: CaseRow, summoned: bool) -> Reason | None:
         return None
     if row.unit_kind == kind.value and row.unit_id == p.unit_id and row.status not in _FINISHED:
         return "handling"
-    if p.role == Role.DEPARTMENT and summoned:
+    if p.role in SUMMONED_ROLES and summoned:
         return "summoned"
     if p.role == Role.GRID_WORKER and row.status == CaseStatus.RESOLVED.value and row.grid_id == p.unit_id:
         return "to_verify"
@@ -374,16 +377,17 @@ def queue_item(
     )
 
 
-def _summoned(svc: Services, department: str, case_ids: list[str]) -> set[str]:
-    """The cases among ``case_ids`` where ``department`` has a whistle task not completed yet."""
+def _summoned(svc: Services, unit: tuple[str, str], case_ids: list[str]) -> set[str]:
+    """The cases among ``case_ids`` where ``unit`` (a department or a property company) has a whistle
+    task not completed yet, or (a volunteer team) an open call."""
     if not case_ids:
         return set()
     a = t.assignments.c
     q = select(a.case_id).where(
         a.case_id.in_(case_ids),
-        a.kind == "whistle",
-        a.unit_kind == "department",
-        a.unit_id == department,
+        a.kind.in_(("whistle", "volunteer")),
+        a.unit_kind == unit[0],
+        a.unit_id == unit[1],
         a.status.in_(("open", "reported")),
     )
     with svc.engine.connect() as conn:
@@ -419,7 +423,11 @@ def build_page(
         )
         ids = [r.case_id for r in page.items]
         clocks = running_clocks(svc.engine, ids)
-        summoned = _summoned(svc, p.unit_id, ids) if p.role == Role.DEPARTMENT and p.unit_id else set()
+        summoned = (
+            _summoned(svc, (ROLE_UNIT[p.role].value, p.unit_id), ids)
+            if p.role in SUMMONED_ROLES and p.unit_id
+            else set()
+        )
         people = svc.store.names(r.handler_id for r in page.items if r.handler_id is not None)
     except (OperationalError, ProgrammingError) as err:
         raise ApiError(

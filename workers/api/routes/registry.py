@@ -40,7 +40,8 @@ UNKNOWN_CATEGORY = "registry.unknown_category"
 UNKNOWN_LOCATION = "registry.unknown_location"
 UNKNOWN_UNIT = "registry.unknown_unit"
 
-UnitKindParam = Literal["street", "community", "grid", "department"]
+UnitKindParam = Literal["street", "community", "grid", "department", "property", "volunteer_team"]
+_DEFAULT_KINDS: tuple[UnitKindParam, ...] = ("department", "street", "community", "grid")
 #: ``<kind>:<id>`` of a unit that may have sections (``street:S-0101``, ``department:housing``).
 SECTION_UNIT_PATTERN = rf"^({'|'.join(k.value for k in SECTION_UNIT_KINDS)}):[^\s:]{{1,128}}$"
 
@@ -72,6 +73,9 @@ class UnitItem(BaseModel):
     street_name: str | None = None
     community_id: str | None = None
     district_id: str | None = None
+    communities: list[str] | None = Field(
+        default=None, description="The communities a property company or a volunteer team serves (their ids)"
+    )
 
 
 class UnitList(BaseModel):
@@ -173,16 +177,28 @@ def list_units(
     kind: UnitKindParam | None = None,
     q: str = "",
     street: str | None = None,
+    community: str | None = None,
     limit: int = 50,
 ) -> list[UnitItem]:
-    """Units of ``kind`` (every kind: departments, streets, communities, grids), those of ``street``
-    when given (departments serve the whole city), matching ``q`` by id or name, best match first."""
-    kinds: tuple[UnitKindParam, ...] = (kind,) if kind else ("department", "street", "community", "grid")
+    """Units of ``kind`` (no kind: departments, streets, communities, grids), those of ``street``
+    when given (departments serve the whole city), those serving ``community`` when given (property
+    companies, volunteer teams; communities and grids: that community), matching ``q`` by id or name,
+    best match first."""
+    kinds: tuple[UnitKindParam, ...] = (kind,) if kind else _DEFAULT_KINDS
     streets = city.streets
     items: list[UnitItem] = []
     for k in kinds:
         if k == "department":
             items += [UnitItem(kind=k, id=d.id, name=d.name) for d in city.departments.values()]
+        elif k in ("property", "volunteer_team"):
+            serving = city.property_companies if k == "property" else city.volunteer_teams
+            for u in serving.values():
+                here = [cid for cid in u.communities if cid in city.communities]
+                if community is not None and community not in here:
+                    continue
+                if street is not None and not any(city.communities[cid].street_id == street for cid in here):
+                    continue
+                items.append(UnitItem(kind=k, id=u.id, name=u.name, communities=list(u.communities)))
         elif k == "street":
             items += [
                 UnitItem(kind=k, id=s.id, name=s.name, street_id=s.id, street_name=s.name, district_id=s.district_id)
@@ -201,7 +217,7 @@ def list_units(
                     district_id=streets[c.street_id].district_id,
                 )
                 for c in city.communities.values()
-                if street is None or c.street_id == street
+                if (street is None or c.street_id == street) and (community is None or c.id == community)
             ]
         else:
             items += [
@@ -215,6 +231,7 @@ def list_units(
                     district_id=g.district_id,
                 )
                 for g in city.grids(street_id=street)
+                if community is None or g.community_id == community
             ]
     folded = _fold(q)
     if not folded:
@@ -323,18 +340,30 @@ def categories(request: Request, p: Caller) -> CategoryList:
 def units(
     request: Request,
     p: Caller,
-    kind: Annotated[UnitKindParam | None, Query(description="street | community | grid | department")] = None,
+    kind: Annotated[
+        UnitKindParam | None,
+        Query(
+            description="street | community | grid | department | property | volunteer_team "
+            "(none: departments, streets, communities and grids)"
+        ),
+    ] = None,
     q: Annotated[str, Query(max_length=100, description="Part of the id or the name")] = "",
     street: Annotated[str | None, Query(min_length=1, max_length=128, description="Only units of this street")] = None,
+    community: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="Only units serving (or inside) this community"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> UnitList:
-    """Units by name or id, best match first (departments serve the whole city: ``street`` does not
-    narrow them)."""
+    """Units by name or id, best match first (departments serve the whole city: ``street`` and
+    ``community`` do not narrow them)."""
     require_staff(p)
     city = city_of(request)
     if street is not None and street not in city.streets:
         raise invalid("query.street", UNKNOWN_UNIT, f"unknown street {street!r}")
-    return UnitList(items=list_units(city, kind=kind, q=q, street=street, limit=limit))
+    if community is not None and community not in city.communities:
+        raise invalid("query.community", UNKNOWN_UNIT, f"unknown community {community!r}")
+    return UnitList(items=list_units(city, kind=kind, q=q, street=street, community=community, limit=limit))
 
 
 @router.get("/route", responses=responses(401, 403, 422, 503))

@@ -18,7 +18,7 @@ declare module "vue-router" {
   }
 }
 
-const STAFF: Role[] = ["dispatcher", "supervisor", "street", "community", "grid_worker", "department"];
+const STAFF: Role[] = ["dispatcher", "supervisor", "street", "community", "grid_worker", "department", "property", "volunteer"];
 
 export const routes: RouteRecordRaw[] = [
   { path: "/", name: "home", redirect: () => session.home.value },

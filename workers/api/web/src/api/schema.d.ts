@@ -1531,8 +1531,8 @@ export interface paths {
         };
         /**
          * Units
-         * @description Units by name or id, best match first (departments serve the whole city: ``street`` does not
-         *     narrow them).
+         * @description Units by name or id, best match first (departments serve the whole city: ``street`` and
+         *     ``community`` do not narrow them).
          */
         get: operations["units_registry_units_get"];
         put?: never;
@@ -3024,7 +3024,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "dispatcher" | "supervisor" | "street" | "community" | "grid_worker" | "department" | "resident";
+            role: "dispatcher" | "supervisor" | "street" | "community" | "grid_worker" | "department" | "property" | "volunteer" | "resident";
             /**
              * Token
              * @description Also issue a first token (answered once)
@@ -3995,6 +3995,11 @@ export interface components {
         };
         /** UnitItem */
         UnitItem: {
+            /**
+             * Communities
+             * @description The communities a property company or a volunteer team serves (their ids)
+             */
+            communities?: string[] | null;
             /** Community Id */
             community_id?: string | null;
             /** District Id */
@@ -4005,7 +4010,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "street" | "community" | "grid" | "department";
+            kind: "street" | "community" | "grid" | "department" | "property" | "volunteer_team";
             /** Name */
             name: string;
             /** Street Id */
@@ -9500,12 +9505,14 @@ export interface operations {
     units_registry_units_get: {
         parameters: {
             query?: {
-                /** @description street | community | grid | department */
-                kind?: ("street" | "community" | "grid" | "department") | null;
+                /** @description street | community | grid | department | property | volunteer_team (none: departments, streets, communities and grids) */
+                kind?: ("street" | "community" | "grid" | "department" | "property" | "volunteer_team") | null;
                 /** @description Part of the id or the name */
                 q?: string;
                 /** @description Only units of this street */
                 street?: string | null;
+                /** @description Only units serving (or inside) this community */
+                community?: string | null;
                 limit?: number;
             };
             header?: never;

@@ -16,6 +16,8 @@ export type Role =
   | "community"
   | "grid_worker"
   | "department"
+  | "property"
+  | "volunteer"
   | "resident"
   | "system";
 
@@ -29,7 +31,16 @@ export interface Me {
 }
 
 /** Roles that work cases (the live feed, the queue, the map); residents only follow their own. */
-export const STAFF_ROLES: readonly Role[] = ["dispatcher", "supervisor", "street", "community", "grid_worker", "department"];
+export const STAFF_ROLES: readonly Role[] = [
+  "dispatcher",
+  "supervisor",
+  "street",
+  "community",
+  "grid_worker",
+  "department",
+  "property",
+  "volunteer",
+];
 
 /** Each role's home page (the login link lands there). */
 export const HOME: Record<Role, string> = {
@@ -39,6 +50,8 @@ export const HOME: Record<Role, string> = {
   community: "/queue",
   grid_worker: "/queue",
   department: "/queue",
+  property: "/queue",
+  volunteer: "/queue",
   resident: "/track",
   system: "/queue",
 };

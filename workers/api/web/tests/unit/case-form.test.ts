@@ -71,6 +71,9 @@ function filled(fields: FieldSpec[]): Values {
       case "section":
         v[f.name] = "S-0101.env";
         break;
+      case "team":
+        v[f.name] = " VT-0101 ";
+        break;
     }
   }
   return v;
@@ -141,9 +144,20 @@ describe("value → request body, widget by widget", () => {
   it("sends a unit as {kind, id}, and offers no hotline", () => {
     const f = form("dispatch");
     expect(field(f, "unit").unitKinds).toEqual(["grid", "street", "department"]);
+    expect(field(form("review_return"), "redispatch_to").unitKinds).toEqual(["grid", "street", "department"]);
+    const d = form("delegate");
+    expect(field(d, "unit").unitKinds).toEqual(["property"]); // the schema's x-unit-kinds
+    expect(toBody(d, { ...initialValues(d), unit: { kind: "property", id: "PC-01" } }).unit).toEqual({ kind: "property", id: "PC-01" });
     expect(toBody(f, { unit: { kind: "street", id: "S-0101" }, note: "" })).toEqual({ unit: { kind: "street", id: "S-0101" } });
     const r = form("review_return");
     expect(toBody(r, { decision: "insist", ruling: "属本街道", redispatch_to: null })).toEqual({ decision: "insist", ruling: "属本街道" });
+  });
+  it("sends a volunteer team as its id, trimmed, and asks for one", () => {
+    const f = form("call_volunteers");
+    expect(field(f, "team_id").widget).toBe("team");
+    expect(validate(f, initialValues(f)).team_id).toBeTruthy();
+    expect(validate(f, initialValues(f), "en").team_id).toMatch(/^Choose /);
+    expect(toBody(f, { ...initialValues(f), team_id: " VT-0101 " }).team_id).toBe("VT-0101");
   });
   it("sends the whistle's rows as tasks", () => {
     const f = form("whistle");

@@ -11,14 +11,28 @@ export type PolicyView = components["schemas"]["PolicyView"];
 export type RegistrySummary = components["schemas"]["RegistrySummary"];
 export type UserRole = components["schemas"]["NewUser"]["role"];
 
-export const ROLES: readonly UserRole[] = ["dispatcher", "supervisor", "street", "community", "grid_worker", "department", "resident"];
+export const ROLES: readonly UserRole[] = [
+  "dispatcher",
+  "supervisor",
+  "street",
+  "community",
+  "grid_worker",
+  "department",
+  "property",
+  "volunteer",
+  "resident",
+];
 
 /** The registry's kind of unit a role acts for (``supervisor``: a district id or ``city``, typed). */
-export const UNIT_KIND: Partial<Record<UserRole, "grid" | "community" | "street" | "department" | "district">> = {
+export const UNIT_KIND: Partial<
+  Record<UserRole, "grid" | "community" | "street" | "department" | "property" | "volunteer_team" | "district">
+> = {
   grid_worker: "grid",
   community: "community",
   street: "street",
   department: "department",
+  property: "property",
+  volunteer: "volunteer_team",
   supervisor: "district",
 };
 

@@ -10,7 +10,8 @@
  * A ``member`` field (a member of the unit handling the case) holds the person id as the form's
  * value and goes into the body as ``{person_id}`` (the API fills the unit and the name from its
  * user directory); a ``section`` field holds a section (科室) id. Both are picked from lists of the
- * case's unit, or typed when a list cannot be loaded.
+ * case's unit, or typed when a list cannot be loaded. A ``team`` field holds a volunteer team's id
+ * (志愿者队伍, ``call_volunteers``), picked from the teams of the case's community.
  *
  * A ``location`` field (a place of the city registry: ``relocate``) holds a {@link PlaceValue}: a grid
  * picked by address or name, an address text alone, or a point; it goes into the body as intake
@@ -43,6 +44,7 @@ export type Widget =
   | "refs"
   | "member"
   | "section"
+  | "team"
   | "location";
 export const WIDGETS: readonly Widget[] = [
   "text",
@@ -56,6 +58,7 @@ export const WIDGETS: readonly Widget[] = [
   "refs",
   "member",
   "section",
+  "team",
   "location",
 ];
 
@@ -80,7 +83,7 @@ export interface FieldSpec {
   pattern?: string;
   minItems?: number;
   maxItems?: number;
-  /** Unit kinds a unit field takes (the schema's ``UnitKind`` without the hotline). */
+  /** Unit kinds a unit field takes (its ``x-unit-kinds``; else the schema's ``UnitKind`` without the hotline). */
   unitKinds: string[];
   /** A choice of the city catalogue's categories (the schema enumerates no values). */
   catalogue: boolean;
@@ -133,6 +136,7 @@ interface JsonSchema {
   $defs?: Record<string, JsonSchema>;
   "x-widget"?: string;
   "x-label-en"?: string;
+  "x-unit-kinds"?: string[];
 }
 
 /** A case id as the API takes it (``CASE_ID`` in workers/api/deps.py). */
@@ -194,7 +198,8 @@ export function fieldsOf(form: unknown): FieldSpec[] {
     const values = main.enum ?? (enumName ? defs[enumName]?.enum : undefined) ?? [];
     const words = (enumName && (CHOICE_WORDS[enumName] ?? CORRECTION_WORDS[enumName])) || CHOICE_WORDS[name] || {};
     const widget = (WIDGETS as readonly string[]).includes(prop["x-widget"] ?? "") ? (prop["x-widget"] as Widget) : "text";
-    const unitKinds = (defs.UnitKind?.enum ?? ["grid", "street", "department"]).filter((k) => k !== "hotline");
+    // the kinds the field takes (``x-unit-kinds``), else every kind of the schema but the hotline
+    const unitKinds = prop["x-unit-kinds"] ?? (defs.UnitKind?.enum ?? ["grid", "street", "department"]).filter((k) => k !== "hotline");
     // a member is an object of the schema's $defs: its person id's length is the field's
     const target = defName(main.$ref);
     const personId = widget === "member" && target ? defs[target]?.properties?.person_id : undefined;
@@ -245,6 +250,7 @@ export function initialValues(fields: FieldSpec[]): Values {
         break;
       case "member":
       case "section":
+      case "team":
         out[f.name] = "";
         break;
       case "tasks":
@@ -333,7 +339,8 @@ export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-C
         break;
       }
       case "member":
-      case "section": {
+      case "section":
+      case "team": {
         const s = text(v);
         if (!s) {
           if (f.required) errors[f.name] = m("choose", lang, l);
@@ -438,9 +445,10 @@ export function toBody(fields: FieldSpec[], values: Values): Record<string, unkn
         if (s) body[f.name] = { person_id: s };
         break;
       }
-      case "section": {
+      case "section":
+      case "team": {
         const s = text(v);
-        if (s) body[f.name] = s;
+        if (s || f.required) body[f.name] = s;
         break;
       }
       case "tasks":

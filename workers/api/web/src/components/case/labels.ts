@@ -94,6 +94,8 @@ export const UNIT_KIND_WORDS: Record<string, Words> = {
   community: { zh: "社区", en: "Community" },
   department: { zh: "部门", en: "Department" },
   hotline: { zh: "12345 热线", en: "12345 hotline" },
+  property: { zh: "物业企业", en: "Property company" },
+  volunteer_team: { zh: "志愿者队伍", en: "Volunteer team" },
 };
 
 export function say(words: Words | undefined, lang: Lang, fallback: string): string {
