@@ -31,6 +31,7 @@ from workflows.case_workflow import workflow_id
 pytestmark = pytest.mark.integration
 
 SCALE = 0.5  # wall-clock seconds per policy hour
+CASES = 26  # the coverage tour (22 cases) and a few drawn ones
 WORK_INSIDE_EVENTS = (
     "case.reply_submitted",
     "case.reply_approved",
@@ -64,7 +65,7 @@ def sim_settings(stack_settings: Settings, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def tally(sim_settings: Settings) -> Tally:
     city = load_city(sim_settings)  # the seed city, loaded into this test's registry database
-    options = SimOptions(cases=24, rate=120.0, time_scale=SCALE, seed=42, prefix=f"T{uuid.uuid4().hex[:6]}")
+    options = SimOptions(cases=CASES, rate=120.0, time_scale=SCALE, seed=42, prefix=f"T{uuid.uuid4().hex[:6]}")
 
     async def go() -> Tally:
         result = await simulate(sim_settings, options, city, with_worker=True, live=False)
@@ -78,12 +79,12 @@ def tally(sim_settings: Settings) -> Tally:
 
 def test_every_path_and_rung_occurs(tally: Tally) -> None:
     assert not tally.failures and not tally.refused and not tally.scale_mismatch, tally.failures
-    assert tally.opened == tally.finished == 24 and not tally.unfinished
+    assert tally.opened == tally.finished == CASES and not tally.unfinished
     assert {p for p in PATHS if tally.paths[p] == 0} == set()
     assert {f for f in FEATURES if tally.features[f] == 0} == set()
     assert {r.value for r in RUNGS if tally.rung_cases[r.value] == 0} == set()
     assert tally.manual_escalations >= 1 and tally.breached_cases >= len(RUNGS)
-    assert sum(tally.final_status.values()) == 24
+    assert sum(tally.final_status.values()) == CASES
     assert set(tally.final_status) == {"closed", "rejected", "merged"}
     f, ev = tally.features, tally.events
     # the work inside the unit and the corrections did what the plans said
@@ -165,6 +166,20 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
             recalled = conn.execute(
                 select(func.count(func.distinct(a.case_id))).where(a.case_id.in_(ids), a.status == "recalled")
             ).scalar()
+            units = Counter(
+                dict(
+                    conn.execute(
+                        select(a.kind + ":" + a.unit_kind + ":" + a.status, func.count(func.distinct(a.case_id)))
+                        .where(a.case_id.in_(ids), a.unit_kind.in_(("property", "volunteer_team")))
+                        .group_by(a.kind, a.unit_kind, a.status)
+                    ).all()
+                )
+            )
+            delegated = conn.execute(
+                select(func.count(func.distinct(a.case_id))).where(
+                    a.case_id.in_(ids), a.unit_kind == "property", a.kind != "whistle"
+                )
+            ).scalar()
             closure = Counter(
                 dict(
                     conn.execute(
@@ -183,7 +198,9 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
     assert closure == tally.closure
     assert reopened == tally.features["reopened"]
     assert reworked == tally.features["rework"]
-    assert returned == tally.features["returned_redispatched"] + tally.features["returned_insisted"]
+    assert returned == (
+        tally.features["returned_redispatched"] + tally.features["returned_insisted"] + tally.features["property_returned"]
+    )
     assert whistled == tally.paths["street_whistle"]
     inside = tally.features["assigned"] + tally.features["taken"] + tally.features["reassigned"]
     assert inside >= 3 and with_handler == inside  # every case assigned inside its unit keeps its handler
@@ -200,3 +217,10 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
     assert corrections == f["reclassified"] + f["urgency_raised"] + f["relocated"] + f["relocated_recalled"]
     assert (corrected or 0) >= max(f["reclassified"], f["urgency_raised"], f["relocated"], f["relocated_recalled"])
     assert recalled == f["relocated_recalled"]
+    # property companies and volunteer teams: the read model's assignments are what the simulator did
+    assert delegated == f["delegated_to_property"] >= 1
+    property_returns = sum(n for k, n in units.items() if k.startswith("dispatch:property:returned"))
+    assert property_returns == f["property_returned"] >= 1
+    assert units["whistle:property:completed"] == f["property_summoned"] >= 1
+    assert units["volunteer:volunteer_team:completed"] == f["volunteers_called"] >= 1
+    assert units["volunteer:volunteer_team:released"] == f["volunteers_released"] >= 1

@@ -320,3 +320,83 @@ def test_the_work_inside_the_unit_and_the_corrections_happen_as_planned(cfg: Sim
     assert set(seen) == WORK_INSIDE
     if not cfg.cover_all_paths:
         assert min(seen.values()) >= 5, seen
+
+
+# --- property companies and volunteer teams --------------------------------------------------------
+
+UNIT_KINDS = frozenset(
+    {"delegated_to_property", "property_returned", "property_summoned", "volunteers_called", "volunteers_released"}
+)
+
+
+def _unit_kinds(timeline: list[CaseEventBase]) -> set[str]:
+    """The side paths of property companies and volunteer teams that ``timeline`` shows."""
+    from events.base import UnitKind
+    from events.schemas import (
+        CaseReturned,
+        DepartmentTaskCompleted,
+        VolunteersReleased,
+        VolunteersReported,
+        WhistleBlown,
+    )
+
+    seen: set[str] = set()
+    for e in timeline:
+        match e:
+            case CaseDispatched(by=by, unit=unit) if by is not None and unit.kind == UnitKind.PROPERTY:
+                seen.add("delegated_to_property")
+            case CaseReturned(unit=unit) if unit.kind == UnitKind.PROPERTY:
+                seen.add("property_returned")
+            case WhistleBlown(tasks=tasks) if any(t.unit_kind == UnitKind.PROPERTY for t in tasks):
+                done = [x for x in timeline if isinstance(x, DepartmentTaskCompleted)]
+                if any(getattr(x, "unit_kind", None) == UnitKind.PROPERTY for x in done):
+                    seen.add("property_summoned")  # summoned, and it did its part
+            case VolunteersReported():
+                seen.add("volunteers_called")
+            case VolunteersReleased():
+                seen.add("volunteers_released")
+    return seen
+
+
+def play_in_registry(plan: CasePlan) -> tuple[CaseState, list[CaseEventBase]]:
+    """As :func:`play`, with the registry's companies and teams in the SLA context: their service areas
+    are checked as on the real stack."""
+    city = sample_city()
+    ctx = _context(1.0).model_copy(
+        update={"properties": dict(city.properties), "volunteer_teams": dict(city.volunteer_teams)}
+    )
+    state = CaseState(case_id=plan.case_id, sla=ctx)
+    timeline: list[CaseEventBase] = []
+    for at, cmd in [(0.0, plan.open), *[(s.at, s.command) for s in plan.steps]]:
+        for event in decide(state, cmd, T0 + timedelta(seconds=at)):  # type: ignore[arg-type]
+            apply_event(state, event)
+            timeline.append(event)
+    return state, timeline
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        SimConfig(),
+        SimConfig(  # the draws alone, most of them down the new paths
+            cover_all_paths=False,
+            behaviour=Behaviour(delegate=0.5, property_return=0.4, whistle_property=0.7, volunteers=0.6),
+        ),
+    ],
+    ids=["default", "busy"],
+)
+def test_property_companies_and_volunteer_teams_take_part_as_planned(cfg: SimConfig) -> None:
+    """What each plan says (delegated, returned by the company, a company summoned, volunteers called or
+    released) is what the domain records, within the companies' and teams' service areas; every such
+    case still ends as planned."""
+    plans = _stream(17, 300, cfg)
+    seen: Counter[str] = Counter()
+    for plan in plans:
+        state, timeline = play_in_registry(plan)
+        assert state.status in TERMINAL, (plan.case_id, plan.path, state.status)
+        assert _unit_kinds(timeline) == plan.features & UNIT_KINDS, plan.case_id
+        seen.update(plan.features & UNIT_KINDS)
+    assert set(FEATURES) >= UNIT_KINDS
+    assert set(seen) == UNIT_KINDS
+    if not cfg.cover_all_paths:
+        assert min(seen.values()) >= 5, seen

@@ -38,6 +38,9 @@ class SimCity:
     categories: list[SimCategory]
     departments: list[str]
     grid_workers: dict[str, list[str]] = field(default_factory=dict)  # grid id -> staff ids
+    # property companies (物业) and volunteer teams: unit id -> the community ids it serves
+    property_companies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    volunteer_teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (grid id, rng) -> (lat, lon, address) strictly inside the grid; None: the grid's centre and name
     place: Callable[[str, random.Random], tuple[float, float, str]] | None = None
 
@@ -59,6 +62,14 @@ class SimCity:
             return grid
         lat, lon, address = self.place(grid.grid_id, rng)
         return grid.model_copy(update={"lat": lat, "lon": lon, "address": address})
+
+    def company_for(self, community_id: str) -> str | None:
+        """The first property company (by id) serving ``community_id``, if any."""
+        return next((u for u in sorted(self.property_companies) if community_id in self.property_companies[u]), None)
+
+    def team_for(self, community_id: str) -> str | None:
+        """The first volunteer team (by id) serving ``community_id``, if any."""
+        return next((u for u in sorted(self.volunteer_teams) if community_id in self.volunteer_teams[u]), None)
 
     def category(self, code: str) -> SimCategory:
         for cat in self.categories:
@@ -92,7 +103,14 @@ def from_static(city: StaticCity, name: str = "sample city") -> SimCity:
         )
         for c in city.categories.values()
     ]
-    return SimCity(name=name, grids=grids, categories=categories, departments=sorted(city.departments))
+    return SimCity(
+        name=name,
+        grids=grids,
+        categories=categories,
+        departments=sorted(city.departments),
+        property_companies=dict(city.properties),
+        volunteer_teams=dict(city.volunteer_teams),
+    )
 
 
 def from_registry(registry: Any) -> SimCity:
@@ -110,6 +128,8 @@ def from_registry(registry: Any) -> SimCity:
         categories=view.categories,
         departments=view.departments,
         grid_workers=view.grid_workers,
+        property_companies=view.property_companies,
+        volunteer_teams=view.volunteer_teams,
         place=place,
     )
 
@@ -160,4 +180,6 @@ def from_city_data(data: Any) -> SimCity:
         categories=[c for c in categories if c.weight > 0] or categories,
         departments=sorted(d.id for d in data.departments),
         grid_workers=workers,
+        property_companies={u.id: tuple(u.communities) for u in getattr(data, "property_companies", [])},
+        volunteer_teams={u.id: tuple(u.communities) for u in getattr(data, "volunteer_teams", [])},
     )

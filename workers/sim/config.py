@@ -89,6 +89,21 @@ class Behaviour(BaseModel):
     relocate_far: float = Field(
         default=0.5, ge=0, le=1, description="a corrected place is in another street (else another grid of the street)"
     )
+    delegate: float = Field(
+        default=0.06, ge=0, le=1, description="a street passes its case down to a property company (下派物业)"
+    )
+    property_return: float = Field(
+        default=0.25, ge=0, le=1, description="the property company returns a delegated case to the street"
+    )
+    whistle_property: float = Field(
+        default=0.3, ge=0, le=1, description="a street's whistle also summons a property company of the community"
+    )
+    volunteers: float = Field(
+        default=0.1, ge=0, le=1, description="the grid handling a case calls a volunteer team in (志愿者召集)"
+    )
+    volunteers_released: float = Field(
+        default=0.2, ge=0, le=1, description="the grid ends a volunteer call without the team's report"
+    )
 
 
 DEFAULT_CHANNELS = {"hotline": 0.55, "web": 0.08, "app": 0.07, "patrol": 0.30}

@@ -76,14 +76,24 @@ FEATURES = (
     "urgency_raised",
     "relocated",
     "relocated_recalled",
+    "delegated_to_property",
+    "property_returned",
+    "property_summoned",
+    "volunteers_called",
+    "volunteers_released",
 )
-"""Side paths a case may take on its way (several per case). The last eight are planned by
+"""Side paths a case may take on its way (several per case). ``reply_approved`` to ``relocated_recalled`` are planned by
 :func:`compile_plan` under the policy (see :attr:`CasePlan.features`): ``reply_approved`` a reply
 signed off by a reviewer of the unit, ``reply_sent_back`` one sent back first, ``interim_replied`` an
 interim reply before its deadline, ``interim_late`` one after it, ``reclassified`` a category
 corrected (its resolution rule differs), ``urgency_raised`` made urgent, ``relocated`` moved to
 another grid of the handling street (or of a department's case), ``relocated_recalled`` moved away
-from the handling grid or street, which recalls the case for a new dispatch."""
+from the handling grid or street, which recalls the case for a new dispatch. The last five are planned
+where the city has the unit for the case's community: ``delegated_to_property`` a street passes its
+case down to a property company (下派物业), ``property_returned`` the company returns it to the street
+(which handles it itself), ``property_summoned`` a street's whistle summons a property company with its
+departments, ``volunteers_called`` the grid calls a volunteer team in and the team reports its help,
+``volunteers_released`` the grid ends the call without a report."""
 
 TOUR_SPACING = 0.5
 """Wall-clock seconds between two cases of the coverage tour."""
@@ -123,6 +133,9 @@ class Scenario:
     reclassify: bool = False  # the hotline corrects the category, if one with another resolution rule fits
     raise_urgency: bool = False  # the hotline makes an ordinary case urgent (加急)
     relocate: str | None = None  # 改址 after acceptance: "near" another grid of the street, "far" another street
+    delegate: str | None = None  # 下派物业 by the street: "handled" by the company, or "returned" to the street
+    whistle_property: bool = False  # the whistle also summons a property company serving the community
+    volunteers: str | None = None  # the handling grid calls a volunteer team: "reported" or "released"
 
     @property
     def has_resident(self) -> bool:
@@ -549,6 +562,65 @@ def _relocate(
     return moved, new
 
 
+def _delegate(
+    p: _Plan,
+    policy: SlaPolicy,
+    sc: Scenario,
+    eff: Scenario,
+    unit: UnitRef,
+    handler: Actor,
+    loc: Location,
+    city: SimCity,
+    rng: random.Random,
+) -> tuple[UnitRef, Actor]:
+    """下派物业: the street passes the case down to a property company serving its community; the company
+    accepts and handles it, or returns it and the street handles it itself. The unit and the actor
+    who handle the case afterwards (unchanged when no company serves the community)."""
+    company = city.company_for(loc.community_id)
+    if company is None:
+        return unit, handler
+    pc = UnitRef(kind=UnitKind.PROPERTY, id=company)
+    note = "楼道及公共区域属物业服务范围"
+    p.after(rng.uniform(0.1, 0.5), c.DelegateCase(actor=actor_for(unit), unit=pc, note=note), "delegate")
+    p.features.add("delegated_to_property")
+    if sc.delegate == "returned":
+        p.after(
+            on_time(policy, ClockKind.ACCEPT, eff, rng),
+            c.ReturnCase(
+                actor=actor_for(pc), reason_code=ReturnReason.UNCLEAR_OWNERSHIP, reason="该区域不在物业服务合同内"
+            ),
+            "property returns",
+        )
+        p.features.add("property_returned")
+        return unit, handler  # back with the street, which handles it itself
+    p.after(on_time(policy, ClockKind.ACCEPT, eff, rng), c.AcceptCase(actor=actor_for(pc)), "property accepts")
+    p.replier = actor_for(pc)
+    return pc, p.replier
+
+
+def _volunteers(
+    p: _Plan, sc: Scenario, eff: Scenario, handler: Actor, loc: Location, city: SimCity, rng: random.Random
+) -> None:
+    """The handling grid calls the community's volunteer team in; the team reports its help, or the grid
+    ends the call without a report. Nothing when no team serves the community."""
+    team = city.team_for(loc.community_id)
+    if team is None:
+        return
+    task = f"协助处置{eff.category.name_zh}"
+    p.after(rng.uniform(0.1, 0.4), c.CallVolunteers(actor=handler, team_id=team, task=task), "call volunteers")
+    if sc.volunteers == "released":
+        p.after(
+            rng.uniform(0.2, 1.0), c.ReleaseVolunteers(actor=handler, reason="已由网格员处置完毕"), "release volunteers"
+        )
+        p.features.add("volunteers_released")
+        return
+    volunteer = actor_for(UnitRef(kind=UnitKind.VOLUNTEER_TEAM, id=team))
+    p.after(
+        rng.uniform(0.3, 1.5), c.ReportVolunteerHelp(actor=volunteer, result="志愿者已协助完成"), "volunteers report"
+    )
+    p.features.add("volunteers_called")
+
+
 def open_command(sc: Scenario, case_id: str, city: SimCity, rng: random.Random) -> c.OpenCase:
     """The intake command for the scenario's channel (hotline, web and app complaints carry a resident)."""
     loc = sc.location
@@ -642,6 +714,8 @@ def compile_plan(
             p.features.add("urgency_raised")
         if sc.assign is not None:  # inside the unit: a member handles it
             handler = _assign_inside(p, sc, unit, rng)
+    if sc.delegate is not None and unit.kind == UnitKind.STREET and not p.interim.running:
+        unit, handler = _delegate(p, policy, sc, eff, unit, handler, loc, city, rng)
     if sc.has_resident:
         p.after(
             on_time(policy, ClockKind.CONTACT, eff, rng),
@@ -694,30 +768,35 @@ def compile_plan(
     resolve_start = p.t
     if sc.whistle:
         street = actor_for(unit)
-        p.after(
-            rng.uniform(0.2, 1.0),
-            c.BlowWhistle(
-                actor=street,
-                tasks=[WhistleTask(department_id=d, task=f"协同处置{sc.category.name_zh}") for d in sc.whistle],
-            ),
-            "whistle",
-        )
+        tasks = [WhistleTask(department_id=d, task=f"协同处置{sc.category.name_zh}") for d in sc.whistle]
+        summoned = [
+            (UnitRef(kind=UnitKind.DEPARTMENT, id=d), level)
+            for d, level in zip(sc.whistle, sc.report_levels, strict=True)
+        ]
+        company = city.company_for(loc.community_id) if sc.whistle_property else None
+        if company is not None:  # 吹哨 to the community's property company too: it reports in on time
+            tasks.append(WhistleTask(department_id=company, task="看护现场并配合处置", unit_kind=UnitKind.PROPERTY))
+            summoned.append((UnitRef(kind=UnitKind.PROPERTY, id=company), 0))
+            p.features.add("property_summoned")
+        p.after(rng.uniform(0.2, 1.0), c.BlowWhistle(actor=street, tasks=tasks), "whistle")
         blown = p.t
         timed: list[tuple[float, c.Command, str]] = []
-        for dept, level in zip(sc.whistle, sc.report_levels, strict=True):
-            dept_actor = actor_for(UnitRef(kind=UnitKind.DEPARTMENT, id=dept))
+        for called, level in summoned:
+            dept_actor = actor_for(called)
             reported = blown + late_by_level(policy, ClockKind.REPORT_IN, eff, level, rng)
-            timed.append((reported, c.ReportIn(actor=dept_actor, note="已到场"), f"report in {dept}"))
+            timed.append((reported, c.ReportIn(actor=dept_actor, note="已到场"), f"report in {called.id}"))
             timed.append(
                 (
                     reported + rng.uniform(0.5, 4.0),
                     c.CompleteTask(actor=dept_actor, result="已处置"),
-                    f"task done {dept}",
+                    f"task done {called.id}",
                 )
             )
         timed.sort(key=lambda x: x[0])
         for at, cmd, label in timed:
             p.after(at - p.t, cmd, label)
+    if sc.volunteers is not None and unit.kind == UnitKind.GRID:
+        _volunteers(p, sc, eff, handler, loc, city, rng)
     if sc.resolve_level:
         budget = late_by_level(policy, ClockKind.RESOLVE, eff, sc.resolve_level, rng)
         work = max(budget - (p.t - resolve_start), 0.1)
@@ -839,8 +918,12 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
         if rng.random() < p:
             depts = _whistle_departments(city, cat, rng)
             sc = replace(sc, whistle=depts, report_levels=tuple(draw_level(b.dept_late_report, rng) for _ in depts))
+    if sc.whistle:
+        sc = replace(sc, whistle_property=rng.random() < b.whistle_property)
+    elif handling is not None and handling.kind == UnitKind.STREET and rng.random() < b.delegate:
+        sc = replace(sc, delegate="returned" if rng.random() < b.property_return else "handled")
     if rng.random() < b.terminate:  # before any whistle: a round must finish before terminating
-        return replace(sc, outcome="terminated", whistle=(), report_levels=())
+        return replace(sc, outcome="terminated", whistle=(), report_levels=(), whistle_property=False, delegate=None)
     if sc.urgency == Urgency.URGENT and rng.random() < b.late_resolve:
         sc = replace(sc, resolve_level=1)
     sc = replace(
@@ -869,6 +952,10 @@ def draw_scenario(cfg: SimConfig, city: SimCity, rng: random.Random, recent: lis
             reclassify=rng.random() < b.reclassify,
             raise_urgency=sc.urgency == Urgency.ORDINARY and rng.random() < b.raise_urgency,
         )
+    if (handling is None or handling.kind == UnitKind.GRID) and rng.random() < b.volunteers:
+        sc = replace(sc, volunteers="released" if rng.random() < b.volunteers_released else "reported")
+    if sc.delegate is not None:  # the company's own work: none of the street's side steps meanwhile
+        sc = replace(sc, pause=False, extension=None, appeal=None, shelve=False, assign=None, relocate=None)
     return replace(sc, send_back=rng.random() < b.send_back, interim_late=rng.random() < b.interim_late)
 
 
@@ -913,11 +1000,26 @@ def coverage_tour(city: SimCity, rng: random.Random, policy: SlaPolicy) -> list[
         return not policy.interim_needed(cat.code, ordinary) and bool(reclassify_options(city, policy, sc(cat=cat)))
 
     reclass_cat = next((cat for cat in city.categories if correctable(cat)), any_cat)
+    # a street-routed category owing no interim replies, at a grid whose community has a company: 下派物业
+    plain_cat = next(
+        (k for k in city.categories if k.route == UnitKind.STREET and not policy.interim_needed(k.code, ordinary)),
+        any_cat,
+    )
+    ploc = next((g for g in city.grids if city.company_for(g.community_id)), loc)
+    pstreet = UnitRef(kind=UnitKind.STREET, id=ploc.street_id)
     return [
-        sc("patrol", target=None),  # 小事不出网格
+        sc("patrol", target=None, volunteers="reported"),  # 小事不出网格, with the community's volunteers
         sc("patrol", target=street),  # patrol report dispatched to the street
-        sc("hotline", where=loc2, target=grid, raise_urgency=True),  # 加急
-        sc("hotline", cat=whistle_cat, whistle=depts, report_levels=tuple([1] + [0] * (len(depts) - 1))),
+        sc("hotline", where=loc2, target=grid, raise_urgency=True, volunteers="released"),  # 加急
+        sc(
+            "hotline",
+            cat=whistle_cat,
+            whistle=depts,
+            report_levels=tuple([1] + [0] * (len(depts) - 1)),
+            whistle_property=True,  # the community's property company summoned too
+        ),
+        sc("hotline", cat=plain_cat, where=ploc, target=pstreet, delegate="handled"),  # 下派物业
+        sc("web", cat=plain_cat, where=ploc, target=pstreet, delegate="returned"),  # 物业退回街道
         sc("web", cat=whistle_cat, whistle=depts[:1], report_levels=(2,)),  # a department 督办 for reporting late
         sc("hotline", target=dept, rating=Rating.UNSATISFIED, send_back=True),  # 退回重办, then reopened
         sc("app", target=dept, accept_level=3),  # a department sits on it: 通报
