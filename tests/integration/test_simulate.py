@@ -199,7 +199,9 @@ def test_read_model_counts_match_the_tally(sim_settings: Settings, tally: Tally,
     assert reopened == tally.features["reopened"]
     assert reworked == tally.features["rework"]
     assert returned == (
-        tally.features["returned_redispatched"] + tally.features["returned_insisted"] + tally.features["property_returned"]
+        tally.features["returned_redispatched"]
+        + tally.features["returned_insisted"]
+        + tally.features["property_returned"]
     )
     assert whistled == tally.paths["street_whistle"]
     inside = tally.features["assigned"] + tally.features["taken"] + tally.features["reassigned"]
