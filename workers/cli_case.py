@@ -84,13 +84,20 @@ def parse_actor(spec: str) -> Actor:
     return Actor(role=role, unit_id=unit or None, person_id=person or f"cli-{role.value}")
 
 
-def parse_unit(spec: str, option: str = "--unit") -> UnitRef:
-    """``street:S-0101`` / ``department:water`` / ``grid:G-01010101`` → UnitRef."""
+DISPATCH_KINDS = ("grid", "street", "department")
+"""The kinds a unit field takes when its form names none (a dispatch's)."""
+
+
+def parse_unit(spec: str, option: str = "--unit", kinds: tuple[str, ...] = DISPATCH_KINDS) -> UnitRef:
+    """``street:S-0101`` / ``department:water`` / ``grid:G-01010101`` / ``property:P-0101-01`` → UnitRef,
+    of one of ``kinds`` (the field's ``unit_kinds``)."""
     kind, _, unit_id = spec.partition(":")
     try:
+        if kind not in kinds:
+            raise ValueError(kind)
         return UnitRef(kind=UnitKind(kind), id=unit_id)
     except (ValueError, ValidationError):
-        fail(f"{option} {spec!r}: expected KIND:ID with KIND one of grid, street, department")
+        fail(f"{option} {spec!r}: expected KIND:ID with KIND one of {', '.join(kinds)}")
         raise
 
 
@@ -105,13 +112,17 @@ def parse_duration(text: str, option: str = "--extra") -> timedelta:
 
 
 def parse_tasks(specs: list[str], option: str = "--task") -> list[WhistleTask]:
-    """``DEPARTMENT=task text`` (repeated) → whistle tasks."""
+    """``DEPARTMENT=task text`` or ``property:COMPANY=task text`` (repeated) → whistle tasks (a
+    ``department:`` prefix is allowed too)."""
     tasks = []
     for spec in specs:
-        dept, sep, text = spec.partition("=")
-        if not sep or not dept:
-            fail(f"{option} {spec!r}: expected DEPARTMENT=task text")
-        tasks.append(WhistleTask(department_id=dept, task=text))
+        unit, sep, text = spec.partition("=")
+        kind, colon, unit_id = unit.partition(":")
+        if not colon:
+            kind, unit_id = "department", unit
+        if not sep or not unit_id or kind not in ("department", "property"):
+            fail(f"{option} {spec!r}: expected DEPARTMENT=task text or property:COMPANY=task text")
+        tasks.append(WhistleTask(department_id=unit_id, task=text, unit_kind=UnitKind(kind)))
     return tasks
 
 
@@ -258,6 +269,8 @@ class _Option:
     #: The part of a place (widget ``location``) the option gives: ``grid_id``, ``lat``...
     part: str | None = None
     required: bool = False
+    #: The kinds a unit field takes (its form's ``unit_kinds``).
+    unit_kinds: tuple[str, ...] = ("grid", "street", "department")
 
     @property
     def flag(self) -> str:
@@ -369,11 +382,12 @@ def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
         )
     elif widget == Widget.UNIT:
         annotation = str if required else str | None
+        kinds = tuple(form.unit_kinds or DISPATCH_KINDS)
         option = typer.Option(
             None if default is None else ...,
             flag,
             metavar="KIND:ID",
-            help=f"{label}: grid:ID, street:ID or department:ID of the city registry",
+            help=f"{label}: {' or '.join(f'{k}:ID' for k in kinds)} of the city registry",
         )
     elif widget == Widget.TASKS:
         annotation = list[str]
@@ -381,7 +395,16 @@ def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
             ... if required else [],
             "--task",
             metavar="DEPT=TEXT",
-            help=f"{label}: a department of the city registry and its task (repeatable)",
+            help=f"{label}: a department of the city registry and its task, or property:COMPANY=TEXT for a "
+            "property company serving the case's community (repeatable)",
+        )
+    elif widget == Widget.TEAM:
+        annotation = str if required or default is not None else str | None
+        option = typer.Option(
+            default,
+            flag,
+            metavar="TEAM_ID",
+            help=f"{label}: a volunteer team of the city registry serving the community",
         )
     elif widget == Widget.DURATION:
         annotation = str if required else str | None
@@ -409,7 +432,14 @@ def _option(name: str, info: FieldInfo, form: FormField) -> _Option:
     else:
         annotation = str if required or default is not None else str | None
         option = typer.Option(default, flag, metavar="CASE_ID" if widget == Widget.CASE else "TEXT", help=label)
-    return _Option(field=name, param=f"field_{name}", widget=widget, annotation=annotation, option=option)
+    return _Option(
+        field=name,
+        param=f"field_{name}",
+        widget=widget,
+        annotation=annotation,
+        option=option,
+        unit_kinds=tuple(form.unit_kinds or DISPATCH_KINDS),
+    )
 
 
 def action_help(action: Action) -> str:
@@ -468,11 +498,13 @@ def action_command(action: Action) -> Callable[..., None]:
             if o.widget == Widget.MEMBER and value is not None:
                 value = resolve_member(value, o.flag)
             elif o.widget == Widget.UNIT and value is not None:
-                value = parse_unit(value, o.flag)
+                value = parse_unit(value, o.flag, o.unit_kinds)
                 units.append((o.flag, value))
             elif o.widget == Widget.TASKS:
                 value = parse_tasks(list(value), o.flag)
-                units.extend((o.flag, UnitRef(kind=UnitKind.DEPARTMENT, id=t.department_id)) for t in value)
+                units.extend((o.flag, UnitRef(kind=t.unit_kind, id=t.department_id)) for t in value)
+            elif o.widget == Widget.TEAM and value is not None:
+                units.append((o.flag, UnitRef(kind=UnitKind.VOLUNTEER_TEAM, id=value)))
             elif o.widget == Widget.DURATION and value is not None:
                 value = parse_duration(value, o.flag)
             elif o.widget == Widget.REFS:
@@ -656,9 +688,13 @@ def show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
         if s.whistles:
             for w in s.whistles:
                 for t in w.tasks.values():
+                    who = (
+                        names.unit_key(f"{t.unit_kind.value}:{t.department_id}")
+                        if t.unit_kind != UnitKind.DEPARTMENT
+                        else named(t.department_id, names.department(t.department_id))
+                    )
                     typer.echo(
-                        f"  whistle {w.round}: {named(t.department_id, names.department(t.department_id))} "
-                        f"reported {_fmt(t.reported_in_at)} done {_fmt(t.completed_at)}"
+                        f"  whistle {w.round}: {who} reported {_fmt(t.reported_in_at)} done {_fmt(t.completed_at)}"
                     )
         scale = s.sla.time_scale if s.sla else None
         if scale is not None:

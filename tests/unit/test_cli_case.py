@@ -22,6 +22,7 @@ from city.files import write_city
 from events.base import Role, UnitKind, UnitRef
 from events.schemas import EscalationLevel, Location, WhistleTask
 from tests.unit.test_city_files import GRID_LAYOUT, box, tiny_city
+from tests.unit.test_city_units import city_with_units
 from workers import cli_case
 from workers.case_client import ActionRefused, category_problems
 from workers.cli import app
@@ -38,7 +39,7 @@ ACTIONS = CATALOGUE.after_intake()
 @pytest.fixture(autouse=True)
 def tiny_city_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A city of its own (S-1, S-2, water, environment ...) and a Temporal nobody listens on."""
-    write_city(tiny_city(), tmp_path / "city")
+    write_city(city_with_units(), tmp_path / "city")
     monkeypatch.setenv("GRIDCASE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GRIDCASE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("GRIDCASE_CITY_DATA_DIR", str(tmp_path / "city"))
@@ -90,6 +91,12 @@ def _widget(action: Action, name: str) -> Widget:
     form = action.form_field(name)
     assert form is not None, f"{action.name}.{name} has no form field"
     return form.widget
+
+
+def _unit_kinds(action: Action, name: str) -> tuple[str, ...]:
+    form = action.form_field(name)
+    assert form is not None
+    return tuple(form.unit_kinds or ("grid", "street", "department"))
 
 
 def _fields(action: Action) -> list[str]:
@@ -153,9 +160,16 @@ def args_and_expected(action: Action) -> tuple[list[str], dict[str, Any]]:
         elif w == Widget.SECTION:
             args += [_flag(name), "urban"]
             expected[name] = "urban"
-        elif w == Widget.UNIT:
+        elif w == Widget.UNIT and "street" in _unit_kinds(action, name):
             args += [_flag(name), "street:S-1"]
             expected[name] = UnitRef(kind=UnitKind.STREET, id="S-1")
+        elif w == Widget.UNIT:  # a property company (下派物业)
+            assert _unit_kinds(action, name) == ("property",)
+            args += [_flag(name), "property:P-1"]
+            expected[name] = UnitRef(kind=UnitKind.PROPERTY, id="P-1")
+        elif w == Widget.TEAM:
+            args += [_flag(name), "V-C-10"]
+            expected[name] = "V-C-10"
         elif w == Widget.TASKS:
             args += ["--task", "water=fix the main", "--task", "environment=measure the noise"]
             expected[name] = [
@@ -287,27 +301,60 @@ UNIT_ACTIONS = [a for a in ACTIONS if any(f.widget in (Widget.UNIT, Widget.TASKS
 
 
 @pytest.mark.parametrize("action", UNIT_ACTIONS, ids=lambda a: a.path)
-@pytest.mark.parametrize("bad", ["street:S-404", "grid:G-404", "department:nowhere"])
+@pytest.mark.parametrize("bad", ["street:S-404", "grid:G-404", "department:nowhere", "property:P-404"])
 def test_unknown_units_are_refused_before_sending(action: Action, bad: str, recorder: Recorder) -> None:
     args, _ = args_and_expected(action)
     kind, _, unit_id = bad.partition(":")
     flags = []
     for name in _fields(action):
         w = _widget(action, name)
-        if w == Widget.UNIT:
+        if w == Widget.UNIT and kind in _unit_kinds(action, name):
             args[args.index(_flag(name)) + 1] = bad
-            flags.append(_flag(name))
-        elif w == Widget.TASKS and kind == "department":
-            args[args.index("--task") + 1] = f"{unit_id}=a task"
-            flags.append("--task")
+            flags.append((_flag(name), bad))
+        elif w == Widget.TASKS and kind in ("department", "property"):
+            task = f"{unit_id}=a task" if kind == "department" else f"{bad}=a task"
+            args[args.index("--task") + 1] = task
+            flags.append(("--task", bad))
     if not flags:
-        pytest.skip("a whistle's tasks name departments only")
-    flag = flags[0]
+        pytest.skip(f"no unit field of {action.name} takes a {kind}")
+    flag, value = flags[0]
     result = CliRunner().invoke(app, ["case", action.path, "C-1", *args, *_as(action)])
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1
-    assert result.output.startswith(f"refused by rule registry.unknown_unit: {flag} {bad}")
+    assert result.output.startswith(f"refused by rule registry.unknown_unit: {flag} {value}")
     assert not recorder.sent
+
+
+def test_a_whistle_summons_a_property_company_and_units_of_the_wrong_kind_are_refused(recorder: Recorder) -> None:
+    street = ["--as", "street:S-1"]
+    result = CliRunner().invoke(
+        app, ["case", "whistle", "C-1", "--task", "water=查管", "--task", "property:P-1=看护现场", *street]
+    )
+    assert result.exit_code == 0, result.output
+    (_, sent, _), *_ = recorder.sent
+    assert isinstance(sent, c.BlowWhistle)
+    assert [(t.department_id, t.unit_kind) for t in sent.tasks] == [
+        ("water", UnitKind.DEPARTMENT),
+        ("P-1", UnitKind.PROPERTY),
+    ]
+    cases = [
+        (
+            ["delegate", "C-1", "--unit", "department:water", *street],
+            "--unit 'department:water': expected KIND:ID with KIND one of property",
+        ),
+        (["dispatch", "C-1", "--unit", "property:P-1"], "expected KIND:ID with KIND one of grid, street, department"),
+        (["whistle", "C-1", "--task", "grid:G-101=x", *street], "--task 'grid:G-101=x': expected DEPARTMENT=task text"),
+        (["whistle", "C-1", "--task", "property:=x", *street], "--task 'property:=x': expected DEPARTMENT=task text"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(app, ["case", *args])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    unknown_team = CliRunner().invoke(
+        app, ["case", "call-volunteers", "C-1", "--team-id", "V-404", "--task", "x", "--as", "grid_worker:G-101"]
+    )
+    assert unknown_team.exit_code == 2
+    assert unknown_team.output.startswith("refused by rule registry.unknown_unit: --team-id volunteer_team:V-404")
+    assert len(recorder.sent) == 1
 
 
 def test_malformed_values_are_refused_naming_the_option(recorder: Recorder) -> None:
