@@ -46,13 +46,16 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from events.base import UnitKind
 from events.schemas import (
     CaseClosed,
+    CaseDispatched,
     CaseEvent,
     CaseReceived,
     CaseReclassified,
     CaseRelocated,
     CaseReopened,
+    CaseReturned,
     EscalationRaised,
     InterimReplied,
     ReplyApproved,
@@ -61,6 +64,10 @@ from events.schemas import (
     SlaBreached,
     SlaWarningRaised,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReleased,
+    VolunteersReported,
+    WhistleBlown,
 )
 
 CASES_OPENED = Counter("gridcase_cases_opened_total", "Cases opened (case.received), by intake channel.", ["channel"])
@@ -87,6 +94,22 @@ CORRECTIONS = Counter(
     "gridcase_corrections_total",
     "Corrections by the hotline (改类, 加急/降级, 改址), by kind, unit handling the case and category.",
     ["kind", "unit", "category"],
+)
+DELEGATIONS = Counter(
+    "gridcase_delegations_total",
+    "Cases passed down to a property company (下派物业), by the delegating unit and the company.",
+    ["by", "company"],
+)
+PROPERTY_RETURNS = Counter(
+    "gridcase_property_returns_total", "Delegated cases a property company returned, by company.", ["company"]
+)
+COMPANIES_SUMMONED = Counter(
+    "gridcase_companies_summoned_total", "Property companies summoned by a whistle (吹哨), by company.", ["company"]
+)
+VOLUNTEER_CALLS = Counter(
+    "gridcase_volunteer_calls_total",
+    "Volunteer team calls (志愿者召集), by team and outcome (called, reported, released).",
+    ["team", "outcome"],
 )
 PUBLISH_LATENCY = Histogram(
     "gridcase_event_publish_latency_seconds",
@@ -153,6 +176,8 @@ class PublishedEventMetrics:
                 INTERIM_REPLIES.labels(unit=event.unit.key(), on_time=str(event.on_time).lower()).inc()
             elif isinstance(event, CaseReclassified | UrgencyChanged | CaseRelocated):
                 _count_correction(event)
+            else:
+                _count_unit_kinds(event)
         if events:
             LAST_PUBLISHED.set(time.time())
         return len(fresh)
@@ -167,6 +192,24 @@ def _count_correction(event: CaseReclassified | UrgencyChanged | CaseRelocated) 
     CORRECTIONS.labels(
         kind=_CORRECTION_KIND[type(event)], unit=event.unit.key() if event.unit else "hotline", category=category
     ).inc()
+
+
+_VOLUNTEER_OUTCOME = {VolunteersCalled: "called", VolunteersReported: "reported", VolunteersReleased: "released"}
+
+
+def _count_unit_kinds(event: CaseEvent) -> None:
+    """Property companies and volunteer teams at work: delegations and their returns, companies summoned,
+    volunteer calls and how they ended."""
+    if isinstance(event, CaseDispatched) and event.by is not None and event.unit.kind == UnitKind.PROPERTY:
+        DELEGATIONS.labels(by=event.by.key(), company=event.unit.id).inc()
+    elif isinstance(event, CaseReturned) and event.unit.kind == UnitKind.PROPERTY:
+        PROPERTY_RETURNS.labels(company=event.unit.id).inc()
+    elif isinstance(event, WhistleBlown):
+        for task in event.tasks:
+            if task.unit_kind == UnitKind.PROPERTY:
+                COMPANIES_SUMMONED.labels(company=task.department_id).inc()
+    elif isinstance(event, VolunteersCalled | VolunteersReported | VolunteersReleased):
+        VOLUNTEER_CALLS.labels(team=event.team_id, outcome=_VOLUNTEER_OUTCOME[type(event)]).inc()
 
 
 #: The process-wide instance the publishing activity uses by default.

@@ -56,3 +56,62 @@ def test_review_interim_and_corrections_are_counted_by_unit_and_category() -> No
     )
     assert sample("gridcase_corrections_total", kind="urgency_changed", unit="hotline", category="") - urgency == 1
     assert sample("gridcase_corrections_total", kind="relocated", unit=HOUSING, category="") - relocated == 1
+
+
+def test_property_companies_and_volunteer_teams_are_counted() -> None:
+    """Delegations, company returns, companies summoned and volunteer calls, on the timelines of
+    simulated cases played through the domain (each counted once, a retried batch adds nothing)."""
+    from collections import Counter
+
+    from events.base import UnitKind
+    from events.schemas import (
+        CaseDispatched,
+        CaseReturned,
+        VolunteersCalled,
+        VolunteersReleased,
+        VolunteersReported,
+        WhistleBlown,
+    )
+    from tests.unit.test_sim_plan import _stream, play_in_registry
+    from workers.sim.config import Behaviour, SimConfig
+
+    cfg = SimConfig(behaviour=Behaviour(delegate=0.6, property_return=0.4, whistle_property=0.8, volunteers=0.7))
+    events: list[CaseEvent] = []
+    for plan in _stream(23, 80, cfg):
+        events += play_in_registry(plan)[1]  # type: ignore[arg-type]
+    expected: Counter[tuple[str, ...]] = Counter()
+    for e in events:
+        if isinstance(e, CaseDispatched) and e.by is not None and e.unit.kind == UnitKind.PROPERTY:
+            expected["gridcase_delegations_total", e.by.key(), e.unit.id] += 1
+        elif isinstance(e, CaseReturned) and e.unit.kind == UnitKind.PROPERTY:
+            expected["gridcase_property_returns_total", e.unit.id] += 1
+        elif isinstance(e, WhistleBlown):
+            for t in e.tasks:
+                if t.unit_kind == UnitKind.PROPERTY:
+                    expected["gridcase_companies_summoned_total", t.department_id] += 1
+        elif isinstance(e, VolunteersCalled | VolunteersReported | VolunteersReleased):
+            outcome = {VolunteersCalled: "called", VolunteersReported: "reported", VolunteersReleased: "released"}
+            expected["gridcase_volunteer_calls_total", e.team_id, outcome[type(e)]] += 1
+    names = {name for name, *_ in expected}
+    assert names == {
+        "gridcase_delegations_total",
+        "gridcase_property_returns_total",
+        "gridcase_companies_summoned_total",
+        "gridcase_volunteer_calls_total",
+    }
+
+    def labels(key: tuple[str, ...]) -> dict[str, str]:
+        name, *values = key
+        keys = {
+            "gridcase_delegations_total": ("by", "company"),
+            "gridcase_property_returns_total": ("company",),
+            "gridcase_companies_summoned_total": ("company",),
+            "gridcase_volunteer_calls_total": ("team", "outcome"),
+        }[name]
+        return dict(zip(keys, values, strict=True))
+
+    before = {k: sample(k[0], **labels(k)) for k in expected}
+    metrics = PublishedEventMetrics()
+    assert metrics.observe(events) == len(events)
+    assert metrics.observe(events) == 0
+    assert {k: sample(k[0], **labels(k)) - before[k] for k in expected} == dict(expected)
