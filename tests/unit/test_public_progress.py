@@ -16,6 +16,7 @@ import pytest
 
 from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
 from events.schemas import (
+    CaseDispatched,
     CaseReclassified,
     CaseRelocated,
     Channel,
@@ -32,6 +33,7 @@ from events.schemas import (
     ReviewDecision,
     Urgency,
     UrgencyChanged,
+    WhistleBlown,
 )
 from tests.unit.domain_helpers import LOCATION, Case, at
 from workers.api.progress import expected, local_date, progress, rating_open, status_words, steps
@@ -643,3 +645,43 @@ def test_a_relocation_says_the_place_was_corrected_and_a_recall_that_the_unit_is
     assert said[-1].kind == "relocated" and said[-1].zh == "诉求地点已更正，正在重新确定承办单位"
     assert status_words(recalled.state).zh == "已立案，正在确定承办单位"
     assert expected(recalled.state) is None  # the unit's clocks went with it
+
+
+def test_property_companies_and_volunteers_are_steps_the_resident_reads() -> None:
+    """下派物业, a company's return, a company summoned and volunteers helping: each is a sentence in both
+    languages naming the company by name (or generically), never by its id; a released call is no step."""
+    from tests.unit.test_sim_plan import _stream, play_in_registry
+    from workers.sim.config import Behaviour, SimConfig
+
+    cfg = SimConfig(behaviour=Behaviour(delegate=0.6, property_return=0.4, whistle_property=0.8, volunteers=0.7))
+    plans = [p for p in _stream(29, 120, cfg) if p.scenario.has_resident]
+    kinds: set[str] = set()
+    for plan in plans:
+        _, timeline = play_in_registry(plan)
+        companies = {
+            e.unit.id for e in timeline if isinstance(e, CaseDispatched) and e.unit.kind == UnitKind.PROPERTY
+        } | {
+            t.department_id
+            for e in timeline
+            if isinstance(e, WhistleBlown)
+            for t in e.tasks
+            if t.unit_kind == UnitKind.PROPERTY
+        }
+        named = {f"property:{c}": f"{c}号物业" for c in companies}
+        for names in ({}, named):
+            found = steps(timeline, names)
+            assert all(s.zh and s.en for s in found)
+            text = " ".join(s.zh + " " + s.en for s in found)
+            for company in companies:
+                if names:
+                    assert f"{company}号物业" in text, plan.case_id
+                assert company not in text.replace(f"{company}号物业", ""), (plan.case_id, text)
+            kinds |= {s.kind for s in found}
+        if "volunteers_released" in plan.features:
+            assert "volunteers_released" not in {s.kind for s in steps(timeline, {})}
+    assert {"delegated", "volunteers_called", "volunteers_reported"} <= kinds
+    said = {s.zh for p in plans for s in steps(play_in_registry(p)[1], {})}
+    assert "已交由 物业服务企业 具体办理" in said
+    assert any(z.startswith("由 承办单位 继续办理") for z in said)  # returned by the company to the street
+    assert any("物业服务企业" in z and "召集" in z for z in said)
+    assert "社区志愿者已完成协助" in said

@@ -60,6 +60,8 @@ from events.schemas import (
     ReworkOrdered,
     Urgency,
     UrgencyChanged,
+    VolunteersCalled,
+    VolunteersReported,
     WhistleBlown,
 )
 from events.times import CITY_TZ, as_utc
@@ -177,6 +179,12 @@ class _Names:
     def department(self, department_id: str) -> Words | None:
         return self.unit(UnitRef(kind=UnitKind.DEPARTMENT, id=department_id))
 
+    def summoned(self, unit_id: str, kind: UnitKind) -> Words:
+        """A unit a whistle summoned: a department or a property company, by name or generically."""
+        if kind == UnitKind.PROPERTY:
+            return _or(self.unit(UnitRef(kind=kind, id=unit_id)), "物业服务企业", "the property company")
+        return _or(self.department(unit_id), "相关部门", "a department")
+
     def street(self, street_id: str) -> Words | None:
         return self.unit(UnitRef(kind=UnitKind.STREET, id=street_id))
 
@@ -200,9 +208,15 @@ def _step(event: CaseEventBase, n: _Names) -> tuple[str, Words] | None:
             )
         case CaseRegistered():
             return "registered", Words("已立案", "registered for handling")
+        case CaseDispatched(by=by) if by is not None:  # 下派物业: the street or community stays answerable
+            u = _or(n.unit(event.unit), "物业服务企业", "the property company")
+            return "delegated", Words(f"已交由 {u.zh} 具体办理", f"passed to {u.en} to handle")
         case CaseDispatched():
             u = _or(n.unit(event.unit), "承办单位", "the handling unit")
             return "dispatched", Words(f"已转交 {u.zh} 办理", f"sent to {u.en} to handle")
+        case CaseReturned(to=to) if to is not None:
+            u = _or(n.unit(to), "承办单位", "the handling unit")
+            return "returned", Words(f"由 {u.zh} 继续办理", f"{u.en} handles it again")
         case CaseReturned():
             return "returned", Words("正在重新确定承办单位", "the right handling unit is being chosen again")
         case CaseAccepted():
@@ -212,15 +226,19 @@ def _step(event: CaseEventBase, n: _Names) -> tuple[str, Words] | None:
             return "contacted", Words("承办单位已与您联系", "the handling unit contacted you")
         case WhistleBlown():
             street = _or(n.street(event.street_id), "街道", "the street office")
-            depts = [_or(n.department(t.department_id), "相关部门", "a department") for t in event.tasks]
+            depts = [n.summoned(t.department_id, t.unit_kind) for t in event.tasks]
             d = _join(list(dict.fromkeys(depts)))
             return "whistle", Words(f"{street.zh} 已召集 {d.zh} 协同处置", f"{street.en} called in {d.en} to help")
         case DepartmentReportedIn():
-            u = _or(n.department(event.department_id), "相关部门", "a department")
+            u = n.summoned(event.department_id, event.unit_kind)
             return "reported_in", Words(f"{u.zh} 已到场", f"{u.en} arrived")
         case DepartmentTaskCompleted():
-            u = _or(n.department(event.department_id), "相关部门", "a department")
+            u = n.summoned(event.department_id, event.unit_kind)
             return "task_completed", Words(f"{u.zh} 已完成处置", f"{u.en} finished its part")
+        case VolunteersCalled():
+            return "volunteers_called", Words("社区志愿者已前来协助", "community volunteers came to help")
+        case VolunteersReported():
+            return "volunteers_reported", Words("社区志愿者已完成协助", "the community volunteers finished helping")
         case ReplySubmitted():
             return "reply_submitted", Words("办理结果已提交审核", "the result of the handling is being reviewed")
         case ReplySentBack():
