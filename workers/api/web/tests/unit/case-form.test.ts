@@ -164,6 +164,23 @@ describe("value → request body, widget by widget", () => {
     const body = toBody(f, { tasks: [{ department_id: "environment", task: " 执法 " }, { department_id: "water", task: "查管" }], reason: "" });
     expect(body).toEqual({ tasks: [{ department_id: "environment", task: "执法" }, { department_id: "water", task: "查管" }] });
   });
+  it("summons a property company beside departments, each unit once", () => {
+    const f = form("whistle");
+    const rows = [
+      { department_id: "environment", task: "执法", unit_kind: "department" as const },
+      { department_id: "P-0101-01", task: " 看护现场 ", unit_kind: "property" as const },
+    ];
+    expect(toBody(f, { tasks: rows, reason: "" }).tasks).toEqual([
+      { department_id: "environment", task: "执法" },
+      { department_id: "P-0101-01", task: "看护现场", unit_kind: "property" },
+    ]);
+    expect(validate(f, { tasks: rows, reason: "" })).toEqual({});
+    const twice = [...rows, { department_id: "P-0101-01", task: "再来", unit_kind: "property" as const }];
+    expect(Object.keys(validate(f, { tasks: twice, reason: "" }))).toEqual(["tasks.2.department_id"]);
+    // the same id as a department and as a company are two units
+    const both = [rows[0], { department_id: "environment", task: "x", unit_kind: "property" as const }];
+    expect(validate(f, { tasks: both, reason: "" })).toEqual({});
+  });
   it("sends evidence references without blanks", () => {
     const f = form("complete_task");
     expect(toBody(f, { result: "已停工", evidence: [" a.jpg", " ", "b.pdf "] })).toEqual({ result: "已停工", evidence: ["a.jpg", "b.pdf"] });

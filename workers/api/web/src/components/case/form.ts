@@ -94,8 +94,10 @@ export interface UnitValue {
   id: string;
 }
 export interface TaskRow {
+  /** The summoned unit's id: a department's, or a property company's (``unit_kind: "property"``). */
   department_id: string;
   task: string;
+  unit_kind?: "department" | "property";
 }
 export interface DurationValue {
   days: number;
@@ -372,9 +374,10 @@ export function validate(fields: FieldSpec[], values: Values, lang: Lang = "zh-C
         const rows = Array.isArray(v) ? (v as TaskRow[]) : [];
         const seen = new Set<string>();
         rows.forEach((row, i) => {
+          const key = `${row.unit_kind ?? "department"}:${row.department_id}`;
           if (!row.department_id) errors[`${f.name}.${i}.department_id`] = m("department", lang);
-          else if (seen.has(row.department_id)) errors[`${f.name}.${i}.department_id`] = m("twice", lang);
-          seen.add(row.department_id);
+          else if (seen.has(key)) errors[`${f.name}.${i}.department_id`] = m("twice", lang);
+          seen.add(key);
           if (!row.task.trim()) errors[`${f.name}.${i}.task`] = m("task", lang);
         });
         if (rows.length < (f.minItems ?? (f.required ? 1 : 0))) errors[f.name] = m("department", lang);
@@ -452,7 +455,11 @@ export function toBody(fields: FieldSpec[], values: Values): Record<string, unkn
         break;
       }
       case "tasks":
-        body[f.name] = ((v as TaskRow[]) ?? []).map((r) => ({ department_id: r.department_id, task: r.task.trim() }));
+        body[f.name] = ((v as TaskRow[]) ?? []).map((r) => ({
+          department_id: r.department_id,
+          task: r.task.trim(),
+          ...(r.unit_kind === "property" ? { unit_kind: "property" } : {}),
+        }));
         break;
       case "duration":
         body[f.name] = isoDuration((v ?? { days: 0, hours: 0 }) as DurationValue);
