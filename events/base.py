@@ -27,11 +27,20 @@ class Role(StrEnum):
     SYSTEM = "system"  # the SLA clock and other automatic steps
 
 
+class Duty(StrEnum):
+    """A duty a member holds inside its unit (beyond handling the cases it is given)."""
+
+    COORDINATOR = "coordinator"  # 分派: assigns and reassigns the unit's cases to members and sections
+    REVIEWER = "reviewer"  # 审核签发: signs the unit's replies off or sends them back
+
+
 class Actor(BaseModel):
     """The acting person and the unit whose authority they act with.
 
     ``unit_id`` is the grid, community, street, department or district the actor belongs to
-    (``"city"`` for a city supervisor, ``None`` for a resident or a dispatcher).
+    (``"city"`` for a city supervisor, ``None`` for a resident or a dispatcher). ``duties``: the
+    duties the person holds in that unit as the API found them (``None``: not known, as for older
+    callers and the system; then no duty is checked).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -40,6 +49,7 @@ class Actor(BaseModel):
     person_id: str = Field(min_length=1, max_length=128)
     unit_id: str | None = Field(default=None, max_length=128)
     name: str | None = Field(default=None, max_length=128)
+    duties: tuple[Duty, ...] | None = None
 
     def label(self) -> str:
         unit = f"@{self.unit_id}" if self.unit_id else ""

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from events.base import Actor, Role
+from events.base import Actor, Duty, Role
 from workflows.domain.access import may_read as domain_may_read
 from workflows.domain.access import sees_everything as domain_sees_everything
 from workflows.domain.actions import CATALOGUE, Action
@@ -101,10 +101,13 @@ class Principal:
     unit_id: str | None = None
     name: str | None = None
     via: str = "token"  # token | jwt
+    #: The duties it holds in its unit (分派, 审核签发: ``UserStore.effective_duties``); ``None``: none
+    #: apply to its role. A JWT's ``duties`` claim names those it is designated to.
+    duties: tuple[Duty, ...] | None = None
 
     def actor(self) -> Actor:
         """The workflow actor this principal acts as."""
-        return Actor(role=self.role, person_id=self.person_id, unit_id=self.unit_id, name=self.name)
+        return Actor(role=self.role, person_id=self.person_id, unit_id=self.unit_id, name=self.name, duties=self.duties)
 
     @property
     def sees_everything(self) -> bool:
@@ -137,7 +140,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     except UserError as err:
         raise AuthError(401, "auth.jwt_claims", str(err)) from None
     name = claims.get("name")
-    return Principal(person_id=sub, role=role, unit_id=unit, name=name if isinstance(name, str) else None, via="jwt")
+    given = claims.get("duties")
+    try:
+        if given is not None and not isinstance(given, list):
+            raise ValueError
+        duties = None if given is None else tuple(sorted({Duty(d) for d in given}))
+    except ValueError:
+        raise AuthError(401, "auth.jwt_claims", f"duties: a list of {', '.join(d.value for d in Duty)}") from None
+    return Principal(
+        person_id=sub,
+        role=role,
+        unit_id=unit,
+        name=name if isinstance(name, str) else None,
+        via="jwt",
+        duties=duties,
+    )
 
 
 def decode_jwt(token: str, secret: str) -> Principal:

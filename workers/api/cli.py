@@ -66,20 +66,51 @@ def add(
     unit: str | None = typer.Option(None, help="Grid, community, street, department, district id, or 'city'"),
     name: str | None = typer.Option(None, help="Display name (default: the id)"),
     token: bool = typer.Option(True, "--token/--no-token", help="Issue a first token now"),
+    duty: list[str] = typer.Option(
+        [],
+        "--duty",
+        help="A duty in the unit (repeatable): coordinator (assigns cases, 分派), reviewer (signs replies, 审核签发)",
+    ),
 ) -> None:
     """Add an API user (and print a first token, shown only this once)."""
-    from workers.api.users import UserError
+    from workers.api.users import DUTY_ROLES, UserError
 
     store = _store(get_settings(), check_units=unit is not None)
     try:
+        if duty and _role(role) not in DUTY_ROLES:
+            raise UserError(f"duties: a {role} holds no duty inside a unit", "user.duty")
         user = store.add_user(user_id, name or user_id, _role(role), unit)
-        typer.echo(f"user {user.user_id}: {user.role.value}" + (f" of {user.unit_id}" if user.unit_id else ""))
+        duties = store.set_duties(user.user_id, duty) if duty else ()
+        typer.echo(
+            f"user {user.user_id}: {user.role.value}"
+            + (f" of {user.unit_id}" if user.unit_id else "")
+            + (f" ({', '.join(d.value for d in duties)})" if duties else "")
+        )
         if token:
             secret, info = store.issue_token(user.user_id, label="first")
             typer.echo(f"token {info.token_id} (shown once, keep it safe):")
             typer.echo(secret)
     except UserError as err:
         _fail(f"invalid input: {err}")
+
+
+@users_app.command("duties")
+def duties_cmd(
+    user_id: str = typer.Argument(..., help="The user"),
+    duties: list[str] = typer.Argument(None, help="coordinator, reviewer; none: a plain member"),
+) -> None:
+    """Designate a user to exactly these duties of its unit (分派 coordinator, 审核签发 reviewer).
+
+    A unit that designates nobody to a duty gives it to every member; once someone is designated,
+    only the designated members hold it."""
+    from workers.api.users import UserError
+
+    try:
+        held = _store(get_settings()).set_duties(user_id, duties or [])
+    except UserError as err:
+        _fail(f"invalid input: {err}")
+        return
+    typer.echo(f"user {user_id}: " + (", ".join(d.value for d in held) if held else "no duty (a plain member)"))
 
 
 @users_app.command("token")
@@ -104,9 +135,11 @@ def list_cmd() -> None:
     """Users and their tokens (ids, labels, dates; never the secrets)."""
     store = _store(get_settings())
     tokens = store.list_tokens()
+    duties = store.all_duties()
     for u in store.list_users():
         state = f" DISABLED {u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""
-        typer.echo(f"{u.user_id:<24} {u.role.value:<12} {u.unit_id or '-':<20} {u.name}{state}")
+        held = f" [{', '.join(d.value for d in duties[u.user_id])}]" if u.user_id in duties else ""
+        typer.echo(f"{u.user_id:<24} {u.role.value:<12} {u.unit_id or '-':<20} {u.name}{held}{state}")
         for t in tokens:
             if t.user_id == u.user_id:
                 status = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"

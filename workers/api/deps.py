@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Annotated, cast
 
@@ -89,9 +90,11 @@ def authenticate(
         user = svc.store.authenticate(token)
         if user is None:
             raise AuthError(401, "auth.invalid_token", "the token is unknown, revoked, or its user is disabled")
-        return Principal(person_id=user.user_id, role=user.role, unit_id=user.unit_id, name=user.name)
+        duties = svc.store.effective_duties(user.role, user.unit_id, svc.store.duties_of(user.user_id))
+        return Principal(person_id=user.user_id, role=user.role, unit_id=user.unit_id, name=user.name, duties=duties)
     if token.count(".") == 2 and svc.settings.api_jwt_secret:
-        return decode_jwt(token, svc.settings.api_jwt_secret)
+        p = decode_jwt(token, svc.settings.api_jwt_secret)
+        return dataclasses.replace(p, duties=svc.store.effective_duties(p.role, p.unit_id, p.duties or ()))
     raise AuthError(
         401,
         "auth.invalid_token",

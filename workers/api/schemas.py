@@ -11,7 +11,7 @@ from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, create_model
 
-from events.base import Role
+from events.base import Duty, Role
 from events.schemas import Channel, Urgency
 from readmodel.queries import CaseRow
 from workflows.domain import commands as c
@@ -38,6 +38,10 @@ class Me(BaseModel):
     name: str | None
     via: str
     sees_personal_data: bool
+    duties: list[Duty] | None = Field(
+        default=None,
+        description="The duties it holds in its unit (coordinator 分派, reviewer 审核签发); null for roles without",
+    )
 
 
 class CaseList(BaseModel):

@@ -35,13 +35,14 @@ from sqlalchemy import (
     RowMapping,
     String,
     Table,
+    delete,
     insert,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from events.base import Role, UnitRef
+from events.base import Duty, Role, UnitRef
 from events.times import as_utc
 from workflows.domain.commands import Member
 from workflows.domain.state import ROLE_UNIT
@@ -92,6 +93,16 @@ intake_keys = Table(
     Column("fingerprint", String(128), nullable=False),
     Column("created_at", TS, nullable=False),
 )
+
+user_duties = Table(
+    "api_user_duties",
+    metadata,
+    Column("user_id", String(128), ForeignKey("api_users.user_id"), primary_key=True),
+    Column("duty", String(32), primary_key=True),  # a Duty: coordinator | reviewer
+)
+
+#: Roles whose members handle cases inside a unit and may hold its duties (分派, 审核签发).
+DUTY_ROLES = frozenset(ROLE_UNIT) - {Role.VOLUNTEER}
 
 TOKEN_RE = re.compile(r"^gct_([0-9a-f]{16})_([A-Za-z0-9_-]{20,128})$")
 USER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
@@ -238,6 +249,66 @@ class UserStore:
         if (existing.role, existing.unit_id) != (role, unit_id):
             raise UserError(f"user_id: {user_id!r} exists as {existing.role.value} {existing.unit_id or ''}".strip())
         return existing
+
+    # --- duties inside a unit (分派, 审核签发) -------------------------------------------------------
+    def set_duties(self, user_id: str, duties: Iterable[Duty | str]) -> tuple[Duty, ...]:
+        """Designate ``user_id`` to exactly these duties of its unit (none: a plain member); raises
+        :class:`UserError` naming ``duties`` for an unknown duty or a role that holds none."""
+        user = self.get_user(user_id)
+        if user is None:
+            raise UserError(f"user: no user {user_id!r}", USER_UNKNOWN)
+        wanted: set[Duty] = set()
+        for d in duties:
+            try:
+                wanted.add(Duty(d))
+            except ValueError:
+                known = ", ".join(x.value for x in Duty)
+                raise UserError(f"duties: unknown duty {d!r} (one of {known})", "user.duty") from None
+        if wanted and user.role not in DUTY_ROLES:
+            raise UserError(
+                f"duties: a {user.role.value} holds no duty inside a unit (only members of a grid, street, "
+                "department or property company do)",
+                "user.duty",
+            )
+        with self.engine.begin() as conn:
+            conn.execute(delete(user_duties).where(user_duties.c.user_id == user_id))
+            for d in sorted(wanted):
+                conn.execute(insert(user_duties).values(user_id=user_id, duty=d.value))
+        return tuple(sorted(wanted))
+
+    def all_duties(self) -> dict[str, tuple[Duty, ...]]:
+        """Every designated user's duties, by user id."""
+        out: dict[str, list[Duty]] = {}
+        with self.engine.connect() as conn:
+            for user_id, duty in conn.execute(select(user_duties.c.user_id, user_duties.c.duty)).all():
+                out.setdefault(user_id, []).append(Duty(duty))
+        return {k: tuple(sorted(v)) for k, v in out.items()}
+
+    def duties_of(self, user_id: str) -> tuple[Duty, ...]:
+        """The duties ``user_id`` is designated to (none: a plain member)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(user_duties.c.duty).where(user_duties.c.user_id == user_id)).all()
+        return tuple(sorted(Duty(r[0]) for r in rows))
+
+    def effective_duties(
+        self, role: Role, unit_id: str | None, designated: Iterable[Duty | str] = ()
+    ) -> tuple[Duty, ...] | None:
+        """The duties a member of ``(role, unit_id)`` holds: those it is designated to, and every duty
+        no enabled member of the unit is designated to (a unit that designates nobody works as one
+        where every member coordinates and reviews). ``None`` for roles without duties."""
+        if role not in DUTY_ROLES or not unit_id:
+            return None
+        with self.engine.connect() as conn:
+            taken = {
+                r[0]
+                for r in conn.execute(
+                    select(user_duties.c.duty)
+                    .join(users, users.c.user_id == user_duties.c.user_id)
+                    .where(users.c.role == role.value, users.c.unit_id == unit_id, users.c.disabled_at.is_(None))
+                ).all()
+            }
+        own = {Duty(d) for d in designated}
+        return tuple(sorted(d for d in Duty if d in own or d.value not in taken))
 
     def get_user(self, user_id: str) -> User | None:
         with self.engine.connect() as conn:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from events.base import Actor, CaseEventBase, Role, UnitKind, UnitRef
+from events.base import Actor, CaseEventBase, Duty, Role, UnitKind, UnitRef
 from events.schemas import (
     AppealDecided,
     AppealFiled,
@@ -598,10 +598,24 @@ def _assignment(s: CaseState, cmd: c.AssignCase | c.ReassignCase) -> tuple[str |
     return member.person_id, member.name, section
 
 
+def _require_duty(cmd: c.Command, duty: Duty, unit: UnitRef) -> None:
+    """The actor must hold ``duty`` in ``unit`` when the API says which duties it holds (a unit that
+    designates nobody to a duty gives it to every member: see ``UserStore.effective_duties``)."""
+    duties = cmd.actor.duties
+    if duties is not None and duty not in duties:
+        what = {Duty.COORDINATOR: "assigns its cases (分派)", Duty.REVIEWER: "signs its replies off (审核签发)"}[duty]
+        rule = "duty.coordinator" if duty == Duty.COORDINATOR else "duty.reviewer"
+        raise DomainError(
+            rule,
+            f"{cmd.actor.label()} is not a {duty.value} of {unit.key()}: its {duty.value}s {what}",
+        )
+
+
 def _assign(d: _Decision, cmd: c.AssignCase) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.DISPATCHED, CaseStatus.HANDLING)
     unit = _require_assigned(s, cmd)
+    _require_duty(cmd, Duty.COORDINATOR, unit)
     if s.handler_id is not None:
         raise DomainError(
             "assign.already", f"case {s.case_id} is already handled by {s.handler_id}: reassign it (改派) instead"
@@ -628,6 +642,7 @@ def _reassign(d: _Decision, cmd: c.ReassignCase) -> None:
     s = d.state
     _require_status(s, cmd, CaseStatus.DISPATCHED, CaseStatus.HANDLING)
     unit = _require_assigned(s, cmd)
+    _require_duty(cmd, Duty.COORDINATOR, unit)
     if s.handler_id is None and s.section_id is None:
         raise DomainError("reassign.unassigned", f"case {s.case_id} has no handler or section yet: assign it (分派)")
     _check_assignment(s, unit, cmd)
@@ -947,6 +962,7 @@ def _pending_reply(s: CaseState, cmd: c.Command) -> tuple[UnitRef, PendingReply]
 def _approve_reply(d: _Decision, cmd: c.ApproveReply) -> None:
     s = d.state
     unit, pending = _pending_reply(s, cmd)
+    _require_duty(cmd, Duty.REVIEWER, unit)
     rule = review_rule(s, unit)
     if rule is not None and not rule.self_approval and cmd.actor.person_id == pending.submitted_by:
         raise DomainError(
@@ -969,6 +985,7 @@ def _approve_reply(d: _Decision, cmd: c.ApproveReply) -> None:
 def _send_back(d: _Decision, cmd: c.SendBack) -> None:
     s = d.state
     unit, pending = _pending_reply(s, cmd)
+    _require_duty(cmd, Duty.REVIEWER, unit)
     d.emit(
         ReplySentBack,
         unit=unit,

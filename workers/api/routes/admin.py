@@ -19,20 +19,21 @@ force and the calendar's coverage are read-only and open to the hotline and to s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from city.registry import SqlCityRegistry
-from events.base import Role
+from events.base import Duty, Role
 from workers.api.auth import AuthError, Principal
 from workers.api.deps import Caller, services
 from workers.api.errors import ApiError, invalid, responses
 from workers.api.routes.registry import city_of
 from workers.api.users import (
+    DUTY_ROLES,
     TOKEN_UNKNOWN,
     UNIT_ROLES,
     USER_DISABLED,
@@ -96,6 +97,9 @@ class UserItem(BaseModel):
     created_at: datetime
     disabled_at: datetime | None
     tokens: list[TokenItem]
+    duties: list[Duty] = Field(
+        default=[], description="Duties it is designated to in its unit: coordinator (分派), reviewer (审核签发)"
+    )
 
 
 class UserList(BaseModel):
@@ -111,6 +115,17 @@ class NewUser(BaseModel):
         default=None, max_length=128, description="Grid, community, street, department, district id, or 'city'"
     )
     token: bool = Field(default=False, description="Also issue a first token (answered once)")
+    duties: list[Duty] = Field(
+        default=[],
+        description="Duties in its unit: coordinator (assigns cases, 分派), reviewer (signs replies off, 审核签发). "
+        "A unit that designates nobody to a duty gives it to every member.",
+    )
+
+
+class DutiesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duties: list[Duty] = Field(description="Exactly these duties from now on (none: a plain member)")
 
 
 class NewToken(BaseModel):
@@ -224,7 +239,7 @@ def _token(t: TokenInfo) -> TokenItem:
     )
 
 
-def _user(city: SqlCityRegistry, u: User, tokens: list[TokenInfo]) -> UserItem:
+def _user(city: SqlCityRegistry, u: User, tokens: list[TokenInfo], duties: Sequence[Duty] = ()) -> UserItem:
     return UserItem(
         user_id=u.user_id,
         name=u.name,
@@ -235,6 +250,7 @@ def _user(city: SqlCityRegistry, u: User, tokens: list[TokenInfo]) -> UserItem:
         created_at=u.created_at,
         disabled_at=u.disabled_at,
         tokens=[_token(t) for t in tokens if t.user_id == u.user_id],
+        duties=list(duties),
     )
 
 
@@ -243,9 +259,13 @@ def _field_error(err: UserError) -> Exception:
     naming the body's field (``body.unit``, ``body.user_id``...) and the rule."""
     if err.rule in (USER_UNKNOWN, TOKEN_UNKNOWN):
         return ApiError(404, "not_found", err.rule, str(err))
-    field = {"user_id": "body.user_id", "role": "body.role", "unit": "body.unit", "name": "body.name"}.get(
-        err.field, "body"
-    )
+    field = {
+        "user_id": "body.user_id",
+        "role": "body.role",
+        "unit": "body.unit",
+        "name": "body.name",
+        "duties": "body.duties",
+    }.get(err.field, "body")
     return invalid(field, err.rule, str(err).partition(": ")[2] or str(err))
 
 
@@ -274,8 +294,9 @@ def list_users(request: Request, p: Caller) -> UserList:
     city = city_of(request)
     store = services(request).store
     tokens = store.list_tokens()
+    duties = store.all_duties()
     return UserList(
-        items=[_user(city, u, tokens) for u in store.list_users()],
+        items=[_user(city, u, tokens, duties.get(u.user_id, ())) for u in store.list_users()],
         units_required={r.value: what for r, what in UNIT_ROLES.items()},
     )
 
@@ -291,11 +312,33 @@ def add_user(request: Request, p: Caller, body: NewUser) -> CreatedUser:
     unit = body.unit.strip() if body.unit and body.unit.strip() else None
     name = (body.name or "").strip() or body.user_id
     try:
+        if body.duties and Role(body.role) not in DUTY_ROLES:
+            raise UserError(f"duties: a {body.role} holds no duty inside a unit", "user.duty")
         user = store.add_user(body.user_id, name, Role(body.role), unit)
+        if body.duties:
+            store.set_duties(user.user_id, body.duties)
         issued = _issue(store, user.user_id, "first") if body.token else None
     except UserError as err:
         raise _field_error(err) from None
-    return CreatedUser(user=_user(city, user, store.list_tokens(user.user_id)), token=issued)
+    return CreatedUser(
+        user=_user(city, user, store.list_tokens(user.user_id), store.duties_of(user.user_id)), token=issued
+    )
+
+
+@router.put("/users/{user_id}/duties", responses=responses(401, 403, 404, 422))
+def set_duties(request: Request, p: Caller, user_id: UserIdParam, body: DutiesBody) -> UserItem:
+    """Designate the user to exactly these duties of its unit (分派 coordinator, 审核签发 reviewer). Once a
+    unit designates someone to a duty, only its designated members hold it."""
+    require_admin(p)
+    city = city_of(request)
+    store = services(request).store
+    try:
+        duties = store.set_duties(user_id, body.duties)
+    except UserError as err:
+        raise _field_error(err) from None
+    user = store.get_user(user_id)
+    assert user is not None
+    return _user(city, user, store.list_tokens(user_id), duties)
 
 
 def _issue(store: UserStore, user_id: str, label: str | None) -> IssuedToken:

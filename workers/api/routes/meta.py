@@ -91,4 +91,5 @@ def me(p: Caller) -> Me:
         name=p.name,
         via=p.via,
         sees_personal_data=p.sees_personal_data,
+        duties=None if p.duties is None else list(p.duties),
     )

@@ -94,6 +94,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/users/{user_id}/duties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Duties
+         * @description Designate the user to exactly these duties of its unit (分派 coordinator, 审核签发 reviewer). Once a
+         *     unit designates someone to a duty, only its designated members hold it.
+         */
+        put: operations["set_duties_admin_users__user_id__duties_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/users/{user_id}/tokens": {
         parameters: {
             query?: never;
@@ -2512,6 +2533,20 @@ export interface components {
             note?: string | null;
             unit: components["schemas"]["UnitRef"];
         };
+        /** DutiesBody */
+        DutiesBody: {
+            /**
+             * Duties
+             * @description Exactly these duties from now on (none: a plain member)
+             */
+            duties: components["schemas"]["Duty"][];
+        };
+        /**
+         * Duty
+         * @description A duty a member holds inside its unit (beyond handling the cases it is given).
+         * @enum {string}
+         */
+        Duty: "coordinator" | "reviewer";
         /** ErrorBody */
         ErrorBody: {
             /**
@@ -2915,6 +2950,11 @@ export interface components {
         };
         /** Me */
         Me: {
+            /**
+             * Duties
+             * @description The duties it holds in its unit (coordinator 分派, reviewer 审核签发); null for roles without
+             */
+            duties?: components["schemas"]["Duty"][] | null;
             /** Name */
             name: string | null;
             /** Person Id */
@@ -3015,6 +3055,12 @@ export interface components {
         };
         /** NewUser */
         NewUser: {
+            /**
+             * Duties
+             * @description Duties in its unit: coordinator (assigns cases, 分派), reviewer (signs replies off, 审核签发). A unit that designates nobody to a duty gives it to every member.
+             * @default []
+             */
+            duties: components["schemas"]["Duty"][];
             /**
              * Name
              * @description Display name (default: the id)
@@ -4206,6 +4252,12 @@ export interface components {
             created_at: string;
             /** Disabled At */
             disabled_at: string | null;
+            /**
+             * Duties
+             * @description Duties it is designated to in its unit: coordinator (分派), reviewer (审核签发)
+             * @default []
+             */
+            duties: components["schemas"]["Duty"][];
             /** Enabled */
             enabled: boolean;
             /** Name */
@@ -4576,6 +4628,68 @@ export interface operations {
             };
             /** @description Refused by a rule of the case lifecycle */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the field and the rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidInput"];
+                };
+            };
+        };
+    };
+    set_duties_admin_users__user_id__duties_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DutiesBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserItem"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Outside the caller's role or jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such case */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

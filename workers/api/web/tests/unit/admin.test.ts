@@ -38,6 +38,7 @@ function user(id: string, fields: Partial<UserItem> = {}): UserItem {
     name: id,
     role: "street",
     unit_id: "S-1",
+    duties: [],
     unit_name: "新华街道",
     enabled: true,
     created_at: "2026-03-02T01:00:00Z",
@@ -128,6 +129,7 @@ describe("a new user's rules", () => {
       role: "dispatcher",
       unit: null,
       token: true,
+      duties: [],
     });
     expect(newUserBody({ userId: "st-2", name: " 王 ", role: "street", unit: " S-1 " }, false)).toMatchObject({ name: "王", unit: "S-1" });
   });
@@ -187,7 +189,7 @@ describe("AdminView", () => {
     api.POST.mockResolvedValueOnce({ error: { errors: [{ field: "body.user_id", rule: "user.exists", message: "'op-1' already exists" }] }, status: 422 });
     await w.get('[data-testid="form-add-user"]').trigger("submit");
     await flushPromises();
-    expect(api.POST).toHaveBeenCalledWith("/admin/users", { body: { user_id: "op-1", name: null, role: "dispatcher", unit: null, token: true } });
+    expect(api.POST).toHaveBeenCalledWith("/admin/users", { body: { user_id: "op-1", name: null, role: "dispatcher", unit: null, token: true, duties: [] } });
     expect(w.get('[data-testid="field-add-user_id"]').text()).toContain("already exists");
   });
 

@@ -68,6 +68,7 @@ export function newUserBody(f: NewUserForm, token: boolean): components["schemas
     role,
     unit: UNIT_KIND[role] ? f.unit.trim() : null,
     token,
+    duties: [],
   };
 }
 
