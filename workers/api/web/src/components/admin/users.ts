@@ -4,6 +4,7 @@
  * others), which kinds of unit each role picks from the registry, and a user's token counts.
  */
 import type { components } from "@/api/schema";
+import { STAFF_ROLES } from "@/lib/session";
 
 export type UserItem = components["schemas"]["UserItem"];
 export type TokenItem = components["schemas"]["TokenItem"];
@@ -11,17 +12,8 @@ export type PolicyView = components["schemas"]["PolicyView"];
 export type RegistrySummary = components["schemas"]["RegistrySummary"];
 export type UserRole = components["schemas"]["NewUser"]["role"];
 
-export const ROLES: readonly UserRole[] = [
-  "dispatcher",
-  "supervisor",
-  "street",
-  "community",
-  "grid_worker",
-  "department",
-  "property",
-  "volunteer",
-  "resident",
-];
+/** The roles a user may be given: every staff role, then residents. */
+export const ROLES: readonly UserRole[] = [...(STAFF_ROLES as readonly UserRole[]), "resident"];
 
 /** The registry's kind of unit a role acts for (``supervisor``: a district id or ``city``, typed). */
 export const UNIT_KIND: Partial<
