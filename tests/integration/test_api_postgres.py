@@ -25,7 +25,7 @@ def test_users_and_tokens_on_postgresql(tmp_path: Path) -> None:
         store.create_tables()
         store.create_tables()
         after = set(inspect(engine).get_table_names())
-        assert after - before == {"api_users", "api_tokens", "api_intakes", "api_intake_keys"}
+        assert after - before == {"api_users", "api_tokens", "api_intakes", "api_intake_keys", "api_user_duties"}
         # an intake key is bound to its first body's fingerprint; a retry reads that binding back
         assert store.bind_intake_key("op-1:k1", "C1", "fp-a") == "fp-a"
         assert store.bind_intake_key("op-1:k1", "C1", "fp-a") == "fp-a"
@@ -42,3 +42,11 @@ def test_users_and_tokens_on_postgresql(tmp_path: Path) -> None:
         store.record_intake("C1", "op-1", Role.DISPATCHER, "k")
         store.record_intake("C1", "op-2", Role.DISPATCHER, "k")
         assert store.opened_by("C1") == "op-1" and store.cases_opened_by("op-1") == ["C1"]
+        # duties inside a unit, on PostgreSQL too
+        from events.base import Duty
+
+        store.add_user("h-1", "李", Role.DEPARTMENT, "housing")
+        store.add_user("h-2", "王", Role.DEPARTMENT, "housing")
+        assert store.set_duties("h-1", ["reviewer", "reviewer"]) == (Duty.REVIEWER,)
+        assert store.effective_duties(Role.DEPARTMENT, "housing", store.duties_of("h-2")) == (Duty.COORDINATOR,)
+        assert store.all_duties() == {"h-1": (Duty.REVIEWER,)}

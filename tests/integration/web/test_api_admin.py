@@ -124,7 +124,12 @@ def test_a_token_issued_here_logs_in_until_it_is_revoked(web: ApiStack) -> None:
             "name": "新街道值班",
             "via": "token",
             "sees_personal_data": False,
+            "duties": ["coordinator", "reviewer"],  # its street designates nobody: every member holds both
         }
+        put = http.put(f"/admin/users/{user}/duties", json={"duties": ["reviewer"]})
+        assert put.status_code == 200 and put.json()["duties"] == ["reviewer"], put.text
+        bad = http.put(f"/admin/users/{user}/duties", json={"duties": ["boss"]})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("body.duties"), bad.text
         second = http.post(f"/admin/users/{user}/tokens", json={"label": "平板"})
         assert second.status_code == 201
         listed = next(u for u in http.get("/admin/users").json()["items"] if u["user_id"] == user)
