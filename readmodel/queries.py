@@ -166,14 +166,9 @@ def list_cases(
         conds.append(c.next_due_at.is_not(None))
         conds.append(c.next_due_at < as_utc(due_before))
     if department_id is not None:
-        a = t.assignments.c
-        conds.append(
-            exists().where(and_(a.case_id == c.case_id, a.unit_kind == "department", a.unit_id == department_id))
-        )
+        conds.append(involved(("department", department_id)))
     if involved_unit is not None:
-        a = t.assignments.c
-        kind, unit = involved_unit
-        conds.append(exists().where(and_(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == unit)))
+        conds.append(involved(involved_unit))
     q = select(t.cases).where(*conds).order_by(c.opened_at.desc(), c.case_id).limit(limit).offset(offset)
     with engine.connect() as conn:
         return [_case_row(r) for r in conn.execute(q)]
@@ -209,6 +204,32 @@ def get_clocks(engine: Engine, case_id: str) -> list[dict[str, object]]:
 
 UnitKey = tuple[str, str]
 """A unit as ``(kind, id)``: ``("street", "S-1")``, ``("department", "env")``."""
+
+SUMMONS = ("whistle", "volunteer")
+"""Assignment kinds that summon a unit beside the handling one: a whistle task, a volunteer call."""
+UNFINISHED = ("open", "reported")
+"""Statuses of a summons the unit still owes its part on."""
+
+
+def involved(unit: UnitKey) -> ColumnElement[bool]:
+    """Condition on ``rm_cases``: ``unit`` has an assignment of the case, of any kind and status
+    (dispatched, delegated, summoned by a whistle, called as volunteers)."""
+    c, a = t.cases.c, t.assignments.c
+    return exists().where(a.case_id == c.case_id, a.unit_kind == unit[0], a.unit_id == unit[1])
+
+
+def summoned(unit: UnitKey) -> ColumnElement[bool]:
+    """Condition on ``rm_cases``: ``unit`` was summoned to the case (a whistle task, a volunteer call)
+    and has not finished its part."""
+    c, a = t.cases.c, t.assignments.c
+    return exists().where(
+        a.case_id == c.case_id,
+        a.kind.in_(SUMMONS),
+        a.unit_kind == unit[0],
+        a.unit_id == unit[1],
+        a.status.in_(UNFINISHED),
+    )
+
 
 SectionKey = tuple[str, str, str]
 """A section (科室) of a unit as ``(unit kind, unit id, section id)``: ``("street", "S-1", "urban")``
@@ -273,30 +294,17 @@ class Selection:
     def condition(self) -> ColumnElement[bool]:
         """The SQL condition on ``rm_cases`` that selects these cases."""
         c = t.cases.c
-        a = t.assignments.c
         if self.everything:
             return true()
         parts: list[ColumnElement[bool]] = []
         parts += [and_(c.unit_kind == kind, c.unit_id == ident) for kind, ident in self.handled_by]
-        parts += [
-            exists().where(
-                a.case_id == c.case_id,
-                a.kind.in_(("whistle", "volunteer")),
-                a.unit_kind == kind,
-                a.unit_id == ident,
-                a.status.in_(("open", "reported")),
-            )
-            for kind, ident in self.summoned
-        ]
+        parts += [summoned(unit) for unit in self.summoned]
         if self.to_verify_in:
             parts.append(and_(c.status == "resolved", c.grid_id.in_(self.to_verify_in)))
         if self.in_status:
             parts.append(c.status.in_(self.in_status))
         parts += [c[col] == value for col, value in self.located]
-        parts += [
-            exists().where(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == ident)
-            for kind, ident in self.involved
-        ]
+        parts += [involved(unit) for unit in self.involved]
         if self.handled_by_person:
             parts.append(c.handler_id.in_(self.handled_by_person))
         parts += [
@@ -382,10 +390,7 @@ def select_cases(
     if case_ids is not None:
         conds.append(c.case_id.in_(list(case_ids)))
     if department_id is not None:
-        a = t.assignments.c
-        conds.append(
-            exists().where(and_(a.case_id == c.case_id, a.unit_kind == "department", a.unit_id == department_id))
-        )
+        conds.append(involved(("department", department_id)))
     page_conds = [*conds, c.status == status] if status is not None else conds
     order = {
         "due": (case((c.next_due_at.is_(None), 1), else_=0), c.next_due_at.asc(), c.opened_at.asc()),

@@ -24,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Engine, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 
 from events.times import as_utc
 from readmodel import tables as t
 from readmodel.projection import TERMINAL_STATUSES
+from readmodel.queries import involved
 
 #: At most this many candidate rows are scored per query (newest first).
 CANDIDATES = 500
@@ -79,23 +80,20 @@ def text_overlap(a: str, b: str) -> float:
 
 def _scope_condition(scope: Mapping[str, str]) -> list[ColumnElement[bool]]:
     """SQL conditions for a caller's list scope (an empty scope sees everything)."""
-    c, a = t.cases.c, t.assignments.c
-
-    def assigned(kind: str, unit: str) -> ColumnElement[bool]:
-        return exists().where(and_(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == unit))
+    c = t.cases.c
 
     conds: list[ColumnElement[bool]] = []
     if "district" in scope:
         conds.append(c.district_id == scope["district"])
     if "street" in scope:
-        conds.append(or_(c.street_id == scope["street"], assigned("street", scope["street"])))
+        conds.append(or_(c.street_id == scope["street"], involved(("street", scope["street"]))))
     if "community" in scope:
         conds.append(c.community_id == scope["community"])
     if "grid" in scope:
-        conds.append(or_(c.grid_id == scope["grid"], assigned("grid", scope["grid"])))
+        conds.append(or_(c.grid_id == scope["grid"], involved(("grid", scope["grid"]))))
     for kind in ("department", "property", "volunteer_team"):  # units that see the cases they worked on
         if kind in scope:
-            conds.append(assigned(kind, scope[kind]))
+            conds.append(involved((kind, scope[kind])))
     if "resident" in scope:  # residents are not offered other people's cases
         conds.append(c.case_id.is_(None))
     return conds

@@ -73,12 +73,11 @@ def add(
     ),
 ) -> None:
     """Add an API user (and print a first token, shown only this once)."""
-    from workers.api.users import DUTY_ROLES, UserError
+    from workers.api.users import UserError, check_duties
 
     store = _store(get_settings(), check_units=unit is not None)
     try:
-        if duty and _role(role) not in DUTY_ROLES:
-            raise UserError(f"duties: a {role} holds no duty inside a unit", "user.duty")
+        check_duties(_role(role), duty)  # before the user exists: nothing half-written
         user = store.add_user(user_id, name or user_id, _role(role), unit)
         duties = store.set_duties(user.user_id, duty) if duty else ()
         typer.echo(

@@ -207,6 +207,25 @@ def check_user_fields(user_id: str, role: Role, unit_id: str | None, unit_exists
         )
 
 
+def check_duties(role: Role, duties: Iterable[Duty | str]) -> tuple[Duty, ...]:
+    """The duties named (sorted, once each), which a user of ``role`` may hold; raises
+    :class:`UserError` naming ``duties`` for an unknown duty or a role that holds none."""
+    wanted: set[Duty] = set()
+    for d in duties:
+        try:
+            wanted.add(Duty(d))
+        except ValueError:
+            known = ", ".join(x.value for x in Duty)
+            raise UserError(f"duties: unknown duty {d!r} (one of {known})", "user.duty") from None
+    if wanted and role not in DUTY_ROLES:
+        raise UserError(
+            f"duties: a {role.value} holds no duty inside a unit (only members of a grid, street, "
+            "department or property company do)",
+            "user.duty",
+        )
+    return tuple(sorted(wanted))
+
+
 class UserStore:
     """Users, tokens and intake records on one SQLAlchemy engine."""
 
@@ -257,24 +276,12 @@ class UserStore:
         user = self.get_user(user_id)
         if user is None:
             raise UserError(f"user: no user {user_id!r}", USER_UNKNOWN)
-        wanted: set[Duty] = set()
-        for d in duties:
-            try:
-                wanted.add(Duty(d))
-            except ValueError:
-                known = ", ".join(x.value for x in Duty)
-                raise UserError(f"duties: unknown duty {d!r} (one of {known})", "user.duty") from None
-        if wanted and user.role not in DUTY_ROLES:
-            raise UserError(
-                f"duties: a {user.role.value} holds no duty inside a unit (only members of a grid, street, "
-                "department or property company do)",
-                "user.duty",
-            )
+        wanted = check_duties(user.role, duties)
         with self.engine.begin() as conn:
             conn.execute(delete(user_duties).where(user_duties.c.user_id == user_id))
             for d in sorted(wanted):
                 conn.execute(insert(user_duties).values(user_id=user_id, duty=d.value))
-        return tuple(sorted(wanted))
+        return wanted
 
     def all_duties(self) -> dict[str, tuple[Duty, ...]]:
         """Every designated user's duties, by user id."""

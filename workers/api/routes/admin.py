@@ -33,7 +33,6 @@ from workers.api.deps import Caller, services
 from workers.api.errors import ApiError, invalid, responses
 from workers.api.routes.registry import city_of
 from workers.api.users import (
-    DUTY_ROLES,
     TOKEN_UNKNOWN,
     UNIT_ROLES,
     USER_DISABLED,
@@ -43,6 +42,7 @@ from workers.api.users import (
     User,
     UserError,
     UserStore,
+    check_duties,
 )
 from workflows.sla.policy import ClockRule, SlaPolicy
 
@@ -312,8 +312,7 @@ def add_user(request: Request, p: Caller, body: NewUser) -> CreatedUser:
     unit = body.unit.strip() if body.unit and body.unit.strip() else None
     name = (body.name or "").strip() or body.user_id
     try:
-        if body.duties and Role(body.role) not in DUTY_ROLES:
-            raise UserError(f"duties: a {body.role} holds no duty inside a unit", "user.duty")
+        check_duties(Role(body.role), body.duties)  # before the user exists: nothing half-written
         user = store.add_user(body.user_id, name, Role(body.role), unit)
         if body.duties:
             store.set_duties(user.user_id, body.duties)

@@ -38,6 +38,7 @@ from events.base import Role
 from events.times import as_utc
 from readmodel import tables as t
 from readmodel.projection import TERMINAL_STATUSES
+from readmodel.queries import involved
 from workers.api.auth import AuthError, Principal, list_scope
 from workers.api.deps import Caller, Services, services
 from workers.api.errors import ApiError, invalid, responses
@@ -213,8 +214,7 @@ def case_conditions(p: Principal) -> list[ColumnElement[bool]]:
     scope = list_scope(p)
     for kind in ("department", "property", "volunteer_team"):  # the cases the unit worked on, anywhere
         if kind in scope:
-            a = t.assignments.c
-            return [exists().where(and_(a.case_id == c.case_id, a.unit_kind == kind, a.unit_id == scope[kind]))]
+            return [involved((kind, scope[kind]))]
     column = {"district": c.district_id, "street": c.street_id, "community": c.community_id, "grid": c.grid_id}
     return [column[k] == v for k, v in scope.items() if k in column]
 

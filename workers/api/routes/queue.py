@@ -60,6 +60,7 @@ from city.registry import SqlCityRegistry
 from events.base import Role, UnitKind, UnitRef
 from readmodel import tables as t
 from readmodel.queries import CasePage, CaseRow, Selection, running_clocks, select_cases
+from readmodel.queries import summoned as summoned_condition
 from workers.api.auth import AuthError, Principal
 from workers.api.deps import CASE_ID, Caller, Services, services
 from workers.api.errors import ApiError, invalid_fields, responses
@@ -382,14 +383,8 @@ def _summoned(svc: Services, unit: tuple[str, str], case_ids: list[str]) -> set[
     task not completed yet, or (a volunteer team) an open call."""
     if not case_ids:
         return set()
-    a = t.assignments.c
-    q = select(a.case_id).where(
-        a.case_id.in_(case_ids),
-        a.kind.in_(("whistle", "volunteer")),
-        a.unit_kind == unit[0],
-        a.unit_id == unit[1],
-        a.status.in_(("open", "reported")),
-    )
+    c = t.cases.c
+    q = select(c.case_id).where(c.case_id.in_(case_ids), summoned_condition(unit))
     with svc.engine.connect() as conn:
         return {str(r[0]) for r in conn.execute(q)}
 
