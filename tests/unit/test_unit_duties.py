@@ -137,3 +137,15 @@ def test_the_api_puts_the_duties_on_the_actor(tmp_path: Path) -> None:
     for api in make_api(tmp_path):
         assert api.http.get("/me", headers=api.as_(hotline)).json()["duties"] is None
         assert api.http.get("/me", headers=api.as_(member)).json()["duties"] == ["coordinator", "reviewer"]
+
+
+def test_a_single_valued_query_parameter_given_twice_is_refused(tmp_path: Path) -> None:
+    from tests.unit.test_api_routes import make_api
+
+    for api in make_api(tmp_path):
+        for path, key in (("/cases", "category"), ("/cases", "state"), ("/queue", "limit")):
+            r = api.http.get(path, params=[(key, "noise"), (key, "water")], headers=api.as_("op-1"))
+            assert r.status_code == 422, r.text
+            assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [(f"query.{key}", "repeated")]
+        many = api.http.get("/queue", params=[("case_id", "C1"), ("case_id", "C2")], headers=api.as_("op-1"))
+        assert many.status_code != 422, many.text  # a list parameter may repeat

@@ -54,6 +54,7 @@ def services(request: Request) -> Services:
 
 def no_unknown_query(request: Request) -> None:
     """Refuse query parameters the operation does not declare (a misspelt filter must not widen a list)."""
+    from fastapi._compat import field_annotation_is_sequence
     from fastapi.routing import APIRoute
 
     route = request.scope.get("route")
@@ -61,6 +62,17 @@ def no_unknown_query(request: Request) -> None:
         return
     known = {f.alias for f in route.dependant.query_params}
     unknown = sorted(k for k in request.query_params if k not in known)
+    single = {
+        f.alias for f in route.dependant.query_params if not field_annotation_is_sequence(f.field_info.annotation)
+    }
+    repeated = sorted(k for k in set(request.query_params) if k in single and len(request.query_params.getlist(k)) > 1)
+    if repeated and not unknown:  # a filter given twice must not quietly keep one of its values
+        raise RequestValidationError(
+            [
+                {"loc": ("query", k), "type": "repeated", "msg": "give this parameter once (it takes one value)"}
+                for k in repeated
+            ]
+        )
     if unknown:
         raise RequestValidationError(
             [
