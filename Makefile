@@ -106,7 +106,7 @@ stack-status: venv
 lint: venv $(WEB_STAMP) web-api-check
 	"$(BIN)/ruff" check .
 	"$(BIN)/ruff" format --check .
-	"$(BIN)/mypy" workflows activities events workers deploy readmodel city
+	"$(BIN)/mypy" workflows activities events workers deploy readmodel city notify
 	"$(BIN)/lint-imports"
 	cd $(WEB) && npx --no-install vue-tsc --noEmit
 

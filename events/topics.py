@@ -15,7 +15,11 @@ Names are versioned and built from the configured topic prefix:
     ``sla.breached``, ``sla.escalation``), masked like the case-events topic, keyed by case id.
 ``<prefix>.dead-letter.v1``
     Records a consumer could not validate or handle, wrapped with the reason and the original
-    bytes (see :mod:`events.consumer`).
+    bytes (see :mod:`events.consumer`); the notifier's undeliverable messages too.
+``<prefix>.notifications.v1``
+    What the notifier and the webhooks did: ``notification.sent`` / ``notification.failed``
+    (:mod:`events.notifications`), keyed by case id, with the recipient masked; the read model
+    shows them on the case's timeline.
 
 Names, partition count and replication come from the :class:`~events.config.KafkaConfig` passed in
 (in a gridcase process: ``GRIDCASE_TOPIC_PREFIX``, ``GRIDCASE_KAFKA_CASE_EVENTS_PARTITIONS``,
@@ -58,9 +62,11 @@ class TopicNames:
     case_events_restricted: str
     sla_alerts: str
     dead_letter: str
+    notifications: str = ""
 
     def all(self) -> list[str]:
-        return [self.case_events, self.case_events_restricted, self.sla_alerts, self.dead_letter]
+        names = [self.case_events, self.case_events_restricted, self.sla_alerts, self.dead_letter]
+        return names + ([self.notifications] if self.notifications else [])
 
 
 def topic_names(kafka: KafkaSource) -> TopicNames:
@@ -72,6 +78,7 @@ def topic_names(kafka: KafkaSource) -> TopicNames:
         case_events_restricted=f"{p}.case-events-restricted.{v}",
         sla_alerts=f"{p}.sla-alerts.{v}",
         dead_letter=f"{p}.dead-letter.{v}",
+        notifications=f"{p}.notifications.{v}",
     )
 
 
@@ -125,6 +132,13 @@ def topic_specs(
             repl,
             cfg(30),
             "Records consumers could not validate or handle, with the reason and original bytes.",
+        ),
+        TopicSpec(
+            names.notifications,
+            parts,  # keyed by case id like case-events
+            repl,
+            cfg(90),
+            "What the notifier and the webhooks delivered or failed to deliver; recipients masked.",
         ),
     ]
 
